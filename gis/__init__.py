@@ -1,0 +1,1 @@
+"""Pure, vectorised analysis in the profile's metric CRS. Refuses degrees."""

@@ -1,0 +1,88 @@
+"""Reading vector files with clear errors: one extension -> driver table (STYLE rule 9)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+
+from layers._common import Problem, ValidationError, source_label
+
+logger = logging.getLogger(__name__)
+
+#: File extension -> OGR driver for the vector formats we read and write.
+VECTOR_DRIVERS: dict[str, str] = {
+    ".gpkg": "GPKG",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".shp": "ESRI Shapefile",
+    ".fgb": "FlatGeobuf",
+    ".kml": "KML",
+}
+
+
+def driver_for(path: str | Path) -> str:
+    """OGR driver name for *path*'s extension; raises with the supported list otherwise."""
+    ext = Path(path).suffix.lower()
+    try:
+        return VECTOR_DRIVERS[ext]
+    except KeyError:
+        raise ValidationError([Problem(
+            source_label(path), "", "", f"unsupported file type '{ext}'",
+            f"use one of {', '.join(sorted(VECTOR_DRIVERS))}")]) from None
+
+
+def read_vector(path: str | Path, layer: str | None = None,
+                require_crs: bool = True) -> gpd.GeoDataFrame:
+    """Read a vector file into a GeoDataFrame, turning library errors into clear ones.
+
+    Parameters
+    ----------
+    path : str or Path
+        GeoPackage, GeoJSON, Shapefile, FlatGeobuf or KML file.
+    layer : str, optional
+        Layer name inside a multi-layer file (GeoPackage).
+    require_crs : bool, default True
+        Raise when the file declares no CRS (a Shapefile without ``.prj``).
+
+    Returns
+    -------
+    GeoDataFrame
+        In the file's own CRS; reprojecting is the layer funnel's job.
+
+    Raises
+    ------
+    ValidationError
+        Missing, empty, corrupt or CRS-less file, with the fix in the message.
+    """
+    path = Path(path)
+    src = source_label(path)
+    if not path.exists():
+        raise ValidationError([Problem(src, "", "", f"file not found: {path}",
+                                       "check the path")])
+    if path.stat().st_size == 0:
+        raise ValidationError([Problem(src, "", "", "the file is empty (0 bytes)",
+                                       "export the layer again from its source program")])
+    try:
+        gdf = pyogrio.read_dataframe(path, layer=layer, use_arrow=False)
+    except Exception as exc:  # pyogrio raises DataSourceError/DataLayerError/...
+        raise ValidationError([Problem(
+            src, "", "", f"cannot be read as a vector file ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200]})",
+            "check that the file is complete and of the type its extension says; "
+            "open it in QGIS to see whether it is corrupt")]) from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
+        raise ValidationError([Problem(src, "", "geometry", "the file has no geometry column",
+                                       "use a spatial file, or a CSV with coordinate columns")])
+    if len(gdf) == 0:
+        raise ValidationError([Problem(src, "", "", "the file has no features",
+                                       "check that the right layer was exported")])
+    if require_crs and gdf.crs is None:
+        raise ValidationError([Problem(
+            src, "", "", "the file has no coordinate reference system (CRS)",
+            "add a CRS (for a Shapefile, the .prj file next to it; in QGIS: "
+            "Layer > Set CRS and export again)")])
+    logger.info("read %d features from %s", len(gdf), path)
+    return gdf

@@ -1,0 +1,415 @@
+"""The municipality profile: every municipality-specific setting in one documented file.
+
+A profile is a TOML file (for example ``data/stromstad/profile.toml``) loaded into the
+frozen :class:`Profile` dataclass. Relative paths in the file are resolved against the
+profile's folder. Unknown keys and wrong types are errors that name the key, so a typo
+never silently falls back to a default (STYLE rule 6).
+
+Lighting classes follow EN 13201-2:2015, table 3 (P-classes): average and minimum
+maintained horizontal illuminance on the path surface, in lux.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyproj import CRS
+
+from layers._common import Problem, ValidationError
+
+#: EN 13201-2 P-classes: class -> (average lux, minimum lux), maintained horizontal illuminance.
+P_CLASSES: dict[str, tuple[float, float]] = {
+    "P1": (15.0, 3.0),
+    "P2": (10.0, 2.0),
+    "P3": (7.5, 1.5),
+    "P4": (5.0, 1.0),
+    "P5": (3.0, 0.6),
+    "P6": (2.0, 0.4),
+}
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where the layers come from. Paths are resolved against the profile folder.
+
+    Attributes
+    ----------
+    osm : Path or None
+        Local OpenStreetMap extract (``.osm``, ``.osm.bz2`` or ``.osm.pbf``) with paths,
+        street lamps, schools and crossings.
+    osm_place : str or None
+        Place name to download with osmnx when no local extract is given (needs network).
+    lighting_inventory : Path or None
+        Municipal luminaire inventory (CSV, XLSX, GeoPackage, Shapefile or GeoJSON). When
+        missing, luminaires come from OSM ``highway=street_lamp`` nodes.
+    lighting_columns : dict
+        Explicit column mapping for the inventory, file column -> schema column, for
+        files that the built-in synonyms miss.
+    lighting_crs : str or None
+        CRS of coordinate columns in the inventory when it cannot be inferred.
+    schools : Path or None
+        School grounds file; when missing, schools come from OSM ``amenity=school``.
+    crossings : Path or None
+        Crossings file; when missing, crossings come from OSM.
+    priority_areas : Path or None
+        Named priority-area polygons (GeoJSON or GeoPackage), e.g. Strömsdalen.
+    findings : Path or None
+        Safety-walk findings to seed the store with (the demo's few findings).
+    rasters : dict
+        Named single-band rasters (e.g. night-time imagery), name -> path.
+    """
+
+    osm: Path | None = None
+    osm_place: str | None = None
+    lighting_inventory: Path | None = None
+    lighting_columns: dict[str, str] = field(default_factory=dict)
+    lighting_crs: str | None = None
+    schools: Path | None = None
+    crossings: Path | None = None
+    priority_areas: Path | None = None
+    findings: Path | None = None
+    rasters: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Lighting:
+    """Target lighting and lighting-model defaults.
+
+    Attributes
+    ----------
+    target_class : dict
+        EN 13201-2 P-class per path type (keys are :data:`layers.paths.PATH_TYPES`).
+    school_class : str
+        Stricter class for paths within ``school_distance_m`` of school grounds.
+    school_distance_m : float
+        Distance in metres within which ``school_class`` applies.
+    priority_area_class : str
+        Class for paths inside a priority area.
+    segment_length_m : float
+        Maximum segment length in metres for the analysis.
+    default_mounting_height_m : float
+        Mounting height in metres when the inventory has none.
+    light_point_spacing_m : float
+        Spacing in metres between new light points when estimating work packages.
+    """
+
+    target_class: dict[str, str] = field(default_factory=lambda: {
+        "cycleway": "P4", "footway": "P4", "sidewalk": "P4", "crossing": "P3",
+        "path": "P5", "pedestrian": "P3", "steps": "P4", "living_street": "P4",
+        "track": "P6", "road": "P4",
+    })
+    school_class: str = "P3"
+    school_distance_m: float = 300.0
+    priority_area_class: str = "P3"
+    segment_length_m: float = 25.0
+    default_mounting_height_m: float = 6.0
+    light_point_spacing_m: float = 30.0
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Cost and energy parameters for work packages and LED savings.
+
+    Attributes
+    ----------
+    new_light_point_sek : float
+        Installed cost of one new light point (pole, luminaire, cable, ground work), SEK.
+    led_retrofit_sek : float
+        Cost of replacing one luminaire with LED on an existing pole, SEK.
+    burning_hours_per_year : float
+        Hours per year the lighting is on (h/year).
+    electricity_sek_per_kwh : float
+        Electricity price including network charges, SEK/kWh.
+    co2_kg_per_kwh : float
+        Emission factor, kg CO2e/kWh (Nordic electricity mix by default).
+    led_power_w : float
+        Power of a new LED luminaire for a path, W.
+    """
+
+    new_light_point_sek: float = 56_000.0
+    led_retrofit_sek: float = 3_800.0
+    burning_hours_per_year: float = 4_000.0
+    electricity_sek_per_kwh: float = 1.5
+    co2_kg_per_kwh: float = 0.045
+    led_power_w: float = 25.0
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Ranking weights (dimensionless; each component is scaled to 0..1 before weighting).
+
+    Attributes
+    ----------
+    lighting_status : float
+        How dark the segment is relative to its target class.
+    school : float
+        Closeness to school grounds.
+    crossing : float
+        Closeness to marked crossings.
+    priority_area : float
+        Inside a named priority area.
+    findings : float
+        Safety-walk findings nearby, by severity.
+    school_route : float
+        Use by shortest routes to schools.
+    commute_darkness : float
+        Share of the school commute that is dark.
+    """
+
+    lighting_status: float = 3.0
+    school: float = 2.0
+    crossing: float = 1.5
+    priority_area: float = 1.5
+    findings: float = 1.0
+    school_route: float = 1.5
+    commute_darkness: float = 0.5
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything municipality-specific. Load with :func:`load_profile`.
+
+    Attributes
+    ----------
+    name : str
+        Municipality name, e.g. ``"Strömstad"``.
+    kommun_code : str
+        Four-digit SCB municipality code, e.g. ``"1486"``.
+    crs : str
+        Metric analysis CRS, e.g. ``"EPSG:3007"`` (SWEREF 99 12 00). Every layer leaves
+        :mod:`layers` in this CRS.
+    boundary : Path
+        Municipality boundary polygon file (any CRS the file declares).
+    latitude, longitude : float
+        Reference point in degrees (WGS 84) for sun-position calculations.
+    timezone : str
+        IANA time zone, e.g. ``"Europe/Stockholm"``.
+    designated_schools : tuple of str
+        Schools designated for the yearly safety walks (names as in the school layer).
+    demo : bool
+        True when the sources are the synthetic demo data; the app then shows a notice.
+    store : Path or None
+        Findings store (GeoPackage) for this municipality.
+    sources, lighting, costs, weights
+        See :class:`Sources`, :class:`Lighting`, :class:`Costs`, :class:`Weights`.
+    path : Path
+        The profile file itself.
+    """
+
+    name: str
+    kommun_code: str
+    crs: str
+    boundary: Path
+    latitude: float
+    longitude: float
+    timezone: str = "Europe/Stockholm"
+    designated_schools: tuple[str, ...] = ()
+    demo: bool = False
+    store: Path | None = None
+    sources: Sources = field(default_factory=Sources)
+    lighting: Lighting = field(default_factory=Lighting)
+    costs: Costs = field(default_factory=Costs)
+    weights: Weights = field(default_factory=Weights)
+    path: Path = Path(".")
+
+    @property
+    def folder(self) -> Path:
+        """Folder of the profile file; relative paths in the profile start here."""
+        return self.path.parent
+
+    def target_lux(self, p_class: str) -> tuple[float, float]:
+        """Average and minimum maintained lux for an EN 13201-2 P-class."""
+        return P_CLASSES[p_class]
+
+
+def _kp(*args: str) -> Problem:
+    """A :class:`Problem` about a profile key (messages say "key", not "column")."""
+    return Problem(*args, column_label="key")
+
+
+_SECTIONS: dict[str, type] = {
+    "sources": Sources, "lighting": Lighting, "costs": Costs, "weights": Weights,
+}
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if annotation is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if annotation is Path:
+        return isinstance(value, str)
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is tuple:
+        (item, *_rest) = typing.get_args(annotation)
+        return isinstance(value, list) and all(_type_ok(v, item) for v in value)
+    if origin is dict:
+        _k, v_t = typing.get_args(annotation)
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and _type_ok(v, v_t) for k, v in value.items())
+    if isinstance(annotation, type):
+        return isinstance(value, annotation)
+    return True
+
+
+def _type_name(annotation: Any) -> str:
+    text = str(annotation).replace("pathlib.", "").replace("typing.", "")
+    return (text.replace("<class '", "").replace("'>", "").replace("Path", "path string")
+            .replace("NoneType", "none"))
+
+
+def _convert(value: Any, annotation: Any, base: Path) -> Any:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if value is None:
+        return None
+    if annotation is Path or (origin in (typing.Union, types.UnionType) and Path in args):
+        p = Path(value)
+        return p if p.is_absolute() else (base / p)
+    if annotation is float:
+        return float(value)
+    if origin is tuple:
+        return tuple(value)
+    if origin is dict and args[1] is Path:
+        return {k: _convert(v, Path, base) for k, v in value.items()}
+    if origin is dict:
+        return dict(value)
+    return value
+
+
+def _build(cls: type, raw: dict[str, Any], prefix: str, base: Path, src: str,
+           problems: list[Problem]) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "path"}
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        full = f"{prefix}{key}"
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=1)
+            hint = f"did you mean '{prefix}{close[0]}'?" if close else (
+                f"allowed keys here: {', '.join(sorted(fields))}")
+            problems.append(_kp(src, "", full, "unknown key", f"remove it or rename it; {hint}"))
+            continue
+        ann = hints[key]
+        if key in _SECTIONS and cls is Profile:
+            if not isinstance(value, dict):
+                problems.append(_kp(src, "", full, "expected a [table]",
+                                        f"write it as a [{key}] section"))
+                continue
+            kwargs[key] = _SECTIONS[key](**_build(_SECTIONS[key], value, f"{key}.", base, src,
+                                                 problems))
+            continue
+        if not _type_ok(value, ann):
+            problems.append(_kp(
+                src, "", full, f"wrong type {type(value).__name__} (value {value!r})",
+                f"use a value of type {_type_name(ann)}"))
+            continue
+        kwargs[key] = _convert(value, ann, base)
+    for name, f in fields.items():
+        if (f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                and name not in kwargs and name not in raw):
+            problems.append(_kp(src, "", f"{prefix}{name}", "required key is missing",
+                                    f"add {prefix}{name} to the profile"))
+    return kwargs
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Load and validate a municipality profile from a TOML file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The profile file, e.g. ``data/stromstad/profile.toml``.
+
+    Returns
+    -------
+    Profile
+        Frozen profile; relative paths resolved against the profile folder.
+
+    Raises
+    ------
+    ValidationError
+        Unknown keys, wrong types, missing required keys, an unknown CRS, a geographic
+        (degree) CRS, unknown P-classes or missing files; all listed at once.
+
+    Examples
+    --------
+    >>> p = load_profile("data/stromstad/profile.toml")
+    >>> p.crs, p.kommun_code
+    ('EPSG:3007', '1486')
+    """
+    path = Path(path)
+    src = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValidationError([_kp(src, "", "", "profile file not found",
+                                       "check the path given with --profile")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError([_kp(src, "", "", f"not valid TOML ({exc})",
+                                       "fix the syntax at the line given")]) from None
+    problems: list[Problem] = []
+    kwargs = _build(Profile, raw, "", path.parent, src, problems)
+    if problems:
+        raise ValidationError(problems)
+    profile = Profile(**kwargs, path=path)
+    problems.extend(_check_semantics(profile, src))
+    if problems:
+        raise ValidationError(problems)
+    return profile
+
+
+def _check_semantics(p: Profile, src: str) -> list[Problem]:
+    problems = []
+    try:
+        crs = CRS.from_user_input(p.crs)
+        if not crs.is_projected:
+            problems.append(_kp(src, "", "crs", f"{p.crs} is a geographic CRS in degrees",
+                                    "use a metric CRS such as EPSG:3007 (SWEREF 99 12 00) "
+                                    "or EPSG:3006 (SWEREF 99 TM)"))
+    except Exception:  # pyproj raises CRSError; we add the fix
+        problems.append(_kp(src, "", "crs", f"unknown CRS {p.crs!r}",
+                                "use an EPSG code such as 'EPSG:3007'"))
+    if not (len(p.kommun_code) == 4 and p.kommun_code.isdigit()):
+        problems.append(_kp(src, "", "kommun_code", f"{p.kommun_code!r} is not a 4-digit code",
+                                "use the SCB kommunkod, e.g. '1486' for Strömstad"))
+    if not (-90 <= p.latitude <= 90 and -180 <= p.longitude <= 180):
+        problems.append(_kp(src, "", "latitude", "latitude/longitude out of range",
+                                "give the reference point in degrees WGS 84"))
+    classes = {f"lighting.target_class.{k}": v for k, v in p.lighting.target_class.items()}
+    classes["lighting.school_class"] = p.lighting.school_class
+    classes["lighting.priority_area_class"] = p.lighting.priority_area_class
+    for key, value in classes.items():
+        if value not in P_CLASSES:
+            problems.append(_kp(src, "", key, f"unknown lighting class {value!r}",
+                                    f"use one of {', '.join(P_CLASSES)}"))
+    files = {"boundary": p.boundary}
+    for f in dataclasses.fields(Sources):
+        v = getattr(p.sources, f.name)
+        if isinstance(v, Path):
+            files[f"sources.{f.name}"] = v
+    for name, r in p.sources.rasters.items():
+        files[f"sources.rasters.{name}"] = r
+    for key, fpath in files.items():
+        if not fpath.exists():
+            problems.append(_kp(src, "", key, f"file not found: {fpath}",
+                                    "fix the path (relative paths start at the profile folder)"
+                                    " or run `make demo` to generate the demo data"))
+    for f in dataclasses.fields(Weights):
+        if getattr(p.weights, f.name) < 0:
+            problems.append(_kp(src, "", f"weights.{f.name}", "negative weight",
+                                    "use a weight of 0 or more"))
+    return problems

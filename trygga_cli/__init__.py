@@ -1,0 +1,1 @@
+"""The `trygga` command-line interface."""

@@ -1,0 +1,1 @@
+"""Streamlit pages. The only package besides app.py that imports Streamlit."""

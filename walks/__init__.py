@@ -1,0 +1,1 @@
+"""Safety walks (trygghetsvandringar): walks, findings, their store and public view."""
