@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Set up and run Trygga stråk on a fresh Debian machine with Python 3.11.
+#
+#   ./dev.sh app     set up, then start the app on the shipped demo data
+#   ./dev.sh test    set up, then run ruff, mypy and the whole test suite
+#   ./dev.sh setup   only set up (.venv, project, system packages)
+#
+# Creates or reuses .venv. System packages come from apt-get (as root, or via sudo).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV="${VENV:-.venv}"
+PY="$VENV/bin/python"
+STAMP="$VENV/.trygga-installed"
+
+apt_install() {
+    # Install Debian packages that are missing; needs root or sudo.
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo ">> apt-get install ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+setup() {
+    if ! python3 -c "import venv, ensurepip" 2>/dev/null; then
+        apt_install python3-venv
+    fi
+    if [ ! -x "$PY" ]; then
+        echo ">> creating $VENV"
+        python3 -m venv "$VENV"
+    fi
+    if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+        echo ">> installing the project and its pinned minimum versions into $VENV"
+        "$PY" -m pip install -q --upgrade pip
+        "$PY" -m pip install -q -e ".[test]"
+        touch "$STAMP"
+    fi
+}
+
+run_tests() {
+    echo ">> ruff"
+    "$VENV/bin/ruff" check .
+    echo ">> mypy"
+    "$VENV/bin/mypy"
+    echo ">> pytest"
+    # pytest exits 5 when it collected no tests: that is a failure here too.
+    "$PY" -m pytest "$@"
+}
+
+cmd="${1:-}"
+shift || true
+case "$cmd" in
+    setup) setup ;;
+    app)
+        setup
+        exec "$VENV/bin/streamlit" run app.py --server.address 127.0.0.1 \
+            --server.headless true --browser.gatherUsageStats false "$@"
+        ;;
+    test) setup; run_tests "$@" ;;
+    *) echo "usage: ./dev.sh app|test|setup" >&2; exit 64 ;;
+esac
