@@ -98,9 +98,9 @@ def source_label(path: str | Path | None) -> str:
 
 
 def _ids_preview(ids: Iterable[object], limit: int = 10) -> str:
-    ids = [str(i) for i in ids]
-    more = f" (+{len(ids) - limit} more)" if len(ids) > limit else ""
-    return ", ".join(ids[:limit]) + more
+    texts = [str(i) for i in ids]
+    more = f" (+{len(texts) - limit} more)" if len(texts) > limit else ""
+    return ", ".join(texts[:limit]) + more
 
 
 def warn_layer(message: str, ids: Iterable[object] | None = None) -> None:

@@ -110,7 +110,7 @@ def load_layers(profile: Profile) -> Layers:
     from layers import schemas
     from layers.crossings import crossings_from_osm, read_crossings_file
     from layers.lighting import luminaires_from_osm, read_inventory
-    from layers.osm import download_osm, read_osm_file
+    from layers.osm import OsmExtract, download_osm, read_osm_file
     from layers.paths import paths_from_osm
     from layers.schools import read_schools_file, schools_from_osm
 
@@ -119,21 +119,22 @@ def load_layers(profile: Profile) -> Layers:
     reports: dict[str, LayerReport] = {}
     boundary = _run("boundary", profile.boundary.name, lambda: load_boundary(profile), reports)
 
-    extract = None
+    extract: OsmExtract | None = None
     osm_label = "-"
-    if s.osm is not None:
-        osm_label = s.osm.name
-        extract = _run("osm", osm_label, lambda: read_osm_file(s.osm), reports)
-    elif s.osm_place:
-        osm_label = f"OSM online: {s.osm_place}"
-        extract = _run("osm", osm_label, lambda: download_osm(s.osm_place), reports)
+    osm_file, osm_place = s.osm, s.osm_place
+    if osm_file is not None:
+        osm_label = osm_file.name
+        extract = _run("osm", osm_label, lambda: read_osm_file(osm_file), reports)
+    elif osm_place:
+        osm_label = f"OSM online: {osm_place}"
+        extract = _run("osm", osm_label, lambda: download_osm(osm_place), reports)
 
-    def from_osm_or_empty(fn: Callable[[], gpd.GeoDataFrame], columns: dict[str, str],
-                          index: str) -> gpd.GeoDataFrame:
-        return fn() if extract is not None else empty_layer(columns, index, crs)
+    def from_osm_or_empty(fn: Callable[[OsmExtract], gpd.GeoDataFrame],
+                          columns: dict[str, str], index: str) -> gpd.GeoDataFrame:
+        return fn(extract) if extract is not None else empty_layer(columns, index, crs)
 
     paths = _run("paths", osm_label, lambda: from_osm_or_empty(
-        lambda: paths_from_osm(extract, crs, boundary=boundary),
+        lambda x: paths_from_osm(x, crs, boundary=boundary),
         schemas.PATHS, schemas.PATHS_INDEX), reports)
 
     if s.lighting_inventory is not None:
@@ -143,7 +144,7 @@ def load_layers(profile: Profile) -> Layers:
             source_crs=s.lighting_crs), reports)
     else:
         luminaires = _run("luminaires", osm_label + " (street_lamp)", lambda: from_osm_or_empty(
-            lambda: luminaires_from_osm(extract.nodes, crs),
+            lambda x: luminaires_from_osm(x.nodes, crs),
             schemas.LUMINAIRES, schemas.LUMINAIRES_INDEX), reports)
 
     designated = profile.designated_schools
@@ -153,7 +154,7 @@ def load_layers(profile: Profile) -> Layers:
             sch, crs, designated=designated), reports)
     else:
         schools = _run("schools", osm_label, lambda: from_osm_or_empty(
-            lambda: schools_from_osm(extract, crs, designated=designated),
+            lambda x: schools_from_osm(x, crs, designated=designated),
             schemas.SCHOOLS, schemas.SCHOOLS_INDEX), reports)
 
     if s.crossings is not None:
@@ -161,7 +162,7 @@ def load_layers(profile: Profile) -> Layers:
         crossings = _run("crossings", cr.name, lambda: read_crossings_file(cr, crs), reports)
     else:
         crossings = _run("crossings", osm_label, lambda: from_osm_or_empty(
-            lambda: crossings_from_osm(extract, crs), schemas.CROSSINGS,
+            lambda x: crossings_from_osm(x, crs), schemas.CROSSINGS,
             schemas.CROSSINGS_INDEX), reports)
 
     if s.priority_areas is not None:

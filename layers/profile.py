@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import tomllib
 import types
 import typing
@@ -229,9 +230,9 @@ class Profile:
         return P_CLASSES[p_class]
 
 
-def _kp(*args: str) -> Problem:
+def _kp(source: str, row: str, key: str, message: str, fix: str) -> Problem:
     """A :class:`Problem` about a profile key (messages say "key", not "column")."""
-    return Problem(*args, column_label="key")
+    return Problem(source, row, key, message, fix, column_label="key")
 
 
 _SECTIONS: dict[str, type] = {
@@ -278,7 +279,7 @@ def _convert(value: Any, annotation: Any, base: Path) -> Any:
         return None
     if annotation is Path or (origin in (typing.Union, types.UnionType) and Path in args):
         p = Path(value)
-        return p if p.is_absolute() else (base / p)
+        return p if p.is_absolute() else Path(os.path.normpath(base / p))
     if annotation is float:
         return float(value)
     if origin is tuple:
@@ -407,7 +408,7 @@ def _check_semantics(p: Profile, src: str) -> list[Problem]:
         if not fpath.exists():
             problems.append(_kp(src, "", key, f"file not found: {fpath}",
                                     "fix the path (relative paths start at the profile folder)"
-                                    " or run `make demo` to generate the demo data"))
+                                    " or regenerate the demo data with `python data/demo/generate_demo.py`"))
     for f in dataclasses.fields(Weights):
         if getattr(p.weights, f.name) < 0:
             problems.append(_kp(src, "", f"weights.{f.name}", "negative weight",

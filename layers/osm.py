@@ -1,0 +1,489 @@
+"""One raw OpenStreetMap reader that every OSM-based layer uses.
+
+Two sources produce the same :class:`OsmExtract`:
+
+* :func:`read_osm_file` streams a local extract (``.osm``, ``.osm.bz2``, ``.osm.gz``,
+  ``.osm.pbf``) with pyosmium. Node locations are cached, and a key filter runs in C++ so
+  that only elements carrying one of :data:`SELECT_KEYS` reach Python; a county extract
+  is read once for relations (multipolygon candidates) and once for everything else, and
+  never held in memory as a whole.
+* :func:`download_osm` asks the Overpass API through osmnx (needs network). All osmnx
+  settings are made in one place, :func:`configure_osmnx`, which ``download_osm`` calls;
+  nothing is configured at import time.
+
+The extract is raw: tags are kept as found (only :data:`OSM_KEYS`), geometry is in
+EPSG:4326 (degrees). Selecting paths, schools or crossings, normalising values and
+reprojecting to the profile's metric CRS is the job of each layer's funnel
+(:mod:`layers.paths`, :mod:`layers.schools`, :mod:`layers.crossings`).
+
+Which closed ways are areas
+---------------------------
+A closed way with at least four coordinates is an area when ``area`` is not ``no`` and it
+has an ``amenity``, ``building``, ``landuse`` or ``area`` tag, or ``highway`` is one of
+the area-like values osmnx also treats as polygons (``services``, ``rest_area``,
+``elevator``, ``escape``). This is osmnx's rule restricted to our keys, so both sources
+agree. Multipolygon relations become areas when they carry ``amenity`` or ``highway``
+(school grounds, pedestrian plazas); pyosmium assembles them from their member ways.
+Every way, closed or not, is also in :attr:`OsmExtract.ways` as a LineString.
+
+Ways with nodes missing from the file (cut at the extract's edge) have no complete
+geometry: they are dropped with a :class:`~layers._common.LayerWarning`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from layers._common import Problem, ValidationError, source_label, warn_layer
+
+logger = logging.getLogger(__name__)
+
+#: Tag keys kept in the extract (one string column each).
+OSM_KEYS: tuple[str, ...] = (
+    "highway", "footway", "cycleway", "bicycle", "foot", "segregated", "surface", "name",
+    "lit", "crossing", "crossing:markings", "amenity", "isced:level", "grades", "lamp_type",
+    "light:method", "light:count", "ref", "operator", "lamp_mount", "height", "light:colour",
+    "building", "area", "landuse",
+)
+
+#: An element is read only when it carries at least one of these keys. The other
+#: :data:`OSM_KEYS` are attributes only (a county's buildings are never materialised).
+SELECT_KEYS: tuple[str, ...] = ("highway", "amenity", "footway", "cycleway", "crossing")
+
+#: Multipolygon relations carrying one of these keys are assembled into areas.
+AREA_RELATION_KEYS: tuple[str, ...] = ("amenity", "highway")
+
+#: Tags queried from Overpass by :func:`download_osm` (osmnx ``tags`` argument).
+DOWNLOAD_TAGS: dict[str, bool | str | list[str]] = {
+    "highway": True, "amenity": True, "footway": True, "bicycle": True, "foot": True,
+}
+
+#: File name endings :func:`read_osm_file` accepts.
+OSM_SUFFIXES: tuple[str, ...] = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")
+
+_AREA_HIGHWAYS = frozenset({"services", "rest_area", "elevator", "escape"})
+_KEYSET = frozenset(OSM_KEYS)
+_WGS84 = "EPSG:4326"
+
+_OVERPASS_DEFAULT = "https://overpass-api.de/api"
+_NOMINATIM_DEFAULT = "https://nominatim.openstreetmap.org/"
+_OSMNX_NODE_TAGS = ["highway", "junction", "railway", "ref"]
+_OSMNX_WAY_TAGS = ["access", "area", "bridge", "est_width", "highway", "junction", "landuse",
+                   "lanes", "maxspeed", "name", "oneway", "ref", "service", "tunnel", "width"]
+
+
+class OsmDownloadError(RuntimeError):
+    """OSM data could not be downloaded (no network, server error or nothing found)."""
+
+
+@dataclass(frozen=True)
+class OsmExtract:
+    """Raw OSM elements with the tags in :data:`OSM_KEYS`, in EPSG:4326 (degrees).
+
+    Attributes
+    ----------
+    nodes : GeoDataFrame
+        Tagged nodes. Index ``osm_id`` (int64), one ``string`` column per key in
+        :data:`OSM_KEYS` (``<NA>`` when missing), Point geometry.
+    ways : GeoDataFrame
+        Ways, as LineStrings (closed ways too). Index ``osm_id`` (int64), tag columns
+        as for *nodes*.
+    areas : GeoDataFrame
+        Closed ways that are areas and assembled multipolygon relations, as Polygon or
+        MultiPolygon. Index ``osm_id`` as a string, ``'w123'`` or ``'r45'``; tag columns
+        as for *nodes*.
+    source : str
+        File name, or ``'overpass'`` for downloaded data.
+    """
+
+    nodes: gpd.GeoDataFrame
+    ways: gpd.GeoDataFrame
+    areas: gpd.GeoDataFrame
+    source: str
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def _frame(ids: Sequence[Any], tags: Sequence[dict[str, str]] | pd.DataFrame,
+           geometry: Any, index_dtype: str) -> gpd.GeoDataFrame:
+    """One extract frame: tag columns as ``string`` dtype, index ``osm_id``, EPSG:4326."""
+    if isinstance(tags, pd.DataFrame):
+        data = tags.reindex(columns=list(OSM_KEYS))
+    else:
+        data = pd.DataFrame.from_records(list(tags), columns=list(OSM_KEYS))
+    index = pd.Index(np.asarray(ids, dtype=index_dtype), name="osm_id")
+    data.index = index
+    data = data.astype("string")
+    geoms = np.asarray(geometry, dtype=object) if len(index) else np.array([], dtype=object)
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, index=index, crs=_WGS84),
+                            crs=_WGS84)
+
+
+def _areas_from_ways(ways: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Polygons for the closed ways that are areas (see module docstring). Vectorised."""
+    lines = ways.geometry.values
+    n_coords = shapely.get_num_coordinates(lines)
+    closed = shapely.is_closed(lines) & (n_coords >= 4)
+    area_tag = ways["area"].str.strip().str.lower()
+    highway = ways["highway"].str.strip().str.lower()
+    keyed = (ways["amenity"].notna() | ways["building"].notna() | ways["landuse"].notna()
+             | area_tag.notna() | highway.isin(_AREA_HIGHWAYS).fillna(False))
+    is_area = closed & keyed.fillna(False).to_numpy(bool) & ~(area_tag == "no").fillna(
+        False).to_numpy(bool)
+    chosen = ways.loc[is_area]
+    if len(chosen):
+        coords, idx = shapely.get_coordinates(chosen.geometry.values, return_index=True)
+        polygons = shapely.polygons(shapely.linearrings(coords, indices=idx))
+    else:
+        polygons = np.array([], dtype=object)
+    ids = np.char.add("w", chosen.index.to_numpy().astype(str)) if len(chosen) else []
+    out = _frame(ids, chosen[list(OSM_KEYS)], polygons, "object")
+    return out
+
+
+def _concat_areas(frames: Iterable[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    parts = [f for f in frames if len(f)]
+    if not parts:
+        return _frame([], [], [], "object")
+    out = pd.concat(parts)
+    out.index.name = "osm_id"
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=_WGS84)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _file_problem(src: str, message: str, fix: str) -> ValidationError:
+    return ValidationError([Problem(src, "", "", message, fix)])
+
+
+_FIX_DOWNLOAD = ("download the extract again (for example from download.geofabrik.de) "
+                 "and check it with `osmium fileinfo FILE`")
+
+
+def _check_osm_path(path: Path) -> None:
+    src = source_label(path)
+    name = path.name.lower()
+    if not name.endswith(OSM_SUFFIXES):
+        raise _file_problem(src, f"unsupported OpenStreetMap file type '{''.join(path.suffixes)}'",
+                            f"use one of {', '.join(OSM_SUFFIXES)}")
+    if not path.exists():
+        raise _file_problem(src, f"file not found: {path}",
+                            "check the path (sources.osm in the profile)")
+    if path.stat().st_size == 0:
+        raise _file_problem(src, "the file is empty (0 bytes)", _FIX_DOWNLOAD)
+
+
+def read_osm_file(path: str | Path) -> OsmExtract:
+    """Read a local OSM extract with pyosmium, streaming.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.osm`` (XML), ``.osm.bz2``, ``.osm.gz`` or ``.osm.pbf`` file.
+
+    Returns
+    -------
+    OsmExtract
+        Elements carrying one of :data:`SELECT_KEYS`, geometry in EPSG:4326 (degrees),
+        ``source`` = the file name.
+
+    Raises
+    ------
+    ValidationError
+        Missing, empty or corrupt file, or a file without any element of interest, with
+        the file name and the fix in the message.
+
+    Examples
+    --------
+    >>> ext = read_osm_file("data/stromstad/osm.osm.pbf")  # doctest: +SKIP
+    >>> ext.ways.crs.to_epsg()  # doctest: +SKIP
+    4326
+    """
+    import osmium  # local import: only needed for files
+
+    path = Path(path)
+    src = source_label(path)
+    _check_osm_path(path)
+
+    node_ids: list[int] = []
+    node_lon: list[float] = []
+    node_lat: list[float] = []
+    node_tags: list[dict[str, str]] = []
+    way_ids: list[int] = []
+    way_wkb: list[str] = []
+    way_tags: list[dict[str, str]] = []
+    broken_ways: list[int] = []
+    rel_ids: list[int] = []
+    rel_wkb: list[str] = []
+    rel_tags: list[dict[str, str]] = []
+    keyset = _KEYSET
+    factory = osmium.geom.WKBFactory()
+
+    processor = (osmium.FileProcessor(str(path))
+                 .with_locations()
+                 .with_areas(osmium.filter.KeyFilter(*AREA_RELATION_KEYS))
+                 .with_filter(osmium.filter.KeyFilter(*SELECT_KEYS)))
+    try:
+        for obj in processor:
+            kind = obj.type_str()
+            if kind == "n":
+                loc = obj.location
+                if not loc.valid():
+                    continue
+                node_ids.append(obj.id)
+                node_lon.append(loc.lon)
+                node_lat.append(loc.lat)
+                node_tags.append({t.k: t.v for t in obj.tags if t.k in keyset})
+            elif kind == "w":
+                try:
+                    wkb = factory.create_linestring(obj)
+                except (osmium.InvalidLocationError, RuntimeError):
+                    broken_ways.append(obj.id)
+                    continue
+                way_ids.append(obj.id)
+                way_wkb.append(wkb)
+                way_tags.append({t.k: t.v for t in obj.tags if t.k in keyset})
+            elif kind == "a" and not obj.from_way():
+                try:
+                    wkb = factory.create_multipolygon(obj)
+                except (osmium.InvalidLocationError, RuntimeError):
+                    logger.info("%s: relation %d has no valid area geometry", src,
+                                obj.orig_id())
+                    continue
+                rel_ids.append(obj.orig_id())
+                rel_wkb.append(wkb)
+                rel_tags.append({t.k: t.v for t in obj.tags if t.k in keyset})
+    except Exception as exc:  # osmium raises RuntimeError/io errors of several kinds
+        raise _file_problem(
+            src, "cannot be read as OpenStreetMap data "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})",
+            "check that the file is complete and of the type its extension says; "
+            + _FIX_DOWNLOAD) from exc
+
+    if not (node_ids or way_ids or rel_ids):
+        raise _file_problem(
+            src, "the file contains no OSM elements with "
+            f"{'/'.join(SELECT_KEYS)} tags",
+            "check that the extract covers the municipality and was not filtered; "
+            + _FIX_DOWNLOAD)
+    if broken_ways:
+        warn_layer(f"{src}: dropped ways with nodes missing from the extract (cut at its "
+                   "edge); use an extract made with `osmium extract --strategy "
+                   "complete_ways`", [f"w{i}" for i in broken_ways])
+
+    nodes = _frame(node_ids, node_tags, shapely.points(np.asarray(node_lon, dtype=float),
+                                                       np.asarray(node_lat, dtype=float))
+                   if node_ids else [], "int64")
+    ways = _frame(way_ids, way_tags,
+                  shapely.from_wkb(np.asarray(way_wkb, dtype=object)) if way_ids else [],
+                  "int64")
+    relations = _frame([f"r{i}" for i in rel_ids], rel_tags,
+                       shapely.from_wkb(np.asarray(rel_wkb, dtype=object)) if rel_ids else [],
+                       "object")
+    areas = _concat_areas([_areas_from_ways(ways), relations])
+    logger.info("read %d nodes, %d ways, %d areas from %s", len(nodes), len(ways),
+                len(areas), path)
+    return OsmExtract(nodes=nodes, ways=ways, areas=areas, source=src)
+
+
+# --------------------------------------------------------------------------- osmnx
+
+
+def _default_cache_folder() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "trygga-strak" / "osmnx"
+
+
+def configure_osmnx(overpass_url: str | None = None, nominatim_url: str | None = None,
+                    timeout_s: float = 10, cache_folder: str | Path | None = None) -> None:
+    """Set every osmnx setting the project relies on. The one place that touches ``ox.settings``.
+
+    Called by :func:`download_osm`; never at import time. Each call sets all values, so a
+    ``None`` argument means the public default, not "leave as it was".
+
+    Parameters
+    ----------
+    overpass_url : str, optional
+        Overpass API base URL (without ``/interpreter``). Default: overpass-api.de.
+    nominatim_url : str, optional
+        Nominatim base URL. Default: nominatim.openstreetmap.org.
+    timeout_s : float, default 10
+        HTTP timeout in seconds (also the Overpass server-side query timeout). Small, so
+        an unreachable network fails fast.
+    cache_folder : str or Path, optional
+        Folder for osmnx's HTTP response cache; default ``$XDG_CACHE_HOME/trygga-strak/osmnx``
+        (``~/.cache/...``). Cached responses make repeated downloads work offline.
+    """
+    import osmnx as ox
+
+    s = ox.settings
+    s.overpass_url = (overpass_url or _OVERPASS_DEFAULT).rstrip("/")
+    s.nominatim_url = nominatim_url or _NOMINATIM_DEFAULT
+    s.overpass_rate_limit = False  # the status check waits 60 s when offline
+    s.doh_url_template = None  # the DNS-over-HTTPS fallback can hang for minutes offline
+    s.requests_timeout = timeout_s
+    s.use_cache = True
+    s.cache_folder = str(Path(cache_folder) if cache_folder else _default_cache_folder())
+    s.log_console = False
+    s.useful_tags_node = list(dict.fromkeys([*_OSMNX_NODE_TAGS, *OSM_KEYS]))
+    s.useful_tags_way = list(dict.fromkeys([*_OSMNX_WAY_TAGS, *OSM_KEYS]))
+    logger.debug("osmnx configured: overpass=%s nominatim=%s timeout=%ss cache=%s",
+                 s.overpass_url, s.nominatim_url, timeout_s, s.cache_folder)
+
+
+def _no_network(url: str, exc: BaseException) -> OsmDownloadError:
+    return OsmDownloadError(
+        f"Cannot download OpenStreetMap data: there is no network connection to {url} "
+        f"({type(exc).__name__}). Fix: set `sources.osm` in the profile to a local extract "
+        "(.osm.pbf, for example from download.geofabrik.de) and load that instead, or try "
+        "again when the network is back.")
+
+
+def _extract_from_osmnx(gdf: gpd.GeoDataFrame) -> OsmExtract:
+    """Convert an osmnx features frame (MultiIndex ``element``/``id``) to an OsmExtract."""
+    gdf = gdf.to_crs(_WGS84) if gdf.crs is not None and gdf.crs != _WGS84 else gdf
+    element = gdf.index.get_level_values(0).astype(str).to_numpy()
+    ids = gdf.index.get_level_values(1).to_numpy().astype("int64")
+    tags = pd.DataFrame(gdf.drop(columns="geometry")).reindex(columns=list(OSM_KEYS))
+    tags.index = pd.RangeIndex(len(gdf))
+    geom = gdf.geometry.values
+    gtype = shapely.get_type_id(geom)  # 0 point, 1 line, 3 polygon, 6 multipolygon
+
+    is_node = (element == "node") & (gtype == 0)
+    nodes = _frame(ids[is_node], tags.loc[is_node], geom[is_node], "int64")
+
+    is_way = (element == "way") & np.isin(gtype, (1, 2, 3))
+    way_geom = np.asarray(geom[is_way], dtype=object)
+    poly = shapely.get_type_id(way_geom) == 3
+    if poly.any():  # osmnx made closed area-like ways polygons: back to their outline
+        coords, idx = shapely.get_coordinates(shapely.get_exterior_ring(way_geom[poly]),
+                                              return_index=True)
+        way_geom[poly] = shapely.linestrings(coords, indices=idx)
+    ways = _frame(ids[is_way], tags.loc[is_way], way_geom, "int64")
+
+    has_key = tags[list(AREA_RELATION_KEYS)].notna().any(axis=1).to_numpy(bool)
+    is_rel = (element == "relation") & np.isin(gtype, (3, 6)) & has_key
+    relations = _frame(np.char.add("r", ids[is_rel].astype(str)) if is_rel.any() else [],
+                       tags.loc[is_rel], geom[is_rel], "object")
+    areas = _concat_areas([_areas_from_ways(ways), relations])
+    return OsmExtract(nodes=nodes, ways=ways, areas=areas, source="overpass")
+
+
+def download_osm(polygon_or_place: shapely.Geometry | str, *, crs: str | None = None,
+                 tags: dict[str, bool | str | list[str]] | None = None,
+                 overpass_url: str | None = None, nominatim_url: str | None = None,
+                 timeout_s: float = 10, cache_folder: str | Path | None = None) -> OsmExtract:
+    """Download OSM features for a polygon or a place name with osmnx (needs network).
+
+    Parameters
+    ----------
+    polygon_or_place : shapely Polygon/MultiPolygon or str
+        Area to download: a polygon (in *crs*, EPSG:4326 degrees by default) is sent to
+        Overpass; a place name (``"Strömstads kommun"``) is first geocoded by Nominatim.
+    crs : str, optional
+        CRS of the polygon, e.g. the profile's ``"EPSG:3007"``; default EPSG:4326.
+    tags : dict, optional
+        osmnx ``tags`` query; default :data:`DOWNLOAD_TAGS`.
+    overpass_url, nominatim_url, timeout_s, cache_folder
+        Passed to :func:`configure_osmnx`.
+
+    Returns
+    -------
+    OsmExtract
+        Same frames as :func:`read_osm_file`, EPSG:4326, ``source='overpass'``.
+
+    Raises
+    ------
+    OsmDownloadError
+        No network (fails within about *timeout_s* seconds), a server error, or nothing
+        found; the message suggests a local extract (``sources.osm`` in the profile).
+    """
+    import osmnx as ox
+    import requests
+    from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
+
+    configure_osmnx(overpass_url, nominatim_url, timeout_s, cache_folder)
+    query_tags = dict(tags or DOWNLOAD_TAGS)
+    is_place = isinstance(polygon_or_place, str)
+    url = ox.settings.nominatim_url if is_place else ox.settings.overpass_url
+    try:
+        if isinstance(polygon_or_place, str):
+            gdf = ox.features_from_place(polygon_or_place, query_tags)
+        else:
+            polygon = polygon_or_place
+            if crs is not None:
+                polygon = gpd.GeoSeries([polygon], crs=crs).to_crs(_WGS84).iloc[0]
+            gdf = ox.features_from_polygon(polygon, query_tags)
+    except requests.exceptions.ConnectionError as exc:
+        raise _no_network(url if is_place else ox.settings.overpass_url, exc) from exc
+    except requests.exceptions.Timeout as exc:
+        raise OsmDownloadError(
+            f"Cannot download OpenStreetMap data: {url} did not answer within {timeout_s} s. "
+            "Fix: set `sources.osm` in the profile to a local extract (.osm.pbf), or try "
+            "again later.") from exc
+    except (InsufficientResponseError, ResponseStatusCodeError, TypeError) as exc:
+        raise OsmDownloadError(
+            f"Cannot download OpenStreetMap data for {polygon_or_place if is_place else 'the polygon'}"
+            f": {exc} Fix: check the place name or area, or set `sources.osm` in the profile "
+            "to a local extract (.osm.pbf).") from exc
+    logger.info("downloaded %d OSM features", len(gdf))
+    return _extract_from_osmnx(gdf)
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def element_ids(values: pd.Series, default_prefix: str) -> pd.Series:
+    """OSM element ids as strings ``'n123'``/``'w123'``/``'r123'``; ``<NA>`` when not an id.
+
+    Parameters
+    ----------
+    values : Series
+        Integers (prefixed with *default_prefix*) or strings such as ``'w123'`` or ``'123'``.
+    default_prefix : str
+        ``'n'``, ``'w'`` or ``'r'``: the element type of bare numbers.
+
+    Returns
+    -------
+    Series
+        ``string`` dtype, aligned to *values*. Negative numbers (``-1`` = "not from OSM")
+        and anything else become ``<NA>``.
+    """
+    text = values.astype("string").str.strip().str.lower()
+    text = text.str.replace(r"\.0$", "", regex=True)  # numbers read as floats
+    bare = text.str.fullmatch(r"\d+").fillna(False)
+    typed = text.str.fullmatch(r"[nwr]\d+").fillna(False)
+    out = pd.Series(pd.NA, index=values.index, dtype="string", name=values.name)
+    out[bare] = default_prefix + text[bare]
+    out[typed] = text[typed]
+    return out
+
+
+def feature_ids(gdf: pd.DataFrame, id_column: str, default_prefix: str) -> pd.Index:
+    """Stable, readable ids for features read from a file.
+
+    Uses *id_column* (for example ``path_id``, as our own exports write it) when present,
+    else the ``osm_id`` column as ``'w123'``, else ``'f<feature number>'`` (1-based, in
+    file order). Missing values fall back to ``'f<n>'`` too.
+    """
+    fallback = pd.Series([f"f{i + 1}" for i in range(len(gdf))], index=gdf.index,
+                         dtype="string")
+    if id_column in gdf.columns:
+        ids = gdf[id_column].astype("string").str.strip().replace("", pd.NA)
+    elif "osm_id" in gdf.columns:
+        ids = element_ids(gdf["osm_id"], default_prefix)
+    else:
+        ids = fallback
+    return pd.Index(ids.fillna(fallback).astype(str).to_numpy(), name=id_column)
