@@ -1,0 +1,288 @@
+"""Per-segment context: distances to schools and crossings, priority areas, findings.
+
+Every function here is pure and vectorised (shapely 2 ``STRtree`` bulk queries and numpy):
+it takes frames, returns new objects aligned to the input index, and never mutates an
+argument. All inputs must share one projected (metric) CRS, e.g. EPSG:3007 (SWEREF 99 12
+00); distances are in metres. The functions are partition-friendly: run them over a chunk
+of segments with the full context layers and concatenate the results.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TypeAlias
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gis._crs import require_projected
+
+logger = logging.getLogger(__name__)
+
+#: Finding category that marks a lighting problem (Swedish "belysning").
+LIGHTING_CATEGORY = "belysning"
+
+#: Radius in metres for ``crossings_within_50m``.
+CROSSING_COUNT_RADIUS_M = 50.0
+
+#: A GeoDataFrame or a GeoSeries.
+Frame: TypeAlias = gpd.GeoDataFrame | gpd.GeoSeries
+
+
+def geometry_array(frame: Frame) -> np.ndarray:
+    """The geometries of a GeoDataFrame or GeoSeries as a numpy object array of shapely objects."""
+    return np.asarray(frame.geometry.array, dtype=object)
+
+
+def _check_distance(name: str, value: float | None, allow_none: bool = True) -> None:
+    if value is None and allow_none:
+        return
+    if value is None or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of metres, got {value!r}")
+
+
+def _require_columns(frames: dict[str, tuple[pd.DataFrame | None, tuple[str, ...]]]) -> None:
+    """Raise one ValueError naming every missing column of every frame."""
+    problems = []
+    for name, (frame, columns) in frames.items():
+        if frame is None:
+            continue
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            problems.append(f"{name} lacks column(s) {', '.join(map(repr, missing))}")
+    if problems:
+        raise ValueError("; ".join(problems) + ". Fix: load the layers through layers/ so "
+                         "they follow layers.schemas")
+
+
+def _nearest_positions(geoms: np.ndarray, others: np.ndarray,
+                       max_distance_m: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Position in ``others`` of the nearest geometry (-1 if none) and its distance (NaN).
+
+    Ties are broken towards the lowest position in ``others``, so results are deterministic.
+    """
+    pos = np.full(len(geoms), -1, dtype=np.intp)
+    dist = np.full(len(geoms), np.nan)
+    if len(geoms) == 0 or len(others) == 0:
+        return pos, dist
+    tree = shapely.STRtree(others)
+    (inp, tre), d = tree.query_nearest(geoms, max_distance=max_distance_m,
+                                       return_distance=True, all_matches=True)
+    if len(inp) == 0:
+        return pos, dist
+    order = np.lexsort((tre, inp))
+    inp, tre, d = inp[order], tre[order], d[order]
+    _, first = np.unique(inp, return_index=True)
+    pos[inp[first]] = tre[first]
+    dist[inp[first]] = d[first]
+    return pos, dist
+
+
+def _pairs_within(geoms: np.ndarray, others: np.ndarray, radius_m: float) -> np.ndarray:
+    """(2, k) array of (position in geoms, position in others) pairs within ``radius_m``."""
+    if len(geoms) == 0 or len(others) == 0:
+        return np.empty((2, 0), dtype=np.intp)
+    return shapely.STRtree(others).query(geoms, predicate="dwithin", distance=radius_m)
+
+
+def nearest(segments: Frame, others: Frame, max_distance_m: float | None = None) -> pd.DataFrame:
+    """Distance from each segment to the nearest geometry of ``others``, and which one.
+
+    Parameters
+    ----------
+    segments : GeoDataFrame or GeoSeries
+        Segments (any geometry type), in a projected CRS (metres).
+    others : GeoDataFrame or GeoSeries
+        Candidate geometries, in the same CRS as ``segments``.
+    max_distance_m : float, optional
+        Search radius in metres. Capping the search is much faster (see BENCH.md) and gives
+        identical values inside the cap; segments with nothing within it get NaN.
+
+    Returns
+    -------
+    DataFrame
+        Aligned to ``segments.index``, columns ``distance_m`` (float, metres; NaN when
+        nothing within ``max_distance_m`` or ``others`` is empty) and ``other_id`` (the
+        index label of the nearest geometry in ``others``; NaN when none). Ties go to the
+        first of the tied geometries in ``others``' order.
+
+    Raises
+    ------
+    gis._crs.CRSError
+        When an input is in degrees, has no CRS, or the CRSs differ.
+    """
+    require_projected(("segments", segments), ("others", others))
+    _check_distance("max_distance_m", max_distance_m)
+    pos, dist = _nearest_positions(geometry_array(segments), geometry_array(others),
+                                   max_distance_m)
+    other_id = others.index.take(pos, allow_fill=True, fill_value=np.nan)
+    return pd.DataFrame({"distance_m": dist, "other_id": np.asarray(other_id, dtype=object)},
+                        index=segments.index)
+
+
+def nearest_distance_m(segments: Frame, others: Frame,
+                       max_distance_m: float | None = None,
+                       name: str = "distance_m") -> pd.Series:
+    """Distance in metres from each segment to the nearest geometry of ``others``.
+
+    Parameters
+    ----------
+    segments, others : GeoDataFrame or GeoSeries
+        In one projected CRS (metres).
+    max_distance_m : float, optional
+        Search radius in metres; NaN where nothing lies within it. Cap it at the distance
+        the score uses: it is much faster and exact inside the cap.
+    name : str, default "distance_m"
+        Name of the returned Series.
+
+    Returns
+    -------
+    Series
+        Float distances in metres aligned to ``segments.index``.
+
+    Raises
+    ------
+    gis._crs.CRSError
+        When an input is in degrees, has no CRS, or the CRSs differ.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> seg = gpd.GeoSeries([shapely.LineString([(0, 0), (10, 0)])], crs=3007)
+    >>> pts = gpd.GeoSeries([shapely.Point(5, 3)], crs=3007)
+    >>> float(nearest_distance_m(seg, pts).iloc[0])
+    3.0
+    """
+    out = nearest(segments, others, max_distance_m)["distance_m"]
+    return out.rename(name)
+
+
+def segment_context(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
+                    crossings: gpd.GeoDataFrame, priority_areas: gpd.GeoDataFrame,
+                    findings: gpd.GeoDataFrame | None = None, school_cap_m: float = 2000.0,
+                    crossing_cap_m: float = 500.0,
+                    findings_radius_m: float = 30.0) -> pd.DataFrame:
+    """Context of each segment for the ranking: schools, crossings, areas, findings.
+
+    Parameters
+    ----------
+    segments : GeoDataFrame
+        Path segments (LineStrings), in a projected CRS (metres).
+    schools : GeoDataFrame
+        School grounds (``layers.schemas.SCHOOLS``; needs ``name``).
+    crossings : GeoDataFrame
+        Crossing points (``layers.schemas.CROSSINGS``; needs ``marked``). Only marked
+        crossings (``marked`` True) count; missing values count as unmarked.
+    priority_areas : GeoDataFrame
+        Named priority-area polygons (``layers.schemas.AREAS``; needs ``name``).
+    findings : GeoDataFrame, optional
+        Safety-walk findings (points) with ``severity`` (integer 1–3; missing counts 0)
+        and ``category``. Pass only the findings that should count (e.g. open ones).
+    school_cap_m, crossing_cap_m : float
+        Search radii in metres for the nearest school and nearest marked crossing.
+    findings_radius_m : float
+        Radius in metres around the segment within which findings count.
+
+    All frames must share the CRS of ``segments``.
+
+    Returns
+    -------
+    DataFrame
+        Aligned to ``segments.index``, columns:
+
+        - ``school_distance_m`` (float, m): to the nearest school grounds; NaN beyond
+          ``school_cap_m``.
+        - ``nearest_school`` (str): its name, ``''`` when none within the cap.
+        - ``crossing_distance_m`` (float, m): to the nearest marked crossing; NaN beyond
+          ``crossing_cap_m``.
+        - ``crossings_within_50m`` (int): marked crossings within 50 m.
+        - ``priority_area`` (str): name of the area containing the segment's midpoint
+          (on the boundary counts as inside; the first area in order when they overlap),
+          ``''`` when none.
+        - ``in_priority_area`` (bool).
+        - ``findings_count`` (int), ``findings_severity_sum`` (int): findings within
+          ``findings_radius_m``; zero when ``findings`` is None.
+        - ``lighting_findings`` (bool): any finding of category ``'belysning'`` within
+          ``findings_radius_m``.
+
+    Raises
+    ------
+    gis._crs.CRSError
+        When an input is in degrees, has no CRS, or the CRSs differ.
+    ValueError
+        When required columns are missing (all listed at once) or a radius is not positive.
+    """
+    frames: list[tuple[str, Frame]] = [
+        ("segments", segments), ("schools", schools), ("crossings", crossings),
+        ("priority_areas", priority_areas)]
+    if findings is not None:
+        frames.append(("findings", findings))
+    require_projected(*frames)
+    _require_columns({
+        "schools": (schools, ("name",)), "crossings": (crossings, ("marked",)),
+        "priority_areas": (priority_areas, ("name",)),
+        "findings": (findings, ("severity", "category"))})
+    for label, value in (("school_cap_m", school_cap_m), ("crossing_cap_m", crossing_cap_m),
+                         ("findings_radius_m", findings_radius_m)):
+        _check_distance(label, value, allow_none=False)
+
+    geoms = geometry_array(segments)
+    n = len(geoms)
+
+    # Schools.
+    school_pos, school_dist = _nearest_positions(geoms, geometry_array(schools), school_cap_m)
+    school_names = np.append(
+        schools["name"].fillna("").astype(str).to_numpy(dtype=object), "")
+    nearest_school = school_names[school_pos]  # -1 picks the trailing ''
+
+    # Marked crossings.
+    marked = crossings["marked"].to_numpy(dtype=bool, na_value=False)
+    marked_geoms = geometry_array(crossings)[marked]
+    _, crossing_dist = _nearest_positions(geoms, marked_geoms, crossing_cap_m)
+    pairs = _pairs_within(geoms, marked_geoms, CROSSING_COUNT_RADIUS_M)
+    crossings_within = np.bincount(pairs[0], minlength=n)
+
+    # Priority areas by midpoint.
+    midpoints = shapely.line_interpolate_point(geoms, 0.5, normalized=True) if n else geoms
+    area_pos = np.full(n, -1, dtype=np.intp)
+    area_geoms = geometry_array(priority_areas)
+    if n and len(area_geoms):
+        inp, tre = shapely.STRtree(area_geoms).query(midpoints, predicate="intersects")
+        if len(inp):
+            order = np.lexsort((tre, inp))
+            inp, tre = inp[order], tre[order]
+            _, first = np.unique(inp, return_index=True)
+            area_pos[inp[first]] = tre[first]
+    area_names = np.append(
+        priority_areas["name"].fillna("").astype(str).to_numpy(dtype=object), "")
+    priority_area = area_names[area_pos]
+
+    # Findings.
+    findings_count = np.zeros(n, dtype=np.int64)
+    severity_sum = np.zeros(n, dtype=np.int64)
+    lighting = np.zeros(n, dtype=bool)
+    if findings is not None and len(findings):
+        pairs = _pairs_within(geoms, geometry_array(findings), findings_radius_m)
+        severity = pd.to_numeric(findings["severity"], errors="coerce").fillna(0)
+        severity_arr = severity.to_numpy(dtype=float)
+        is_light = (findings["category"].astype("string").str.strip().str.lower()
+                    .eq(LIGHTING_CATEGORY).fillna(False).to_numpy(dtype=bool))
+        findings_count = np.bincount(pairs[0], minlength=n).astype(np.int64)
+        severity_sum = np.rint(np.bincount(pairs[0], weights=severity_arr[pairs[1]],
+                                           minlength=n)).astype(np.int64)
+        lighting = np.bincount(pairs[0], weights=is_light[pairs[1]].astype(float),
+                               minlength=n) > 0
+
+    return pd.DataFrame({
+        "school_distance_m": school_dist,
+        "nearest_school": pd.array(nearest_school, dtype="str"),
+        "crossing_distance_m": crossing_dist,
+        "crossings_within_50m": crossings_within.astype(np.int64),
+        "priority_area": pd.array(priority_area, dtype="str"),
+        "in_priority_area": area_pos >= 0,
+        "findings_count": findings_count,
+        "findings_severity_sum": severity_sum,
+        "lighting_findings": lighting,
+    }, index=segments.index)
