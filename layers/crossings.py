@@ -42,7 +42,7 @@ from layers._common import (
     warn_layer,
 )
 from layers.io import read_vector
-from layers.osm import OsmExtract, element_ids, feature_ids
+from layers.osm import OsmExtract, blank_to_na, element_ids, feature_ids
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ _FALSE = ("false", "no", "nej", "0", "f", "n")
 
 
 def _lower(s: pd.Series) -> pd.Series:
-    return s.astype("string").str.strip().str.lower().replace("", pd.NA)
+    return blank_to_na(s.astype("string").str.strip().str.lower())
 
 
 def is_marked(crossing: pd.Series, markings: pd.Series) -> pd.Series:
@@ -105,7 +105,7 @@ def _normalize_crossings(gdf: gpd.GeoDataFrame, crs: str, src: str) -> gpd.GeoDa
     for col in ("crossing", "crossing:markings", "osm_id"):
         if col not in gdf.columns:
             gdf[col] = pd.Series(pd.NA, index=gdf.index, dtype="string")
-        gdf[col] = gdf[col].astype("string").str.strip().replace("", pd.NA)
+        gdf[col] = blank_to_na(gdf[col].astype("string").str.strip())
     if "source" not in gdf.columns:
         gdf["source"] = "file"
     gdf["source"] = gdf["source"].astype("string")

@@ -38,11 +38,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import geopandas as gpd
 import numpy as np
+import osmium
 import pandas as pd
 import shapely
+from shapely.geometry import MultiPolygon, Polygon
 
 from layers._common import Problem, ValidationError, source_label, warn_layer
 
@@ -115,14 +118,15 @@ class OsmExtract:
 # --------------------------------------------------------------------------- frames
 
 
-def _frame(ids: Sequence[Any], tags: Sequence[dict[str, str]] | pd.DataFrame,
+def _frame(ids: Any, tags: Sequence[dict[str, str]] | pd.DataFrame,
            geometry: Any, index_dtype: str) -> gpd.GeoDataFrame:
     """One extract frame: tag columns as ``string`` dtype, index ``osm_id``, EPSG:4326."""
     if isinstance(tags, pd.DataFrame):
         data = tags.reindex(columns=list(OSM_KEYS))
     else:
         data = pd.DataFrame.from_records(list(tags), columns=list(OSM_KEYS))
-    index = pd.Index(np.asarray(ids, dtype=index_dtype), name="osm_id")
+    raw = np.asarray(ids, dtype=object if index_dtype == "str" else index_dtype)
+    index = pd.Index(raw, dtype=index_dtype, name="osm_id")
     data.index = index
     data = data.astype("string")
     geoms = np.asarray(geometry, dtype=object) if len(index) else np.array([], dtype=object)
@@ -147,15 +151,14 @@ def _areas_from_ways(ways: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         polygons = shapely.polygons(shapely.linearrings(coords, indices=idx))
     else:
         polygons = np.array([], dtype=object)
-    ids = np.char.add("w", chosen.index.to_numpy().astype(str)) if len(chosen) else []
-    out = _frame(ids, chosen[list(OSM_KEYS)], polygons, "object")
-    return out
+    ids: Any = np.char.add("w", chosen.index.to_numpy().astype(str)) if len(chosen) else []
+    return _frame(ids, chosen[list(OSM_KEYS)], polygons, "str")
 
 
 def _concat_areas(frames: Iterable[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     parts = [f for f in frames if len(f)]
     if not parts:
-        return _frame([], [], [], "object")
+        return _frame([], [], [], "str")
     out = pd.concat(parts)
     out.index.name = "osm_id"
     return gpd.GeoDataFrame(out, geometry="geometry", crs=_WGS84)
@@ -211,8 +214,6 @@ def read_osm_file(path: str | Path) -> OsmExtract:
     >>> ext.ways.crs.to_epsg()  # doctest: +SKIP
     4326
     """
-    import osmium  # local import: only needed for files
-
     path = Path(path)
     src = source_label(path)
     _check_osm_path(path)
@@ -237,8 +238,7 @@ def read_osm_file(path: str | Path) -> OsmExtract:
                  .with_filter(osmium.filter.KeyFilter(*SELECT_KEYS)))
     try:
         for obj in processor:
-            kind = obj.type_str()
-            if kind == "n":
+            if isinstance(obj, osmium.osm.Node):
                 loc = obj.location
                 if not loc.valid():
                     continue
@@ -246,7 +246,7 @@ def read_osm_file(path: str | Path) -> OsmExtract:
                 node_lon.append(loc.lon)
                 node_lat.append(loc.lat)
                 node_tags.append({t.k: t.v for t in obj.tags if t.k in keyset})
-            elif kind == "w":
+            elif isinstance(obj, osmium.osm.Way):
                 try:
                     wkb = factory.create_linestring(obj)
                 except (osmium.InvalidLocationError, RuntimeError):
@@ -255,7 +255,7 @@ def read_osm_file(path: str | Path) -> OsmExtract:
                 way_ids.append(obj.id)
                 way_wkb.append(wkb)
                 way_tags.append({t.k: t.v for t in obj.tags if t.k in keyset})
-            elif kind == "a" and not obj.from_way():
+            elif isinstance(obj, osmium.osm.Area) and not obj.from_way():
                 try:
                     wkb = factory.create_multipolygon(obj)
                 except (osmium.InvalidLocationError, RuntimeError):
@@ -291,7 +291,7 @@ def read_osm_file(path: str | Path) -> OsmExtract:
                   "int64")
     relations = _frame([f"r{i}" for i in rel_ids], rel_tags,
                        shapely.from_wkb(np.asarray(rel_wkb, dtype=object)) if rel_ids else [],
-                       "object")
+                       "str")
     areas = _concat_areas([_areas_from_ways(ways), relations])
     logger.info("read %d nodes, %d ways, %d areas from %s", len(nodes), len(ways),
                 len(areas), path)
@@ -343,12 +343,13 @@ def configure_osmnx(overpass_url: str | None = None, nominatim_url: str | None =
                  s.overpass_url, s.nominatim_url, timeout_s, s.cache_folder)
 
 
-def _no_network(url: str, exc: BaseException) -> OsmDownloadError:
-    return OsmDownloadError(
-        f"Cannot download OpenStreetMap data: there is no network connection to {url} "
-        f"({type(exc).__name__}). Fix: set `sources.osm` in the profile to a local extract "
-        "(.osm.pbf, for example from download.geofabrik.de) and load that instead, or try "
-        "again when the network is back.")
+def _request_url(exc: Any) -> str:
+    """The URL a requests exception was about, without its query string."""
+    import osmnx as ox
+
+    url = getattr(getattr(exc, "request", None), "url", None) or ox.settings.overpass_url
+    parts = urlsplit(str(url))
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
 def _extract_from_osmnx(gdf: gpd.GeoDataFrame) -> OsmExtract:
@@ -376,7 +377,7 @@ def _extract_from_osmnx(gdf: gpd.GeoDataFrame) -> OsmExtract:
     has_key = tags[list(AREA_RELATION_KEYS)].notna().any(axis=1).to_numpy(bool)
     is_rel = (element == "relation") & np.isin(gtype, (3, 6)) & has_key
     relations = _frame(np.char.add("r", ids[is_rel].astype(str)) if is_rel.any() else [],
-                       tags.loc[is_rel], geom[is_rel], "object")
+                       tags.loc[is_rel], geom[is_rel], "str")
     areas = _concat_areas([_areas_from_ways(ways), relations])
     return OsmExtract(nodes=nodes, ways=ways, areas=areas, source="overpass")
 
@@ -414,35 +415,50 @@ def download_osm(polygon_or_place: shapely.Geometry | str, *, crs: str | None = 
     import requests
     from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 
+    polygon: Polygon | MultiPolygon | None = None
+    if not isinstance(polygon_or_place, str):
+        geom = polygon_or_place
+        if crs is not None:
+            geom = gpd.GeoSeries([geom], crs=crs).to_crs(_WGS84).iloc[0]
+        if not isinstance(geom, (Polygon, MultiPolygon)):
+            raise TypeError("download_osm needs a place name or a Polygon/MultiPolygon, got "
+                            f"{type(geom).__name__}")
+        polygon = geom
+    what = "the polygon" if polygon is not None else repr(polygon_or_place)
+
     configure_osmnx(overpass_url, nominatim_url, timeout_s, cache_folder)
     query_tags = dict(tags or DOWNLOAD_TAGS)
-    is_place = isinstance(polygon_or_place, str)
-    url = ox.settings.nominatim_url if is_place else ox.settings.overpass_url
+    fix = ("Fix: set `sources.osm` in the profile to a local extract (.osm.pbf, for example "
+           "from download.geofabrik.de) and load that instead")
     try:
-        if isinstance(polygon_or_place, str):
-            gdf = ox.features_from_place(polygon_or_place, query_tags)
+        if polygon is None:
+            gdf = ox.features_from_place(str(polygon_or_place), query_tags)
         else:
-            polygon = polygon_or_place
-            if crs is not None:
-                polygon = gpd.GeoSeries([polygon], crs=crs).to_crs(_WGS84).iloc[0]
             gdf = ox.features_from_polygon(polygon, query_tags)
-    except requests.exceptions.ConnectionError as exc:
-        raise _no_network(url if is_place else ox.settings.overpass_url, exc) from exc
+    except requests.exceptions.ConnectionError as exc:  # includes ConnectTimeout
+        raise OsmDownloadError(
+            "Cannot download OpenStreetMap data: there is no network connection to "
+            f"{_request_url(exc)} ({type(exc).__name__}). {fix}, or try again when the "
+            "network is back.") from exc
     except requests.exceptions.Timeout as exc:
         raise OsmDownloadError(
-            f"Cannot download OpenStreetMap data: {url} did not answer within {timeout_s} s. "
-            "Fix: set `sources.osm` in the profile to a local extract (.osm.pbf), or try "
-            "again later.") from exc
+            f"Cannot download OpenStreetMap data: {_request_url(exc)} did not answer within "
+            f"{timeout_s} s. {fix}, or try again later.") from exc
     except (InsufficientResponseError, ResponseStatusCodeError, TypeError) as exc:
+        # nothing found, a server error, or a place that is not an area
         raise OsmDownloadError(
-            f"Cannot download OpenStreetMap data for {polygon_or_place if is_place else 'the polygon'}"
-            f": {exc} Fix: check the place name or area, or set `sources.osm` in the profile "
-            "to a local extract (.osm.pbf).") from exc
+            f"Cannot download OpenStreetMap data for {what}: {exc} {fix}, or check the "
+            "place name / area.") from exc
     logger.info("downloaded %d OSM features", len(gdf))
     return _extract_from_osmnx(gdf)
 
 
 # --------------------------------------------------------------------------- ids
+
+
+def blank_to_na(values: pd.Series) -> pd.Series:
+    """Empty strings as ``<NA>`` (an empty OSM tag or file cell means "missing")."""
+    return values.mask((values == "").fillna(False).astype(bool))
 
 
 def element_ids(values: pd.Series, default_prefix: str) -> pd.Series:
@@ -481,7 +497,7 @@ def feature_ids(gdf: pd.DataFrame, id_column: str, default_prefix: str) -> pd.In
     fallback = pd.Series([f"f{i + 1}" for i in range(len(gdf))], index=gdf.index,
                          dtype="string")
     if id_column in gdf.columns:
-        ids = gdf[id_column].astype("string").str.strip().replace("", pd.NA)
+        ids = blank_to_na(gdf[id_column].astype("string").str.strip())
     elif "osm_id" in gdf.columns:
         ids = element_ids(gdf["osm_id"], default_prefix)
     else:

@@ -32,10 +32,11 @@ Normalised to :data:`layers.schemas.LIT_VALUES`, ignoring case and surrounding s
   (lit only part of the night);
 * ``disused`` -> ``no`` (the installation is out of use, so the path is dark);
 * ``automatic`` -> ``automatic`` (motion-sensor lighting); ``no`` -> ``no``;
-* missing -> ``unknown``; anything else (``signal``, typos) -> ``unknown`` with a
+* missing (or ``unknown``, as this tool writes it) -> ``unknown``; anything else (``signal``, typos) -> ``unknown`` with a
   :class:`~layers._common.LayerWarning` listing the values, counts and path ids.
 
-The tag as found is kept in ``lit_raw``.
+The tag as found is kept in ``lit_raw``. A file that already has ``lit`` and ``lit_raw``
+(an export of this layer) keeps its ``lit_raw`` and normalises its ``lit``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
@@ -80,6 +80,7 @@ LIT_MAP: dict[str, str] = {
     "interval": "limited", "limited": "limited",
     "disused": "no", "no": "no",
     "automatic": "automatic",
+    "unknown": "unknown",  # our own normalised value, in files exported by this tool
 }
 
 _TAGS = ("highway", "footway", "cycleway", "bicycle", "foot", "segregated", "surface",
@@ -193,8 +194,10 @@ def _normalize_paths(gdf: gpd.GeoDataFrame, crs: str, src: str) -> gpd.GeoDataFr
                    gdf.index[no_type])
         gdf = gdf.loc[~no_type]
 
-    gdf["lit_raw"] = gdf["lit"]
-    gdf["lit"] = normalize_lit(gdf["lit_raw"], layer=f"paths ({src})")
+    # A file exported by this tool carries both: ``lit`` (possibly edited) wins,
+    # ``lit_raw`` is kept as found.
+    gdf["lit_raw"] = gdf["lit_raw"].astype("string") if "lit_raw" in gdf.columns else gdf["lit"]
+    gdf["lit"] = normalize_lit(gdf["lit"], layer=f"paths ({src})")
 
     gdf = clean_geometries(gdf, ["LineString", "MultiLineString"], "paths", explode_multi=True)
     gdf = to_profile_crs(gdf, crs, src)

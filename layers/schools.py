@@ -41,7 +41,7 @@ from layers._common import (
     warn_layer,
 )
 from layers.io import read_vector
-from layers.osm import OsmExtract, element_ids, feature_ids
+from layers.osm import OsmExtract, blank_to_na, element_ids, feature_ids
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def _name_key(names: pd.Series) -> pd.Series:
     """Comparable form of a name: case-folded, single spaces; ``<NA>`` when missing."""
     key = names.astype("string").str.strip().str.casefold().str.replace(r"\s+", " ",
                                                                         regex=True)
-    return key.replace("", pd.NA)
+    return blank_to_na(key)
 
 
 def _drop_duplicate_points(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -104,7 +104,7 @@ def _normalize_schools(gdf: gpd.GeoDataFrame, crs: str, src: str,
     for col in ("name", "grades", "osm_id"):
         if col not in gdf.columns:
             gdf[col] = pd.Series(pd.NA, index=gdf.index, dtype="string")
-        gdf[col] = gdf[col].astype("string").str.strip().replace("", pd.NA)
+        gdf[col] = blank_to_na(gdf[col].astype("string").str.strip())
     gdf = clean_geometries(gdf, ["Point", "Polygon", "MultiPolygon"], "schools")
     gdf = to_profile_crs(gdf, crs, src)
     gdf = _drop_duplicate_points(gdf)
@@ -144,7 +144,7 @@ def _normalize_schools(gdf: gpd.GeoDataFrame, crs: str, src: str,
 
 
 def _grades(frame: pd.DataFrame) -> pd.Series:
-    grades = frame["grades"].astype("string").str.strip().replace("", pd.NA)
+    grades = blank_to_na(frame["grades"].astype("string").str.strip())
     return grades.fillna(frame["isced:level"].astype("string"))
 
 

@@ -49,12 +49,13 @@ def _root(
 def layers_command(profile: ProfileOption = DEFAULT_PROFILE) -> None:
     from layers import ValidationError, load_profile
     from layers.loader import load_layers
+    from layers.osm import OsmDownloadError
     from trygga_cli.summary import format_summary
 
     try:
         prof = load_profile(profile)
         loaded = load_layers(prof)
-    except ValidationError as exc:
+    except (ValidationError, OsmDownloadError) as exc:
         typer.echo(t("Fel i indata:", "Invalid input:") + f"\n{exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(format_summary(loaded))

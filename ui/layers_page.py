@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from layers import ValidationError
+from layers.osm import OsmDownloadError
 from ui.st_cache import profile_path, st_layers
 
 
@@ -14,7 +15,7 @@ def render() -> None:
     st.title("Trygga stråk")
     try:
         layers = st_layers(str(profile_path()))
-    except ValidationError as exc:
+    except (ValidationError, OsmDownloadError) as exc:
         st.error(f"Fel i indata:\n\n{exc}")
         st.stop()
     p = layers.profile
