@@ -1,0 +1,659 @@
+"""A simple, documented point-source lighting model for paths.
+
+Every luminaire is a point source at its mounting height ``h`` (metres) above a flat path
+surface. The model answers "how much light reaches this path?" well enough to rank and
+compare segments; it is *not* a lighting design calculation (no real photometric files, no
+obstruction, no reflection, flat terrain).
+
+Flux
+    Maintained luminous flux ``Φ`` (lm) = initial flux × maintenance factor ``MF``. The
+    initial flux is ``lumen_lm`` when the inventory gives it, else ``wattage_w × efficacy``,
+    else a default wattage per light source × efficacy (see :data:`SOURCE_DEFAULTS`).
+
+Intensity, ``model="cosine"`` (default)
+    A downward Lambertian-like distribution ``I(θ) = I0·cos θ`` for ``θ ≤ 75°`` from the
+    nadir and no light above 75° (nothing beyond ``h·tan 75° ≈ 3.73 h`` horizontally).
+    The flux into the lower hemisphere of ``I0·cos θ`` is ``Φ = π·I0``, so ``I0 = Φ / π``
+    (the small part above 75° is simply cut off, a conservative loss of ≈ 7 %).
+    Horizontal illuminance at horizontal distance ``d``, with ``r = sqrt(h² + d²)`` and
+    ``cos θ = h / r``::
+
+        E = I(θ)·cos θ / r² = I0·cos² θ / r² = I0·h² / r⁴        [lx]
+
+    This generalises the textbook form ``E = I·cos³θ / h²`` (``= I·h / r³``), which holds
+    for an intensity ``I`` that does not depend on the angle.
+
+Intensity, ``model="isotropic"`` (cross-check)
+    A constant intensity ``I = Φ / (4π)`` in every direction, ``E = I·h / r³``, no angular
+    cut-off. With constant ``I`` and ``h`` this is exactly the reference benchmark query of
+    ``/work/shared/BENCH.md`` (see :func:`reference_illuminance_xy`).
+
+Illuminances of several luminaires add. All coordinates are in the frames' projected CRS
+(metres); every public function that measures refuses degrees (:func:`gis._crs.require_projected`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+
+from gis._crs import require_projected
+from layers._common import LayerWarning
+from layers.profile import P_CLASSES, Lighting
+from layers.schemas import LIGHT_SOURCES
+
+logger = logging.getLogger(__name__)
+
+Model = Literal["cosine", "isotropic"]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class SourceDefaults:
+    """Typical values for one light source.
+
+    Attributes
+    ----------
+    efficacy_lm_per_w : float
+        System luminous efficacy in lumen per watt, including ballast/driver losses.
+    maintenance_factor : float
+        Maintenance (light-loss) factor 0..1: lamp lumen depreciation × luminaire dirt.
+    default_wattage_w : float
+        Lamp power assumed when the inventory gives neither lumen nor wattage.
+    """
+
+    efficacy_lm_per_w: float
+    maintenance_factor: float
+    default_wattage_w: float
+
+
+#: Defaults per normalised light source (:data:`layers.schemas.LIGHT_SOURCES`).
+#:
+#: Typical ranges, not measurements of Strömstad's luminaires:
+#: - efficacies: lamp efficacies as tabulated e.g. in Wikipedia "Luminous efficacy" /
+#:   manufacturer catalogues (LED road luminaires 100–160 lm/W; HPS 80–140 lamp-only, ≈ 90 with
+#:   ballast; mercury vapour 35–60; metal halide 65–115; LPS 100–200; fluorescent/CFL 45–90),
+#:   taken at the conservative, system (incl. ballast) end for older installations;
+#: - maintenance factors: CIE 154:2003 "The maintenance of outdoor lighting systems" gives
+#:   0.6–0.9 depending on lamp type, ingress protection, cleaning and replacement interval;
+#:   LED ~0.85 (L85 at end of life), Hg depreciates fastest (~0.7);
+#: - default wattages: common sizes on Swedish paths (LED 20–40 W, HPS 50/70 W, Hg 80/125 W,
+#:   MH 35/70 W, LPS 35/55 W, fluorescent/CFL 2×18–36 W).
+SOURCE_DEFAULTS: dict[str, SourceDefaults] = {
+    "LED": SourceDefaults(110.0, 0.85, 30.0),
+    "HPS": SourceDefaults(90.0, 0.80, 70.0),
+    "Hg": SourceDefaults(45.0, 0.70, 125.0),
+    "MH": SourceDefaults(80.0, 0.75, 70.0),
+    "LPS": SourceDefaults(130.0, 0.80, 55.0),
+    "fluorescent": SourceDefaults(60.0, 0.75, 36.0),
+    "other": SourceDefaults(60.0, 0.75, 70.0),
+    "unknown": SourceDefaults(60.0, 0.75, 70.0),
+}
+
+#: Light sources counted as "old technology" (candidates for LED retrofit).
+OLD_TECH_SOURCES: frozenset[str] = frozenset({"Hg", "HPS", "LPS", "MH", "fluorescent"})
+
+#: Angular cut-off of the cosine model, degrees from the nadir.
+CUTOFF_ANGLE_DEG = 75.0
+_TAN_CUTOFF = math.tan(math.radians(CUTOFF_ANGLE_DEG))
+
+#: Below this average illuminance (lx) a segment counts as having no light at all.
+UNLIT_LUX = 0.1
+#: From this share of light from :data:`OLD_TECH_SOURCES` a segment is "old technology".
+OLD_TECH_SHARE = 0.5
+#: Luminaires within this distance (m) of a segment are counted in ``n_luminaires_30m``.
+COUNT_RADIUS_M = 30.0
+#: Nearest-luminaire search is capped at this distance (m); farther gives NaN.
+NEAREST_MAX_M = 200.0
+
+#: Categories of :func:`lighting_status`, worst first.
+STATUS_CATEGORIES = ("unlit", "underlit", "lit_old_technology", "ok", "unknown")
+
+_SOURCE_INDEX = pd.Index(list(LIGHT_SOURCES), dtype="str")
+_UNKNOWN_CODE = LIGHT_SOURCES.index("unknown")
+_OLD_MASK = np.array([s in OLD_TECH_SOURCES for s in LIGHT_SOURCES])
+
+
+# ---------------------------------------------------------------------------------------------
+# Luminaire properties
+# ---------------------------------------------------------------------------------------------
+
+def _source_codes(luminaires: pd.DataFrame) -> npt.NDArray[np.int64]:
+    """Codes into LIGHT_SOURCES; missing column or unexpected values -> 'unknown'."""
+    if "light_source" not in luminaires.columns:
+        return np.full(len(luminaires), _UNKNOWN_CODE, dtype=np.int64)
+    codes = _SOURCE_INDEX.get_indexer(pd.Index(luminaires["light_source"].astype("str")))
+    return np.where(codes < 0, _UNKNOWN_CODE, codes).astype(np.int64)
+
+
+def _float_col(frame: pd.DataFrame, col: str) -> FloatArray:
+    if col not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def luminaire_flux_lm(luminaires: pd.DataFrame) -> pd.Series:
+    """Maintained luminous flux of each luminaire, in lumen.
+
+    ``Φ = (lumen_lm if given, else wattage_w × efficacy, else default wattage × efficacy) × MF``
+    with efficacy, maintenance factor ``MF`` and default wattage from :data:`SOURCE_DEFAULTS`
+    by ``light_source`` (unexpected or missing values count as ``"unknown"``). Non-positive
+    lumen or wattage count as missing.
+
+    Parameters
+    ----------
+    luminaires : DataFrame
+        Luminaires (:data:`layers.schemas.LUMINAIRES`); uses ``light_source``, ``lumen_lm``
+        and ``wattage_w`` when present.
+
+    Returns
+    -------
+    Series
+        ``maintained_flux_lm`` (float, lm), aligned to ``luminaires.index``.
+    """
+    codes = _source_codes(luminaires)
+    eff = np.array([SOURCE_DEFAULTS[s].efficacy_lm_per_w for s in LIGHT_SOURCES])[codes]
+    mf = np.array([SOURCE_DEFAULTS[s].maintenance_factor for s in LIGHT_SOURCES])[codes]
+    w0 = np.array([SOURCE_DEFAULTS[s].default_wattage_w for s in LIGHT_SOURCES])[codes]
+    lumen = _float_col(luminaires, "lumen_lm")
+    watt = _float_col(luminaires, "wattage_w")
+    watt = np.where(watt > 0, watt, w0)
+    initial = np.where(lumen > 0, lumen, watt * eff)
+    return pd.Series(initial * mf, index=luminaires.index, name="maintained_flux_lm")
+
+
+def luminaire_height_m(luminaires: pd.DataFrame, default_m: float = 6.0) -> pd.Series:
+    """Mounting height of each luminaire in metres; ``default_m`` where unknown or ≤ 0.
+
+    Parameters
+    ----------
+    luminaires : DataFrame
+        Luminaires; uses ``mounting_height_m`` when present.
+    default_m : float, default 6.0
+        Height in metres for luminaires without one (profile
+        ``lighting.default_mounting_height_m``).
+
+    Returns
+    -------
+    Series
+        ``mounting_height_m`` (float, m), aligned to ``luminaires.index``.
+    """
+    h = _float_col(luminaires, "mounting_height_m")
+    return pd.Series(np.where(h > 0, h, float(default_m)), index=luminaires.index,
+                     name="mounting_height_m")
+
+
+def luminous_intensity_cd(flux_lm: npt.ArrayLike, model: Model = "cosine") -> FloatArray:
+    """Intensity parameter of the model from maintained flux: ``Φ/π`` (cosine, the nadir
+    intensity ``I0``) or ``Φ/(4π)`` (isotropic), in candela."""
+    flux = np.asarray(flux_lm, dtype="float64")
+    if model == "cosine":
+        return flux / math.pi
+    if model == "isotropic":
+        return flux / (4.0 * math.pi)
+    raise ValueError(f"unknown model {model!r}; use 'cosine' or 'isotropic'")
+
+
+def inventory_present(luminaires: pd.DataFrame) -> bool:
+    """True when any luminaire comes from a municipal inventory (``source == 'inventory'``),
+    as opposed to OSM street-lamp nodes only. Use it for ``lighting_status(has_inventory=)``."""
+    return "source" in luminaires.columns and bool((luminaires["source"] == "inventory").any())
+
+
+# ---------------------------------------------------------------------------------------------
+# Core numpy kernel
+# ---------------------------------------------------------------------------------------------
+
+def _points(x: FloatArray, y: FloatArray) -> npt.NDArray[np.object_]:
+    return np.asarray(shapely.points(x, y), dtype=object)
+
+
+def _check_model(model: str) -> None:
+    if model not in ("cosine", "isotropic"):
+        raise ValueError(f"unknown model {model!r}; use 'cosine' or 'isotropic'")
+
+
+def reach_m(heights_m: npt.ArrayLike, cutoff_m: float, model: Model = "cosine") -> float:
+    """Largest horizontal distance (m) at which any of these luminaires gives light:
+    ``cutoff_m``, or less for the cosine model (``max(h)·tan 75°``)."""
+    _check_model(model)
+    h = np.asarray(heights_m, dtype="float64")
+    if model == "cosine" and h.size:
+        return min(float(cutoff_m), float(h.max()) * _TAN_CUTOFF)
+    return float(cutoff_m)
+
+
+def lux_from_distance(d2: FloatArray, intensity_cd: FloatArray, height_m: FloatArray,
+                      cutoff_m: float, model: Model = "cosine") -> FloatArray:
+    """Illuminance (lx) of single luminaires at squared horizontal distances ``d2`` (m²).
+
+    ``I0·h²/r⁴`` (cosine, 0 beyond 75° from the nadir) or ``I·h/r³`` (isotropic), with
+    ``r² = h² + d²``; 0 where ``d > cutoff_m``. Arrays broadcast elementwise.
+    """
+    _check_model(model)
+    r2 = height_m * height_m + d2
+    if model == "cosine":
+        limit = np.minimum(height_m * _TAN_CUTOFF, cutoff_m)
+        e = intensity_cd * height_m * height_m / (r2 * r2)
+    else:
+        limit = np.full_like(r2, float(cutoff_m))
+        e = intensity_cd * height_m / (r2 * np.sqrt(r2))
+    return np.where(d2 <= limit * limit, e, 0.0)
+
+
+def _contributions(x: FloatArray, y: FloatArray, lum_x: FloatArray, lum_y: FloatArray,
+                   lum_i: FloatArray, lum_h: FloatArray, cutoff_m: float, model: Model,
+                   ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], FloatArray]:
+    """(point index, luminaire index, lux) of every luminaire within reach of a point.
+
+    One STRtree ``dwithin`` query: tree on the luminaires, queried with the points.
+    """
+    reach = reach_m(lum_h, cutoff_m, model)
+    if len(x) == 0 or len(lum_x) == 0 or reach <= 0:
+        empty = np.empty(0, dtype=np.intp)
+        return empty, empty, np.empty(0)
+    tree = shapely.STRtree(_points(lum_x, lum_y))
+    qi, li = tree.query(_points(x, y), predicate="dwithin", distance=reach)
+    d2 = (x[qi] - lum_x[li]) ** 2 + (y[qi] - lum_y[li]) ** 2
+    return qi, li, lux_from_distance(d2, lum_i[li], lum_h[li], cutoff_m, model)
+
+
+def illuminance_xy(x: npt.ArrayLike, y: npt.ArrayLike, lum_x: npt.ArrayLike,
+                   lum_y: npt.ArrayLike, lum_I0: npt.ArrayLike, lum_h: npt.ArrayLike,  # noqa: N803
+                   cutoff_m: float = 50.0, model: Model = "cosine") -> FloatArray:
+    """Horizontal illuminance at points from point-source luminaires (numpy level).
+
+    Parameters
+    ----------
+    x, y : array_like
+        Evaluation points, projected coordinates in metres.
+    lum_x, lum_y : array_like
+        Luminaire positions in the same CRS, metres.
+    lum_I0 : array_like
+        Intensity per luminaire in candela: the nadir intensity ``I0 = Φ/π`` for
+        ``model="cosine"``, the constant ``I = Φ/(4π)`` for ``"isotropic"`` (see
+        :func:`luminous_intensity_cd`).
+    lum_h : array_like
+        Mounting height per luminaire, metres (> 0).
+    cutoff_m : float, default 50.0
+        Luminaires farther than this horizontal distance (m) contribute nothing. The cosine
+        model additionally cuts off at 75° from the nadir (``d > 3.73 h``).
+    model : {"cosine", "isotropic"}
+        ``E = I0·h²/r⁴`` or ``E = I·h/r³`` with ``r² = h² + d²`` (see the module docstring).
+
+    Returns
+    -------
+    ndarray
+        Illuminance in lux, float64, one value per point.
+    """
+    xa = np.asarray(x, dtype="float64")
+    ya = np.asarray(y, dtype="float64")
+    qi, _li, e = _contributions(xa, ya, np.asarray(lum_x, dtype="float64"),
+                                np.asarray(lum_y, dtype="float64"),
+                                np.asarray(lum_I0, dtype="float64"),
+                                np.asarray(lum_h, dtype="float64"), cutoff_m, model)
+    return np.bincount(qi, weights=e, minlength=len(xa)).astype("float64")
+
+
+def reference_illuminance_xy(x: npt.ArrayLike, y: npt.ArrayLike, lum_x: npt.ArrayLike,
+                             lum_y: npt.ArrayLike, intensity_cd: float = 1500.0,
+                             height_m: float = 6.0, cutoff_m: float = 50.0) -> FloatArray:
+    """The reference benchmark query (c) of ``BENCH.md``: ``E = Σ I·h / (h² + d²)^1.5``.
+
+    Sums over luminaires within ``cutoff_m`` (horizontal distance ``d ≤ cutoff_m``) with one
+    constant intensity and height; equal to :func:`illuminance_xy` with ``model="isotropic"``.
+
+    Parameters
+    ----------
+    x, y, lum_x, lum_y : array_like
+        Points and luminaires, projected coordinates in metres.
+    intensity_cd : float, default 1500.0
+        Constant luminous intensity ``I`` in candela.
+    height_m : float, default 6.0
+        Constant mounting height ``h`` in metres.
+    cutoff_m : float, default 50.0
+        Only luminaires within this horizontal distance (m) count.
+
+    Returns
+    -------
+    ndarray
+        Illuminance in lux, float64, one value per point.
+    """
+    n = len(np.asarray(lum_x))
+    return illuminance_xy(x, y, lum_x, lum_y, np.full(n, float(intensity_cd)),
+                          np.full(n, float(height_m)), cutoff_m=cutoff_m, model="isotropic")
+
+
+# ---------------------------------------------------------------------------------------------
+# Frame-level functions
+# ---------------------------------------------------------------------------------------------
+
+def _point_xy(geoms: gpd.GeoSeries, what: str) -> tuple[FloatArray, FloatArray]:
+    arr = np.asarray(geoms.values)
+    if len(arr) and not (shapely.get_type_id(arr) == shapely.GeometryType.POINT).all():
+        raise ValueError(f"{what} must be Point geometries")
+    xy = shapely.get_coordinates(arr)
+    if len(xy) != len(geoms):
+        raise ValueError(f"{what} has empty or missing geometries. Fix: drop them first")
+    return xy[:, 0], xy[:, 1]
+
+
+@dataclass(frozen=True)
+class _Lums:
+    x: FloatArray
+    y: FloatArray
+    intensity: FloatArray
+    height: FloatArray
+    code: npt.NDArray[np.int64]
+
+
+def _prepare_luminaires(luminaires: gpd.GeoDataFrame, default_height_m: float,
+                        model: Model) -> _Lums:
+    x, y = _point_xy(luminaires.geometry, "luminaires")
+    flux = luminaire_flux_lm(luminaires).to_numpy(dtype="float64")
+    h = luminaire_height_m(luminaires, default_height_m).to_numpy(dtype="float64")
+    return _Lums(x, y, luminous_intensity_cd(flux, model), h, _source_codes(luminaires))
+
+
+def illuminance_at(points: gpd.GeoSeries | gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame,
+                   cutoff_m: float = 50.0, default_height_m: float = 6.0,
+                   model: Model = "cosine") -> pd.Series:
+    """Maintained horizontal illuminance at points, in lux.
+
+    Parameters
+    ----------
+    points : GeoSeries or GeoDataFrame
+        Point geometries in a projected CRS (metres).
+    luminaires : GeoDataFrame
+        Luminaires (:data:`layers.schemas.LUMINAIRES`) in the same CRS; Point geometry.
+        Flux from :func:`luminaire_flux_lm`, height from :func:`luminaire_height_m`.
+    cutoff_m : float, default 50.0
+        Horizontal distance (m) beyond which a luminaire contributes nothing.
+    default_height_m : float, default 6.0
+        Mounting height (m) for luminaires without one.
+    model : {"cosine", "isotropic"}
+        Intensity model, see the module docstring.
+
+    Returns
+    -------
+    Series
+        ``illuminance_lx`` (float, lx), aligned to ``points.index``.
+    """
+    require_projected(("points", points), ("luminaires", luminaires))
+    geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
+    x, y = _point_xy(geoms, "points")
+    lum = _prepare_luminaires(luminaires, default_height_m, model)
+    e = illuminance_xy(x, y, lum.x, lum.y, lum.intensity, lum.height, cutoff_m, model)
+    return pd.Series(e, index=points.index, name="illuminance_lx")
+
+
+def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame,
+                        samples_per_segment: int = 5, cutoff_m: float = 50.0,
+                        default_height_m: float = 6.0, model: Model = "cosine") -> pd.DataFrame:
+    """Modelled light on every segment, sampled at evenly spaced points.
+
+    The samples sit at fractions ``(k + 0.5) / n`` of each segment's length,
+    ``k = 0 … n-1``. Partition-friendly: ``luminaires`` may be any subset, e.g. those of a
+    partition plus a halo of ``cutoff_m`` (and 200 m for ``nearest_luminaire_m``).
+
+    Parameters
+    ----------
+    segments : GeoDataFrame
+        LineString segments (e.g. from :func:`gis.segments.segment_paths`) in a projected CRS.
+    luminaires : GeoDataFrame
+        Point luminaires (:data:`layers.schemas.LUMINAIRES`) in the same CRS.
+    samples_per_segment : int, default 5
+        Sample points per segment (``n`` above).
+    cutoff_m : float, default 50.0
+        Horizontal reach of one luminaire in metres (see :func:`illuminance_xy`).
+    default_height_m : float, default 6.0
+        Mounting height (m) for luminaires without one.
+    model : {"cosine", "isotropic"}
+        Intensity model, see the module docstring.
+
+    Returns
+    -------
+    DataFrame
+        Aligned to ``segments.index``:
+
+        - ``avg_lux``, ``min_lux``: mean and minimum illuminance of the samples, lx;
+        - ``n_luminaires_30m``: luminaires within 30 m of the segment line (int);
+        - ``nearest_luminaire_m``: distance to the nearest luminaire in metres, NaN when
+          none is within 200 m;
+        - ``share_old_tech``: share 0..1 of the light at the samples that comes from
+          :data:`OLD_TECH_SOURCES`, 0.0 when there is no light;
+        - ``dominant_source``: light source contributing most light, ``''`` when none.
+    """
+    require_projected(("segments", segments), ("luminaires", luminaires))
+    if samples_per_segment < 1:
+        raise ValueError(f"samples_per_segment must be ≥ 1, got {samples_per_segment}")
+    lines = np.asarray(segments.geometry.values)
+    m = len(lines)
+    n = int(samples_per_segment)
+    lum = _prepare_luminaires(luminaires, default_height_m, model)
+    sx, sy = _points_along(lines, (np.arange(n) + 0.5) / n)
+
+    # One dwithin query (segment lines x luminaire tree) serves all three measures: a sample
+    # on a segment can only be reached by a luminaire within `reach` of the segment line.
+    reach = reach_m(lum.height, cutoff_m, model)
+    radius = max(reach, COUNT_RADIUS_M)
+    count = np.zeros(m, dtype=np.int64)
+    nearest = np.full(m, np.inf)
+    qi = li = np.empty(0, dtype=np.intp)
+    e = np.empty(0)
+    if m and len(lum.x):
+        lum_pts = _points(lum.x, lum.y)
+        tree = shapely.STRtree(lum_pts)
+        si, lj = tree.query(lines, predicate="dwithin", distance=radius)
+        dist = shapely.distance(lines[si], lum_pts[lj])
+        count = np.bincount(si[dist <= COUNT_RADIUS_M], minlength=m).astype(np.int64)
+        np.minimum.at(nearest, si, dist)
+        missing = np.flatnonzero(np.isinf(nearest))
+        if len(missing) and radius < NEAREST_MAX_M:
+            (mi, _), md = tree.query_nearest(lines[missing], max_distance=NEAREST_MAX_M,
+                                             return_distance=True, all_matches=False)
+            nearest[missing[mi]] = md
+        near = dist <= reach
+        qi = (si[near][:, None] * n + np.arange(n)).ravel()
+        li = np.repeat(lj[near], n)
+        d2 = (sx[qi] - lum.x[li]) ** 2 + (sy[qi] - lum.y[li]) ** 2
+        e = lux_from_distance(d2, lum.intensity[li], lum.height[li], cutoff_m, model)
+    nearest = np.where(nearest <= NEAREST_MAX_M, nearest, np.nan)
+
+    e_sample = np.bincount(qi, weights=e, minlength=m * n).reshape(m, n)
+    n_src = len(LIGHT_SOURCES)
+    by_source = np.bincount((qi // n) * n_src + lum.code[li], weights=e,
+                            minlength=m * n_src).reshape(m, n_src)
+    total = by_source.sum(axis=1)
+    old = by_source[:, _OLD_MASK].sum(axis=1)
+    share_old = np.divide(old, total, out=np.zeros(m), where=total > 0)
+    names = np.asarray(LIGHT_SOURCES, dtype=object)
+    dominant = np.where(total > 0, names[by_source.argmax(axis=1)] if m else names[:0], "")
+
+    index = segments.index
+    return pd.DataFrame({
+        "avg_lux": pd.Series(e_sample.mean(axis=1), index=index, dtype="float64"),
+        "min_lux": pd.Series(e_sample.min(axis=1), index=index, dtype="float64"),
+        "n_luminaires_30m": pd.Series(count, index=index, dtype="int64"),
+        "nearest_luminaire_m": pd.Series(nearest, index=index, dtype="float64"),
+        "share_old_tech": pd.Series(share_old, index=index, dtype="float64"),
+        "dominant_source": pd.Series(dominant, index=index, dtype="str"),
+    }, index=index)
+
+
+def _points_along(lines: npt.NDArray[np.object_], fractions: FloatArray,
+                  ) -> tuple[FloatArray, FloatArray]:
+    """Coordinates of points at the given length fractions along every LineString.
+
+    Returns x, y of shape ``(len(lines) * len(fractions),)``, line-major. Pure numpy on the
+    vertices (equivalent to ``shapely.line_interpolate_point(..., normalized=True)``).
+    """
+    m, n = len(lines), len(fractions)
+    if m == 0:
+        return np.empty(0), np.empty(0)
+    coords, vline = shapely.get_coordinates(lines, return_index=True)
+    counts = np.bincount(vline, minlength=m)
+    if (counts < 2).any():
+        raise ValueError("segments has empty or missing geometries. Fix: drop them first")
+    first = np.cumsum(counts) - counts
+    last = first + counts - 1
+    step = np.empty(len(coords))
+    step[0] = 0.0
+    step[1:] = np.hypot(*np.diff(coords, axis=0).T)
+    step[first] = 0.0
+    cum = np.cumsum(step)
+    cum -= cum[first][vline]
+    length = cum[last]
+    # A monotonic key over all lines (1 m gap between lines) for one searchsorted call.
+    offset = np.cumsum(length + 1.0) - (length + 1.0)
+    key = cum + offset[vline]
+    line = np.repeat(np.arange(m), n)
+    target = np.tile(fractions, m) * length[line]
+    j = np.searchsorted(key, target + offset[line], side="right") - 1
+    j = np.clip(j, first[line], last[line] - 1)
+    seg_len = step[j + 1]
+    w = np.divide(target - cum[j], seg_len, out=np.zeros(len(j)), where=seg_len > 0)
+    w = np.clip(w, 0.0, 1.0)
+    xy = coords[j] + w[:, None] * (coords[j + 1] - coords[j])
+    return xy[:, 0], xy[:, 1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets and status
+# ---------------------------------------------------------------------------------------------
+
+def _class_number(classes: pd.Series) -> npt.NDArray[np.int64]:
+    return np.asarray(classes.str.slice(1).astype("int64"), dtype=np.int64)
+
+
+def _aligned_flag(flag: pd.Series | None, index: pd.Index) -> npt.NDArray[np.bool_]:
+    if flag is None:
+        return np.zeros(len(index), dtype=bool)
+    return flag.reindex(index).fillna(False).astype(bool).to_numpy()
+
+
+def target_class(segments: pd.DataFrame, profile_lighting: Lighting,
+                 near_school: pd.Series | None = None,
+                 in_priority_area: pd.Series | None = None) -> pd.Series:
+    """EN 13201-2 P-class each segment should meet.
+
+    The class comes from ``profile_lighting.target_class[path_type]``; where ``near_school``
+    is True the stricter of that and ``school_class`` applies, where ``in_priority_area`` is
+    True the stricter of that and ``priority_area_class`` (stricter = lower P number, P1 is
+    the strictest). A path type missing from the profile falls back to the built-in default
+    table of :class:`layers.profile.Lighting`, then to ``P4``, with a warning.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        Segments with a ``path_type`` column.
+    profile_lighting : layers.profile.Lighting
+        The profile's ``lighting`` section.
+    near_school, in_priority_area : Series of bool, optional
+        Flags aligned to ``segments.index`` (missing labels count as False).
+
+    Returns
+    -------
+    Series
+        ``target_class`` (str, e.g. ``"P4"``), aligned to ``segments.index``.
+    """
+    table = {**Lighting().target_class, **profile_lighting.target_class}
+    path_type = segments["path_type"].astype("str")
+    classes = path_type.map(table)
+    unknown = classes.isna()
+    if unknown.any():
+        kinds = sorted(set(path_type[unknown]))
+        warnings.warn(f"target_class: {int(unknown.sum())} segment(s) with path type(s) "
+                      f"{kinds} not in lighting.target_class; using P4", LayerWarning,
+                      stacklevel=2)
+        classes = classes.fillna("P4")
+    number = _class_number(classes.astype("str"))
+    for flag, p_class in ((near_school, profile_lighting.school_class),
+                          (in_priority_area, profile_lighting.priority_area_class)):
+        if p_class not in P_CLASSES:
+            raise ValueError(f"unknown lighting class {p_class!r}; use one of "
+                             f"{', '.join(P_CLASSES)}")
+        mask = _aligned_flag(flag, segments.index)
+        number = np.where(mask, np.minimum(number, int(p_class[1:])), number)
+    return pd.Series(np.char.add("P", number.astype(str)), index=segments.index,
+                     name="target_class", dtype="str")
+
+
+def lighting_status(segments: pd.DataFrame, illum: pd.DataFrame, targets: pd.Series,
+                    findings_lighting: pd.Series | None = None, *,
+                    has_inventory: bool) -> pd.Series:
+    """Classify each segment's lighting.
+
+    Categories (:data:`STATUS_CATEGORIES`): ``unlit``, ``underlit``, ``lit_old_technology``,
+    ``ok``, ``unknown``. Precedence:
+
+    1. **Inventory** (``has_inventory=True``: the luminaires come from a municipal inventory,
+       see :func:`inventory_present`). The model decides, OSM ``lit`` is ignored:
+       ``avg_lux < 0.1`` → ``unlit``; ``avg_lux`` or ``min_lux`` below the target class →
+       ``underlit``; class met but ``share_old_tech ≥ 0.5`` → ``lit_old_technology``;
+       else ``ok``.
+    2. **OSM lit** (no inventory; modelled light then comes only from OSM street lamps with
+       assumed wattage, so the tag wins): ``yes``/``automatic`` → ``ok`` (class compliance
+       unknown), ``limited`` → ``underlit``, ``no`` → ``unlit`` unless mapped lamps light the
+       segment, ``unknown`` → ``unknown`` unless mapped lamps light it (``avg_lux ≥ 0.1``);
+       lit-by-mapped-lamps segments are then classified by the model as in 1.
+    3. **Findings**: where ``findings_lighting`` is True (a safety-walk finding of category
+       lighting reports a problem), an ``ok`` or ``unknown`` segment becomes ``underlit``.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        Segments with a ``lit`` column (OSM tag, :data:`layers.schemas.LIT_VALUES`).
+    illum : DataFrame
+        Output of :func:`segment_illuminance` aligned to ``segments``.
+    targets : Series
+        Output of :func:`target_class` aligned to ``segments``.
+    findings_lighting : Series of bool, optional
+        Reported lighting problems, aligned to ``segments.index`` (missing = False).
+    has_inventory : bool
+        Whether a real luminaire inventory was loaded (keyword only, required).
+
+    Returns
+    -------
+    Series
+        ``lighting_status``, categorical with categories :data:`STATUS_CATEGORIES`, aligned
+        to ``segments.index``.
+    """
+    index = segments.index
+    il = illum.reindex(index)
+    avg = il["avg_lux"].to_numpy(dtype="float64", na_value=0.0)
+    mn = il["min_lux"].to_numpy(dtype="float64", na_value=0.0)
+    share = il["share_old_tech"].to_numpy(dtype="float64", na_value=0.0)
+    tclass = targets.reindex(index).astype("str")
+    bad = ~tclass.isin(list(P_CLASSES))
+    if bad.any():
+        raise ValueError(f"targets has unknown classes {sorted(set(tclass[bad]))[:5]}; use "
+                         f"one of {', '.join(P_CLASSES)}")
+    t_avg = tclass.map({k: v[0] for k, v in P_CLASSES.items()}).to_numpy(dtype="float64")
+    t_min = tclass.map({k: v[1] for k, v in P_CLASSES.items()}).to_numpy(dtype="float64")
+
+    has_light = avg >= UNLIT_LUX
+    modelled = np.select(
+        [~has_light, (avg < t_avg) | (mn < t_min), share >= OLD_TECH_SHARE],
+        ["unlit", "underlit", "lit_old_technology"], default="ok").astype(object)
+    if has_inventory:
+        status = modelled
+    else:
+        lit = segments["lit"].astype("str").to_numpy(dtype=object)
+        status = np.select(
+            [np.isin(lit, ["yes", "automatic"]), lit == "limited", has_light,
+             lit == "no"],
+            ["ok", "underlit", modelled, "unlit"], default="unknown").astype(object)
+    reported = _aligned_flag(findings_lighting, index)
+    status = np.where(reported & np.isin(status, ["ok", "unknown"]), "underlit", status)
+    return pd.Series(pd.Categorical(status, categories=list(STATUS_CATEGORIES)), index=index,
+                     name="lighting_status")

@@ -1,0 +1,178 @@
+"""Split paths into short, equal-length analysis segments.
+
+Every later step (lighting model, proximity, scoring, work packages) works on these segments,
+so their ids must be stable: ``segment_id = f"{path_id}:{seq:04d}"`` depends only on the path
+id and the position along the path, never on row order or run.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gis._crs import require_projected
+from layers._common import LayerWarning
+from layers.schemas import PATHS_INDEX
+
+logger = logging.getLogger(__name__)
+
+#: Index name of the segment layer.
+SEGMENTS_INDEX = "segment_id"
+
+#: Output columns of :func:`segment_paths`, in order (plus ``geometry``).
+SEGMENT_COLUMNS = ("path_id", "osm_id", "seq", "start_m", "end_m", "length_m", "path_type", "lit")
+
+#: Columns copied from the paths layer.
+_COPIED = ("osm_id", "path_type", "lit")
+
+#: Vertices closer than this to a cut (in metres) are not repeated inside a piece.
+_EPS_M = 1e-9
+
+
+def segment_paths(paths: gpd.GeoDataFrame, max_length_m: float = 25.0) -> gpd.GeoDataFrame:
+    """Split every path into equal pieces of at most ``max_length_m`` metres.
+
+    A path of length ``L`` becomes ``n = ceil(L / max_length_m)`` pieces of length ``L / n``.
+    Each piece keeps the original vertices between its cut points, so the pieces follow the
+    path exactly and their lengths add up to the path length. Fully vectorised: cut points
+    come from one ``shapely.line_interpolate_point`` call and all pieces are built with one
+    ``shapely.linestrings(..., indices=...)`` call. Z coordinates are dropped.
+
+    Parameters
+    ----------
+    paths : GeoDataFrame
+        The paths layer (:data:`layers.schemas.PATHS`), LineString geometry in a projected
+        CRS (metres), index = ``path_id``. Needs the columns ``osm_id``, ``path_type`` and
+        ``lit``.
+    max_length_m : float, default 25.0
+        Maximum piece length in metres (the profile's ``lighting.segment_length_m``).
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per piece, index ``segment_id`` = ``"{path_id}:{seq:04d}"``, columns
+        ``path_id, osm_id, seq, start_m, end_m, length_m, path_type, lit, geometry``; ``seq``
+        is the 0-based position along the path, ``start_m``/``end_m`` the distances of the cut
+        points from the path start and ``length_m`` the piece length, all in metres. Same CRS
+        as ``paths``. Empty and zero-length paths are dropped with a :class:`LayerWarning`.
+
+    Raises
+    ------
+    gis._crs.CRSError
+        When ``paths`` is not in a projected CRS.
+    ValueError
+        For a non-positive ``max_length_m``, missing columns, or geometry other than
+        LineString (e.g. MultiLineString: the paths funnel explodes those).
+
+    Examples
+    --------
+    >>> segs = segment_paths(paths, max_length_m=25.0)  # doctest: +SKIP
+    >>> segs.loc["w1:0000", ["start_m", "end_m"]].tolist()  # doctest: +SKIP
+    [0.0, 25.0]
+    """
+    require_projected(("paths", paths))
+    if not max_length_m > 0:
+        raise ValueError(f"max_length_m must be positive, got {max_length_m!r}")
+    missing = [c for c in _COPIED if c not in paths.columns]
+    if missing:
+        raise ValueError(f"paths lacks column(s) {', '.join(missing)}. Fix: load the paths "
+                         "through layers/ (schema layers.schemas.PATHS)")
+    geoms = np.asarray(paths.geometry.values)
+    path_ids = paths.index.astype(str)
+    if path_ids.has_duplicates:
+        dup = list(path_ids[path_ids.duplicated()][:5])
+        raise ValueError(f"paths index is not unique (e.g. {dup}). Fix: give every path a "
+                         f"unique {PATHS_INDEX}")
+
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    type_ids = shapely.get_type_id(geoms)
+    wrong = present & (type_ids != shapely.GeometryType.LINESTRING)
+    if wrong.any():
+        bad = list(path_ids[wrong][:10])
+        names = sorted({g.geom_type for g in geoms[wrong][:1000]})  # error path only
+        raise ValueError(f"paths has {int(wrong.sum())} non-LineString geometries "
+                         f"({', '.join(names)}), e.g. {bad}. Fix: explode MultiLineStrings "
+                         "into LineStrings (the layers/ paths funnel does this)")
+    lengths = np.where(present, shapely.length(geoms), 0.0)
+    keep = lengths > 0
+    if not keep.all():
+        dropped = list(path_ids[~keep][:10])
+        warnings.warn(f"segment_paths dropped {int((~keep).sum())} empty or zero-length "
+                      f"path(s), e.g. {dropped}", LayerWarning, stacklevel=2)
+
+    src = paths.loc[keep]
+    lines = geoms[keep]
+    pid = path_ids[keep]
+    length = lengths[keep]
+    n_lines = len(lines)
+
+    # Number of pieces per line; the tolerance keeps 100 m / 25 m at exactly 4 pieces.
+    n_pieces = np.maximum(np.ceil(length / max_length_m - 1e-9), 1).astype(np.int64)
+    n_total = int(n_pieces.sum())
+    line_of_piece = np.repeat(np.arange(n_lines), n_pieces)
+    first_piece = np.cumsum(n_pieces) - n_pieces
+    seq = np.arange(n_total) - first_piece[line_of_piece]
+    piece_len = length / n_pieces
+    start_m = seq * piece_len[line_of_piece]
+    end_m = np.where(seq == n_pieces[line_of_piece] - 1, length[line_of_piece],
+                     (seq + 1) * piece_len[line_of_piece])
+
+    # Cut points: n + 1 per line, shared by neighbouring pieces (so they meet exactly).
+    coords, vline = shapely.get_coordinates(lines, return_index=True)
+    n_cuts = n_pieces + 1
+    line_of_cut = np.repeat(np.arange(n_lines), n_cuts)
+    cut_k = np.arange(len(line_of_cut)) - (np.cumsum(n_cuts) - n_cuts)[line_of_cut]
+    cut_pts = shapely.get_coordinates(shapely.line_interpolate_point(
+        lines[line_of_cut], cut_k * piece_len[line_of_cut]))
+    first_vertex = np.searchsorted(vline, np.arange(n_lines), side="left")
+    last_vertex = np.searchsorted(vline, np.arange(n_lines), side="right") - 1
+    cut_first = np.cumsum(n_cuts) - n_cuts
+    cut_pts[cut_first] = coords[first_vertex]            # exact path start
+    cut_pts[cut_first + n_pieces] = coords[last_vertex]   # exact path end
+
+    # Distance of every vertex along its line, and the piece it falls strictly inside.
+    step = np.hypot(*np.diff(coords, axis=0).T)
+    step = np.concatenate([[0.0], step])
+    step[first_vertex] = 0.0
+    cum = np.cumsum(step)
+    cum -= cum[first_vertex][vline]
+    vk = np.clip(np.floor(cum / piece_len[vline]).astype(np.int64), 0, n_pieces[vline] - 1)
+    v_piece = first_piece[vline] + vk
+    interior = ((cum - start_m[v_piece]) > _EPS_M) & ((end_m[v_piece] - cum) > _EPS_M)
+    iv = np.flatnonzero(interior)
+
+    # Each piece = its start cut, its interior vertices, its end cut; order by (piece, role, i).
+    start_cut = cut_first[line_of_piece] + seq
+    all_xy = np.concatenate([cut_pts[start_cut], coords[iv], cut_pts[start_cut + 1]])
+    piece = np.concatenate([np.arange(n_total), v_piece[iv], np.arange(n_total)])
+    role = np.concatenate([np.zeros(n_total, np.int8), np.ones(len(iv), np.int8),
+                           np.full(n_total, 2, np.int8)])
+    order_in = np.concatenate([np.zeros(n_total, np.int64), iv, np.zeros(n_total, np.int64)])
+    order = np.lexsort((order_in, role, piece))
+    pieces = shapely.linestrings(all_xy[order], indices=piece[order])
+
+    seq_str = pd.Series(seq, dtype="int64").astype(str).str.zfill(4)
+    pid_rep = pd.Series(np.asarray(pid, dtype=object)[line_of_piece], dtype="str")
+    segment_id = pd.Index(pid_rep.str.cat(seq_str, sep=":"), name=SEGMENTS_INDEX)
+
+    def copied(col: str) -> pd.Series:
+        return src[col].take(line_of_piece).set_axis(segment_id)
+
+    out = gpd.GeoDataFrame({
+        "path_id": pid_rep.set_axis(segment_id),
+        "osm_id": copied("osm_id"),
+        "seq": pd.Series(seq, index=segment_id, dtype="int64"),
+        "start_m": pd.Series(start_m, index=segment_id),
+        "end_m": pd.Series(end_m, index=segment_id),
+        "length_m": pd.Series(shapely.length(pieces), index=segment_id),
+        "path_type": copied("path_type"),
+        "lit": copied("lit"),
+    }, geometry=gpd.GeoSeries(pieces, index=segment_id, crs=paths.crs), crs=paths.crs)
+    logger.debug("segment_paths: %d paths -> %d segments (max %.1f m)", n_lines, n_total,
+                 max_length_m)
+    return out

@@ -1,0 +1,111 @@
+"""Illuminance GeoTIFF: grid, CRS, model values at cell centres, nodata outside the buffer.
+
+Two paths form an L with the corner at (400000, 6500000) in EPSG:3007. With a 25 m buffer and
+2 m cells the grid origin snaps to x0 = 399974, y1 = 6500126, so cell centres sit at odd
+coordinates; a luminaire at (400051, 6500001) is exactly at a cell centre.
+"""
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from rasterio.transform import Affine
+from shapely.geometry import LineString, Point
+
+import gis.raster_out as raster_out
+from gis._crs import CRSError
+from gis.lighting_model import _prepare_luminaires, illuminance_xy
+from gis.raster_out import BAND_DESCRIPTION, write_illuminance_geotiff
+
+CRS = "EPSG:3007"
+X, Y = 400000.0, 6500000.0
+I0, H = 400.0, 5.0   # cd, m
+
+
+@pytest.fixture
+def paths():
+    return gpd.GeoDataFrame(
+        {"path_type": ["footway", "footway"], "lit": ["yes", "no"]},
+        geometry=[LineString([(X, Y), (X + 100, Y)]), LineString([(X, Y), (X, Y + 100)])],
+        index=pd.Index(["w1", "w2"], name="path_id"), crs=CRS)
+
+
+@pytest.fixture
+def luminaires():
+    xy = [(X + 51, Y + 1), (X + 81, Y - 3), (X - 2, Y + 60)]
+    return gpd.GeoDataFrame(
+        {"light_source": ["LED", "HPS", "LED"], "wattage_w": np.nan,
+         "lumen_lm": [I0 * math.pi / 0.85, I0 * math.pi / 0.8, I0 * math.pi / 0.85],
+         "mounting_height_m": H, "source": "inventory"},
+        geometry=[Point(p) for p in xy], index=pd.Index(["a", "b", "c"], name="luminaire_id"),
+        crs=CRS)
+
+
+def read(path):
+    with rasterio.open(path) as ds:
+        return ds.read(1), ds.profile, ds.transform, ds.crs, ds.descriptions, ds.units
+
+
+def test_grid_crs_and_metadata(tmp_path, paths, luminaires):
+    out = write_illuminance_geotiff(tmp_path / "lux.tif", paths, luminaires)
+    assert out == tmp_path / "lux.tif"
+    data, profile, transform, crs, desc, units = read(out)
+    assert crs == rasterio.crs.CRS.from_epsg(3007)
+    assert transform == Affine(2, 0, 399974, 0, -2, 6500126)
+    assert data.shape == (76, 76)       # (100 + 2·25 + snapping) / 2 m
+    assert data.dtype == np.float32
+    assert profile["nodata"] == -1
+    assert profile["compress"] == "lzw"
+    assert profile["tiled"] is True
+    assert desc == (BAND_DESCRIPTION,)
+    assert units == ("lx",)
+
+
+def test_values_match_the_model(tmp_path, paths, luminaires):
+    data, _, transform, *_ = read(write_illuminance_geotiff(tmp_path / "lux.tif", paths,
+                                                            luminaires))
+    row, col = rasterio.transform.rowcol(transform, X + 51, Y + 1)
+    # straight below luminaire a: I0/h²; b is 30.3 m away (beyond 75°), c far away
+    assert data[row, col] == pytest.approx(I0 / H ** 2, rel=1e-6)
+    rows, cols = np.nonzero(data >= 0)
+    xs, ys = rasterio.transform.xy(transform, rows, cols)
+    lum = _prepare_luminaires(luminaires, 6.0, "cosine")
+    want = illuminance_xy(np.asarray(xs), np.asarray(ys), lum.x, lum.y, lum.intensity,
+                          lum.height)
+    np.testing.assert_allclose(data[rows, cols], want, rtol=1e-6, atol=1e-6)
+    assert (want > 0).sum() > 100 and (want == 0).sum() > 100
+
+
+def test_nodata_outside_the_buffer(tmp_path, paths, luminaires):
+    data, _, transform, *_ = read(write_illuminance_geotiff(tmp_path / "lux.tif", paths,
+                                                            luminaires, buffer_m=25.0))
+
+    def at(x, y):
+        r, c = rasterio.transform.rowcol(transform, x, y)
+        return data[r, c]
+
+    assert at(X + 71, Y + 71) == -1          # 71 m from both paths
+    assert at(X + 51, Y + 29) == -1          # 29 m from w1
+    assert at(X + 51, Y + 21) >= 0           # 21 m from w1: inside, maybe dark
+    assert at(X + 91, Y + 23) == 0.0         # inside the buffer, no light
+
+
+def test_chunking_does_not_change_values(tmp_path, paths, luminaires, monkeypatch):
+    whole = read(write_illuminance_geotiff(tmp_path / "a.tif", paths, luminaires))[0]
+    monkeypatch.setattr(raster_out, "CHUNK_PAIRS", 50)
+    chunked = read(write_illuminance_geotiff(tmp_path / "b.tif", paths, luminaires))[0]
+    np.testing.assert_array_equal(whole, chunked)
+
+
+def test_no_luminaires_gives_zero_inside(tmp_path, paths, luminaires):
+    data = read(write_illuminance_geotiff(tmp_path / "lux.tif", paths, luminaires.iloc[:0]))[0]
+    assert set(np.unique(data).tolist()) == {-1.0, 0.0}
+
+
+def test_degrees_are_refused(tmp_path, paths, luminaires):
+    with pytest.raises(CRSError, match="in degrees"):
+        write_illuminance_geotiff(tmp_path / "lux.tif", paths.to_crs("EPSG:4326"),
+                                  luminaires.to_crs("EPSG:4326"))
