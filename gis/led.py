@@ -66,8 +66,8 @@ def led_replacements(luminaires: gpd.GeoDataFrame, ranked: gpd.GeoDataFrame, cos
     old = luminaires[luminaires["light_source"].ne("LED")]
     src = old["light_source"].astype(str)
     watt = old["wattage_w"].astype(float).fillna(src.map(DEFAULT_W).astype(float))
-    current = watt * src.map(BALLAST_FACTOR).fillna(1.1)
-    led = np.maximum(current * src.map(LED_EQUIVALENCE).fillna(0.5), MIN_LED_W)
+    current = watt * src.map(BALLAST_FACTOR).astype(float).fillna(1.1)
+    led = np.maximum(current * src.map(LED_EQUIVALENCE).astype(float).fillna(0.5), MIN_LED_W)
     kwh = (current - led).clip(lower=0) * costs.burning_hours_per_year / 1000
     sek = kwh * costs.electricity_sek_per_kwh
     out = pd.DataFrame({

@@ -46,3 +46,9 @@ def test_savings_and_priority():
     assert plan.loc["mh", "current_w"] == pytest.approx(70 * 1.1)  # default wattage
     assert plan["priority"].tolist() == [1, 2, 3, 4]
     assert plan.crs.to_epsg() == 3007
+
+
+def test_no_old_luminaires_gives_an_empty_plan():
+    lum, seg = _data()
+    plan = led_replacements(lum.iloc[:1], seg, Costs())
+    assert len(plan) == 0 and plan.crs.to_epsg() == 3007

@@ -61,6 +61,37 @@ def layers_command(profile: ProfileOption = DEFAULT_PROFILE) -> None:
     typer.echo(format_summary(loaded))
 
 
+@app.command("rank", help=t(
+    "Rangordna gång- och cykelvägar för ny belysning och armaturer för LED-byte. Skriver "
+    "ranking.gpkg, CSV/XLSX för Excel, illuminance.tif och summary.json till --out.",
+    "Rank walking and cycle paths for new lighting and luminaires for LED replacement. "
+    "Writes ranking.gpkg, Excel CSV/XLSX, illuminance.tif and summary.json to --out."))
+def rank_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help=t(
+        "Utmapp.", "Output folder."))] = Path("out/ranking"),
+    profile: ProfileOption = DEFAULT_PROFILE,
+    osm: Annotated[Path | None, typer.Option("--osm", help=t(
+        "Lokalt OSM-utdrag (.osm, .osm.bz2, .osm.pbf) i stället för profilens.",
+        "Local OSM extract (.osm, .osm.bz2, .osm.pbf) instead of the profile's."))] = None,
+    place: Annotated[str | None, typer.Option("--place", help=t(
+        "Ortnamn att hämta från OSM (kräver nätverk).",
+        "Place name to download from OSM (needs network)."))] = None,
+    lighting: Annotated[Path | None, typer.Option("--lighting", help=t(
+        "Belysningsregister (CSV, XLSX, GPKG, SHP, GeoJSON).",
+        "Lighting inventory (CSV, XLSX, GPKG, SHP, GeoJSON)."))] = None,
+    findings: Annotated[Path | None, typer.Option("--findings", help=t(
+        "Fynd från trygghetsvandringar (GeoJSON/GPKG).",
+        "Safety-walk findings (GeoJSON/GPKG)."))] = None,
+    no_raster: Annotated[bool, typer.Option("--no-raster", help=t(
+        "Skriv ingen illuminance.tif.", "Do not write illuminance.tif."))] = False,
+) -> None:
+    from trygga_cli.rank import run_rank
+
+    code = run_rank(profile, out, osm=osm, place=place, lighting=lighting,
+                    findings=findings, raster=not no_raster)
+    raise typer.Exit(code)
+
+
 def main() -> None:
     """Console entry point."""
     import warnings

@@ -1,0 +1,227 @@
+"""Writing ranking results: GeoPackage (with QGIS styles), Swedish Excel CSV, XLSX, JSON.
+
+The CSV files follow the Swedish Excel dialect: UTF-8 with BOM, semicolon, decimal comma,
+so that a double click opens them correctly in Excel with Swedish settings.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+#: Colours per lighting status, used by the QGIS style, the app and the reports.
+STATUS_COLOURS = {
+    "unlit": "#1f1f1f", "underlit": "#d7301f", "lit_old_technology": "#fc8d59",
+    "ok": "#fdd835", "unknown": "#9e9e9e",
+}
+STATUS_LABELS_SV = {
+    "unlit": "Obelyst", "underlit": "Underbelyst", "lit_old_technology": "Gammal teknik (Hg/HPS)",
+    "ok": "Tillräckligt belyst", "unknown": "Okänd",
+}
+
+
+def table_for_excel(gdf: gpd.GeoDataFrame | pd.DataFrame) -> pd.DataFrame:
+    """Attributes without geometry, plus the midpoint/point as ``E``/``N`` in the frame's CRS."""
+    df = pd.DataFrame(gdf.drop(columns="geometry", errors="ignore")).reset_index()
+    if isinstance(gdf, gpd.GeoDataFrame) and len(gdf):
+        # Points stay as they are; lines and polygons give a point on their surface/line.
+        geoms = np.asarray(gdf.geometry.values, dtype=object)
+        is_line = np.isin(shapely.get_type_id(geoms), (1, 5))
+        pts = shapely.point_on_surface(geoms)
+        pts[is_line] = shapely.line_interpolate_point(geoms[is_line], 0.5, normalized=True)
+        xy = shapely.get_coordinates(pts)
+        df["E"] = xy[:, 0].round(1)
+        df["N"] = xy[:, 1].round(1)
+    return df
+
+
+def write_csv_sv(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as Swedish Excel CSV: UTF-8 with BOM, ``;``, decimal comma."""
+    path = Path(path)
+    df.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig",
+              lineterminator="\r\n")
+    return path
+
+
+#: Columns of the XLSX sheets, with Swedish headers, for people who read rather than compute.
+#: The CSV files keep every column.
+XLSX_COLUMNS_SV: dict[str, dict[str, str]] = {
+    "segments": {
+        "rank": "Rang", "segment_id": "Segment", "score": "Poäng",
+        "lighting_status": "Status", "reason": "Motivering", "mean_lux": "Medel (lx)",
+        "min_lux": "Min (lx)", "target_class": "Klass", "path_type": "Vägtyp",
+        "length_m": "Längd (m)", "school_distance_m": "Till skola (m)",
+        "nearest_school": "Närmaste skola", "crossing_distance_m": "Till övergångsställe (m)",
+        "priority_area": "Prioriterat område", "school_route_count": "Skolvägar",
+        "findings_count": "Fynd", "E": "E (m)", "N": "N (m)",
+    },
+    "work_packages": {
+        "rank": "Rang", "rank_per_sek": "Rang per krona", "package_id": "Paket",
+        "lighting_status": "Status", "reason": "Motivering", "length_m": "Längd (m)",
+        "new_light_points": "Nya ljuspunkter", "cost_sek": "Kostnad (SEK)",
+        "energy_kwh_per_year": "Energi (kWh/år)", "expected_class": "Klass efter åtgärd",
+        "score": "Poäng", "score_per_msek": "Poäng per MSEK", "E": "E (m)", "N": "N (m)",
+    },
+    "led_replacements": {
+        "priority": "Prioritet", "luminaire_id": "Armatur", "tier": "Grupp",
+        "light_source": "Ljuskälla", "reason": "Motivering", "current_w": "Effekt nu (W)",
+        "led_w": "LED (W)", "kwh_saved_per_year": "Sparat (kWh/år)",
+        "sek_saved_per_year": "Sparat (SEK/år)", "co2_kg_saved_per_year": "CO2 (kg/år)",
+        "payback_years": "Återbetalning (år)", "served_segment": "Segment",
+        "E": "E (m)", "N": "N (m)",
+    },
+}
+
+
+def write_xlsx(tables: dict[str, tuple[str, pd.DataFrame]], path: str | Path) -> Path:
+    """Write tables as sheets of one XLSX workbook with Swedish headers.
+
+    Parameters
+    ----------
+    tables : dict
+        Key of :data:`XLSX_COLUMNS_SV` -> (sheet name, table from :func:`table_for_excel`).
+        Columns listed in :data:`XLSX_COLUMNS_SV` are written in that order, renamed;
+        tables with other keys are written as they are.
+    path : path
+        Output ``.xlsx``.
+    """
+    import xlsxwriter
+
+    path = Path(path)
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "nan_inf_to_errors": True})
+    try:
+        head = wb.add_format({"bold": True, "bg_color": "#eeeeee", "text_wrap": True})
+        for key, (sheet, df) in tables.items():
+            names = XLSX_COLUMNS_SV.get(key, {c: c for c in df.columns})
+            cols = [c for c in names if c in df.columns]
+            ws = wb.add_worksheet(sheet[:31])
+            ws.write_row(0, 0, [names[c] for c in cols], head)
+            ws.freeze_panes(1, 0)
+            values = [df[c].astype(object).where(df[c].notna(), None).tolist() for c in cols]
+            for i, row in enumerate(zip(*values, strict=True), start=1):
+                ws.write_row(i, 0, row)
+            ws.autofilter(0, 0, len(df), max(0, len(cols) - 1))
+            for j, c in enumerate(cols):
+                width = 60 if c == "reason" else max(8, min(30, len(names[c]) + 2))
+                ws.set_column(j, j, width)
+    finally:
+        wb.close()
+    return path
+
+
+def _qml_categorized(field: str, categories: dict[str, tuple[str, str]], geom: str,
+                     width: float = 1.2) -> str:
+    """Minimal QGIS 3 QML with a categorized renderer; categories: value -> (label, colour)."""
+    cats, symbols = [], []
+    for i, (value, (label, colour)) in enumerate(categories.items()):
+        cats.append(f'<category symbol="{i}" value={quoteattr(value)} label={quoteattr(label)} '
+                    'render="true"/>')
+        if geom == "line":
+            layer = (f'<layer class="SimpleLine" enabled="1" locked="0" pass="0">'
+                     f'<Option type="Map"><Option name="line_color" type="QString" '
+                     f'value="{_rgba(colour)}"/><Option name="line_width" type="QString" '
+                     f'value="{width}"/><Option name="line_width_unit" type="QString" '
+                     f'value="MM"/><Option name="capstyle" type="QString" value="round"/>'
+                     f'</Option></layer>')
+            kind = "line"
+        else:
+            layer = (f'<layer class="SimpleMarker" enabled="1" locked="0" pass="0">'
+                     f'<Option type="Map"><Option name="color" type="QString" '
+                     f'value="{_rgba(colour)}"/><Option name="size" type="QString" value="2"/>'
+                     f'<Option name="name" type="QString" value="circle"/></Option></layer>')
+            kind = "marker"
+        symbols.append(f'<symbol name="{i}" type="{kind}" alpha="1" clip_to_extent="1" '
+                       f'force_rhr="0">{layer}</symbol>')
+    return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
+            '<qgis version="3.28.0" styleCategories="Symbology">'
+            f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(field)} '
+            'symbollevels="0" enableorderby="0" forceraster="0">'
+            f'<categories>{"".join(cats)}</categories><symbols>{"".join(symbols)}</symbols>'
+            '</renderer-v2></qgis>')
+
+
+def _rgba(hex_colour: str) -> str:
+    h = hex_colour.lstrip("#")
+    return f"{int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},255"
+
+
+def embed_qgis_styles(gpkg: str | Path, styles: dict[str, tuple[str, str]]) -> None:
+    """Store default QGIS styles in the GeoPackage's ``layer_styles`` table.
+
+    Parameters
+    ----------
+    gpkg : path
+        An existing GeoPackage.
+    styles : dict
+        Layer name -> (style name, QML text). QGIS applies them when the layer is opened.
+    """
+    con = sqlite3.connect(gpkg)
+    try:
+        con.execute("""CREATE TABLE IF NOT EXISTS layer_styles (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256),
+            f_table_schema TEXT(256), f_table_name TEXT(256), f_geometry_column TEXT(256),
+            styleName TEXT(30), styleQML TEXT, styleSLD TEXT, useAsDefault BOOLEAN,
+            description TEXT, owner TEXT(30), ui TEXT(30), update_time DATETIME DEFAULT
+            (strftime('%Y-%m-%dT%H:%M:%fZ','now')))""")
+        for table, (name, qml) in styles.items():
+            con.execute("DELETE FROM layer_styles WHERE f_table_name = ?", (table,))
+            con.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, "
+                        "f_table_name, f_geometry_column, styleName, styleQML, styleSLD, "
+                        "useAsDefault, description, owner) VALUES ('', '', ?, 'geom', ?, ?, '',"
+                        " 1, ?, 'trygga-strak')", (table, name, qml, escape(name)))
+        con.commit()
+    finally:
+        con.close()
+
+
+def write_ranking_gpkg(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> Path:
+    """Write the ranking layers to one GeoPackage with embedded QGIS styles.
+
+    Parameters
+    ----------
+    path : path
+        Output ``.gpkg``; an existing file is replaced.
+    layers : dict
+        Layer name -> GeoDataFrame (``segments``, ``work_packages``, ``led_replacements``,
+        ``luminaires``), all in the profile CRS.
+    """
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    for name, gdf in layers.items():
+        gdf.reset_index().to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+    status_cats = {k: (STATUS_LABELS_SV[k], c) for k, c in STATUS_COLOURS.items()}
+    styles = {
+        "segments": ("Belysningsstatus", _qml_categorized("lighting_status", status_cats,
+                                                          "line")),
+        "work_packages": ("Åtgärdspaket", _qml_categorized(
+            "lighting_status", {k: status_cats[k] for k in ("unlit", "underlit")}, "line",
+            width=2.4)),
+    }
+    source_cats = {"LED": ("LED", "#2b83ba"), "HPS": ("Högtrycksnatrium", "#fdae61"),
+                   "Hg": ("Kvicksilver", "#d7191c"), "MH": ("Metallhalogen", "#abdda4"),
+                   "fluorescent": ("Lysrör", "#c2a5cf"), "LPS": ("Lågtrycksnatrium", "#ffffbf"),
+                   "other": ("Annan", "#bababa"), "unknown": ("Okänd", "#7f7f7f")}
+    if "luminaires" in layers:
+        styles["luminaires"] = ("Ljuskälla", _qml_categorized("light_source", source_cats,
+                                                              "point"))
+    if "led_replacements" in layers:
+        styles["led_replacements"] = ("Ljuskälla", _qml_categorized("light_source", source_cats,
+                                                                    "point"))
+    embed_qgis_styles(path, {k: v for k, v in styles.items() if k in layers})
+    return path
+
+
+def write_json(data: dict[str, Any], path: str | Path) -> Path:
+    """Write a summary dict as UTF-8 JSON (non-ASCII kept, indented)."""
+    path = Path(path)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path

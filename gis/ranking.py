@@ -1,0 +1,225 @@
+"""The ranking pipeline: segments → lighting model → context → score → packages → LED plan.
+
+Everything happens in the profile's metric CRS. The pipeline is a sequence of pure,
+vectorised steps from :mod:`gis`; each step works on a chunk of segments plus the
+luminaires and context around it, except the school-route counts, which need the whole
+network and are therefore computed once per network and may be passed in from a cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gis._crs import require_projected
+from gis.context import segment_context
+from gis.darkness import commute_darkness_by_month
+from gis.led import led_replacements
+from gis.lighting_model import (
+    inventory_present,
+    lighting_status,
+    segment_illuminance,
+    target_class,
+)
+from gis.packages import work_packages
+from gis.school_routes import school_route_counts
+from gis.score import need_component, rank_by_score, reasons, score_components, score_segments
+from gis.segments import segment_paths
+from layers.profile import P_CLASSES, Profile
+
+logger = logging.getLogger(__name__)
+
+#: Columns of the ranked segments table, in order (geometry last).
+SEGMENT_COLUMNS = [
+    "rank", "score", "lighting_status", "mean_lux", "min_lux", "target_class",
+    "school_distance_m", "nearest_school", "crossing_distance_m", "crossings_within_50m",
+    "priority_area", "school_route_count", "findings_count", "reason",
+    "path_id", "osm_id", "seq", "path_type", "lit", "length_m", "n_luminaires_30m",
+    "nearest_luminaire_m", "share_old_tech", "dominant_source", "need",
+    "c_school", "c_crossing", "c_priority", "c_findings", "c_route", "c_darkness",
+]
+
+#: Statuses that count as "needs light" in summaries.
+DARK_STATUSES = ("unlit", "underlit")
+
+
+@dataclass
+class RankingResult:
+    """Everything the streets department gets from one ranking run.
+
+    Attributes
+    ----------
+    segments : GeoDataFrame
+        Ranked segments (index ``segment_id``, columns :data:`SEGMENT_COLUMNS`), sorted by
+        rank, in the profile CRS.
+    packages : GeoDataFrame
+        Work packages (see :func:`gis.packages.work_packages`), sorted by rank.
+    led : GeoDataFrame
+        LED replacements (see :func:`gis.led.led_replacements`), sorted by priority.
+    darkness : DataFrame
+        Commute darkness by month (see :func:`gis.darkness.commute_darkness_by_month`).
+    timings : dict
+        Seconds per step.
+    """
+
+    segments: gpd.GeoDataFrame
+    packages: gpd.GeoDataFrame
+    led: gpd.GeoDataFrame
+    darkness: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self, profile: Profile, top: int = 10) -> dict[str, Any]:
+        """Key figures: km per status, km unlit near schools, top packages, LED savings."""
+        s = self.segments
+        km = (s.groupby("lighting_status", observed=True)["length_m"].sum() / 1000).round(2)
+        near = s["school_distance_m"].le(profile.lighting.school_distance_m)
+        dark_near = s["lighting_status"].isin(DARK_STATUSES) & near
+        unlit_near = s["lighting_status"].eq("unlit") & near
+        top_pk = self.packages.head(top)
+        led = self.led
+        return {
+            "municipality": profile.name,
+            "demo_data": profile.demo,
+            "segments": len(s),
+            "km_total": round(float(s["length_m"].sum()) / 1000, 2),
+            "km_by_status": {str(k): float(v) for k, v in km.items()},
+            "km_unlit_near_school": round(float(s.loc[unlit_near, "length_m"].sum()) / 1000, 2),
+            "km_dark_near_school": round(float(s.loc[dark_near, "length_m"].sum()) / 1000, 2),
+            "school_distance_m": profile.lighting.school_distance_m,
+            "packages": len(self.packages),
+            "top_packages": [
+                {"package_id": str(i), "rank": int(r["rank"]), "status": str(r["lighting_status"]),
+                 "length_m": round(float(r["length_m"]), 1),
+                 "new_light_points": int(r["new_light_points"]),
+                 "cost_sek": float(r["cost_sek"]),
+                 "energy_kwh_per_year": float(r["energy_kwh_per_year"]),
+                 "reason": str(r["reason"])}
+                for i, r in top_pk.iterrows()],
+            "top_packages_cost_sek": float(top_pk["cost_sek"].sum()),
+            "top_packages_kwh_per_year": float(top_pk["energy_kwh_per_year"].sum()),
+            "led": {
+                "luminaires": len(led),
+                "hg": int(led["light_source"].eq("Hg").sum()),
+                "kwh_saved_per_year": round(float(led["kwh_saved_per_year"].sum()), 0),
+                "sek_saved_per_year": round(float(led["sek_saved_per_year"].sum()), 0),
+                "co2_kg_saved_per_year": round(float(led["co2_kg_saved_per_year"].sum()), 0),
+                "retrofit_cost_sek": float(len(led) * profile.costs.led_retrofit_sek),
+            },
+            "commute_darkness_by_month": {
+                str(m): round(float(v), 3) for m, v in self.darkness["share_dark"].items()},
+        }
+
+
+def _timed(timings: dict[str, float], name: str, fn: Callable[[], Any],
+           progress: Callable[[str], None] | None) -> Any:
+    if progress is not None:
+        progress(name)
+    t0 = time.perf_counter()
+    out = fn()
+    timings[name] = time.perf_counter() - t0
+    logger.info("%s: %.3f s", name, timings[name])
+    return out
+
+
+def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
+         crossings: gpd.GeoDataFrame, priority_areas: gpd.GeoDataFrame, profile: Profile,
+         findings: gpd.GeoDataFrame | None = None, route_counts: pd.Series | None = None,
+         darkness: pd.DataFrame | None = None,
+         progress: Callable[[str], None] | None = None) -> RankingResult:
+    """Rank path segments for new lighting and plan LED replacement.
+
+    Parameters
+    ----------
+    paths, luminaires, schools, crossings, priority_areas : GeoDataFrame
+        Layers from :mod:`layers` (schemas in :mod:`layers.schemas`), all in the profile's
+        metric CRS.
+    profile : Profile
+        Segment length, target classes, costs and weights.
+    findings : GeoDataFrame, optional
+        Open safety-walk findings (points with ``category`` and ``severity``), same CRS.
+    route_counts : Series, optional
+        Precomputed :func:`gis.school_routes.school_route_counts` for the same segments
+        (cache them per network with :func:`gis.school_routes.network_key`).
+    darkness : DataFrame, optional
+        Precomputed commute darkness by month.
+    progress : callable, optional
+        Called with the name of each step as it starts.
+
+    Returns
+    -------
+    RankingResult
+    """
+    frames = [("paths", paths), ("luminaires", luminaires), ("schools", schools),
+              ("crossings", crossings), ("priority_areas", priority_areas)]
+    if findings is not None:
+        frames.append(("findings", findings))
+    require_projected(*frames)
+    t: dict[str, float] = {}
+    lighting = profile.lighting
+    segs = _timed(t, "segments", lambda: segment_paths(paths, lighting.segment_length_m),
+                  progress)
+    ctx = _timed(t, "context", lambda: segment_context(
+        segs, schools, crossings, priority_areas, findings), progress)
+    if route_counts is None:
+        route_counts = _timed(t, "school_routes", lambda: school_route_counts(segs, schools),
+                              progress)
+    routes = route_counts.reindex(segs.index).fillna(0).astype(int)
+    illum = _timed(t, "lighting_model", lambda: segment_illuminance(
+        segs, luminaires, default_height_m=lighting.default_mounting_height_m), progress)
+    near_school = ctx["school_distance_m"].le(lighting.school_distance_m)
+    targets = target_class(segs, lighting, near_school=near_school,
+                           in_priority_area=ctx["in_priority_area"])
+    status = lighting_status(segs, illum, targets, ctx["lighting_findings"],
+                             has_inventory=inventory_present(luminaires)).astype(str)
+    if darkness is None:
+        darkness = _timed(t, "darkness", lambda: commute_darkness_by_month(
+            profile.latitude, profile.longitude, profile.timezone), progress)
+    share_dark = float(darkness["share_dark"].mean())
+
+    def score_step() -> gpd.GeoDataFrame:
+        target_avg = targets.map(lambda c: P_CLASSES[c][0]).astype(float)
+        target_min = targets.map(lambda c: P_CLASSES[c][1]).astype(float)
+        feats = pd.concat([segs.drop(columns="geometry"), ctx, illum], axis=1)
+        feats["lighting_status"] = status
+        feats["target_class"] = targets.astype(str)
+        feats["school_route_count"] = routes
+        feats["mean_lux"] = illum["avg_lux"]
+        need = need_component(status, illum["avg_lux"], illum["min_lux"], target_avg,
+                              target_min)
+        comps = score_components(feats, lighting.school_distance_m, share_dark)
+        score = score_segments(need, comps, profile.weights).round(6)
+        feats["need"] = need.round(4)
+        feats = pd.concat([feats, comps.round(4)], axis=1)
+        feats["score"] = score
+        feats["rank"] = rank_by_score(score)
+        feats["reason"] = reasons(feats)
+        out = gpd.GeoDataFrame(feats[SEGMENT_COLUMNS], geometry=segs.geometry.values,
+                               crs=segs.crs, index=segs.index)
+        out.index.name = "segment_id"
+        return out.sort_values("rank")
+
+    ranked = _timed(t, "score", score_step, progress)
+    packages = _timed(t, "packages", lambda: work_packages(ranked, lighting, profile.costs),
+                      progress)
+    led = _timed(t, "led", lambda: led_replacements(luminaires, ranked, profile.costs,
+                                                    lighting.school_distance_m), progress)
+    return RankingResult(ranked, packages, led, darkness, t)
+
+
+def improved_km(before: pd.DataFrame, after: pd.DataFrame) -> float:
+    """Kilometres that went from ``unlit``/``underlit`` to ``ok`` between two rankings.
+
+    Both tables are ranked segments (index ``segment_id``, ``lighting_status``,
+    ``length_m``) of the same path network; segments present in only one are ignored.
+    """
+    common = before.index.intersection(after.index)
+    was = before.loc[common, "lighting_status"].isin(DARK_STATUSES).to_numpy()
+    now = after.loc[common, "lighting_status"].eq("ok").to_numpy()
+    return float(np.sum(after.loc[common, "length_m"].to_numpy()[was & now])) / 1000

@@ -1,0 +1,128 @@
+"""``trygga rank``: load layers, rank, and write every output file."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from trygga_cli.i18n import t
+
+STEP_SV = {"layers": "läser lager", "segments": "delar upp i segment",
+           "context": "skolor, övergångsställen, områden, fynd",
+           "school_routes": "skolvägar", "lighting_model": "belysningsmodell",
+           "darkness": "mörker under skolvägen", "score": "poäng och rangordning",
+           "packages": "åtgärdspaket", "led": "LED-byten", "outputs": "skriver filer",
+           "raster": "illuminance.tif"}
+
+
+def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str | None = None,
+             lighting: Path | None = None, findings: Path | None = None,
+             raster: bool = True) -> int:
+    """Run the ranking end to end; returns the exit code (0 ok, 2 bad input)."""
+    from gis.outputs import (
+        table_for_excel,
+        write_csv_sv,
+        write_json,
+        write_ranking_gpkg,
+        write_xlsx,
+    )
+    from gis.ranking import rank
+    from gis.raster_out import write_illuminance_geotiff
+    from layers import ValidationError, load_profile
+    from layers.loader import load_layers
+    from layers.osm import OsmDownloadError
+    from walks.seed import read_open_findings
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  transient=True) as bar:
+        task = bar.add_task(t("läser lager", "loading layers"), total=None)
+
+        def progress(step: str) -> None:
+            bar.update(task, description=t(STEP_SV.get(step, step), step.replace("_", " ")))
+
+        try:
+            prof = load_profile(profile_path)
+            src = prof.sources
+            if osm is not None:
+                src = dataclasses.replace(src, osm=osm, osm_place=None)
+            elif place is not None:
+                src = dataclasses.replace(src, osm=None, osm_place=place)
+            if lighting is not None:
+                src = dataclasses.replace(src, lighting_inventory=lighting)
+            if findings is not None:
+                src = dataclasses.replace(src, findings=findings)
+            if src is not prof.sources:
+                prof = dataclasses.replace(prof, sources=src)
+            layers = load_layers(prof)
+            open_findings = (read_open_findings(src.findings, prof.crs)
+                             if src.findings is not None else None)
+        except (ValidationError, OsmDownloadError) as exc:
+            typer.echo(t("Fel i indata:", "Invalid input:") + f"\n{exc}", err=True)
+            return 2
+        result = rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
+                      layers.priority_areas, prof, findings=open_findings, progress=progress)
+        progress("outputs")
+        out.mkdir(parents=True, exist_ok=True)
+        write_ranking_gpkg(out / "ranking.gpkg", {
+            "segments": result.segments, "work_packages": result.packages,
+            "led_replacements": result.led, "luminaires": layers.luminaires})
+        seg_table = table_for_excel(result.segments)
+        pk_table = table_for_excel(result.packages)
+        led_table = table_for_excel(result.led)
+        write_csv_sv(seg_table, out / "segments.csv")
+        write_csv_sv(pk_table, out / "work_packages.csv")
+        write_csv_sv(led_table, out / "led_replacements.csv")
+        write_xlsx({"segments": ("Segment", seg_table),
+                    "work_packages": ("Åtgärdspaket", pk_table),
+                    "led_replacements": ("LED-byten", led_table)}, out / "ranking.xlsx")
+        if raster:
+            progress("raster")
+            write_illuminance_geotiff(out / "illuminance.tif", layers.paths, layers.luminaires,
+                                      default_height_m=prof.lighting.default_mounting_height_m)
+        summary = result.summary(prof)
+        write_json(summary, out / "summary.json")
+    typer.echo(format_rank_summary(summary, out))
+    return 0
+
+
+def _n(value: float) -> str:
+    """A number with a space as thousands separator, as Swedish text writes it."""
+    return f"{value:,.0f}".replace(",", "\u00a0")
+
+
+def format_rank_summary(s: dict, out: Path) -> str:
+    """The short printed summary of a ranking run."""
+    names = {"unlit": t("obelyst", "unlit"), "underlit": t("underbelyst", "underlit"),
+             "lit_old_technology": t("gammal teknik", "old technology"), "ok": "ok",
+             "unknown": t("okänd", "unknown")}
+    lines = []
+    if s.get("demo_data"):
+        lines.append(t("OBS: DEMODATA — syntetiska data.", "NOTE: DEMO DATA — synthetic."))
+    lines.append(f"{s['municipality']}: {s['segments']} segment, {s['km_total']:.1f} km")
+    lines.append("km " + t("per status", "by status") + ": " + ", ".join(
+        f"{names.get(k, k)} {v:.1f}" for k, v in s["km_by_status"].items()))
+    lines.append(t(f"Obelyst inom {s['school_distance_m']:.0f} m från skola: "
+                   f"{s['km_unlit_near_school']:.2f} km",
+                   f"Unlit within {s['school_distance_m']:.0f} m of a school: "
+                   f"{s['km_unlit_near_school']:.2f} km"))
+    lines.append(t("Topp 10 åtgärdspaket:", "Top 10 work packages:"))
+    for p in s["top_packages"]:
+        lines.append(f"  {p['rank']:>2}. {p['length_m']:>6.0f} m  {p['new_light_points']:>3} "
+                     f"{t('ljuspunkter', 'light points')}  {_n(p['cost_sek']):>10} SEK  "
+                     f"{p['reason']}")
+    led = s["led"]
+    lines.append(t(
+        f"LED-byten: {led['luminaires']} armaturer ({led['hg']} kvicksilver), sparar "
+        f"{_n(led['kwh_saved_per_year'])} kWh/år, {_n(led['sek_saved_per_year'])} SEK/år, "
+        f"{_n(led['co2_kg_saved_per_year'])} kg CO₂/år",
+        f"LED replacements: {led['luminaires']} luminaires ({led['hg']} mercury), saving "
+        f"{_n(led['kwh_saved_per_year'])} kWh/yr, {_n(led['sek_saved_per_year'])} SEK/yr, "
+        f"{_n(led['co2_kg_saved_per_year'])} kg CO₂/yr"))
+    months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
+    lines.append(t("Mörk skolväg per månad: ", "Dark school commute by month: ") + " ".join(
+        f"{months[int(m) - 1]} {v:.0%}" for m, v in s["commute_darkness_by_month"].items()))
+    lines.append(t(f"Filer i {out}", f"Files in {out}"))
+    return "\n".join(lines)
