@@ -35,8 +35,8 @@ def demo():
 
 @pytest.fixture(scope="module")
 def demo_result(demo):
-    profile, L = demo
-    return rank(L.paths, L.luminaires, L.schools, L.crossings, L.priority_areas, profile)
+    profile, lay = demo
+    return rank(lay.paths, lay.luminaires, lay.schools, lay.crossings, lay.priority_areas, profile)
 
 
 def test_demo_ranking_has_the_promised_columns(demo_result):
@@ -58,20 +58,20 @@ def test_demo_ranking_has_the_promised_columns(demo_result):
 
 
 def test_ranking_is_deterministic(demo, demo_result):
-    profile, L = demo
-    again = rank(L.paths, L.luminaires, L.schools, L.crossings, L.priority_areas, profile)
+    profile, lay = demo
+    again = rank(lay.paths, lay.luminaires, lay.schools, lay.crossings, lay.priority_areas, profile)
     pd.testing.assert_frame_equal(pd.DataFrame(again.segments.drop(columns="geometry")),
                                   pd.DataFrame(demo_result.segments.drop(columns="geometry")))
 
 
 def test_packages_and_led_plan_on_demo(demo, demo_result):
-    profile, L = demo
+    profile, lay = demo
     pk = demo_result.packages
     assert len(pk) > 10
     assert set(pk["lighting_status"]) <= {"unlit", "underlit"}
     assert (pk["cost_sek"] == pk["new_light_points"] * profile.costs.new_light_point_sek).all()
     led = demo_result.led
-    assert len(led) == int(L.luminaires["light_source"].ne("LED").sum())
+    assert len(led) == int(lay.luminaires["light_source"].ne("LED").sum())
     # Hg first (tier 1), then HPS near schools/crossings/areas.
     assert led["tier"].is_monotonic_increasing
     assert (led.loc[led["light_source"] == "Hg", "tier"] == 1).all()
