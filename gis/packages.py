@@ -53,10 +53,6 @@ def stretch_ids(segments: pd.DataFrame) -> pd.Series:
     return pd.Series(labels, index=order.index, name="stretch").reindex(segments.index)
 
 
-def _strictest(classes: pd.Series) -> str:
-    return str(min(classes))  # "P3" < "P4": lower number = stricter class
-
-
 def work_packages(ranked: gpd.GeoDataFrame, lighting: Lighting, costs: Costs) -> gpd.GeoDataFrame:
     """Merge ranked ``unlit``/``underlit`` segments into costed work packages.
 
@@ -88,21 +84,25 @@ def work_packages(ranked: gpd.GeoDataFrame, lighting: Lighting, costs: Costs) ->
         empty.index.name = "package_id"
         return empty
     todo = todo.assign(stretch=stretch_ids(todo)).sort_values(["stretch", "seq"])
+    stretch = todo["stretch"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, stretch[1:] != stretch[:-1]])
     g = todo.groupby("stretch", sort=True)
-    best = (todo.rename_axis("segment_id").reset_index()
-            .sort_values(["stretch", "score", "segment_id"], ascending=[True, False, True])
-            .groupby("stretch").head(1).set_index("stretch"))
-    first = g.head(1).set_index("stretch")
+    # Best segment per stretch: highest score, ties by segment id (rows are id-sorted by seq).
+    ids = todo.index.to_numpy().astype(str)
+    order = np.lexsort((ids, -todo["score"].to_numpy(float), stretch))
+    best_pos = order[np.flatnonzero(np.r_[True, stretch[order][1:] != stretch[order][:-1]])]
+    first = todo.iloc[starts]
+    class_no = todo["target_class"].astype(str).str.slice(1).astype(int)
     out = pd.DataFrame({
-        "path_id": first["path_id"],
-        "lighting_status": first["lighting_status"],
-        "length_m": g["length_m"].sum(),
-        "n_segments": g.size(),
-        "score": g["score"].sum(),
-        "existing_luminaires": g["n_luminaires_30m"].max(),
-        "expected_class": g["target_class"].agg(_strictest),
-        "top_segment": best["segment_id"],
-        "reason": best["reason"],
+        "path_id": first["path_id"].to_numpy(),
+        "lighting_status": first["lighting_status"].astype(str).to_numpy(),
+        "length_m": g["length_m"].sum().to_numpy(),
+        "n_segments": g.size().to_numpy(),
+        "score": g["score"].sum().to_numpy(),
+        "existing_luminaires": g["n_luminaires_30m"].max().to_numpy(),
+        "expected_class": "P" + class_no.groupby(stretch).min().astype(str).to_numpy(),
+        "top_segment": ids[best_pos],
+        "reason": todo["reason"].to_numpy()[best_pos],
     })
     points = np.ceil(out["length_m"] / lighting.light_point_spacing_m).astype(int)
     underlit = out["lighting_status"].eq("underlit")
@@ -112,11 +112,18 @@ def work_packages(ranked: gpd.GeoDataFrame, lighting: Lighting, costs: Costs) ->
     out["energy_kwh_per_year"] = (out["new_light_points"] * costs.led_power_w
                                   * costs.burning_hours_per_year / 1000)
     out["score_per_msek"] = out["score"] / out["cost_sek"] * 1e6
-    out.index = (first["path_id"].astype(str) + ":" + first["seq"].astype(int).map("{:04d}".format))
-    out.index.name = "package_id"
-    # One merge per package over its few segments: the package count is small.
-    geoms = [shapely.line_merge(shapely.union_all(v)) for v in
-             g.geometry.apply(lambda s: s.to_numpy())]
+    out.index = pd.Index(first["path_id"].astype(str).to_numpy() + ":"
+                         + first["seq"].astype(int).map("{:04d}".format).to_numpy(),
+                         name="package_id")
+    # Merged geometry, vectorised: the segments of a stretch are consecutive pieces of one
+    # way, so its line is their vertices in order without each piece's repeated start.
+    coords, seg_of = shapely.get_coordinates(todo.geometry.values, return_index=True)
+    piece_start = np.r_[True, seg_of[1:] != seg_of[:-1]]
+    first_piece = np.zeros(len(todo), dtype=bool)
+    first_piece[starts] = True
+    keep = ~piece_start | first_piece[seg_of]
+    geoms = shapely.linestrings(coords[keep], indices=np.searchsorted(starts, seg_of[keep],
+                                                                      side="right") - 1)
     gdf = gpd.GeoDataFrame(out.drop(columns="existing_luminaires"), geometry=geoms, crs=crs)
     keys = gdf.index.to_numpy().astype(str)
     order = np.lexsort((keys, -gdf["score"].to_numpy(float)))

@@ -153,8 +153,14 @@ def rank_by_score(score: pd.Series) -> pd.Series:
     return pd.Series(rank, index=score.index, name="rank")
 
 
-def _fmt_m(d: float) -> str:
-    return f"{d:.0f} m" if d < 1000 else f"{d / 1000:.1f} km".replace(".", ",")
+def _fmt_m(d: pd.Series) -> pd.Series:
+    """Distances as Swedish text: "40 m", "1,2 km"; empty for NaN/inf (vectorised)."""
+    d = d.astype(float)
+    finite = np.isfinite(d)
+    metres = d.where(finite, 0).round(0).astype(int).astype(str) + " m"
+    km = (d.where(finite, 0) / 1000).round(1).astype(str).str.replace(".", ",",
+                                                                       regex=False) + " km"
+    return metres.where(d < 1000, km).where(finite, "")
 
 
 def reasons(features: pd.DataFrame, school_scale_m: float = SCHOOL_SCALE_M) -> pd.Series:
@@ -178,14 +184,14 @@ def reasons(features: pd.DataFrame, school_scale_m: float = SCHOOL_SCALE_M) -> p
     text = status + " " + ptype
     if "mean_lux" in features and "target_class" in features:
         under = features["lighting_status"].eq("underlit")
-        lux = features["mean_lux"].astype(float).map(lambda v: f"{v:.1f}".replace(".", ","))
+        lux = features["mean_lux"].astype(float).round(1).astype(str).str.replace(".", ",",
+                                                                                 regex=False)
         text = text.where(~under, text + " (" + lux + " lx, mål " +
                           features["target_class"].astype(str) + ")")
     if "school_distance_m" in features and "nearest_school" in features:
         d = features["school_distance_m"].astype(float)
         near = d.le(school_scale_m) & features["nearest_school"].fillna("").ne("")
-        part = d.map(lambda v: _fmt_m(v) if np.isfinite(v) else "") + " från " + \
-            features["nearest_school"].fillna("").astype(str)
+        part = _fmt_m(d) + " från " + features["nearest_school"].fillna("").astype(str)
         text = text.where(~near, text + " " + part)
     if "crossings_within_50m" in features:
         n = features["crossings_within_50m"].fillna(0).astype(int)
@@ -203,4 +209,4 @@ def reasons(features: pd.DataFrame, school_scale_m: float = SCHOOL_SCALE_M) -> p
     if "priority_area" in features:
         a = features["priority_area"].fillna("").astype(str)
         text = text.where(a.eq(""), text + ", i " + a)
-    return text.str.replace(r"\s+", " ", regex=True).str.strip().rename("reason")
+    return text.str.strip().rename("reason")
