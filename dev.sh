@@ -3,7 +3,7 @@
 #
 #   ./dev.sh app     set up, then start the app on the shipped demo data
 #   ./dev.sh test    set up, then run ruff, mypy and the whole test suite
-#   ./dev.sh setup   only set up (.venv, project, system packages)
+#   ./dev.sh setup   only set up (.venv, project, system packages, Leaflet from npm)
 #
 # Creates or reuses .venv. System packages come from apt-get (as root, or via sudo).
 set -euo pipefail
@@ -36,6 +36,8 @@ setup() {
         echo ">> creating $VENV"
         python3 -m venv "$VENV"
     fi
+    command -v npm >/dev/null || apt_install npm
+    ./scripts/fetch_assets.sh
     if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
         echo ">> installing the project and its pinned minimum versions into $VENV"
         "$PY" -m pip install -q --upgrade pip

@@ -53,6 +53,59 @@ def stretch_ids(segments: pd.DataFrame) -> pd.Series:
     return pd.Series(labels, index=order.index, name="stretch").reindex(segments.index)
 
 
+def _merge_lines(lines: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Merge runs of consecutive pieces of one way into one LineString per run, vectorised.
+
+    *lines* are sorted by run and position; *starts* are the positions where runs begin.
+    A run's line is its pieces' vertices in order without each later piece's repeated start.
+    """
+    coords, piece = shapely.get_coordinates(lines, return_index=True)
+    piece_start = np.r_[True, piece[1:] != piece[:-1]]
+    first_piece = np.zeros(len(lines), dtype=bool)
+    first_piece[starts] = True
+    keep = ~piece_start | first_piece[piece]
+    run = np.searchsorted(starts, piece[keep], side="right") - 1
+    return np.asarray(shapely.linestrings(coords[keep], indices=run), dtype=object)
+
+
+def runs(ranked: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """All ranked segments merged into runs of one way with the same status (for maps).
+
+    Parameters
+    ----------
+    ranked : GeoDataFrame
+        Ranked segments with ``path_id``, ``seq``, ``lighting_status``, ``rank``, ``score``
+        and ``reason``, in a projected CRS.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per run: path_id, lighting_status, best_rank, max_score, length_m,
+        n_segments, reason (of the best-ranked segment), top_segment, merged geometry.
+    """
+    crs = require_projected(("ranked", ranked))
+    srt = ranked.assign(stretch=stretch_ids(ranked)).sort_values(["stretch", "seq"])
+    stretch = srt["stretch"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, stretch[1:] != stretch[:-1]]) if len(srt) else \
+        np.zeros(0, dtype=int)
+    ids = srt.index.to_numpy().astype(str)
+    order = np.lexsort((srt["rank"].to_numpy(), stretch))
+    best = order[np.flatnonzero(np.r_[True, stretch[order][1:] != stretch[order][:-1]])] \
+        if len(srt) else np.zeros(0, dtype=int)
+    g = srt.groupby("stretch", sort=True)
+    out = pd.DataFrame({
+        "path_id": srt["path_id"].to_numpy()[starts],
+        "lighting_status": srt["lighting_status"].astype(str).to_numpy()[starts],
+        "best_rank": srt["rank"].to_numpy()[best],
+        "max_score": g["score"].max().to_numpy(),
+        "length_m": g["length_m"].sum().to_numpy(),
+        "n_segments": g.size().to_numpy(),
+        "reason": srt["reason"].to_numpy()[best],
+        "top_segment": ids[best],
+    })
+    return gpd.GeoDataFrame(out, geometry=_merge_lines(srt.geometry.values, starts), crs=crs)
+
+
 def work_packages(ranked: gpd.GeoDataFrame, lighting: Lighting, costs: Costs) -> gpd.GeoDataFrame:
     """Merge ranked ``unlit``/``underlit`` segments into costed work packages.
 
@@ -115,15 +168,7 @@ def work_packages(ranked: gpd.GeoDataFrame, lighting: Lighting, costs: Costs) ->
     out.index = pd.Index(first["path_id"].astype(str).to_numpy() + ":"
                          + first["seq"].astype(int).map("{:04d}".format).to_numpy(),
                          name="package_id")
-    # Merged geometry, vectorised: the segments of a stretch are consecutive pieces of one
-    # way, so its line is their vertices in order without each piece's repeated start.
-    coords, seg_of = shapely.get_coordinates(todo.geometry.values, return_index=True)
-    piece_start = np.r_[True, seg_of[1:] != seg_of[:-1]]
-    first_piece = np.zeros(len(todo), dtype=bool)
-    first_piece[starts] = True
-    keep = ~piece_start | first_piece[seg_of]
-    geoms = shapely.linestrings(coords[keep], indices=np.searchsorted(starts, seg_of[keep],
-                                                                      side="right") - 1)
+    geoms = _merge_lines(todo.geometry.values, starts)
     gdf = gpd.GeoDataFrame(out.drop(columns="existing_luminaires"), geometry=geoms, crs=crs)
     keys = gdf.index.to_numpy().astype(str)
     order = np.lexsort((keys, -gdf["score"].to_numpy(float)))

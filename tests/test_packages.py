@@ -54,3 +54,17 @@ def test_packages_are_costed():
 def test_packages_refuse_degrees():
     with pytest.raises(CRSError, match="in degrees"):
         work_packages(_ranked().set_crs("EPSG:4326", allow_override=True), Lighting(), Costs())
+
+
+def test_runs_merge_every_status_for_maps():
+    from gis.packages import runs
+
+    r = _ranked()
+    r["rank"] = range(1, len(r) + 1)
+    out = runs(r)
+    assert out["lighting_status"].tolist() == ["unlit", "ok", "underlit", "unlit"]
+    assert out["n_segments"].tolist() == [3, 1, 2, 1]
+    assert out["length_m"].tolist() == pytest.approx([75, 25, 50, 25])
+    assert out["best_rank"].tolist() == [1, 4, 5, 7]
+    assert out["top_segment"].tolist() == ["w1:0000", "w1:0003", "w1:0004", "w2:0000"]
+    assert out.geometry.length.tolist() == pytest.approx([75, 25, 50, 25])
