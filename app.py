@@ -7,11 +7,32 @@ import os
 
 import streamlit as st
 
-from ui import layers_page
+from ui.maps import assets_present
+from ui.state import init_state, public_mode, t
+
+PAGES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ui", "pages")
 
 logging.basicConfig(level=os.environ.get("TRYGGA_LOGLEVEL", "WARNING"))
 
 st.set_page_config(page_title="Trygga stråk", page_icon="🔦", layout="wide")
+init_state()
 
-pages = [st.Page(layers_page.render, title="Lager", url_path="lager", default=True)]
+with st.sidebar:
+    st.radio("Språk / Language", ["sv", "en"], key="lang", horizontal=True,
+             format_func=lambda v: {"sv": "Svenska", "en": "English"}[v])
+
+if not assets_present():
+    st.error("Leaflet saknas i ui/static/vendor. Kör `./dev.sh setup`. / Leaflet is missing "
+             "in ui/static/vendor: run `./dev.sh setup`.")
+    st.stop()
+
+if public_mode():
+    # Residents only: no staff page exists in this mode, so no URL can reach one.
+    pages = [st.Page(f"{PAGES}/uppfoljning.py", title=t("page_followup"), default=True)]
+else:
+    pages = [
+        st.Page(f"{PAGES}/karta.py", title=t("page_map"), default=True),
+        st.Page(f"{PAGES}/uppfoljning.py", title=t("page_followup")),
+        st.Page(f"{PAGES}/lager.py", title=t("page_layers")),
+    ]
 st.navigation(pages).run()

@@ -225,3 +225,59 @@ def write_json(data: dict[str, Any], path: str | Path) -> Path:
     path = Path(path)
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
     return path
+
+
+def segment_tables(result: Any) -> dict[str, pd.DataFrame]:
+    """Excel-ready tables (no geometry, E/N added) of a :class:`gis.ranking.RankingResult`."""
+    return {"segments": table_for_excel(result.segments),
+            "work_packages": table_for_excel(result.packages),
+            "led_replacements": table_for_excel(result.led)}
+
+
+def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | Path,
+                          profile: Any, paths: gpd.GeoDataFrame | None = None,
+                          what: tuple[str, ...] = ("gpkg", "csv", "xlsx", "tif", "json"),
+                          ) -> dict[str, Path]:
+    """Write the ranking's files into *out*; returns name -> path of what was written.
+
+    Parameters
+    ----------
+    result : RankingResult
+        From :func:`gis.ranking.rank`.
+    luminaires : GeoDataFrame
+        The luminaire layer (written to the GeoPackage and used for the GeoTIFF).
+    out : path
+        Output folder (created).
+    profile : Profile
+        For the mounting-height default and the summary.
+    paths : GeoDataFrame, optional
+        The path layer; needed for ``"tif"`` (the raster is clipped around it).
+    what : tuple of str
+        Any of ``gpkg``, ``csv``, ``xlsx``, ``tif``, ``json``.
+    """
+    from gis.raster_out import write_illuminance_geotiff
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    if "gpkg" in what:
+        files["gpkg"] = write_ranking_gpkg(out / "ranking.gpkg", {
+            "segments": result.segments, "work_packages": result.packages,
+            "led_replacements": result.led, "luminaires": luminaires})
+    tables = segment_tables(result) if ("csv" in what or "xlsx" in what) else {}
+    if "csv" in what:
+        for name, df in tables.items():
+            files[f"{name}.csv"] = write_csv_sv(df, out / f"{name}.csv")
+    if "xlsx" in what:
+        files["xlsx"] = write_xlsx({
+            "segments": ("Segment", tables["segments"]),
+            "work_packages": ("Åtgärdspaket", tables["work_packages"]),
+            "led_replacements": ("LED-byten", tables["led_replacements"])},
+            out / "ranking.xlsx")
+    if "tif" in what and paths is not None:
+        files["tif"] = write_illuminance_geotiff(
+            out / "illuminance.tif", paths, luminaires,
+            default_height_m=profile.lighting.default_mounting_height_m)
+    if "json" in what:
+        files["json"] = write_json(result.summary(profile), out / "summary.json")
+    return files

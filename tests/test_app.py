@@ -1,18 +1,65 @@
-"""The Streamlit app starts on the demo data and says that it is demo data."""
+"""AppTest: every page of the app runs on the demo data and says that it is demo data."""
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
 
 
-def test_app_lists_layers_with_demo_notice():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+def _run(page: str | None = None, **env) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    if page:
+        at.switch_page(page)
+    return at.run()
+
+
+def test_map_page_is_default_and_shows_demo_notice():
+    at = _run()
     assert not at.exception, at.exception
     assert any("Demodata" in w.value for w in at.warning)
-    table = at.dataframe[0].value
-    assert list(table["lager"]) == ["boundary", "paths", "luminaires", "schools", "crossings",
-                                    "priority_areas"]
-    assert (table["antal"] > 0).all()
-    assert set(table["CRS"]) == {"EPSG:3007"}
+    assert at.title[0].value == "Karta & prioritering"
+    assert len(at.dataframe) == 3          # segments, packages, LED tables
+    assert at.metric[0].label == "km obelyst nära skola"
+
+
+def test_weights_change_the_ranking():
+    at = _run()
+    before = at.dataframe[0].value.iloc[:20, 1].tolist()
+    at.slider(key="w_school").set_value(0.0)
+    at.slider(key="w_lighting_status").set_value(5.0)
+    at.run()
+    assert not at.exception
+    after = at.dataframe[0].value.iloc[:20, 1].tolist()
+    assert before != after
+
+
+def test_english_toggle():
+    at = _run()
+    at.sidebar.radio[0].set_value("en").run()
+    assert not at.exception
+    assert at.title[0].value == "Map & priorities"
+
+
+@pytest.mark.parametrize("page", ["ui/pages/uppfoljning.py", "ui/pages/lager.py"])
+def test_other_pages_load(page):
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+
+
+def test_public_mode_hides_staff_pages(monkeypatch):
+    monkeypatch.setenv("TRYGGA_MODE", "public")
+    at = _run()
+    assert not at.exception
+    assert at.title[0].value == "Uppföljning"
+    # The staff page is not registered at all, so no URL or switch can reach it.
+    with pytest.raises(ValueError, match=r"Known pages: \['.*uppfoljning\.py'\]"):
+        at.switch_page("ui/pages/karta.py")
+    # Session-state tricks do not register it either.
+    at.session_state["lang"] = "en"
+    at.run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("ui/pages/karta.py")

@@ -22,15 +22,8 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
              lighting: Path | None = None, findings: Path | None = None,
              raster: bool = True) -> int:
     """Run the ranking end to end; returns the exit code (0 ok, 2 bad input)."""
-    from gis.outputs import (
-        table_for_excel,
-        write_csv_sv,
-        write_json,
-        write_ranking_gpkg,
-        write_xlsx,
-    )
+    from gis.outputs import write_ranking_outputs
     from gis.ranking import rank
-    from gis.raster_out import write_illuminance_geotiff
     from layers import ValidationError, load_profile
     from layers.loader import load_layers
     from layers.osm import OsmDownloadError
@@ -65,25 +58,10 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
         result = rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
                       layers.priority_areas, prof, findings=open_findings, progress=progress)
         progress("outputs")
-        out.mkdir(parents=True, exist_ok=True)
-        write_ranking_gpkg(out / "ranking.gpkg", {
-            "segments": result.segments, "work_packages": result.packages,
-            "led_replacements": result.led, "luminaires": layers.luminaires})
-        seg_table = table_for_excel(result.segments)
-        pk_table = table_for_excel(result.packages)
-        led_table = table_for_excel(result.led)
-        write_csv_sv(seg_table, out / "segments.csv")
-        write_csv_sv(pk_table, out / "work_packages.csv")
-        write_csv_sv(led_table, out / "led_replacements.csv")
-        write_xlsx({"segments": ("Segment", seg_table),
-                    "work_packages": ("Åtgärdspaket", pk_table),
-                    "led_replacements": ("LED-byten", led_table)}, out / "ranking.xlsx")
-        if raster:
-            progress("raster")
-            write_illuminance_geotiff(out / "illuminance.tif", layers.paths, layers.luminaires,
-                                      default_height_m=prof.lighting.default_mounting_height_m)
+        write_ranking_outputs(result, layers.luminaires, out, prof, paths=layers.paths,
+                              what=("gpkg", "csv", "xlsx", "tif", "json") if raster
+                              else ("gpkg", "csv", "xlsx", "json"))
         summary = result.summary(prof)
-        write_json(summary, out / "summary.json")
     typer.echo(format_rank_summary(summary, out))
     return 0
 

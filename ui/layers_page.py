@@ -1,28 +1,21 @@
-"""Minimal page listing the loaded layers (replaced by the map in the app issue)."""
+"""Lager: the loaded layers with count, CRS, bounds and warnings."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from layers import ValidationError
-from layers.osm import OsmDownloadError
-from ui.st_cache import profile_path, st_layers
+from ui.common import load_or_stop, show_demo_notice
+from ui.state import t
 
 
 def render() -> None:
-    """Show the demo notice and one row per layer: count, CRS, bounds and warnings."""
-    st.title("Trygga stråk")
-    try:
-        layers = st_layers(str(profile_path()))
-    except (ValidationError, OsmDownloadError) as exc:
-        st.error(f"Fel i indata:\n\n{exc}")
-        st.stop()
+    """One row per layer: count, CRS, bounds and warnings."""
+    layers = load_or_stop()
     p = layers.profile
-    if p.demo:
-        st.warning("**Demodata** — kartan och siffrorna bygger på syntetiska data, inte på "
-                   "verkliga uppgifter om kommunen.", icon="⚠️")
-    st.subheader(f"Inlästa lager — {p.name} ({p.kommun_code})")
+    show_demo_notice(p)
+    st.title(t("page_layers"))
+    st.subheader(f"{t('layers_loaded')} — {p.name} ({p.kommun_code})")
     rows = []
     for name, gdf in layers.frames().items():
         rep = layers.reports.get(name)
@@ -31,9 +24,9 @@ def render() -> None:
                      "CRS": gdf.crs.to_string() if gdf.crs else "-",
                      "min x": bounds[0], "min y": bounds[1], "max x": bounds[2],
                      "max y": bounds[3], "varningar": len(rep.warnings) if rep else 0})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     for name, rep in layers.reports.items():
         if rep.warnings:
-            with st.expander(f"Varningar: {name} ({len(rep.warnings)})"):
+            with st.expander(f"{t('warnings')}: {name} ({len(rep.warnings)})"):
                 for w in rep.warnings:
                     st.text(w)

@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element
+from branca.element import Element, Figure
 
 from gis.packages import runs
 
@@ -40,6 +40,12 @@ BASEMAPS: dict[str, tuple[str | None, str]] = {
             '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
             "contributors"),
 }
+
+
+def _root(m: folium.Map) -> Figure:
+    root = m.get_root()
+    assert isinstance(root, Figure)
+    return root
 
 
 def assets_present() -> bool:
@@ -97,7 +103,7 @@ def base_map(bounds_4326: tuple[float, float, float, float], basemap: str = "non
     if url:
         folium.TileLayer(url, attr=attribution, name="Bakgrund", max_zoom=19).add_to(m)
     else:
-        m.get_root().html.add_child(Element(
+        _root(m).html.add_child(Element(
             "<style>.leaflet-container{background:#f4f4f0}</style>"))
     w, s, e, n = bounds_4326
     m.fit_bounds([[s, w], [n, e]])
@@ -188,4 +194,4 @@ def add_legend(m: folium.Map, title: str, items: list[tuple[str, str]]) -> None:
               "bottom:24px;left:10px;z-index:1000;background:white;padding:8px 10px;"
               'border:1px solid #999;border-radius:4px;font:13px/1.5 sans-serif;color:#111">'
               f"<strong>{html.escape(title)}</strong>{rows}</div>")
-    m.get_root().html.add_child(Element(legend))
+    _root(m).html.add_child(Element(legend))

@@ -1,13 +1,23 @@
-"""Cached wrappers around the domain packages for the Streamlit pages."""
+"""Cached wrappers around the domain packages for the Streamlit pages.
+
+Frames are cached with ``st.cache_data`` keyed on the profile path and the modification
+times of its files, so editing an input file invalidates the cache (STYLE rule 11).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
+from gis.darkness import commute_darkness_by_month
+from gis.ranking import RankingResult, rank
+from gis.school_routes import school_route_counts
+from gis.segments import segment_paths
 from layers import LayerWarning, Profile, load_profile
 from layers.loader import Layers, load_layers
 
@@ -19,15 +29,52 @@ def profile_path() -> Path:
     return Path(os.environ.get("TRYGGA_PROFILE", DEFAULT_PROFILE))
 
 
+def inputs_key(path: Path) -> tuple[float, ...]:
+    """Modification times of the profile and every file it names (cache key)."""
+    prof = load_profile(path)
+    files = [path, prof.boundary, *[v for v in dataclasses.asdict(prof.sources).values()
+                                     if isinstance(v, Path)]]
+    return tuple(f.stat().st_mtime if f.exists() else 0.0 for f in files)
+
+
 @st.cache_data(show_spinner=False)
-def st_profile(path: str) -> Profile:
-    """The municipality profile (cached per path)."""
+def st_profile(path: str, _key: tuple[float, ...] = ()) -> Profile:
+    """The municipality profile (cached per path and file times)."""
     return load_profile(path)
 
 
-@st.cache_resource(show_spinner="Läser in lager …")
-def st_layers(path: str) -> Layers:
-    """All layers, loaded once per process and shared read-only between sessions."""
+@st.cache_data(show_spinner=False, max_entries=4)
+def st_layers(path: str, key: tuple[float, ...]) -> Layers:
+    """All layers of the profile, cached on the profile path and its files' mtimes."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LayerWarning)
         return load_layers(load_profile(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def st_route_counts(path: str, key: tuple[float, ...]) -> pd.Series:
+    """School-route counts, once per input network."""
+    layers = st_layers(path, key)
+    segs = segment_paths(layers.paths, layers.profile.lighting.segment_length_m)
+    return school_route_counts(segs, layers.schools)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def st_darkness(lat: float, lon: float, tz: str) -> pd.DataFrame:
+    """Commute darkness by month for the profile's reference point."""
+    return commute_darkness_by_month(lat, lon, tz)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def st_ranking(path: str, key: tuple[float, ...], weights: tuple[tuple[str, float], ...],
+               school_class: str) -> RankingResult:
+    """The ranking for a set of weights and a school target class (cached per combination)."""
+    layers = st_layers(path, key)
+    prof = layers.profile
+    prof = dataclasses.replace(
+        prof, weights=dataclasses.replace(prof.weights, **dict(weights)),
+        lighting=dataclasses.replace(prof.lighting, school_class=school_class))
+    routes = st_route_counts(path, key)
+    dark = st_darkness(prof.latitude, prof.longitude, prof.timezone)
+    return rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
+                layers.priority_areas, prof, route_counts=routes, darkness=dark)

@@ -1,0 +1,5 @@
+"""Page script: karta."""
+
+from ui import page_map
+
+page_map.render()

@@ -1,0 +1,5 @@
+"""Page script: lager."""
+
+from ui import layers_page
+
+layers_page.render()

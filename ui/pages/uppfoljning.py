@@ -1,0 +1,5 @@
+"""Page script: uppfoljning."""
+
+from ui import page_followup
+
+page_followup.render()
