@@ -22,8 +22,8 @@ with st.sidebar:
              format_func=lambda v: {"sv": "Svenska", "en": "English"}[v])
 
 if not assets_present():
-    st.error("Leaflet saknas i ui/static/vendor. Kör `./dev.sh setup`. / Leaflet is missing "
-             "in ui/static/vendor: run `./dev.sh setup`.")
+    st.error("Leaflet saknas i static/vendor. Kör `./dev.sh setup`. / Leaflet is missing "
+             "in static/vendor: run `./dev.sh setup`.")
     st.stop()
 
 if public_mode():

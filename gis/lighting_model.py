@@ -10,7 +10,19 @@ Flux
     initial flux is ``lumen_lm`` when the inventory gives it, else ``wattage_w × efficacy``,
     else a default wattage per light source × efficacy (see :data:`SOURCE_DEFAULTS`).
 
-Intensity, ``model="cosine"`` (default)
+Intensity, ``model="downward"`` (default)
+    A constant intensity ``I`` in every direction below the luminaire up to ``θ ≤ 80°`` from
+    the nadir (a full cut-off luminaire: nothing above 80°, so nothing beyond
+    ``h·tan 80° ≈ 5.7 h``). All flux goes into that cone, ``Φ = 2π·I·(1 − cos 80°)``, so
+    ``I = Φ / (2π·(1 − cos 80°))``. This is the textbook form the issue names::
+
+        E = I·cos³θ / h² = I·h / r³        [lx]
+
+    It spreads light along the path roughly as street and path optics do; a Lambertian
+    ``cos θ`` distribution puts far too much light at the foot of the pole and too little
+    between poles to reproduce measured uniformities.
+
+Intensity, ``model="cosine"``
     A downward Lambertian-like distribution ``I(θ) = I0·cos θ`` for ``θ ≤ 75°`` from the
     nadir and no light above 75° (nothing beyond ``h·tan 75° ≈ 3.73 h`` horizontally).
     The flux into the lower hemisphere of ``I0·cos θ`` is ``Φ = π·I0``, so ``I0 = Φ / π``
@@ -53,7 +65,9 @@ from layers.schemas import LIGHT_SOURCES
 
 logger = logging.getLogger(__name__)
 
-Model = Literal["cosine", "isotropic"]
+Model = Literal["downward", "cosine", "isotropic"]
+#: The model used unless a caller asks for another.
+DEFAULT_MODEL: Model = "downward"
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -105,6 +119,10 @@ OLD_TECH_SOURCES: frozenset[str] = frozenset({"Hg", "HPS", "LPS", "MH", "fluores
 #: Angular cut-off of the cosine model, degrees from the nadir.
 CUTOFF_ANGLE_DEG = 75.0
 _TAN_CUTOFF = math.tan(math.radians(CUTOFF_ANGLE_DEG))
+#: Angular cut-off of the downward model (full cut-off luminaire), degrees from the nadir.
+DOWNWARD_CUTOFF_DEG = 80.0
+_TAN_DOWN = math.tan(math.radians(DOWNWARD_CUTOFF_DEG))
+_DOWN_SOLID_ANGLE = 2.0 * math.pi * (1.0 - math.cos(math.radians(DOWNWARD_CUTOFF_DEG)))
 
 #: Below this average illuminance (lx) a segment counts as having no light at all.
 UNLIT_LUX = 0.1
@@ -192,10 +210,12 @@ def luminaire_height_m(luminaires: pd.DataFrame, default_m: float = 6.0) -> pd.S
                      name="mounting_height_m")
 
 
-def luminous_intensity_cd(flux_lm: npt.ArrayLike, model: Model = "cosine") -> FloatArray:
+def luminous_intensity_cd(flux_lm: npt.ArrayLike, model: Model = DEFAULT_MODEL) -> FloatArray:
     """Intensity parameter of the model from maintained flux: ``Φ/π`` (cosine, the nadir
     intensity ``I0``) or ``Φ/(4π)`` (isotropic), in candela."""
     flux = np.asarray(flux_lm, dtype="float64")
+    if model == "downward":
+        return flux / _DOWN_SOLID_ANGLE
     if model == "cosine":
         return flux / math.pi
     if model == "isotropic":
@@ -218,25 +238,28 @@ def _points(x: FloatArray, y: FloatArray) -> npt.NDArray[np.object_]:
 
 
 def _check_model(model: str) -> None:
-    if model not in ("cosine", "isotropic"):
-        raise ValueError(f"unknown model {model!r}; use 'cosine' or 'isotropic'")
+    if model not in ("downward", "cosine", "isotropic"):
+        raise ValueError(f"unknown model {model!r}; use 'downward', 'cosine' or 'isotropic'")
 
 
-def reach_m(heights_m: npt.ArrayLike, cutoff_m: float, model: Model = "cosine") -> float:
+def reach_m(heights_m: npt.ArrayLike, cutoff_m: float, model: Model = DEFAULT_MODEL) -> float:
     """Largest horizontal distance (m) at which any of these luminaires gives light:
     ``cutoff_m``, or less for the cosine model (``max(h)·tan 75°``)."""
     _check_model(model)
     h = np.asarray(heights_m, dtype="float64")
     if model == "cosine" and h.size:
         return min(float(cutoff_m), float(h.max()) * _TAN_CUTOFF)
+    if model == "downward" and h.size:
+        return min(float(cutoff_m), float(h.max()) * _TAN_DOWN)
     return float(cutoff_m)
 
 
 def lux_from_distance(d2: FloatArray, intensity_cd: FloatArray, height_m: FloatArray,
-                      cutoff_m: float, model: Model = "cosine") -> FloatArray:
+                      cutoff_m: float, model: Model = DEFAULT_MODEL) -> FloatArray:
     """Illuminance (lx) of single luminaires at squared horizontal distances ``d2`` (m²).
 
-    ``I0·h²/r⁴`` (cosine, 0 beyond 75° from the nadir) or ``I·h/r³`` (isotropic), with
+    ``I·h/r³`` (downward, 0 beyond 80° from the nadir), ``I0·h²/r⁴`` (cosine, 0 beyond
+    75°) or ``I·h/r³`` (isotropic), with
     ``r² = h² + d²``; 0 where ``d > cutoff_m``. Arrays broadcast elementwise.
     """
     _check_model(model)
@@ -244,6 +267,9 @@ def lux_from_distance(d2: FloatArray, intensity_cd: FloatArray, height_m: FloatA
     if model == "cosine":
         limit = np.minimum(height_m * _TAN_CUTOFF, cutoff_m)
         e = intensity_cd * height_m * height_m / (r2 * r2)
+    elif model == "downward":
+        limit = np.minimum(height_m * _TAN_DOWN, cutoff_m)
+        e = intensity_cd * height_m / (r2 * np.sqrt(r2))
     else:
         limit = np.full_like(r2, float(cutoff_m))
         e = intensity_cd * height_m / (r2 * np.sqrt(r2))
@@ -269,7 +295,7 @@ def _contributions(x: FloatArray, y: FloatArray, lum_x: FloatArray, lum_y: Float
 
 def illuminance_xy(x: npt.ArrayLike, y: npt.ArrayLike, lum_x: npt.ArrayLike,
                    lum_y: npt.ArrayLike, lum_I0: npt.ArrayLike, lum_h: npt.ArrayLike,  # noqa: N803
-                   cutoff_m: float = 50.0, model: Model = "cosine") -> FloatArray:
+                   cutoff_m: float = 50.0, model: Model = DEFAULT_MODEL) -> FloatArray:
     """Horizontal illuminance at points from point-source luminaires (numpy level).
 
     Parameters
@@ -366,7 +392,7 @@ def _prepare_luminaires(luminaires: gpd.GeoDataFrame, default_height_m: float,
 
 def illuminance_at(points: gpd.GeoSeries | gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame,
                    cutoff_m: float = 50.0, default_height_m: float = 6.0,
-                   model: Model = "cosine") -> pd.Series:
+                   model: Model = DEFAULT_MODEL) -> pd.Series:
     """Maintained horizontal illuminance at points, in lux.
 
     Parameters
@@ -398,7 +424,7 @@ def illuminance_at(points: gpd.GeoSeries | gpd.GeoDataFrame, luminaires: gpd.Geo
 
 def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame,
                         samples_per_segment: int = 5, cutoff_m: float = 50.0,
-                        default_height_m: float = 6.0, model: Model = "cosine") -> pd.DataFrame:
+                        default_height_m: float = 6.0, model: Model = DEFAULT_MODEL) -> pd.DataFrame:
     """Modelled light on every segment, sampled at evenly spaced points.
 
     The samples sit at fractions ``(k + 0.5) / n`` of each segment's length,

@@ -20,7 +20,13 @@ import shapely
 from rasterio.transform import Affine
 
 from gis._crs import require_projected
-from gis.lighting_model import Model, _prepare_luminaires, lux_from_distance, reach_m
+from gis.lighting_model import (
+    DEFAULT_MODEL,
+    Model,
+    _prepare_luminaires,
+    lux_from_distance,
+    reach_m,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +44,7 @@ def write_illuminance_geotiff(path: str | Path,
                               luminaires: gpd.GeoDataFrame, cell_m: float = 2.0,
                               buffer_m: float = 25.0, cutoff_m: float = 50.0,
                               default_height_m: float = 6.0,
-                              model: Model = "cosine") -> Path:
+                              model: Model = DEFAULT_MODEL) -> Path:
     """Write modelled maintained horizontal illuminance around the paths to a GeoTIFF.
 
     The grid covers the paths' bounds plus ``buffer_m``, snapped to multiples of ``cell_m``

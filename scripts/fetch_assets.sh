@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Fetch pinned front-end assets from the npm registry into ui/static/vendor/ (git-ignored).
+# Fetch pinned front-end assets from the npm registry into static/vendor/ (git-ignored).
 # The app and the static maps load Leaflet from there, never from a CDN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DEST=ui/static/vendor
+DEST=static/vendor
 STAMP="$DEST/.versions"
 # name@version -> files to copy (relative to the package folder) into $DEST/<name>/
 PACKAGES=(

@@ -5,6 +5,7 @@ E = I0·h²/(h² + d²)² at horizontal distance d (E = I0/h² straight below).
 """
 
 import math
+from functools import partial
 
 import geopandas as gpd
 import numpy as np
@@ -15,18 +16,30 @@ from shapely.geometry import LineString, Point
 from gis._crs import CRSError
 from gis.lighting_model import (
     STATUS_CATEGORIES,
-    illuminance_at,
-    illuminance_xy,
     inventory_present,
     lighting_status,
     luminaire_flux_lm,
     luminaire_height_m,
     reference_illuminance_xy,
-    segment_illuminance,
     target_class,
+)
+from gis.lighting_model import (
+    illuminance_at as _illuminance_at,
+)
+from gis.lighting_model import (
+    illuminance_xy as _illuminance_xy,
+)
+from gis.lighting_model import (
+    segment_illuminance as _segment_illuminance,
 )
 from layers import LayerWarning
 from layers.profile import Lighting
+
+# The hand values below are for the Lambertian "cosine" model; the default "downward"
+# model has its own hand-value test at the end of this file.
+illuminance_at = partial(_illuminance_at, model="cosine")
+illuminance_xy = partial(_illuminance_xy, model="cosine")
+segment_illuminance = partial(_segment_illuminance, model="cosine")
 
 CRS = "EPSG:3007"
 MF = {"LED": 0.85, "HPS": 0.80}
@@ -295,3 +308,16 @@ def test_findings_turn_ok_and_unknown_into_underlit():
     assert before.tolist() == ["ok", "lit_old_technology", "unknown"]
     assert after.tolist() == ["underlit", "lit_old_technology", "underlit"]
     assert list(after.index) == list(s.index)
+
+
+def test_downward_model_hand_values():
+    """Default model: I = Φ / (2π(1 − cos 80°)), E = I·h/r³, nothing beyond h·tan 80°."""
+    flux = 3000.0
+    lum = lums([(0, 0)], lumen=flux / MF["LED"], h=5.0)
+    i = flux / (2 * math.pi * (1 - math.cos(math.radians(80))))
+    e = _illuminance_at(points([(0, 0), (10, 0), (28, 0), (29, 0)]), lum)
+    assert e.iloc[0] == pytest.approx(i / 25, rel=1e-9)
+    assert e.iloc[1] == pytest.approx(i * 5 / 125 ** 1.5, rel=1e-9)
+    assert e.iloc[2] > 0                      # 28 m < 5·tan 80° = 28.36 m
+    assert e.iloc[3] == 0                     # beyond the 80° cut-off
+    assert _illuminance_at(points([(0, 0)]), lum, model="downward").iloc[0] == e.iloc[0]

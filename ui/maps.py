@@ -19,9 +19,9 @@ from branca.element import Element, Figure
 
 from gis.packages import runs
 
-VENDOR_DIR = Path(__file__).resolve().parent / "static" / "vendor"
-#: URL prefix under which Streamlit serves ``ui/static`` (``server.enableStaticServing``).
-STREAMLIT_STATIC = "app/static/vendor"
+VENDOR_DIR = Path(__file__).resolve().parents[1] / "static" / "vendor"
+#: URL under which Streamlit serves ``static/`` next to app.py (``server.enableStaticServing``).
+STREAMLIT_STATIC = "/app/static/vendor"
 
 STATUS_COLOURS = {
     "unlit": "#1a1a1a", "underlit": "#d7301f", "lit_old_technology": "#f08c00",
@@ -49,7 +49,7 @@ def _root(m: folium.Map) -> Figure:
 
 
 def assets_present() -> bool:
-    """True when the pinned Leaflet files are in ``ui/static/vendor`` (``./dev.sh setup``)."""
+    """True when the pinned Leaflet files are in ``static/vendor`` (``./dev.sh setup``)."""
     return (VENDOR_DIR / "leaflet" / "leaflet.js").exists()
 
 
@@ -63,7 +63,7 @@ def configure_folium(prefix: str = STREAMLIT_STATIC) -> None:
     Parameters
     ----------
     prefix : str
-        URL prefix of the vendor folder: ``"app/static/vendor"`` inside Streamlit, or a
+        URL prefix of the vendor folder: ``"/app/static/vendor"`` inside Streamlit, or a
         relative folder such as ``"karta_filer"`` next to a static HTML file.
     """
     folium.Map.default_js = [("leaflet", f"{prefix}/leaflet/leaflet.js")]
@@ -98,7 +98,7 @@ def base_map(bounds_4326: tuple[float, float, float, float], basemap: str = "non
              height: str | int = "100%") -> folium.Map:
     """An empty map fitted to *bounds* (lon/lat), with the chosen basemap or none."""
     url, attribution = BASEMAPS.get(basemap, BASEMAPS["none"])
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, height=height,
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, height=height,
                    zoom_snap=0.25)
     if url:
         folium.TileLayer(url, attr=attribution, name="Bakgrund", max_zoom=19).add_to(m)

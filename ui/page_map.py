@@ -110,7 +110,10 @@ def _zoom_to(gdf: gpd.GeoDataFrame, row_id: str, pad_m: float = 60.0) -> None:
 
 
 def _table(key: str, df: pd.DataFrame, cols: dict[str, str], gdf: gpd.GeoDataFrame) -> None:
-    view = df[[c for c in cols if c in df.columns]].rename(columns=cols)
+    view = df[[c for c in cols if c in df.columns]]
+    if "lighting_status" in view:
+        view = view.assign(lighting_status=view["lighting_status"].astype(str).map(t))
+    view = view.rename(columns=cols)
     event = st.dataframe(view, hide_index=True, width="stretch", height=320,
                          on_select="rerun", selection_mode="single-row", key=f"tbl_{key}")
     rows = event.selection.rows if event is not None else []
