@@ -42,7 +42,8 @@ BASEMAPS: dict[str, tuple[str | None, str]] = {
 }
 
 
-def _root(m: folium.Map) -> Figure:
+def root_figure(m: folium.Map) -> Figure:
+    """The map's root :class:`branca.element.Figure` (typed)."""
     root = m.get_root()
     assert isinstance(root, Figure)
     return root
@@ -103,7 +104,7 @@ def base_map(bounds_4326: tuple[float, float, float, float], basemap: str = "non
     if url:
         folium.TileLayer(url, attr=attribution, name="Bakgrund", max_zoom=19).add_to(m)
     else:
-        _root(m).html.add_child(Element(
+        root_figure(m).html.add_child(Element(
             "<style>.leaflet-container{background:#f4f4f0}</style>"))
     w, s, e, n = bounds_4326
     m.fit_bounds([[s, w], [n, e]])
@@ -151,12 +152,18 @@ def add_segments(m: folium.Map, ranked: gpd.GeoDataFrame, colour_by: str = "stat
 
 def add_points(m: folium.Map, gdf: gpd.GeoDataFrame, colours: np.ndarray | str,
                tooltip_cols: dict[str, str], name: str, radius: float = 4.0,
-               show: bool = True) -> None:
-    """Points as ONE GeoJSON layer of circle markers; tooltip columns are HTML-escaped."""
+               show: bool = True, already_escaped: bool = False) -> None:
+    """Points as ONE GeoJSON layer of circle markers; tooltip columns are HTML-escaped.
+
+    Pass ``already_escaped=True`` for frames whose text is escaped already (the result of
+    :func:`walks.public.public_view`), so it is not escaped twice.
+    """
     if gdf.empty:
         return
     web = to_web(gdf[[*tooltip_cols, "geometry"]])
-    props = pd.DataFrame({k: esc(web[k]).to_numpy() for k in tooltip_cols}, index=web.index)
+    props = pd.DataFrame({k: (web[k].fillna("").astype(str) if already_escaped
+                              else esc(web[k])).to_numpy() for k in tooltip_cols},
+                         index=web.index)
     props["c"] = colours if isinstance(colours, str) else np.asarray(colours)
     gj = gpd.GeoDataFrame(props, geometry=web.geometry.values, crs=web.crs)
     fg = folium.FeatureGroup(name=name, show=show)
@@ -194,4 +201,4 @@ def add_legend(m: folium.Map, title: str, items: list[tuple[str, str]]) -> None:
               "bottom:24px;left:10px;z-index:1000;background:white;padding:8px 10px;"
               'border:1px solid #999;border-radius:4px;font:13px/1.5 sans-serif;color:#111">'
               f"<strong>{html.escape(title)}</strong>{rows}</div>")
-    _root(m).html.add_child(Element(legend))
+    root_figure(m).html.add_child(Element(legend))

@@ -62,6 +62,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "warnings": ("Varningar", "Warnings"),
     "followup_placeholder": ("Årsrapporten kommer här. Siffror som redan finns:",
                              "The yearly report will be here. Figures available now:"),
+    "state_open": ("Inte åtgärdad ännu", "Not fixed yet"),
+    "state_fixed": ("Åtgärdad", "Fixed"),
+    "state_closed": ("Avslutad utan åtgärd", "Closed without action"),
+    "category": ("Kategori", "Category"),
+    "date": ("Datum", "Date"),
+    "led_converted": ("Bytt till LED", "Converted to LED"),
     "public_intro": ("Här ser du vad som kommit fram vid trygghetsvandringar och vad som "
                      "har åtgärdats.",
                      "Here you can see what safety walks found and what has been fixed."),

@@ -1,0 +1,106 @@
+"""The residents' map: findings from :func:`walks.public.public_view` only (no Streamlit).
+
+Used by the "Offentlig karta" page and by ``trygga public-map``, which writes a standalone
+HTML file with Leaflet placed beside it, so the kommun's website makes no third-party
+requests (except optional basemap tiles).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+
+from ui import maps
+from ui.texts import tr
+from walks.public import PUBLIC_COLUMNS
+
+STATE_COLOURS = {"open": "#d7301f", "fixed": "#1a9641", "closed": "#7f7f7f"}
+
+
+def _state_text(state_type: str, lang: str) -> str:
+    return {"open": tr("state_open", lang), "fixed": tr("state_fixed", lang),
+            "closed": tr("state_closed", lang)}.get(state_type, state_type)
+
+
+def build_public_map(view: gpd.GeoDataFrame, bounds_4326: tuple[float, float, float, float],
+                     basemap: str = "none", lang: str = "sv",
+                     led: gpd.GeoDataFrame | None = None) -> folium.Map:
+    """A folium map of the public view: open and fixed findings, optionally LED luminaires.
+
+    Parameters
+    ----------
+    view : GeoDataFrame
+        Exactly the result of :func:`walks.public.public_view` (allow-listed, escaped).
+    bounds_4326 : tuple
+        (west, south, east, north) in degrees to fit the map to.
+    basemap : str
+        Key of :data:`ui.maps.BASEMAPS`; ``"none"`` works offline.
+    lang : str
+        ``"sv"`` or ``"en"``.
+    led : GeoDataFrame, optional
+        Luminaires converted to LED (points), shown as a separate layer.
+    """
+    if list(view.columns) != list(PUBLIC_COLUMNS):
+        raise ValueError("build_public_map takes only the result of public_view()")
+    m = maps.base_map(bounds_4326, basemap)
+    if led is not None and len(led):
+        maps.add_points(m, led.assign(what=tr("led_converted", lang)), "#2b83ba",
+                        {"what": ""}, tr("led_converted", lang), radius=2.5)
+    for state_type in ("fixed", "open", "closed"):
+        part = view[view["state_type"] == state_type]
+        if part.empty:
+            continue
+        shown = part.assign(state=_state_text(state_type, lang))
+        maps.add_points(m, shown, STATE_COLOURS[state_type],
+                        {"category": tr("category", lang), "description": "",
+                         "state": tr("status", lang), "date": tr("date", lang)},
+                        _state_text(state_type, lang), radius=6, already_escaped=True)
+    maps.add_legend(m, tr("legend", lang), [
+        (_state_text(k, lang), c) for k, c in STATE_COLOURS.items()])
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
+def write_static_map(view: gpd.GeoDataFrame, out: str | Path,
+                     bounds_4326: tuple[float, float, float, float] | None = None,
+                     basemap: str = "none", lang: str = "sv",
+                     title: str = "Trygga stråk") -> Path:
+    """Write a standalone HTML map with Leaflet copied beside it (``<name>_filer/``).
+
+    Parameters
+    ----------
+    view : GeoDataFrame
+        The result of :func:`walks.public.public_view`.
+    out : path
+        Output ``.html`` file.
+    bounds_4326 : tuple, optional
+        Map extent; defaults to the findings' extent.
+    basemap : str
+        ``"none"`` (default: no third-party request at all) or ``"osm"``.
+    """
+    out = Path(out)
+    assets = out.with_name(out.stem + "_filer")
+    if not maps.assets_present():
+        raise FileNotFoundError("Leaflet is missing in static/vendor: run ./dev.sh setup")
+    shutil.rmtree(assets, ignore_errors=True)
+    shutil.copytree(maps.VENDOR_DIR / "leaflet", assets / "leaflet")
+    maps.configure_folium(assets.name)
+    if bounds_4326 is None:
+        if len(view):
+            w, s, e, n = view.total_bounds
+            pad = 0.005
+            bounds_4326 = (w - pad, s - pad, e + pad, n + pad)
+        else:
+            bounds_4326 = (11.1, 58.9, 11.25, 58.97)
+    m = build_public_map(view, tuple(np.asarray(bounds_4326, dtype=float)), basemap, lang)
+    maps.root_figure(m).header.add_child(folium.Element(
+        f'<title>{title}</title><meta name="viewport" content="width=device-width, '
+        'initial-scale=1">'))
+    html = maps.root_figure(m).render().replace('<html>', f'<html lang="{lang}">', 1)
+    out.write_text(html, encoding="utf-8")
+    maps.configure_folium()  # back to the app's prefix: folium's lists are global
+    return out
