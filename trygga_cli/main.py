@@ -25,6 +25,10 @@ app = typer.Typer(
 
 DEFAULT_PROFILE = Path("data/stromstad/profile.toml")
 
+from trygga_cli.walks_cmd import walks_app  # noqa: E402  (sub-app after the root app)
+
+app.add_typer(walks_app, name="walks")
+
 ProfileOption = Annotated[Path, typer.Option(
     "--profile", "-p",
     help=t("Kommunprofil (TOML), t.ex. data/stromstad/profile.toml.",
@@ -90,6 +94,44 @@ def rank_command(
     code = run_rank(profile, out, osm=osm, place=place, lighting=lighting,
                     findings=findings, raster=not no_raster)
     raise typer.Exit(code)
+
+
+@app.command("public-map", help=t(
+    "Skriv en fristående HTML-karta för kommunens webbplats: bara offentliga fält, "
+    "Leaflet bredvid filen, inga anrop till tredje part (utom valfri bakgrundskarta).",
+    "Write a standalone HTML map for the kommun's website: public fields only, Leaflet "
+    "beside the file, no third-party requests (except an optional basemap)."))
+def public_map_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help=t("Utfil (.html).",
+                                                              "Output file (.html)."))],
+    profile: ProfileOption = DEFAULT_PROFILE,
+    basemap: Annotated[str, typer.Option("--basemap", help=t(
+        "none (ingen, standard) eller osm.", "none (default) or osm."))] = "none",
+    lang: Annotated[str, typer.Option("--lang", help="sv | en")] = "sv",
+) -> None:
+    import warnings
+
+    from layers import LayerWarning, load_profile
+    from layers.loader import load_layers
+    from ui.public_map import write_static_map
+    from walks.public import public_view
+    from walks.service import open_store
+
+    prof = load_profile(profile)
+    store = open_store(prof)
+    view = public_view(store.findings(include_hidden=False), categories=store.categories,
+                       tz=prof.timezone)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LayerWarning)
+        paths = load_layers(prof).paths
+    bounds = None
+    if len(paths):
+        w, s, e, n = (float(v) for v in paths.to_crs("EPSG:4326").total_bounds)
+        bounds = (w, s, e, n)
+    path = write_static_map(view, out, bounds_4326=bounds,
+                            basemap=basemap, lang=lang, title=f"Trygga stråk – {prof.name}",
+                            context=paths)
+    typer.echo(str(path))
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
     from layers.loader import load_layers
     from layers.osm import OsmDownloadError
     from walks.seed import read_open_findings
+    from walks.service import open_findings as store_open_findings
+    from walks.service import open_store
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   transient=True) as bar:
@@ -45,13 +47,13 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
                 src = dataclasses.replace(src, osm=None, osm_place=place)
             if lighting is not None:
                 src = dataclasses.replace(src, lighting_inventory=lighting)
-            if findings is not None:
-                src = dataclasses.replace(src, findings=findings)
             if src is not prof.sources:
                 prof = dataclasses.replace(prof, sources=src)
             layers = load_layers(prof)
-            open_findings = (read_open_findings(src.findings, prof.crs)
-                             if src.findings is not None else None)
+            if findings is not None:
+                open_findings = read_open_findings(findings, prof.crs)
+            else:
+                open_findings = store_open_findings(open_store(prof))
         except (ValidationError, OsmDownloadError) as exc:
             typer.echo(t("Fel i indata:", "Invalid input:") + f"\n{exc}", err=True)
             return 2

@@ -15,7 +15,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, Figure
+from branca.element import Element, Figure, MacroElement
+from jinja2 import Template
 
 from gis.packages import runs
 
@@ -191,14 +192,48 @@ def add_polygons(m: folium.Map, gdf: gpd.GeoDataFrame, colour: str, label_col: s
                    tooltip=folium.GeoJsonTooltip(["label"], labels=False)).add_to(m)
 
 
+class _Legend(MacroElement):
+    """A Leaflet control holding ready-made (escaped) HTML, placed inside the map."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: "bottomleft"});
+        {{ this.get_name() }}.onAdd = function (map) {
+            var div = L.DomUtil.create("div", "trygga-legend");
+            div.setAttribute("role", "region");
+            div.setAttribute("aria-label", {{ this.title|tojson }});
+            div.innerHTML = {{ this.html|tojson }};
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, title: str, html_text: str):
+        super().__init__()
+        self._name = "Legend"
+        self.title = title
+        self.html = html_text
+
+
 def add_legend(m: folium.Map, title: str, items: list[tuple[str, str]]) -> None:
-    """An HTML legend (no branca colormap: it would load d3 from a CDN)."""
+    """An HTML legend as a Leaflet control (no branca colormap: it would load d3 from a CDN)."""
     rows = "".join(
         f'<div><span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
         f'vertical-align:middle;background:{html.escape(c)};border:1px solid #333"></span>'
         f"{html.escape(label)}</div>" for label, c in items)
-    legend = (f'<div role="region" aria-label="{html.escape(title)}" style="position:absolute;'
-              "bottom:24px;left:10px;z-index:1000;background:white;padding:8px 10px;"
-              'border:1px solid #999;border-radius:4px;font:13px/1.5 sans-serif;color:#111">'
-              f"<strong>{html.escape(title)}</strong>{rows}</div>")
-    root_figure(m).html.add_child(Element(legend))
+    box = ('<div style="background:white;padding:8px 10px;border:1px solid #999;'
+           'border-radius:4px;font:13px/1.5 sans-serif;color:#111">'
+           f"<strong>{html.escape(title)}</strong>{rows}</div>")
+    _Legend(title, box).add_to(m)
+
+
+def add_context_lines(m: folium.Map, lines: gpd.GeoDataFrame, name: str,
+                      colour: str = "#9a9a9a") -> None:
+    """Thin grey lines (e.g. the path network) as context, without tooltips."""
+    if lines.empty:
+        return
+    web = to_web(lines[["geometry"]], simplify_m=2.0)
+    folium.GeoJson(web.to_json(drop_id=True), name=name, interactive=False,
+                   style_function=lambda f: {"color": colour, "weight": 1.5,
+                                             "opacity": 0.8}).add_to(m)

@@ -7,6 +7,7 @@ requests (except optional basemap tiles).
 
 from __future__ import annotations
 
+import html
 import shutil
 from pathlib import Path
 
@@ -28,7 +29,9 @@ def _state_text(state_type: str, lang: str) -> str:
 
 def build_public_map(view: gpd.GeoDataFrame, bounds_4326: tuple[float, float, float, float],
                      basemap: str = "none", lang: str = "sv",
-                     led: gpd.GeoDataFrame | None = None) -> folium.Map:
+                     led: gpd.GeoDataFrame | None = None,
+                     context: gpd.GeoDataFrame | None = None,
+                     height: str | int = "100%") -> folium.Map:
     """A folium map of the public view: open and fixed findings, optionally LED luminaires.
 
     Parameters
@@ -43,10 +46,14 @@ def build_public_map(view: gpd.GeoDataFrame, bounds_4326: tuple[float, float, fl
         ``"sv"`` or ``"en"``.
     led : GeoDataFrame, optional
         Luminaires converted to LED (points), shown as a separate layer.
+    context : GeoDataFrame, optional
+        Lines drawn thin and grey for orientation (the walking and cycle paths).
     """
     if list(view.columns) != list(PUBLIC_COLUMNS):
         raise ValueError("build_public_map takes only the result of public_view()")
-    m = maps.base_map(bounds_4326, basemap)
+    m = maps.base_map(bounds_4326, basemap, height=height)
+    if context is not None:
+        maps.add_context_lines(m, context, tr("paths", lang))
     if led is not None and len(led):
         maps.add_points(m, led.assign(what=tr("led_converted", lang)), "#2b83ba",
                         {"what": ""}, tr("led_converted", lang), radius=2.5)
@@ -65,10 +72,38 @@ def build_public_map(view: gpd.GeoDataFrame, bounds_4326: tuple[float, float, fl
     return m
 
 
+def list_html(view: gpd.GeoDataFrame, lang: str = "sv", title: str = "") -> str:
+    """The findings as an HTML table under the map, usable by keyboard and screen reader.
+
+    *view* is the escaped public view, so its text is inserted as it is.
+    """
+    def text(v: object) -> str:
+        return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+
+    rows = "".join(
+        f"<tr><td>{text(r['date'])}</td><td>{text(r['category'])}</td>"
+        f"<td>{text(r['description'])}</td><td>{_state_text(text(r['state_type']), lang)} "
+        f"{text(r['fixed_date'])}</td></tr>"
+        for _, r in view.sort_values("date", ascending=False).iterrows())
+    return (
+        '<main style="font:15px/1.5 sans-serif;color:#111;max-width:60rem;margin:1rem auto;'
+        'padding:0 1rem">'
+        f"<h1 style='font-size:1.4rem'>{html.escape(title)}</h1>"
+        f"<p>{html.escape(tr('public_intro', lang))}</p>"
+        f"<table style='border-collapse:collapse;width:100%'><caption style='text-align:left;"
+        f"font-weight:bold'>{html.escape(tr('findings', lang))} ({len(view)})</caption>"
+        f"<thead><tr><th scope='col'>{html.escape(tr('date', lang))}</th>"
+        f"<th scope='col'>{html.escape(tr('category', lang))}</th>"
+        f"<th scope='col'>{html.escape(tr('description', lang))}</th>"
+        f"<th scope='col'>{html.escape(tr('status', lang))}</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></main>")
+
+
 def write_static_map(view: gpd.GeoDataFrame, out: str | Path,
                      bounds_4326: tuple[float, float, float, float] | None = None,
                      basemap: str = "none", lang: str = "sv",
-                     title: str = "Trygga stråk") -> Path:
+                     title: str = "Trygga stråk",
+                     context: gpd.GeoDataFrame | None = None) -> Path:
     """Write a standalone HTML map with Leaflet copied beside it (``<name>_filer/``).
 
     Parameters
@@ -81,6 +116,8 @@ def write_static_map(view: gpd.GeoDataFrame, out: str | Path,
         Map extent; defaults to the findings' extent.
     basemap : str
         ``"none"`` (default: no third-party request at all) or ``"osm"``.
+    context : GeoDataFrame, optional
+        The path network, drawn thin and grey.
     """
     out = Path(out)
     assets = out.with_name(out.stem + "_filer")
@@ -96,11 +133,15 @@ def write_static_map(view: gpd.GeoDataFrame, out: str | Path,
             bounds_4326 = (w - pad, s - pad, e + pad, n + pad)
         else:
             bounds_4326 = (11.1, 58.9, 11.25, 58.97)
-    m = build_public_map(view, tuple(np.asarray(bounds_4326, dtype=float)), basemap, lang)
+    m = build_public_map(view, tuple(np.asarray(bounds_4326, dtype=float)), basemap, lang,
+                         context=context, height="70vh")
     maps.root_figure(m).header.add_child(folium.Element(
         f'<title>{title}</title><meta name="viewport" content="width=device-width, '
         'initial-scale=1">'))
-    html = maps.root_figure(m).render().replace('<html>', f'<html lang="{lang}">', 1)
-    out.write_text(html, encoding="utf-8")
+    page = maps.root_figure(m).render().replace("<html>", f'<html lang="{lang}">', 1)
+    # The accessible list goes after the map, at the end of the body.
+    head, sep, tail = page.rpartition("</body>")
+    html_text = head + list_html(view, lang, title) + sep + tail
+    out.write_text(html_text, encoding="utf-8")
     maps.configure_folium()  # back to the app's prefix: folium's lists are global
     return out

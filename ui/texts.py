@@ -66,6 +66,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "state_fixed": ("Åtgärdad", "Fixed"),
     "state_closed": ("Avslutad utan åtgärd", "Closed without action"),
     "category": ("Kategori", "Category"),
+    "description": ("Beskrivning", "Description"),
+    "paths": ("Gång- och cykelvägar", "Walking and cycle paths"),
     "date": ("Datum", "Date"),
     "led_converted": ("Bytt till LED", "Converted to LED"),
     "public_intro": ("Här ser du vad som kommit fram vid trygghetsvandringar och vad som "

@@ -1,0 +1,92 @@
+"""`trygga walks …` and `trygga public-map` on a temporary store seeded with the demo."""
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from trygga_cli.main import app
+from walks.store import GeoPackageStore
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = str(ROOT / "data/stromstad/profile.toml")
+runner = CliRunner()
+
+
+def _findings(store: Path):
+    # Read through the store, never with GDAL in the same process: two SQLite libraries in
+    # one process break each other's POSIX locks on the same file.
+    return GeoPackageStore(store, "EPSG:3007").findings()
+
+
+def _template_csv(tmp_path: Path) -> Path:
+    # Our own CSV template, Swedish Excel dialect (cp1252, ;, decimal comma).
+    text = ("id;kategori;allvarlighetsgrad;beskrivning;intern_anteckning;datum;lat;lon\r\n"
+            "1;Belysning;3;Mörkt vid bron <script>x</script>;ring Åsa;2025-10-20 18:30;"
+            "58,9371;11,1723\r\n"
+            "2;buskar;2;Buskar skymmer sikten;;2025-10-20 18:40;58,9380;11,1690\r\n")
+    path = tmp_path / "fynd.csv"
+    path.write_bytes(text.encode("cp1252"))
+    return path
+
+
+def test_import_dry_run_then_import_then_reimport(tmp_path):
+    store = tmp_path / "w.gpkg"
+    csv = _template_csv(tmp_path)
+    dry = runner.invoke(app, ["walks", "import", str(csv), "--store", str(store), "--dry-run",
+                              "--walk", "demo-2025-1", "--profile", PROFILE])
+    assert dry.exit_code == 0, dry.output
+    before = len(_findings(store))  # demo seeded
+    first = runner.invoke(app, ["walks", "import", str(csv), "--store", str(store),
+                                "--walk", "demo-2025-1", "--profile", PROFILE])
+    assert first.exit_code == 0, first.output
+    after = _findings(store)
+    assert len(after) == before + 2
+    again = runner.invoke(app, ["walks", "import", str(csv), "--store", str(store),
+                                "--walk", "demo-2025-1", "--profile", PROFILE])
+    assert again.exit_code == 0
+    assert len(_findings(store)) == before + 2  # no duplicates
+
+
+def test_import_outside_municipality_is_refused_by_row(tmp_path):
+    store = tmp_path / "w.gpkg"
+    path = tmp_path / "fel.csv"
+    path.write_bytes(("id;kategori;beskrivning;lat;lon\r\n"
+                      "1;belysning;ok;58,9371;11,1723\r\n"
+                      "2;belysning;Stockholm;59,3293;18,0686\r\n").encode("cp1252"))
+    result = runner.invoke(app, ["walks", "import", str(path), "--store", str(store),
+                                 "--profile", PROFILE])
+    assert result.exit_code == 1
+    assert "fel.csv" in result.output and "3" in result.output  # spreadsheet row 3
+    findings = _findings(store)
+    assert not findings["description"].isin(["ok", "Stockholm"]).any()  # all or nothing
+
+
+def test_export_public_has_only_allowed_fields(tmp_path):
+    store = tmp_path / "w.gpkg"
+    out = tmp_path / "publik.geojson"
+    result = runner.invoke(app, ["walks", "export-public", "--store", str(store), "--out",
+                                 str(out), "--profile", PROFILE])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["features"]
+    keys = set().union(*(f["properties"] for f in data["features"]))
+    assert keys <= {"id", "category", "description", "state_label", "state_type", "date",
+                    "fixed_date", "public_photo"}
+    text = out.read_text(encoding="utf-8")
+    assert "<script>" not in text and "Vaktmästaren" not in text  # internal note
+
+
+def test_public_map_is_standalone(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "karta.html"
+    result = runner.invoke(app, ["public-map", "--out", str(out), "--profile", PROFILE])
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert (tmp_path / "karta_filer" / "leaflet" / "leaflet.js").exists()
+    assert 'src="karta_filer/leaflet/leaflet.js"' in html
+    assert "https://" not in html.replace("https://www.openstreetmap.org/copyright", "")
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Vaktmästaren" not in html
+    assert '<html lang="sv">' in html

@@ -1,0 +1,105 @@
+"""Use cases that combine importers, the store and the demo data (for the CLI and the UI)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+
+from layers.boundary import load_boundary
+from layers.profile import Profile
+from walks.importers import dry_run_report, read_findings_file
+from walks.model import finding_state
+from walks.store import GeoPackageStore, ImportReport
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ImportOutcome:
+    """What ``trygga walks import`` did: the reader's report and the store's report."""
+
+    text: str
+    report: ImportReport | None
+    ok: bool
+
+
+def import_file(store: GeoPackageStore, profile: Profile, path: str | Path,
+                walk_id: str | None = None, dry_run: bool = False) -> ImportOutcome:
+    """Read a findings file and import it into *store*, all or nothing.
+
+    Parameters
+    ----------
+    store : GeoPackageStore
+        The findings store (profile CRS).
+    profile : Profile
+        For the CRS and the municipality boundary (points outside are errors).
+    path : path
+        A QField/Survey123/Epicollect5/GPX/KML/GeoJSON/CSV-template file.
+    walk_id : str, optional
+        Walk the findings belong to (overrides the file's).
+    dry_run : bool
+        Only report what would be imported and every problem, by row.
+    """
+    result = read_findings_file(path, profile.crs, boundary=load_boundary(profile))
+    text = dry_run_report(result)
+    if result.problems:
+        return ImportOutcome(text, None, False)
+    frame = result.findings
+    if walk_id is not None:
+        frame = frame.assign(walk_id=walk_id)
+    report = store.import_findings(frame, Path(path).name, dry_run=dry_run)
+    return ImportOutcome(text + "\n\n" + report.summary(), report, report.ok)
+
+
+def seed_demo_store(store: GeoPackageStore, profile: Profile) -> int:
+    """Put the demo findings (``sources.findings``) into an empty store, with their states.
+
+    Returns the number of findings added; 0 when the store already has findings or the
+    profile has no findings file. Only for ``profile.demo``; real stores start empty.
+    """
+    src = profile.sources.findings
+    if not profile.demo or src is None or len(store.findings()) > 0:
+        return 0
+    outcome = import_file(store, profile, src)
+    if not outcome.ok or outcome.report is None:
+        raise RuntimeError(f"demo findings could not be imported:\n{outcome.text}")
+    # The demo file also says how far each finding has come; replay that as history.
+    props = {str(f["properties"]["id"]): f["properties"]
+             for f in json.loads(Path(src).read_text(encoding="utf-8"))["features"]}
+    found = store.findings()
+    for fid, row in found.iterrows():
+        p = props.get(str(row.get("source_id", "")))
+        if p is None:
+            continue
+        finding = store.get_finding(str(fid))
+        if p.get("responsible"):
+            finding = store.update_finding(str(fid), finding.version, author_role="staff",
+                                           note="demo", responsible=p["responsible"])
+        target = finding_state(p.get("state", "ny"))
+        if target.label != finding.state.label:
+            reason = "Ingen åtgärd behövs (demo)." if target.is_closed() else None
+            store.set_state(str(fid), finding.version, target, note="demo",
+                            author_role="staff", reason=reason)
+    logger.info("seeded %d demo findings", outcome.report.new)
+    return outcome.report.new
+
+
+def open_store(profile: Profile) -> GeoPackageStore:
+    """The profile's store; on the demo, seeded with the demo findings on first use."""
+    store = GeoPackageStore.from_profile(profile)
+    if profile.demo:
+        seed_demo_store(store, profile)
+    return store
+
+
+def open_findings(store: GeoPackageStore) -> gpd.GeoDataFrame:
+    """Open findings (state type ``open``) with category and severity, for the ranking."""
+    f = store.findings()
+    if f.empty:
+        return f
+    is_open = f["state_type"].astype(str).eq("open")
+    return f.loc[is_open, ["category", "severity", "geometry"]]
