@@ -47,6 +47,8 @@ setup() {
 }
 
 run_tests() {
+    # Browser tests drive Debian's Chromium through Playwright (no browser download).
+    [ -x /usr/bin/chromium ] || apt_install chromium
     echo ">> ruff"
     "$VENV/bin/ruff" check .
     echo ">> mypy"
