@@ -917,27 +917,40 @@ def _drop_blank(df: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, list[
     return df.loc[~blank].reset_index(drop=True), [str(r) for r in rows[~blank]]
 
 
-def _read_csv(path: Path, src: str) -> tuple[pd.DataFrame, list[str]]:
-    """A delimited text file as text cells, with spreadsheet row numbers."""
+def read_delimited(path: Path, src: str, what: str = "the inventory",
+                   other_types: str = ".xlsx, .gpkg, ...",
+                   delimiter_fix: str = "separate the columns with semicolons, commas or tabs",
+                   ) -> tuple[pd.DataFrame, list[str]]:
+    """A delimited text file as text cells, with spreadsheet row numbers (header = row 1).
+
+    UTF-16/UTF-8 (with or without BOM) or cp1252; ``;``, tab or ``,`` delimited. Shared by
+    the inventory and the findings importers; *what*, *other_types* and *delimiter_fix*
+    word the error messages.
+
+    Raises
+    ------
+    ValidationError
+        Empty, binary/corrupt or undelimited file.
+    """
     data = path.read_bytes()
     if not data.strip():
         raise ValidationError([Problem(src, "", "", "the file is empty",
-                                       "export the inventory again from its source program")])
+                                       f"export {what} again from its source program")])
     text, encoding = _decode(data)
     head = text[:4096]
     control = sum(1 for c in head if ord(c) < 32 and c not in "\t\r\n")
-    if "\x00" in head or control > len(head) / 100:
+    if "\x00" in head or control > max(len(head) / 100, 10):
         raise ValidationError([Problem(
             src, "", "", "the file does not look like a text (CSV) file; it may be corrupt "
-            "or of another type", "export the inventory again as CSV, or give the file its "
-            "real extension (.xlsx, .gpkg, ...)")])
+            "or of another type", f"export {what} again as CSV, or give the file its "
+            f"real extension ({other_types})")])
     lines = text.splitlines()
     first = next(i for i, line in enumerate(lines) if line.strip())
     delimiter = _detect_delimiter(lines[first:])
     if delimiter is None:
         raise ValidationError([Problem(
-            src, "1", "", "could not find the column delimiter (the header has one column)",
-            "separate the columns with semicolons, commas or tabs")])
+            src, str(first + 1), "", "could not find the column delimiter (the header has one "
+            "column)", delimiter_fix)])
     logger.info("%s: reading CSV (%s, delimiter %r)", src, encoding, delimiter)
     try:
         df = pd.read_csv(io.StringIO("\n".join(lines[first:])), sep=delimiter, dtype=str,
@@ -948,6 +961,11 @@ def _read_csv(path: Path, src: str) -> tuple[pd.DataFrame, list[str]]:
             "check the line named: a missing or extra delimiter, or an unclosed quote")]) from exc
     rows = np.arange(len(df)) + first + 2
     return _drop_blank(df, rows)
+
+
+def _read_csv(path: Path, src: str) -> tuple[pd.DataFrame, list[str]]:
+    """The inventory as a delimited text file (see :func:`read_delimited`)."""
+    return read_delimited(path, src)
 
 
 def _read_xlsx(path: Path, src: str) -> tuple[pd.DataFrame, list[str]]:

@@ -24,7 +24,6 @@ Row labels are spreadsheet rows (header = row 1) for CSV and entry numbers (from
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import re
@@ -41,11 +40,9 @@ from layers.lighting import (  # shared CSV/coordinate helpers (private there, r
     _as_text,
     _candidate_crs,
     _crs_from_header,
-    _decode,
-    _detect_delimiter,
-    _drop_blank,
     _norm_header,
     _parse_numbers,
+    read_delimited,
 )
 from walks.importers._funnel import (
     RawFinding,
@@ -81,34 +78,9 @@ def read_text_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
         Empty, binary/corrupt or undelimited file.
     """
     src = source_label(path)
-    data = path.read_bytes()
-    if not data.strip():
-        raise ValidationError([Problem(src, "", "", "the file is empty",
-                                       "export the findings again from the source program")])
-    text, encoding = _decode(data)
-    head = text[:4096]
-    control = sum(1 for c in head if ord(c) < 32 and c not in "\t\r\n")
-    if "\x00" in head or control > max(len(head) / 100, 10):
-        raise ValidationError([Problem(
-            src, "", "", "the file does not look like a text (CSV) file; it may be corrupt "
-            "or of another type", "export the findings again as CSV, or give the file its "
-            "real extension (.gpkg, .geojson, .gpx, .kml ...)")])
-    lines = text.splitlines()
-    first = next(i for i, line in enumerate(lines) if line.strip())
-    delimiter = _detect_delimiter(lines[first:])
-    if delimiter is None:
-        raise ValidationError([Problem(
-            src, str(first + 1), "", "could not find the column delimiter (the header has one "
-            "column)", "separate the columns with semicolons (the template), commas or tabs")])
-    logger.info("%s: reading CSV (%s, delimiter %r)", src, encoding, delimiter)
-    try:
-        df = pd.read_csv(io.StringIO("\n".join(lines[first:])), sep=delimiter, dtype=str,
-                         keep_default_na=False, na_filter=False, skip_blank_lines=False)
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise ValidationError([Problem(
-            src, "", "", f"cannot be read as CSV ({str(exc).strip().splitlines()[-1][:200]})",
-            "check the line named: a missing or extra delimiter, or an unclosed quote")]) from exc
-    df, rows = _drop_blank(df, np.arange(len(df)) + first + 2)
+    df, rows = read_delimited(
+        path, src, what="the findings", other_types=".gpkg, .geojson, .gpx, .kml ...",
+        delimiter_fix="separate the columns with semicolons (the template), commas or tabs")
     if not len(df):
         raise ValidationError([Problem(src, "", "", "the file has no data rows",
                                        "fill in one finding per row below the header")])
