@@ -37,6 +37,8 @@ setup() {
         python3 -m venv "$VENV"
     fi
     command -v npm >/dev/null || apt_install npm
+    # weasyprint (PDF protocols and reports) needs Pango and a font.
+    apt_install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
     ./scripts/fetch_assets.sh
     if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
         echo ">> installing the project and its pinned minimum versions into $VENV"

@@ -35,9 +35,12 @@ _EPS_M = 1e-9
 
 
 def segment_paths(paths: gpd.GeoDataFrame, max_length_m: float = 25.0) -> gpd.GeoDataFrame:
-    """Split every path into equal pieces of at most ``max_length_m`` metres.
+    """Split every path at its junctions, then into equal pieces of at most ``max_length_m``.
 
-    A path of length ``L`` becomes ``n = ceil(L / max_length_m)`` pieces of length ``L / n``.
+    Each path is first cut where it meets another path at one of its interior vertices
+    (:func:`split_at_junctions`), so that segments meet at junctions and form a routable
+    network. A part of length ``L`` then becomes ``n = ceil(L / max_length_m)`` pieces of
+    length ``L / n``; ``seq`` counts the pieces along the whole path.
     Each piece keeps the original vertices between its cut points, so the pieces follow the
     path exactly and their lengths add up to the path length. Fully vectorised: cut points
     come from one ``shapely.line_interpolate_point`` call and all pieces are built with one
@@ -108,9 +111,110 @@ def segment_paths(paths: gpd.GeoDataFrame, max_length_m: float = 25.0) -> gpd.Ge
     src = paths.loc[keep]
     lines = geoms[keep]
     pid = path_ids[keep]
-    length = lengths[keep]
+
+    # Cut every path at its junctions first (vertices it shares with another path, or where
+    # another path ends), so segments meet at junctions and form a routable network.
+    parts, part_line, part_offset = split_at_junctions(lines)
+    part_len = shapely.length(parts)
+    pieces, part_of_piece, part_seq, start_m, end_m = _equal_pieces(parts, part_len,
+                                                                    max_length_m)
+    n_total = len(pieces)
+    line_of_piece = part_line[part_of_piece]
+    # seq runs along the whole path: pieces of earlier parts of the same path come first.
+    per_part = np.bincount(part_of_piece, minlength=len(parts))
+    before = np.cumsum(per_part) - per_part
+    first_part = np.searchsorted(part_line, part_line, side="left")
+    seq = (before[part_of_piece] - before[first_part[part_of_piece]]) + part_seq
+    start_m = start_m + part_offset[part_of_piece]
+    end_m = end_m + part_offset[part_of_piece]
     n_lines = len(lines)
 
+    seq_str = pd.Series(seq, dtype="int64").astype(str).str.zfill(4)
+    pid_rep = pd.Series(np.asarray(pid, dtype=object)[line_of_piece], dtype="str")
+    segment_id = pd.Index(pid_rep.str.cat(seq_str, sep=":"), name=SEGMENTS_INDEX)
+
+    def copied(col: str) -> pd.Series:
+        return src[col].take(line_of_piece).set_axis(segment_id)
+
+    out = gpd.GeoDataFrame({
+        "path_id": pid_rep.set_axis(segment_id),
+        "osm_id": copied("osm_id"),
+        "seq": pd.Series(seq, index=segment_id, dtype="int64"),
+        "start_m": pd.Series(start_m, index=segment_id),
+        "end_m": pd.Series(end_m, index=segment_id),
+        "length_m": pd.Series(shapely.length(pieces), index=segment_id),
+        "path_type": copied("path_type"),
+        "lit": copied("lit"),
+    }, geometry=gpd.GeoSeries(pieces, index=segment_id, crs=paths.crs), crs=paths.crs)
+    logger.debug("segment_paths: %d paths -> %d segments (max %.1f m)", n_lines, n_total,
+                 max_length_m)
+    return out
+
+
+def split_at_junctions(lines: np.ndarray, snap_m: float = 0.01
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut LineStrings at interior vertices that are junctions, vectorised.
+
+    A junction is an interior vertex whose position (snapped to ``snap_m`` metres) is also a
+    vertex of another line, or occurs twice in the same line. OSM ways often meet at a node
+    in the middle of one of them; without this cut the two would not be connected.
+
+    Parameters
+    ----------
+    lines : array of LineString
+        In a projected CRS (metres).
+    snap_m : float
+        Grid size in metres for deciding that two vertices are the same point.
+
+    Returns
+    -------
+    parts : array of LineString
+        The pieces, in line order, then along each line.
+    part_line : array of int
+        Index into *lines* of every part.
+    part_offset : array of float
+        Distance (m) along the original line at which each part starts.
+    """
+    coords, vline = shapely.get_coordinates(lines, return_index=True)
+    if not len(coords):
+        return np.asarray(lines), np.arange(len(lines)), np.zeros(len(lines))
+    key = np.round(coords / snap_m).astype(np.int64)
+    _, inverse = np.unique(key, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    # Distinct lines per position: count unique (position, line) pairs.
+    pair = np.unique(np.stack([inverse, vline], axis=1), axis=0)
+    lines_at = np.bincount(pair[:, 0], minlength=inverse.max() + 1)
+    repeats = np.bincount(inverse, minlength=inverse.max() + 1)
+    first_v = np.searchsorted(vline, np.arange(len(lines)), side="left")
+    last_v = np.searchsorted(vline, np.arange(len(lines)), side="right") - 1
+    interior = np.ones(len(coords), dtype=bool)
+    interior[first_v] = False
+    interior[last_v] = False
+    cut = interior & ((lines_at[inverse] > 1) | (repeats[inverse] > lines_at[inverse]))
+    # Part number of every vertex: increases after each cut vertex; a cut vertex ends one
+    # part and starts the next, so it is emitted twice.
+    dup = np.repeat(np.arange(len(coords)), np.where(cut, 2, 1))
+    is_second = np.zeros(len(dup), dtype=bool)
+    is_second[1:] = (dup[1:] == dup[:-1])
+    starts_part = is_second | np.r_[True, vline[dup][1:] != vline[dup][:-1]]
+    part_id = np.cumsum(starts_part) - 1
+    parts = np.asarray(shapely.linestrings(coords[dup], indices=part_id), dtype=object)
+    part_line = vline[dup][starts_part]
+    lengths = shapely.length(parts)
+    offset = np.cumsum(lengths) - lengths
+    line_first_part = np.searchsorted(part_line, part_line, side="left")
+    part_offset = offset - offset[line_first_part]
+    return parts, part_line, part_offset
+
+
+def _equal_pieces(lines: np.ndarray, length: np.ndarray, max_length_m: float
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split each line into ``ceil(L / max)`` equal pieces keeping the vertices between cuts.
+
+    Returns pieces, line index of each piece, position ``seq`` within its line, and the
+    start and end distance (m) of each piece along its line.
+    """
+    n_lines = len(lines)
     # Number of pieces per line; the tolerance keeps 100 m / 25 m at exactly 4 pieces.
     n_pieces = np.maximum(np.ceil(length / max_length_m - 1e-9), 1).astype(np.int64)
     n_total = int(n_pieces.sum())
@@ -154,25 +258,5 @@ def segment_paths(paths: gpd.GeoDataFrame, max_length_m: float = 25.0) -> gpd.Ge
                            np.full(n_total, 2, np.int8)])
     order_in = np.concatenate([np.zeros(n_total, np.int64), iv, np.zeros(n_total, np.int64)])
     order = np.lexsort((order_in, role, piece))
-    pieces = shapely.linestrings(all_xy[order], indices=piece[order])
-
-    seq_str = pd.Series(seq, dtype="int64").astype(str).str.zfill(4)
-    pid_rep = pd.Series(np.asarray(pid, dtype=object)[line_of_piece], dtype="str")
-    segment_id = pd.Index(pid_rep.str.cat(seq_str, sep=":"), name=SEGMENTS_INDEX)
-
-    def copied(col: str) -> pd.Series:
-        return src[col].take(line_of_piece).set_axis(segment_id)
-
-    out = gpd.GeoDataFrame({
-        "path_id": pid_rep.set_axis(segment_id),
-        "osm_id": copied("osm_id"),
-        "seq": pd.Series(seq, index=segment_id, dtype="int64"),
-        "start_m": pd.Series(start_m, index=segment_id),
-        "end_m": pd.Series(end_m, index=segment_id),
-        "length_m": pd.Series(shapely.length(pieces), index=segment_id),
-        "path_type": copied("path_type"),
-        "lit": copied("lit"),
-    }, geometry=gpd.GeoSeries(pieces, index=segment_id, crs=paths.crs), crs=paths.crs)
-    logger.debug("segment_paths: %d paths -> %d segments (max %.1f m)", n_lines, n_total,
-                 max_length_m)
-    return out
+    pieces = np.asarray(shapely.linestrings(all_xy[order], indices=piece[order]), dtype=object)
+    return pieces, line_of_piece, seq, start_m, end_m

@@ -104,3 +104,26 @@ def test_no_warning_for_clean_input():
         warnings.simplefilter("error")
         segs = segment_paths(make_paths([LineString([(0, 0), (24, 0)])]))
     assert list(segs.index) == ["w1:0000"]
+
+
+def test_paths_are_cut_at_junctions_so_the_network_connects():
+    """A footway ending in the middle of another way: both meet at a segment end."""
+    import networkx as nx
+
+    from gis.school_routes import build_network
+
+    main = LineString([(0, 0), (30, 0), (60, 0)])     # vertex at x=30 is a junction
+    branch = LineString([(30, 0), (30, 40)])
+    paths = gpd.GeoDataFrame(
+        {"osm_id": [1, 2], "path_type": ["footway", "footway"], "lit": ["yes", "no"]},
+        geometry=[main, branch], index=pd.Index(["w1", "w2"], name="path_id"),
+        crs="EPSG:3007")
+    segs = segment_paths(paths, max_length_m=25.0)
+    w1 = segs[segs["path_id"] == "w1"]
+    # 60 m as 30 + 30: two parts of 2 pieces each (15 m), seq continuous along the way
+    assert w1["seq"].tolist() == [0, 1, 2, 3]
+    assert w1["length_m"].tolist() == pytest.approx([15, 15, 15, 15])
+    assert w1["start_m"].tolist() == pytest.approx([0, 15, 30, 45])
+    assert w1.loc["w1:0001"].geometry.coords[-1] == (30.0, 0.0)
+    graph = build_network(segs)
+    assert nx.number_connected_components(graph) == 1

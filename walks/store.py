@@ -1159,7 +1159,9 @@ class GeoPackageStore(FindingStore):
         df = pd.DataFrame(data, index=pd.Index(ids, name="id", dtype=object))
         for c in ("created", "fixed_at", "updated"):
             df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601")
-        df["deadline"] = [date.fromisoformat(d) if d else None for d in df["deadline"]]
+        # With pandas 3 a missing text is NaN (truthy), so test for a string explicitly.
+        df["deadline"] = [date.fromisoformat(d) if isinstance(d, str) and d else None
+                          for d in df["deadline"]]
         df["severity"] = df["severity"].astype("int64")
         df["version"] = df["version"].astype("int64")
         df["non_public"] = df["non_public"].astype(bool)
