@@ -90,3 +90,30 @@ def test_public_map_is_standalone(tmp_path, monkeypatch):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Vaktmästaren" not in html
     assert '<html lang="sv">' in html
+
+
+def test_plan_then_protocol_form(tmp_path):
+    store = tmp_path / "w.gpkg"
+    result = runner.invoke(app, ["walks", "plan", "--school", "Bojarskolan", "--store",
+                                 str(store), "--out", str(tmp_path / "plan"), "--when",
+                                 "2025-11-20T18:00", "--dark", "--profile", PROFILE])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "plan.gpkg").exists() and (tmp_path / "plan.geojson").exists()
+    walks = GeoPackageStore(store, "EPSG:3007").walks()
+    assert len(walks) == 1
+    walk_id = str(walks.index[0])
+    out = tmp_path / "form.html"
+    result = runner.invoke(app, ["walks", "protocol", walk_id, "--store", str(store), "--out",
+                                 str(out), "--profile", PROFILE])
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert "Trygghetsvandring Bojarskolan (kväll)" in html
+    assert "data:image/png;base64," in html
+
+
+def test_protocol_of_unknown_walk(tmp_path):
+    result = runner.invoke(app, ["walks", "protocol", "finns-inte", "--store",
+                                 str(tmp_path / "w.gpkg"), "--out", str(tmp_path / "p.html"),
+                                 "--profile", PROFILE])
+    assert result.exit_code == 2
+    assert "finns-inte" in result.output

@@ -84,9 +84,14 @@ def export_public_cmd(
     typer.echo(str(path))
 
 
-@walks_app.command("list", help=t("Lista fynd i lagret.", "List findings in the store."))
+@walks_app.command("list", help=t("Lista vandringar och fynd i lagret.",
+                                  "List walks and findings in the store."))
 def list_cmd(store: StoreOpt = None, profile: ProfileOpt = DEFAULT_PROFILE) -> None:
     _prof, st = _profile_and_store(profile, store)
+    w = st.walks()
+    for wid, r in w.iterrows():
+        typer.echo(f"{t('vandring', 'walk')} {wid}  {r.get('title', '')}  "
+                   f"{r.get('state_label', r.get('state', ''))}")
     f = st.findings()
     if f.empty:
         typer.echo(t("Inga fynd.", "No findings."))
@@ -94,3 +99,98 @@ def list_cmd(store: StoreOpt = None, profile: ProfileOpt = DEFAULT_PROFILE) -> N
     for fid, r in f.sort_values("created").iterrows():
         typer.echo(f"{fid}  {str(r['created'])[:10]}  {r['state_label']:<22} "
                    f"{r['category']:<32} {str(r['description'])[:60]}")
+
+
+@walks_app.command("plan", help=t(
+    "Föreslå en slinga runt en utsedd skola som passerar de sämst rankade sträckorna och "
+    "öppna fynd, med stopp vid dem. Skriver GeoPackage och GeoJSON och sparar vandringen "
+    "som planerad.",
+    "Propose a loop around a designated school that passes the worst-ranked stretches and "
+    "open findings, with stops at them. Writes GeoPackage and GeoJSON and saves the walk "
+    "as planned."))
+def plan_cmd(
+    school: Annotated[str, typer.Option("--school", help=t("Skolans namn.",
+                                                             "The school's name."))],
+    length_m: Annotated[float, typer.Option("--length-m", help=t(
+        "Ungefärlig längd i meter.", "Approximate length in metres."))] = 2000.0,
+    dark: Annotated[bool, typer.Option("--dark", help=t(
+        "Kvällsvandring i mörker.", "Evening walk after dark."))] = False,
+    out: Annotated[Path, typer.Option("--out", "-o", help=t(
+        "Utfil utan ändelse eller med .gpkg.", "Output file, without extension or .gpkg."))
+    ] = Path("out/vandring"),
+    when: Annotated[str | None, typer.Option("--when", help=t(
+        "Datum och tid, t.ex. 2025-11-20T18:00.", "Date and time, e.g. 2025-11-20T18:00."))
+    ] = None,
+    store: StoreOpt = None,
+    profile: ProfileOpt = DEFAULT_PROFILE,
+) -> None:
+    import warnings
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from gis.ranking import rank
+    from layers import LayerWarning
+    from layers.loader import load_layers
+    from walks.planning import UnknownSchoolError, plan_walk, write_plan
+    from walks.service import open_findings
+
+    prof, st = _profile_and_store(profile, store)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LayerWarning)
+        lay = load_layers(prof)
+    ranked = rank(lay.paths, lay.luminaires, lay.schools, lay.crossings, lay.priority_areas,
+                  prof, findings=open_findings(st))
+    try:
+        plan = plan_walk(lay, school, length_m, dark=dark, ranked=ranked,
+                         findings=st.findings(include_hidden=False))
+    except UnknownSchoolError as exc:
+        _fail(exc)
+        return
+    base = out.with_suffix("")
+    base.parent.mkdir(parents=True, exist_ok=True)
+    gpkg = write_plan(plan, base.with_suffix(".gpkg"))
+    geojson = write_plan(plan, base.with_suffix(".geojson"))
+    tz = ZoneInfo(prof.timezone)
+    start = (datetime.fromisoformat(when).replace(tzinfo=tz) if when
+             else datetime.now(tz).replace(second=0, microsecond=0))
+    title = f"Trygghetsvandring {plan.school}" + (" (kväll)" if dark else "")
+    walk = st.add_walk(plan.to_walk(title, start, area=plan.school))
+    typer.echo(f"{t('Vandring', 'Walk')} {walk.id}: {plan.length_m:.0f} m, "
+               f"{len(plan.stops)} {t('stopp', 'stops')}")
+    for _, s in plan.stops.iterrows():
+        typer.echo(f"  {int(s['stop_no']):>2}. {s['reason']}")
+    typer.echo(f"{gpkg}\n{geojson}")
+
+
+@walks_app.command("protocol", help=t(
+    "Skriv protokollet för en vandring (HTML eller PDF). Före vandringen blir det ett tomt "
+    "formulär för vandringsledaren.",
+    "Write a walk's protocol (HTML or PDF). Before the walk it is an empty form for the "
+    "walk leader."))
+def protocol_cmd(
+    walk_id: Annotated[str, typer.Argument(help=t("Vandringens id.", "The walk's id."))],
+    out: Annotated[Path, typer.Option("--out", "-o", help=t(
+        "Utfil (.html eller .pdf).", "Output file (.html or .pdf)."))],
+    store: StoreOpt = None,
+    profile: ProfileOpt = DEFAULT_PROFILE,
+) -> None:
+    import warnings
+
+    from layers import LayerWarning
+    from layers.loader import load_layers
+    from walks.protocol import render_protocol
+
+    prof, st = _profile_and_store(profile, store)
+    try:
+        walk = st.get_walk(walk_id)
+    except KeyError:
+        _fail(KeyError(t(f"okänd vandring {walk_id!r}; se `trygga walks list`",
+                         f"unknown walk {walk_id!r}; see `trygga walks list`")))
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LayerWarning)
+        paths = load_layers(prof).paths
+    out.parent.mkdir(parents=True, exist_ok=True)
+    path = render_protocol(walk, st.findings(), out, st.categories, paths=paths, store=st,
+                           tz=prof.timezone)
+    typer.echo(str(path))
