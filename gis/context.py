@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from gis._crs import require_projected
+from gis.fastquery import nearest_geometries
 
 logger = logging.getLogger(__name__)
 
@@ -62,22 +63,10 @@ def _nearest_positions(geoms: np.ndarray, others: np.ndarray,
     """Position in ``others`` of the nearest geometry (-1 if none) and its distance (NaN).
 
     Ties are broken towards the lowest position in ``others``, so results are deterministic.
+    Exact k-NN over bounding discs + GEOS distances on the candidates
+    (:func:`gis.fastquery.nearest_geometries`); same results as ``STRtree.query_nearest``.
     """
-    pos = np.full(len(geoms), -1, dtype=np.intp)
-    dist = np.full(len(geoms), np.nan)
-    if len(geoms) == 0 or len(others) == 0:
-        return pos, dist
-    tree = shapely.STRtree(others)
-    (inp, tre), d = tree.query_nearest(geoms, max_distance=max_distance_m,
-                                       return_distance=True, all_matches=True)
-    if len(inp) == 0:
-        return pos, dist
-    order = np.lexsort((tre, inp))
-    inp, tre, d = inp[order], tre[order], d[order]
-    _, first = np.unique(inp, return_index=True)
-    pos[inp[first]] = tre[first]
-    dist[inp[first]] = d[first]
-    return pos, dist
+    return nearest_geometries(geoms, others, max_distance_m)
 
 
 def _pairs_within(geoms: np.ndarray, others: np.ndarray, radius_m: float) -> np.ndarray:

@@ -57,8 +57,16 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 
 from gis._crs import require_projected
+from gis.fastquery import (
+    line_vertices,
+    midpoints_and_extent,
+    nearest_geometries,
+    pairs_within,
+    point_line_distance,
+)
 from layers._common import LayerWarning
 from layers.profile import P_CLASSES, Lighting
 from layers.schemas import LIGHT_SOURCES
@@ -422,6 +430,33 @@ def illuminance_at(points: gpd.GeoSeries | gpd.GeoDataFrame, luminaires: gpd.Geo
     return pd.Series(e, index=points.index, name="illuminance_lx")
 
 
+def _line_luminaire_pairs(lines: npt.NDArray[np.object_], lum: _Lums, radius: float,
+                          ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], FloatArray]:
+    """(line index, luminaire index, distance in m) of every luminaire within ``radius`` of
+    a line, sorted by line then luminaire.
+
+    Short simple LineStrings (segments): a KD-tree radius search around each midpoint
+    widened by the line's half extent, then exact point-to-polyline distances
+    (:mod:`gis.fastquery`). Anything else: one STRtree ``dwithin`` query and GEOS distances.
+    Both give the same pairs and distances (to ~1e-12 m).
+    """
+    simple = bool((shapely.get_type_id(lines) == shapely.GeometryType.LINESTRING).all())
+    if simple and int(shapely.get_num_coordinates(lines).max()) <= 16:
+        verts = line_vertices(lines)
+        mid, ext = midpoints_and_extent(verts)
+        if float(ext.max()) <= 100.0:
+            lum_xy = np.column_stack([lum.x, lum.y])
+            si, lj, _ = pairs_within(cKDTree(lum_xy), mid, radius + float(ext.max()))
+            dist = point_line_distance(verts, si, lum.x[lj], lum.y[lj])
+            keep = dist <= radius
+            si, lj, dist = si[keep], lj[keep], dist[keep]
+            order = np.lexsort((lj, si))
+            return si[order], lj[order], dist[order]
+    lum_pts = _points(lum.x, lum.y)
+    si, lj = shapely.STRtree(lum_pts).query(lines, predicate="dwithin", distance=radius)
+    return si, lj, shapely.distance(lines[si], lum_pts[lj])
+
+
 def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame,
                         samples_per_segment: int = 5, cutoff_m: float = 50.0,
                         default_height_m: float = 6.0, model: Model = DEFAULT_MODEL) -> pd.DataFrame:
@@ -477,17 +512,14 @@ def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame
     qi = li = np.empty(0, dtype=np.intp)
     e = np.empty(0)
     if m and len(lum.x):
-        lum_pts = _points(lum.x, lum.y)
-        tree = shapely.STRtree(lum_pts)
-        si, lj = tree.query(lines, predicate="dwithin", distance=radius)
-        dist = shapely.distance(lines[si], lum_pts[lj])
+        si, lj, dist = _line_luminaire_pairs(lines, lum, radius)
         count = np.bincount(si[dist <= COUNT_RADIUS_M], minlength=m).astype(np.int64)
         np.minimum.at(nearest, si, dist)
         missing = np.flatnonzero(np.isinf(nearest))
         if len(missing) and radius < NEAREST_MAX_M:
-            (mi, _), md = tree.query_nearest(lines[missing], max_distance=NEAREST_MAX_M,
-                                             return_distance=True, all_matches=False)
-            nearest[missing[mi]] = md
+            _, md = nearest_geometries(lines[missing], _points(lum.x, lum.y), NEAREST_MAX_M)
+            found = ~np.isnan(md)
+            nearest[missing[found]] = md[found]
         near = dist <= reach
         qi = (si[near][:, None] * n + np.arange(n)).ravel()
         li = np.repeat(lj[near], n)
