@@ -7,6 +7,7 @@ import os
 
 import streamlit as st
 
+from ui.auth import require_staff
 from ui.maps import assets_present
 from ui.state import init_state, public_mode, t
 
@@ -30,8 +31,11 @@ if public_mode():
     # Residents only: no staff page exists in this mode, so no URL can reach one.
     pages = [st.Page(f"{PAGES}/uppfoljning.py", title=t("page_followup"), default=True)]
 else:
+    require_staff()
     pages = [
         st.Page(f"{PAGES}/karta.py", title=t("page_map"), default=True),
+        st.Page(f"{PAGES}/vandringar.py", title=t("page_walks")),
+        st.Page(f"{PAGES}/atgarder.py", title=t("page_actions")),
         st.Page(f"{PAGES}/uppfoljning.py", title=t("page_followup")),
         st.Page(f"{PAGES}/lager.py", title=t("page_layers")),
     ]

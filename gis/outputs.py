@@ -237,7 +237,7 @@ def segment_tables(result: Any) -> dict[str, pd.DataFrame]:
 def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | Path,
                           profile: Any, paths: gpd.GeoDataFrame | None = None,
                           what: tuple[str, ...] = ("gpkg", "csv", "xlsx", "tif", "json"),
-                          ) -> dict[str, Path]:
+                          parallel: bool = False) -> dict[str, Path]:
     """Write the ranking's files into *out*; returns name -> path of what was written.
 
     Parameters
@@ -254,6 +254,9 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
         The path layer; needed for ``"tif"`` (the raster is clipped around it).
     what : tuple of str
         Any of ``gpkg``, ``csv``, ``xlsx``, ``tif``, ``json``.
+    parallel : bool
+        Write the XLSX in a forked child process meanwhile (command line; not inside a
+        server process with threads, such as Streamlit).
     """
     from gis.raster_out import write_illuminance_geotiff
 
@@ -268,16 +271,38 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
     if "csv" in what:
         for name, df in tables.items():
             files[f"{name}.csv"] = write_csv_sv(df, out / f"{name}.csv")
+    xlsx_job: Any = None
     if "xlsx" in what:
-        files["xlsx"] = write_xlsx({
-            "segments": ("Segment", tables["segments"]),
-            "work_packages": ("Åtgärdspaket", tables["work_packages"]),
-            "led_replacements": ("LED-byten", tables["led_replacements"])},
-            out / "ranking.xlsx")
+        sheets = {"segments": ("Segment", tables["segments"]),
+                  "work_packages": ("Åtgärdspaket", tables["work_packages"]),
+                  "led_replacements": ("LED-byten", tables["led_replacements"])}
+        files["xlsx"] = out / "ranking.xlsx"
+        # xlsxwriter is pure Python and the slowest writer by far; on Linux it runs in a
+        # forked child on the other core while this process writes the rest.
+        xlsx_job = _start_parallel(write_xlsx, sheets, files["xlsx"]) if parallel else None
+        if xlsx_job is None:
+            write_xlsx(sheets, files["xlsx"])
     if "tif" in what and paths is not None:
         files["tif"] = write_illuminance_geotiff(
             out / "illuminance.tif", paths, luminaires,
             default_height_m=profile.lighting.default_mounting_height_m)
     if "json" in what:
         files["json"] = write_json(result.summary(profile), out / "summary.json")
+    if xlsx_job is not None:
+        xlsx_job.join()
+        if xlsx_job.exitcode != 0:
+            raise RuntimeError(f"writing {files['xlsx']} failed (exit code {xlsx_job.exitcode})")
     return files
+
+
+def _start_parallel(fn: Any, *args: Any) -> Any:
+    """Run ``fn(*args)`` in a forked child process; None where fork is not available."""
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        return None
+    import xlsxwriter  # noqa: F401  (import before forking: the child imports nothing)
+
+    job = mp.get_context("fork").Process(target=fn, args=args, daemon=True)
+    job.start()
+    return job

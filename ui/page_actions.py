@@ -1,0 +1,320 @@
+"""Åtgärder (staff): triage findings — state, responsible party, measure and deadline.
+
+Edits go through the store's versioned writes: the form is filled from a *snapshot* of
+the finding taken when it was selected, and saved against that snapshot's version, so a
+change someone else made in between gives a :class:`walks.store.ConflictError` (shown as
+an error asking the user to reload) instead of being overwritten silently.
+
+States are data with a type (STYLE rule 7): "open" and "overdue" are decided by
+:meth:`walks.model.State.is_open`, never by comparing labels.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from layers import ValidationError
+from ui.auth import require_staff
+from ui.common import load_or_stop, show_demo_notice
+from ui.page_walks import findings_table, md, show_error
+from ui.state import t
+from walks.categories import category_labels
+from walks.duplicates import duplicate_candidates, open_findings_mask
+from walks.model import FINDING_STATES, RESPONSIBLE_PARTIES, Finding, finding_state
+from walks.service import open_store
+from walks.store import ConflictError, GeoPackageStore
+
+#: Widget keys of the edit form; cleared whenever a new snapshot is loaded.
+FORM_KEYS = ("act_state", "act_reason", "act_responsible_sel", "act_measure", "act_deadline",
+             "act_note")
+
+
+def init_page_state() -> None:
+    """Every session-state key of this page, initialised here only."""
+    ss = st.session_state
+    ss.setdefault("act_finding", "")
+    ss.setdefault("act_loaded", None)
+    ss.setdefault("act_table_seen", None)
+    ss.setdefault("act_message", None)
+
+
+def overdue_mask(findings: pd.DataFrame, today: date) -> pd.Series:
+    """True for open findings whose deadline has passed (deadline before *today*).
+
+    Parameters
+    ----------
+    findings : DataFrame
+        From :meth:`walks.store.FindingStore.findings` (``deadline`` dates or None,
+        ``state_label``).
+    today : date
+        The local date (the profile's time zone).
+
+    Returns
+    -------
+    Series of bool
+        Aligned to ``findings.index``, named ``overdue``.
+    """
+    if findings.empty:
+        return pd.Series([], index=findings.index, dtype=bool, name="overdue")
+    late = pd.Series([d is not None and not pd.isna(d) and d < today
+                      for d in findings["deadline"]], index=findings.index, dtype=bool)
+    return (late & open_findings_mask(findings)).rename("overdue")
+
+
+def filter_findings(findings: pd.DataFrame, overdue: pd.Series, states: list[str],
+                    categories: list[str], responsible: list[str],
+                    overdue_only: bool) -> pd.DataFrame:
+    """Findings matching the filters (empty lists mean "all"; ``""`` = no responsible)."""
+    keep = pd.Series(True, index=findings.index)
+    if states:
+        keep &= findings["state_label"].astype(str).isin(states)
+    if categories:
+        keep &= findings["category"].astype(str).isin(categories)
+    if responsible:
+        keep &= findings["responsible"].fillna("").astype(str).isin(responsible)
+    if overdue_only:
+        keep &= overdue
+    return findings[keep]
+
+
+def _filters(findings: gpd.GeoDataFrame, overdue: pd.Series,
+             labels: tuple[str, ...]) -> pd.DataFrame:
+    c1, c2, c3, c4 = st.columns([3, 3, 3, 2])
+    states = c1.multiselect(t("status"), [s.label for s in FINDING_STATES],
+                            default=[s.label for s in FINDING_STATES if s.is_open()],
+                            key="act_states")
+    cats = c2.multiselect(t("category"), list(labels), key="act_categories",
+                          placeholder=t("all"))
+    resp = c3.multiselect(t("act_responsible"), ["", *RESPONSIBLE_PARTIES],
+                          key="act_responsible_filter", placeholder=t("all"),
+                          format_func=lambda r: r or t("act_no_responsible"))
+    only = c4.checkbox(t("act_overdue_only"), key="act_overdue_only")
+    return filter_findings(findings, overdue, states, cats, resp, only)
+
+
+def _table(shown: pd.DataFrame, overdue: pd.Series, tz: str) -> None:
+    """The triage table; selecting a row selects the finding below."""
+    if shown.empty:
+        st.info(t("act_none"))
+        return
+    order = pd.DataFrame({"o": overdue.reindex(shown.index).fillna(False).astype(int),
+                          "s": shown["severity"].astype(int),
+                          "c": shown["created"]}, index=shown.index)
+    order = order.sort_values(["o", "s", "c"], ascending=[False, False, True])
+    view = findings_table(shown.loc[order.index], tz)
+    view.insert(0, t("act_overdue"), ["⚠" if overdue.get(i, False) else ""
+                                      for i in order.index])
+    event = st.dataframe(view, hide_index=True, width="stretch", height=300,
+                         on_select="rerun", selection_mode="single-row", key="act_table")
+    rows = event.selection.rows if event is not None else []
+    if rows:
+        picked = str(order.index[rows[0]])
+        if picked != st.session_state.get("act_table_seen"):
+            st.session_state["act_table_seen"] = picked
+            st.session_state["act_finding"] = picked
+
+
+def _label(findings: pd.DataFrame, fid: str) -> str:
+    if not fid:
+        return t("act_choose")
+    if fid not in findings.index:
+        return fid
+    r = findings.loc[fid]
+    return (f"{str(r['created'])[:10]} · {r['category']} · {r['state_label']} · "
+            f"{str(r['description'])[:50]}")
+
+
+def _load_snapshot(store: GeoPackageStore, fid: str) -> Finding:
+    snap = store.get_finding(fid)
+    st.session_state["act_loaded"] = snap
+    for k in FORM_KEYS:
+        st.session_state.pop(k, None)
+    return snap
+
+
+def _snapshot(store: GeoPackageStore, fid: str) -> Finding:
+    snap = st.session_state.get("act_loaded")
+    if isinstance(snap, Finding) and snap.id == fid:
+        return snap
+    return _load_snapshot(store, fid)
+
+
+def _history(store: GeoPackageStore, fid: str, tz: str) -> None:
+    st.markdown(f"**{t('act_history')}**")
+    rows = store.history(fid)
+    zone = ZoneInfo(tz)
+
+    def changes(c: dict[str, Any]) -> str:
+        return "; ".join(f"{k}: {v.get('before')!s:.40} → {v.get('after')!s:.40}"
+                         if isinstance(v, dict) else str(k) for k, v in c.items())
+
+    st.dataframe(pd.DataFrame({
+        t("act_time"): [u.time.astimezone(zone).strftime("%Y-%m-%d %H:%M") for u in rows],
+        t("act_role"): [u.author_role for u in rows],
+        t("act_state_change"): [f"{u.state_before or '–'} → {u.state_after}" for u in rows],
+        t("act_note"): [u.note for u in rows],
+        t("act_changes"): [changes(dict(u.changes)) for u in rows],
+    }), hide_index=True, width="stretch", key="act_history_table")
+
+
+def _duplicates(snap: Finding, findings: gpd.GeoDataFrame) -> None:
+    dups = duplicate_candidates(snap.geometry, snap.category, findings, exclude_id=snap.id)
+    st.markdown(f"**{t('act_duplicates')}**")
+    if dups.empty:
+        st.caption(t("act_no_duplicates"))
+        return
+    st.warning(t("rec_duplicates").format(n=len(dups)))
+    st.dataframe(pd.DataFrame({
+        t("rec_distance"): dups["distance_m"].round(0).astype(int).to_numpy(),
+        t("status"): dups["state_label"].astype(str).to_numpy(),
+        t("description"): dups["description"].astype(str).to_numpy(),
+        t("date"): [str(c)[:10] for c in dups["created"]],
+    }), hide_index=True, width="stretch")
+
+
+def _details(store: GeoPackageStore, snap: Finding, tz: str) -> None:
+    zone = ZoneInfo(tz)
+    st.markdown(f"**{md(snap.category)}** · {t('rec_severity')} {snap.severity} · "
+                f"{snap.created.astimezone(zone):%Y-%m-%d %H:%M} · "
+                f"{md(snap.walk_id or snap.channel or '')}")
+    st.text(f"{t('description')}: {snap.description or '–'}")
+    st.text(f"{t('rec_note')}: {snap.internal_note or '–'}")
+    if snap.non_public:
+        st.caption(t("rec_non_public"))
+    for sha in snap.photos[:4]:
+        try:
+            st.image(str(store.photo_file(sha)), width=240)
+        except (KeyError, OSError):
+            st.caption(t("act_photo_missing"))
+
+
+def _form(store: GeoPackageStore, role: str, snap: Finding) -> None:
+    labels = [s.label for s in FINDING_STATES]
+    parties = ["", *RESPONSIBLE_PARTIES]
+    with st.form("act_form"):
+        c1, c2 = st.columns(2)
+        state_label = c1.selectbox(t("status"), labels, index=labels.index(snap.state.label),
+                                   key="act_state")
+        responsible = c2.selectbox(
+            t("act_responsible"), parties,
+            index=parties.index(snap.responsible) if snap.responsible in parties else 0,
+            format_func=lambda r: r or t("act_no_responsible"), key="act_responsible_sel")
+        reason = st.text_area(t("act_reason"), value=snap.closed_reason, max_chars=2000,
+                              help=t("act_reason_help"), key="act_reason")
+        measure = st.text_area(t("act_measure"), value=snap.measure, max_chars=2000,
+                               key="act_measure")
+        deadline = st.date_input(t("act_deadline"), value=snap.deadline, key="act_deadline")
+        note = st.text_input(t("act_note"), max_chars=500, key="act_note",
+                             help=t("act_note_help"))
+        submitted = st.form_submit_button(t("act_save"), type="primary", key="act_submit")
+    if not submitted:
+        return
+    target = finding_state(str(state_label))
+    reason_text = (reason or "").strip()
+    if target.requires_reason and not reason_text:
+        st.error(t("act_reason_required"))
+        return
+    changes: dict[str, Any] = {}
+    if (responsible or None) != snap.responsible:
+        changes["responsible"] = responsible or None
+    if (measure or "").strip() != snap.measure:
+        changes["measure"] = (measure or "").strip()
+    new_deadline = deadline if isinstance(deadline, date) else None
+    if new_deadline != snap.deadline:
+        changes["deadline"] = new_deadline
+    state_changed = target != snap.state or (
+        target.requires_reason and reason_text != snap.closed_reason)
+    if not changes and not state_changed:
+        st.info(t("act_nothing_changed"))
+        return
+    note_text = (note or "").strip()
+    try:
+        current = snap
+        if changes:
+            current = store.update_finding(snap.id, current.version, author_role=role,
+                                           note=note_text, **changes)
+        if state_changed:
+            current = store.set_state(snap.id, current.version, target, note=note_text,
+                                      author_role=role,
+                                      reason=reason_text if target.requires_reason else None)
+    except ConflictError as exc:
+        show_error(t("conflict"), exc)
+        st.stop()
+    except ValidationError as exc:
+        show_error(t("act_invalid"), exc)
+        return
+    _load_snapshot(store, snap.id)
+    st.session_state["act_message"] = t("act_saved")
+    st.rerun()
+
+
+def render() -> None:
+    """The page (staff only)."""
+    init_page_state()
+    role = require_staff()
+    layers = load_or_stop()
+    prof = layers.profile
+    show_demo_notice(prof)
+    st.title(t("page_actions"))
+    try:
+        store = open_store(prof)
+    except (ValidationError, OSError) as exc:
+        show_error(t("store_error"), exc)
+        st.stop()
+        raise
+    try:
+        _page(store, role, prof.timezone)
+    finally:
+        store.close()
+
+
+def _page(store: GeoPackageStore, role: str, tz: str) -> None:
+    ss = st.session_state
+    msg = ss.get("act_message")
+    if msg:
+        st.success(msg)
+        ss["act_message"] = None
+    findings = store.findings()
+    today = datetime.now(ZoneInfo(tz)).date()
+    overdue = overdue_mask(findings, today)
+    if overdue.any():
+        st.error(t("act_overdue_banner").format(n=int(overdue.sum())), icon="⏰")
+        st.dataframe(findings_table(findings[overdue], tz), hide_index=True, width="stretch",
+                     key="act_overdue_table")
+    shown = _filters(findings, overdue, category_labels(store.categories,
+                                                        include_inactive=True))
+    st.caption(t("act_table_hint").format(n=len(shown), total=len(findings)))
+    _table(shown, overdue, tz)
+    options = ["", *map(str, shown.index)]
+    chosen = ss.get("act_finding") or ""
+    if chosen and chosen not in options and chosen in findings.index:
+        options.append(chosen)  # keep the finding being edited even if filtered out
+    if chosen not in options:
+        ss["act_finding"] = ""
+    fid = st.selectbox(t("act_finding"), options, key="act_finding",
+                       format_func=lambda i: _label(findings, i))
+    if not fid:
+        return
+    try:
+        snap = _snapshot(store, fid)
+    except KeyError:
+        st.error(t("act_unknown"))
+        return
+    st.divider()
+    if fid in findings.index and int(findings.loc[fid, "version"]) != snap.version:
+        st.warning(t("act_stale"))
+    if st.button(t("act_reload"), key="act_reload"):
+        snap = _load_snapshot(store, fid)
+    left, right = st.columns([3, 2])
+    with left:
+        _details(store, snap, tz)
+        _form(store, role, snap)
+    with right:
+        _history(store, fid, tz)
+        _duplicates(snap, findings)
