@@ -29,13 +29,15 @@ if not assets_present():
 
 if public_mode():
     # Residents only: no staff page exists in this mode, so no URL can reach one.
-    pages = [st.Page(f"{PAGES}/uppfoljning.py", title=t("page_followup"), default=True)]
+    pages = [st.Page(f"{PAGES}/offentlig.py", title=t("page_public"), default=True),
+             st.Page(f"{PAGES}/uppfoljning.py", title=t("page_followup"))]
 else:
     require_staff()
     pages = [
         st.Page(f"{PAGES}/karta.py", title=t("page_map"), default=True),
         st.Page(f"{PAGES}/vandringar.py", title=t("page_walks")),
         st.Page(f"{PAGES}/atgarder.py", title=t("page_actions")),
+        st.Page(f"{PAGES}/offentlig.py", title=t("page_public")),
         st.Page(f"{PAGES}/uppfoljning.py", title=t("page_followup")),
         st.Page(f"{PAGES}/lager.py", title=t("page_layers")),
     ]

@@ -54,10 +54,14 @@ def test_public_mode_hides_staff_pages(monkeypatch):
     monkeypatch.setenv("TRYGGA_MODE", "public")
     at = _run()
     assert not at.exception
-    assert at.title[0].value == "Uppföljning"
-    # The staff page is not registered at all, so no URL or switch can reach it.
-    with pytest.raises(ValueError, match=r"Known pages: \['.*uppfoljning\.py'\]"):
+    assert at.title[0].value == "Offentlig karta"
+    # The staff pages are not registered at all, so no URL or switch can reach them.
+    with pytest.raises(ValueError, match=r"Known pages: \['.*offentlig\.py', "
+                                         r"'.*uppfoljning\.py'\]"):
         at.switch_page("ui/pages/karta.py")
+    for staff_page in ("vandringar", "atgarder", "lager"):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(f"ui/pages/{staff_page}.py")
     # Session-state tricks do not register it either.
     at.session_state["lang"] = "en"
     at.run()

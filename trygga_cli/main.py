@@ -29,6 +29,11 @@ from trygga_cli.walks_cmd import walks_app  # noqa: E402  (sub-app after the roo
 
 app.add_typer(walks_app, name="walks")
 
+from trygga_cli.report_cmd import REPORT_HELP, promises_app, report_command  # noqa: E402
+
+app.add_typer(promises_app, name="promises")
+app.command("report", help=REPORT_HELP)(report_command)
+
 ProfileOption = Annotated[Path, typer.Option(
     "--profile", "-p",
     help=t("Kommunprofil (TOML), t.ex. data/stromstad/profile.toml.",

@@ -61,12 +61,12 @@ def _load(profile: Path, register: Path | None, store: Path | None,
           year: int | None = None) -> tuple[Profile, Register]:
     """Profile (with the store override) and the register covering *year*."""
     from layers import load_profile
-    from promises.register import find_register, load_register
+    from promises.register import load_register, register_for_profile
 
     prof = load_profile(profile)
     if store is not None:
         prof = dataclasses.replace(prof, store=store)
-    path = register or find_register(prof.folder, year)
+    path = register or register_for_profile(prof, year)
     if path is None:
         when = f" {year}" if year is not None else ""
         raise FileNotFoundError(t(
@@ -177,19 +177,20 @@ def log_cmd(
     from promises.activities import Activity, open_activity_log
 
     try:
-        prof, reg0 = _load(profile, register, store)
-        day = (dt.date.fromisoformat(date) if date
-               else dt.datetime.now(ZoneInfo(prof.timezone)).date())
-        prof, reg = _load(profile, register, store, day.year) if register is None \
-            else (prof, reg0)
+        given = dt.date.fromisoformat(date) if date else None
+    except ValueError:
+        _fail(ValueError(t(f"--date {date!r} är inget datum (ÅÅÅÅ-MM-DD)",
+                           f"--date {date!r} is not a date (YYYY-MM-DD)")))
+        return
+    try:
+        prof, reg = _load(profile, register, store)
+        day = given or dt.datetime.now(ZoneInfo(prof.timezone)).date()
+        if register is None and not reg.covers(day.year):
+            prof, reg = _load(profile, None, store, day.year)
         log = open_activity_log(prof, reg)
         saved = log.add(Activity(day, promise, count, place, lat, lon, note), reg)
     except (ValidationError, FileNotFoundError) as exc:
         _fail(exc)
-        return
-    except ValueError:
-        _fail(ValueError(t(f"--date {date!r} är inget datum (ÅÅÅÅ-MM-DD)",
-                           f"--date {date!r} is not a date (YYYY-MM-DD)")))
         return
     typer.echo(t(f"Loggat: {saved.date} {saved.promise_id} × {saved.count} i {log.path}",
                  f"Logged: {saved.date} {saved.promise_id} × {saved.count} in {log.path}"))

@@ -1,27 +1,337 @@
-"""Uppföljning: placeholder until the yearly report lands; shows the figures that exist."""
+"""Uppföljning: the yearly public follow-up of the promises, with downloads.
+
+Shows the same content as ``trygga report`` (:mod:`promises.report`): every promise with
+its target, outcome and status, the walks held, findings and fixes, the lighting work
+with before/after maps, and the charts; and offers the report as HTML and PDF. The page
+receives only the :class:`promises.report.ReportData` (public content, STYLE rule 8).
+
+Staff (not in public mode) also log activities for the promises and import them from CSV.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import tempfile
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
 import streamlit as st
 
+from layers import ValidationError, load_profile
+from layers.profile import Profile
+from promises.activities import (
+    Activity,
+    ActivityImportError,
+    activity_log_path,
+    open_activity_log,
+)
+from promises.demo import seed_demo_walks
+from promises.register import Register, load_register, register_for_profile
+from promises.report import (
+    ReportData,
+    ReportError,
+    render_report_pdf,
+    report_bytes,
+    report_for_profile,
+)
 from ui.common import load_or_stop, show_demo_notice
-from ui.st_cache import inputs_key, profile_path, st_ranking
-from ui.state import t
+from ui.st_cache import inputs_key, profile_path, st_layers
+from ui.state import lang, public_mode, t
+
+_TEXTS: dict[str, tuple[str, str]] = {
+    "year": ("År", "Year"),
+    "no_register": ("Det finns inget löftesregister (medborgarloften_*.toml) i profilens "
+                    "mapp.", "There is no promise register (medborgarloften_*.toml) in the "
+                    "profile's folder."),
+    "register_error": ("Löftesregistret kunde inte läsas", "The promise register could not "
+                       "be read"),
+    "building": ("Sammanställer uppföljningen …", "Putting the follow-up together …"),
+    "download_html": ("Ladda ner rapporten (HTML)", "Download the report (HTML)"),
+    "download_pdf": ("Ladda ner rapporten (PDF)", "Download the report (PDF)"),
+    "no_pdf": ("PDF kan inte skapas här", "PDF cannot be made here"),
+    "promises": ("Löftena och utfallet", "The promises and the outcome"),
+    "walks": ("Trygghetsvandringar", "Safety walks"),
+    "no_walks": ("Inga genomförda trygghetsvandringar detta år.",
+                 "No safety walks held this year."),
+    "findings": ("Fynd och åtgärder", "Findings and fixes"),
+    "closed": ("Avslutade utan åtgärd", "Closed without action"),
+    "lighting": ("Belysning", "Lighting"),
+    "no_lighting": ("Belysningsregister för årets början och slut saknas.",
+                    "Lighting inventories for the start and end of the year are missing."),
+    "darkness": ("Mörker under skolvägen", "Darkness on the way to school"),
+    "figures": ("Visa siffrorna", "Show the figures"),
+    "log": ("Logga aktivitet", "Log an activity"),
+    "log_promise": ("Löfte", "Promise"),
+    "log_date": ("Datum", "Date"),
+    "log_count": ("Antal", "Count"),
+    "log_place": ("Plats (publiceras bara om löftet tillåter det)",
+                  "Place (published only if the promise allows it)"),
+    "log_note": ("Intern anteckning (publiceras aldrig, inga namn)",
+                 "Internal note (never published, no names)"),
+    "log_save": ("Spara", "Save"),
+    "log_saved": ("Aktiviteten är sparad.", "The activity is saved."),
+    "import": ("Importera aktiviteter från CSV", "Import activities from CSV"),
+    "import_help": ("Kolumner: datum;löfte;antal;plats;lat;lon;anteckning. Allt eller inget: "
+                    "med ett fel importeras ingenting.",
+                    "Columns: datum;löfte;antal;plats;lat;lon;anteckning. All or nothing: "
+                    "with one error nothing is imported."),
+    "import_button": ("Importera", "Import"),
+}
+
+
+def _t(key: str) -> str:
+    sv, en = _TEXTS[key]
+    return en if lang() == "en" else sv
+
+
+def _mtime_key(*paths: Path) -> tuple[tuple[int, int], ...]:
+    """Modification time and size of each file (0, 0 when missing): a cache key."""
+    out = []
+    for f in paths:
+        s = f.stat() if f.exists() else None
+        out.append((s.st_mtime_ns, s.st_size) if s else (0, 0))
+    return tuple(out)
+
+
+def _store_path(profile: Profile) -> Path:
+    return Path(profile.store or profile.folder / "walks.gpkg")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def st_report(profile_file: str, layers_key: tuple[float, ...], register_file: str,
+              data_key: tuple[tuple[int, int], ...], year: int) -> ReportData:
+    """The report data of *year*, cached on the inputs' and the store's file times."""
+    layers = st_layers(profile_file, layers_key)
+    return report_for_profile(layers.profile, load_register(register_file), year,
+                              layers=layers)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def st_report_pdf(_data: ReportData, key: tuple[object, ...]) -> bytes:
+    """PDF bytes of the report (cached per report key)."""
+    return report_bytes(_data, "pdf")
+
+
+def _prepare_demo(profile: Profile, reg: Register) -> None:
+    """On the demo profile: seed the store (findings, walks) and the activity log once, so
+    that the cache key below sees the seeded files."""
+    if not profile.demo:
+        return
+    from walks.service import open_store
+
+    with open_store(profile) as store:
+        seed_demo_walks(store, profile)
+    open_activity_log(profile, reg)
+
+
+@st.cache_data(show_spinner=False)
+def pdf_problem() -> str:
+    """Why PDFs cannot be made here ("" when WeasyPrint works); checked once."""
+    try:
+        render_report_pdf("<html lang='sv'><body><p>PDF</p></body></html>")
+    except ReportError as exc:
+        return str(exc)
+    return ""
+
+
+def _default_year(reg: Register, tz: str) -> int:
+    today = dt.datetime.now(ZoneInfo(tz)).date()
+    return min(max(today.year, reg.period_start), reg.period_end)
+
+
+def _table(head: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=list(head))
+
+
+def _show_chart(data: ReportData, key: str) -> None:
+    try:
+        c = data.chart(key)
+    except KeyError:
+        return
+    st.image(c.png, caption=c.alt)
+    if c.rows:
+        with st.expander(f"{_t('figures')}: {c.title.lower()}"):
+            st.dataframe(_table(c.head, c.rows), hide_index=True)
+
+
+def _show_report(data: ReportData) -> None:
+    st.subheader(_t("promises"))
+    cols = st.columns(max(1, len(data.status_counts)))
+    for col, (label, n) in zip(cols, data.status_counts.items(), strict=False):
+        col.metric(label, n)
+    st.dataframe(pd.DataFrame({
+        "Löfte": [p.promise.text for p in data.progress],
+        "Ansvar": [p.promise.owner_label for p in data.progress],
+        "Mål": [p.target_text for p in data.progress],
+        f"Utfall {data.year}": [p.outcome_text for p in data.progress],
+        "Status": [p.status.label for p in data.progress],
+        "Detaljer": ["; ".join([*p.details, *([f"Platser: {', '.join(p.places)}"]
+                                              if p.places else [])])
+                     for p in data.progress],
+    }), hide_index=True)
+
+    st.subheader(f"{_t('walks')} {data.year}")
+    if data.walks:
+        st.dataframe(pd.DataFrame({
+            "Datum": [w.date for w in data.walks], "Vandring": [w.title for w in data.walks],
+            "Plats": [w.place for w in data.walks], "Ljus": [w.light for w in data.walks],
+            "Deltagare per grupp": [", ".join(f"{g} {n}" for g, n in w.participants)
+                                    for w in data.walks],
+            "Deltagare": [w.participants_total for w in data.walks],
+            "Fynd": [w.findings for w in data.walks]}), hide_index=True)
+    else:
+        st.info(_t("no_walks"))
+
+    st.subheader(_t("findings"))
+    f = data.findings
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(f"Offentliga fynd {data.year}", f.total)
+    c2.metric("Åtgärdade", "–" if f.share_fixed is None else f"{100 * f.share_fixed:.0f} %")
+    c3.metric("Dagar i median till åtgärd",
+              "–" if f.median_days_to_fix is None else f"{f.median_days_to_fix:.0f}")
+    c4.metric(_t("closed"), len(f.closed))
+    if f.by_category:
+        table = pd.DataFrame([[cat, *counts, total] for cat, counts, total in f.by_category],
+                             columns=["Kategori", *f.states, "Totalt"])
+        st.dataframe(table, hide_index=True)
+    if f.closed:
+        st.markdown(f"**{_t('closed')}**")
+        closed = {"Datum": [c.date for c in f.closed],
+                  "Kategori": [c.category for c in f.closed]}
+        if data.show_closed_reasons:
+            closed["Skäl"] = [c.reason for c in f.closed]
+        st.dataframe(pd.DataFrame(closed), hide_index=True)
+    left, right = st.columns(2)
+    with left:
+        _show_chart(data, "findings_per_month")
+    with right:
+        _show_chart(data, "fixes_per_month")
+
+    st.subheader(_t("lighting"))
+    if data.snapshot_labels is None:
+        st.info(_t("no_lighting"))
+    else:
+        st.caption(f"{data.snapshot_labels[0]} → {data.snapshot_labels[1]}")
+        m = st.columns(4)
+        if data.lighting is not None:
+            m[0].metric("Km med förbättrad belysning", f"{data.lighting.km_improved:.1f}")
+        if data.led is not None:
+            m[1].metric("Armaturer bytta till LED", data.led.conversions)
+            m[2].metric("kWh sparade per år", f"{data.led.kwh_saved_per_year:,.0f}"
+                        .replace(",", "\u00a0"))
+            m[3].metric("kg CO₂ mindre per år", f"{data.led.co2_kg_saved_per_year:,.0f}"
+                        .replace(",", "\u00a0"))
+        if data.lighting is not None:
+            lp = data.lighting
+            rows = [("Nära skola, övergångsställe eller i prioriterat område", lp.km_improved),
+                    ("varav nära skola", lp.km_near_school),
+                    ("varav vid övergångsställe", lp.km_near_crossing),
+                    *((f"varav i {k}", v) for k, v in lp.km_in_areas.items()),
+                    ("Hela nätet", lp.km_improved_all)]
+            st.dataframe(pd.DataFrame(rows, columns=["Var", "Km"]).round(2), hide_index=True)
+        if data.maps:
+            for col, c in zip(st.columns(len(data.maps)), data.maps, strict=True):
+                col.image(c.png, caption=c.alt)
+        _show_chart(data, "led_conversions")
+
+    st.subheader(_t("darkness"))
+    _show_chart(data, "commute_darkness")
+    st.caption(" · ".join(data.sources))
+    if data.note:
+        st.caption(data.note)
+
+
+def _downloads(data: ReportData, key: tuple[object, ...]) -> None:
+    left, right = st.columns(2)
+    left.download_button(_t("download_html"), report_bytes(data, "html"),
+                         file_name=f"uppfoljning_{data.year}.html", mime="text/html",
+                         key=f"dl_html_{data.year}")
+    problem = pdf_problem()
+    if problem:
+        right.info(f"{_t('no_pdf')}: {problem}")
+        return
+    # The PDF is made when the button is clicked (WeasyPrint takes a few seconds).
+    right.download_button(_t("download_pdf"), lambda: st_report_pdf(data, key),
+                          file_name=f"uppfoljning_{data.year}.pdf", mime="application/pdf",
+                          key=f"dl_pdf_{data.year}")
+
+
+def _staff_forms(profile: Profile, reg: Register, year: int) -> None:
+    log = open_activity_log(profile, reg)
+    logged = [p for p in reg.promises if p.logged]
+    if not logged:
+        return
+    with st.expander(_t("log")), st.form("log_activity", clear_on_submit=True):
+        promise = st.selectbox(_t("log_promise"), logged, format_func=lambda p: p.text)
+        default = dt.date(year, 12, 31) if year < dt.date.today().year else dt.date.today()
+        when = st.date_input(_t("log_date"), value=default,
+                             min_value=dt.date(reg.period_start, 1, 1),
+                             max_value=dt.date(reg.period_end, 12, 31))
+        count = st.number_input(_t("log_count"), min_value=1, value=1, step=1)
+        place = st.text_input(_t("log_place"))
+        note = st.text_input(_t("log_note"))
+        if st.form_submit_button(_t("log_save")):
+            try:
+                log.add(Activity(when if isinstance(when, dt.date) else dt.date.today(),
+                                 promise.id, int(count), place, None, None, note), reg)
+            except ValidationError as exc:
+                st.error(str(exc))
+            else:
+                st.success(_t("log_saved"))
+                st.rerun()
+    with st.expander(_t("import")):
+        st.caption(_t("import_help"))
+        upload = st.file_uploader("CSV", type=["csv", "txt"], key="activity_csv")
+        if upload is not None and st.button(_t("import_button"), key="activity_import"):
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / (Path(upload.name).name or "aktiviteter.csv")
+                path.write_bytes(upload.getvalue())
+                try:
+                    result = log.import_csv(path, reg)
+                except ActivityImportError as exc:
+                    st.error(exc.report.summary() + "\n\n" + "\n".join(
+                        f"- {p}" for p in exc.report.problems))
+                except ValidationError as exc:
+                    st.error(str(exc))
+                else:
+                    st.success(result.summary())
 
 
 def render() -> None:
-    """Counts that already exist: lighting status, LED plan, luminaires by light source."""
+    """The Uppföljning page: the year's report, downloads, and (staff) activity logging."""
     layers = load_or_stop()
     show_demo_notice(layers.profile)
     st.title(t("page_followup"))
-    st.info(t("followup_placeholder"))
     path = profile_path()
-    p = layers.profile
-    weights = tuple((k, float(v)) for k, v in vars(p.weights).items())
-    result = st_ranking(str(path), inputs_key(path), weights, p.lighting.school_class)
-    s = result.summary(p)
-    c1, c2, c3 = st.columns(3)
-    c1.metric(t("km_unlit_near_school"), f"{s['km_unlit_near_school']:.1f}")
-    c2.metric("LED", int((layers.luminaires["light_source"] == "LED").sum()))
-    c3.metric("Hg", int((layers.luminaires["light_source"] == "Hg").sum()))
-    st.dataframe({t(k): [v] for k, v in s["km_by_status"].items()}, hide_index=True)
+    prof = load_profile(path)
+    reg_file = register_for_profile(prof)
+    if reg_file is None:
+        st.info(_t("no_register"))
+        st.stop()
+        return
+    try:
+        reg = load_register(reg_file)
+    except ValidationError as exc:
+        st.error(f"{_t('register_error')}:\n\n{exc}")
+        st.stop()
+        return
+    years = list(range(reg.period_start, reg.period_end + 1))
+    year = st.selectbox(_t("year"), years, index=years.index(_default_year(reg, prof.timezone)),
+                        key="followup_year")
+    st.caption(f"{reg.title}, {reg.municipality}")
+    _prepare_demo(prof, reg)
+    store = _store_path(prof)
+    data_key = _mtime_key(store, store.with_name(store.name + "-wal"),
+                          activity_log_path(prof), reg_file)
+    try:
+        with st.spinner(_t("building")):
+            data = st_report(str(path), inputs_key(path), str(reg_file), data_key, int(year))
+    except (ValidationError, ValueError) as exc:
+        st.error(str(exc))
+        st.stop()
+        return
+    _downloads(data, (str(path), str(reg_file), data_key, int(year)))
+    _show_report(data)
+    if not public_mode():
+        _staff_forms(prof, reg, int(year))

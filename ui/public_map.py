@@ -8,6 +8,7 @@ requests (except optional basemap tiles).
 from __future__ import annotations
 
 import html
+import re
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,9 @@ import numpy as np
 from ui import maps
 from ui.texts import tr
 from walks.public import PUBLIC_COLUMNS
+
+#: folium's ``<meta name="viewport" ... user-scalable=no>`` (removed from static pages).
+_NO_ZOOM_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*user-scalable=no[^>]*>\s*')
 
 STATE_COLOURS = {"open": "#d7301f", "fixed": "#1a9641", "closed": "#7f7f7f"}
 
@@ -139,6 +143,8 @@ def write_static_map(view: gpd.GeoDataFrame, out: str | Path,
         f'<title>{title}</title><meta name="viewport" content="width=device-width, '
         'initial-scale=1">'))
     page = maps.root_figure(m).render().replace("<html>", f'<html lang="{lang}">', 1)
+    # folium's own viewport tag forbids zooming (WCAG 1.4.4); ours above allows it.
+    page = _NO_ZOOM_VIEWPORT.sub("", page, count=1)
     # The accessible list goes after the map, at the end of the body.
     head, sep, tail = page.rpartition("</body>")
     html_text = head + list_html(view, lang, title) + sep + tail

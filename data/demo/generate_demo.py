@@ -29,6 +29,11 @@ files equal a fresh run. Files written (see ``data/README.md``):
     Safety-walk findings in EPSG:4326.
 ``tanum_demo.osm``
     A much smaller synthetic Tanumshede extract.
+``belysning_demo_2023.csv``
+    The lighting inventory at the turn of 2023/2024 (before the lighting work of 2024),
+    same dialect as ``belysning_demo.csv``; for the yearly follow-up report.
+``aktiviteter_demo.csv``
+    A year (2024) of activity log entries for the promises (UTF-8, ``;``).
 
 All lengths are in metres. Geometry is built in a local frame: ``x``/``y`` are metres east
 and north of the town centre in EPSG:3007, so that ``E = e0 + x`` and ``N = n0 + y``.
@@ -1955,6 +1960,148 @@ def findings(town: Town, rng: np.random.Generator) -> list[dict]:
     return out
 
 
+# --------------------------------------------------------------------------- follow-up
+
+
+#: Schools designated for the yearly safety walks (as in data/stromstad/profile.toml).
+DESIGNATED_SCHOOLS = ("Strömstiernaskolan", "Bojarskolan")
+#: Standard mercury-vapour lamp sizes (W) for the luminaires converted to LED in 2024.
+HG_WATTS = (50, 80, 125, 250)
+#: Lumen per watt of LED and Hg in the lighting model (gis.lighting_model.SOURCE_DEFAULTS,
+#: efficacy × maintenance factor): a converted luminaire gave no more light before.
+LED_LM_PER_W, HG_LM_PER_W = 110.0 * 0.85, 45.0 * 0.70
+
+
+def school_centres(town: Town) -> dict[str, np.ndarray]:
+    """Centre of each school (local metres): its node, or its first ring's centroid."""
+    return {s["tags"]["name"]: (s["point"] if s["kind"] == "node"
+                                else s["rings"][0][1].mean(axis=0)) for s in town.schools}
+
+
+def inventory_2023(out_dir: Path, town: Town, lum: dict[str, np.ndarray],
+                   areas: dict[str, Polygon]) -> dict[str, int]:
+    """Write ``belysning_demo_2023.csv``: the inventory at the turn of 2023/2024.
+
+    Derived from ``belysning_demo.csv`` (the inventory at the turn of 2024/2025, read back
+    from *out_dir*; its rows are in the order of *lum*) by undoing the lighting work of
+    2024, so that the yearly report has something to follow up:
+
+    * **new lighting** – the luminaires at marked crossings, and those of every all-LED
+      path run whose luminaires lie, on average, within 300 m of a designated school or
+      inside Strömsdalen, did not exist yet;
+    * **LED conversions** – every LED luminaire installed in 2024 was a mercury-vapour
+      (Hg) luminaire, of the largest standard size giving no more light than the LED, and
+      installed 1975–1988.
+
+    The install years of the other luminaires in ``belysning_demo.csv`` are left as they
+    are, so they do not always agree with this history (synthetic data).
+
+    Returns
+    -------
+    dict
+        ``removed`` and ``converted`` luminaire counts.
+    """
+    rng = np.random.default_rng(SEED + 2)
+    text = (out_dir / "belysning_demo.csv").read_bytes().decode("cp1252")
+    header, *rows = [r for r in text.split("\r\n") if r]
+    assert len(rows) == len(lum["x"]), "inventory rows do not match the luminaires"
+    centres = school_centres(town)
+    runs = lum["run"]
+    new_runs: set[int] = set()
+    for run in sorted(set(runs.tolist()) - {-1}):
+        k = np.flatnonzero(runs == run)
+        if lum["group"][k[0]] != "path" or not np.all(lum["source"][k] == "LED"):
+            continue
+        mid = np.array([lum["x"][k].mean(), lum["y"][k].mean()])
+        near = any(float(np.hypot(*(mid - centres[n]))) <= 300.0 for n in DESIGNATED_SCHOOLS)
+        if near or areas["Strömsdalen"].contains(Point(mid)):
+            new_runs.add(run)
+    lines = [header]
+    removed = converted = 0
+    for k, row in enumerate(rows):
+        cells = row.split(";")
+        if lum["group"][k] == "crossing" or int(runs[k]) in new_runs:
+            removed += 1
+            continue
+        if cells[2] == "LED" and cells[5] == "2024":
+            led_w = int(cells[3]) if cells[3] else 30
+            fits = [w for w in HG_WATTS if w * HG_LM_PER_W <= led_w * LED_LM_PER_W]
+            cells[2] = LIGHT_SOURCES["Hg"]
+            cells[3] = str(max(fits, default=HG_WATTS[0])) if cells[3] else ""
+            cells[5] = str(int(rng.integers(1975, 1989)))
+            converted += 1
+        lines.append(";".join(cells))
+    (out_dir / "belysning_demo_2023.csv").write_bytes(
+        ("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    return {"removed": removed, "converted": converted}
+
+
+#: Demo activity log: promise id -> (total in 2024, most per entry, places, notes).
+ACTIVITY_PLAN: dict[str, tuple[int, int, tuple[str, ...], tuple[str, ...]]] = {
+    "trafikkontroller": (92, 4, ("Västkustvägen", "Fjordvägen", "Centrum", "Skee"),
+                         ("Hastighetskontroll.", "Nykterhetskontroll.",
+                          "Kontroll av cykelbelysning.", "")),
+    "patruller": (31, 2, ("Centrum", "Strömsdalen", "Hamnen", "Kajgatan"),
+                  ("Fotpatrull kvällstid.", "Cykelpatrull längs gång- och cykelvägar.", "")),
+    "skolbesok": (34, 2, ("Strömstiernaskolan", "Bojarskolan", "Valemyrsskolan",
+                          "Strömstad gymnasium", "Fritidsgården"),
+                  ("Lektion om trafiksäkerhet.", "Besök på fritidsgården.", "")),
+    "grannsamverkan": (1, 1, ("Stadshuset",), ("Informationsträff om båtsamverkan.",)),
+    "dialogmoten": (2, 1, ("Föreningslokalen i Strömsdalen", "Stadshuset"),
+                    ("Dialogmöte om tryggheten i området.",)),
+    "sommarsamverkan": (1, 1, ("",), ("Samverkansmöte inför sommarsäsongen.",)),
+}
+#: Note that appears in the demo log and must never reach a public output.
+INTERNAL_ACTIVITY_NOTE = ("Intern anteckning: samordnat med kommunpolisen, "
+                          "uppgifter om enskilda finns i ärendet.")
+
+
+def activities_demo(out_dir: Path, frame: Frame) -> dict[str, int]:
+    """Write ``aktiviteter_demo.csv``: a year (2024) of activity log entries.
+
+    UTF-8 with BOM, ``;``, decimal comma, CRLF; columns ``datum;löfte;antal;plats;lat;
+    lon;anteckning`` (the format of :mod:`promises.activities`). Totals per promise are
+    :data:`ACTIVITY_PLAN`: some yearly targets of the register are met, some not
+    (``vnr-konferens`` and ``lagesbild`` have no entries at all). The dialogue meetings
+    carry a point (lat/lon); one traffic control carries :data:`INTERNAL_ACTIVITY_NOTE`.
+
+    Returns
+    -------
+    dict
+        Total count per promise id.
+    """
+    rng = np.random.default_rng(SEED + 3)
+    entries: list[tuple[str, str, int, str, str, str, str]] = []
+    days = np.arange(np.datetime64("2024-01-08"), np.datetime64("2024-12-20"))
+    summer = np.arange(np.datetime64("2024-05-20"), np.datetime64("2024-06-14"))
+    for pid, (total, most, places, notes) in ACTIVITY_PLAN.items():
+        left = total
+        counts: list[int] = []
+        while left > 0:
+            counts.append(min(left, int(rng.integers(1, most + 1))))
+            left -= counts[-1]
+        pool = summer if pid == "sommarsamverkan" else days
+        dates = np.sort(rng.choice(pool, size=len(counts), replace=False))
+        for i, (d, c) in enumerate(zip(dates, counts, strict=True)):
+            place = places[i % len(places)] if pid in ("grannsamverkan", "dialogmoten") \
+                else places[int(rng.integers(len(places)))]
+            lat = lon = ""
+            if pid == "dialogmoten":
+                lon_lat = frame.lonlat(np.array([[1000.0 - 150.0 * i, 1100.0 - 40.0 * i]]))[0]
+                lat, lon = fmt_comma(float(lon_lat[1]), 5), fmt_comma(float(lon_lat[0]), 5)
+            entries.append((str(d), pid, c, place, lat, lon,
+                            notes[int(rng.integers(len(notes)))]))
+    first_control = next(i for i, e in enumerate(entries) if e[1] == "trafikkontroller")
+    entries[first_control] = (*entries[first_control][:6], INTERNAL_ACTIVITY_NOTE)
+    entries.sort(key=lambda e: (e[0], e[1], e[3]))
+    lines = ["datum;löfte;antal;plats;lat;lon;anteckning"]
+    lines += [";".join([d, pid, str(c), place, lat, lon, note])
+              for d, pid, c, place, lat, lon, note in entries]
+    (out_dir / "aktiviteter_demo.csv").write_bytes(
+        ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
+    return {pid: plan[0] for pid, plan in ACTIVITY_PLAN.items()}
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -1988,7 +2135,7 @@ def generate(out_dir: Path) -> dict:
     assert walk_km >= 150.0, f"only {walk_km:.1f} km of walking/cycling ways"
     n_cross = sum(1 for t in town.network.node_tags.values() if t.get("highway") == "crossing")
     assert n_cross >= 150, f"only {n_cross} crossings"
-    features, _ = priority_areas(town.frame, rng)
+    features, areas = priority_areas(town.frame, rng)
     write_geojson(out_dir / "prioriterade_omraden_demo.geojson", "prioriterade_omraden_demo",
                   features, "SYNTHETIC demo data (data/demo/generate_demo.py), not real "
                   "Strömstad data.")
@@ -2003,8 +2150,10 @@ def generate(out_dir: Path) -> dict:
     t_walk = sum(v for k, v in t_km.items() if k in WALK_HIGHWAYS)
     assert 10.0 <= t_walk <= 20.0, f"Tanum: {t_walk:.1f} km of walking/cycling ways"
     t_cross = sum(1 for t in tanum.network.node_tags.values() if t.get("highway") == "crossing")
+    followup = inventory_2023(out_dir, town, lum, areas)
+    followup["activities"] = sum(activities_demo(out_dir, town.frame).values())
     sources, counts = np.unique(lum["source"], return_counts=True)
-    return {"km": km, "walk_km": walk_km, "crossings": n_cross, "luminaires": n_lum,
+    return {"followup": followup, "km": km, "walk_km": walk_km, "crossings": n_cross, "luminaires": n_lum,
             "sources": dict(zip(sources.tolist(), counts.tolist(), strict=True)),
             "tanum_km": t_km, "tanum_walk_km": t_walk, "tanum_crossings": t_cross}
 
@@ -2023,6 +2172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stats["luminaires"], stats["sources"])
     logger.info("Tanum: %.1f km walking/cycling (%s), %d crossings", stats["tanum_walk_km"],
                 summary(stats["tanum_km"]), stats["tanum_crossings"])
+    logger.info("Follow-up: 2023 inventory without %d new and with %d unconverted luminaires, "
+                "%d activities", stats["followup"]["removed"], stats["followup"]["converted"],
+                stats["followup"]["activities"])
     return 0
 
 
