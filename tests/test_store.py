@@ -445,3 +445,17 @@ def test_eight_concurrent_writers_lose_no_rows(store: GeoPackageStore) -> None:
     frame = store.findings()
     assert frame.index.is_unique and len(frame) == 1600
     assert frame["channel"].value_counts().tolist() == [200] * 8
+
+
+def test_fix_recorded_afterwards_keeps_its_date(store: GeoPackageStore) -> None:
+    f = store.add_finding(make_finding())
+    done = datetime(2024, 11, 3, 9, 30, tzinfo=UTC)
+    with pytest.raises(ValidationError, match="fixed_at.*timezone-aware"):
+        store.set_state(f.id, 1, m.ATGARDAD, "lampan bytt", "staff",
+                        fixed_at=datetime(2024, 11, 3, 9, 30))
+    with pytest.raises(ValidationError, match="not in the future"):
+        store.set_state(f.id, 1, m.ATGARDAD, "lampan bytt", "staff",
+                        fixed_at=datetime(2999, 1, 1, tzinfo=UTC))
+    fixed = store.set_state(f.id, 1, m.ATGARDAD, "lampan bytt", "staff", fixed_at=done)
+    assert fixed.fixed_at == done
+    assert store.findings().loc[f.id, "fixed_at"] == pd.Timestamp(done)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
 from layers.boundary import load_boundary
 from layers.profile import Profile
@@ -82,8 +84,12 @@ def seed_demo_store(store: GeoPackageStore, profile: Profile) -> int:
         target = finding_state(p.get("state", "ny"))
         if target.label != finding.state.label:
             reason = "Ingen åtgärd behövs (demo)." if target.is_closed() else None
+            # Demo fixes happen 3–8 weeks after the walk (deterministic per finding).
+            fixed = (pd.Timestamp(p["created"]).to_pydatetime()
+                     + timedelta(days=21 + int(str(fid).replace("-", "")[:8], 16) % 35)
+                     if target.is_fixed() else None)
             store.set_state(str(fid), finding.version, target, note="demo",
-                            author_role="staff", reason=reason)
+                            author_role="staff", reason=reason, fixed_at=fixed)
     logger.info("seeded %d demo findings", outcome.report.new)
     return outcome.report.new
 

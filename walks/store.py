@@ -278,7 +278,8 @@ class FindingStore(ABC):
 
     @abstractmethod
     def set_state(self, finding_id: str, expected_version: int, new_state: State | str,
-                  note: str, author_role: str, reason: str | None = None) -> Finding:
+                  note: str, author_role: str, reason: str | None = None,
+                  fixed_at: datetime | None = None) -> Finding:
         """Change a finding's state; closing without action requires *reason*."""
 
     @abstractmethod
@@ -1271,7 +1272,8 @@ class GeoPackageStore(FindingStore):
                           lambda f: dataclasses.replace(f, **values))
 
     def set_state(self, finding_id: str, expected_version: int, new_state: State | str,
-                  note: str, author_role: str, reason: str | None = None) -> Finding:
+                  note: str, author_role: str, reason: str | None = None,
+                  fixed_at: datetime | None = None) -> Finding:
         """Change a finding's state (one transaction, one history entry).
 
         Parameters
@@ -1284,15 +1286,25 @@ class GeoPackageStore(FindingStore):
             Role (never a name).
         reason : str, optional
             Required for states that require a reason (``avslutad utan åtgärd``).
+        fixed_at : datetime, optional
+            When the fix was done, for fixes recorded afterwards (timezone-aware; default
+            now). The history entry still carries the time it was recorded.
 
         Raises
         ------
         ValidationError
-            Unknown state, or a missing reason (field ``closed_reason``).
+            Unknown state, a missing reason (field ``closed_reason``) or a naive or future
+            ``fixed_at``.
         ConflictError
             The finding changed since *expected_version*.
         """
         state = finding_state(new_state)
+        if fixed_at is not None and (fixed_at.tzinfo is None or fixed_at > _now()):
+            raise ValidationError([Problem(
+                f"finding {finding_id}", "", "fixed_at",
+                "the fix time must be timezone-aware and not in the future",
+                "give the date and time the fix was done, e.g. 2024-11-03T10:00+01:00",
+                column_label="field")])
         if state.requires_reason and not (reason and reason.strip()):
             raise ValidationError([Problem(
                 f"finding {finding_id}", "", "closed_reason",
@@ -1305,7 +1317,8 @@ class GeoPackageStore(FindingStore):
             return dataclasses.replace(
                 f, state=state,
                 closed_reason=(reason or "").strip() if state.requires_reason else "",
-                fixed_at=now if state.is_fixed() else None)
+                fixed_at=(_ms(fixed_at) if fixed_at is not None else now)
+                if state.is_fixed() else None)
         return self._edit(finding_id, expected_version, author_role, note, change)
 
     def history(self, finding_id: str) -> list[FindingUpdate]:
