@@ -81,6 +81,7 @@ from promises.register import Register
 from promises.snapshots import RankingSnapshot, snapshots_for_year
 from walks.categories import CATEGORIES
 from walks.model import FINDING_STATES, PARTICIPANT_GROUPS
+from walks.pdf import html_to_pdf
 from walks.public import public_view
 
 if TYPE_CHECKING:
@@ -548,26 +549,7 @@ def render_report_pdf(html_text: str) -> bytes:
     ReportError
         WeasyPrint or its system libraries are missing (the message says how to fix it).
     """
-    try:
-        import weasyprint
-    except (ImportError, OSError) as exc:  # OSError: pango/cairo system libraries missing
-        raise ReportError(
-            f"cannot write PDF: WeasyPrint is not usable here ({exc}). Fix: `pip install "
-            "weasyprint` and the Pango libraries (`apt-get install libpango-1.0-0 "
-            "libpangoft2-1.0-0`), or write HTML and print it from a browser") from exc
-    fetcher: Any
-    try:
-        from weasyprint.urls import URLFetcher
-        fetcher = URLFetcher(allowed_protocols=("data",))
-    except (ImportError, TypeError):  # older WeasyPrint: function-style fetcher
-        def fetcher(url: str, *args: Any, **kwargs: Any) -> Any:
-            if not url.startswith("data:"):
-                raise ValueError(f"report PDFs load no external resources ({url[:40]})")
-            return weasyprint.default_url_fetcher(url, *args, **kwargs)
-    pdf = weasyprint.HTML(string=html_text, url_fetcher=fetcher).write_pdf()
-    if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf() without a target
-        raise ReportError("WeasyPrint returned no PDF")
-    return pdf
+    return html_to_pdf(html_text, ReportError, "report")
 
 
 def report_bytes(data: ReportData, fmt: str = "html") -> bytes:

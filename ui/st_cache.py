@@ -1,7 +1,10 @@
 """Cached wrappers around the domain packages for the Streamlit pages.
 
 Frames are cached with ``st.cache_data`` keyed on the profile path and the modification
-times of its files, so editing an input file invalidates the cache (STYLE rule 11).
+times of its files, so editing an input file invalidates the cache (STYLE rule 11). The
+layers, the school routes and the default ranking are also persisted to disk
+(``persist="disk"``, in Streamlit's cache folder), so a restarted server renders its first
+page without recomputing them.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def st_profile(path: str, _key: tuple[float, ...] = ()) -> Profile:
     return load_profile(path)
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_data(show_spinner=False, max_entries=4, persist="disk")
 def st_layers(path: str, key: tuple[float, ...]) -> Layers:
     """All layers of the profile, cached on the profile path and its files' mtimes."""
     with warnings.catch_warnings():
@@ -51,7 +54,7 @@ def st_layers(path: str, key: tuple[float, ...]) -> Layers:
         return load_layers(load_profile(path))
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_data(show_spinner=False, max_entries=4, persist="disk")
 def st_route_counts(path: str, key: tuple[float, ...]) -> pd.Series:
     """School-route counts, once per input network."""
     layers = st_layers(path, key)
@@ -65,7 +68,7 @@ def st_darkness(lat: float, lon: float, tz: str) -> pd.DataFrame:
     return commute_darkness_by_month(lat, lon, tz)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, persist="disk")
 def st_ranking(path: str, key: tuple[float, ...], weights: tuple[tuple[str, float], ...],
                school_class: str) -> RankingResult:
     """The ranking for a set of weights and a school target class (cached per combination)."""

@@ -59,6 +59,7 @@ from shapely.geometry import LineString, Point
 
 from walks.categories import CATEGORIES, Category, checklist, staff_only_labels
 from walks.model import PARTICIPANT_GROUPS, Walk, finding_state
+from walks.pdf import html_to_pdf
 
 if TYPE_CHECKING:
     from walks.store import FindingStore
@@ -384,27 +385,7 @@ def render_protocol_html(walk: Walk, findings: gpd.GeoDataFrame | None,
 
 
 def _pdf_bytes(html: str) -> bytes:
-    try:
-        import weasyprint
-    except (ImportError, OSError) as exc:  # OSError: pango/cairo system libraries missing
-        raise ProtocolError(
-            f"cannot write PDF: WeasyPrint is not usable here ({exc}). Fix: "
-            "`pip install weasyprint` and the Pango libraries (`apt-get install "
-            "libpango-1.0-0 libpangoft2-1.0-0`), or write .html and print it from a "
-            "browser") from exc
-    fetcher: Any
-    try:
-        from weasyprint.urls import URLFetcher
-        fetcher = URLFetcher(allowed_protocols=("data",))
-    except (ImportError, TypeError):  # older WeasyPrint: function-style fetcher
-        def fetcher(url: str, *args: Any, **kwargs: Any) -> Any:
-            if not url.startswith("data:"):
-                raise ValueError(f"protocol PDFs load no external resources ({url[:40]})")
-            return weasyprint.default_url_fetcher(url, *args, **kwargs)
-    pdf = weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
-    if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf() without target
-        raise ProtocolError("WeasyPrint returned no PDF")
-    return pdf
+    return html_to_pdf(html, ProtocolError, "protocol")
 
 
 def render_protocol(walk: Walk, findings: gpd.GeoDataFrame | None, out_path: str | Path,
