@@ -217,6 +217,6 @@ def test_pdf_error_is_clear_without_weasyprint(monkeypatch, tmp_path):
         return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
-    with pytest.raises(ProtocolError, match=r"pip install weasyprint.*or write \.html"):
+    with pytest.raises(ProtocolError, match=r"pip install weasyprint.*or write HTML"):
         render_protocol(make_walk(), None, tmp_path / "p.pdf")
     assert not (tmp_path / "p.pdf").exists()
