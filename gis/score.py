@@ -177,36 +177,45 @@ def reasons(features: pd.DataFrame, school_scale_m: float = SCHOOL_SCALE_M) -> p
         ``priority_area``, ``findings_count``, ``school_route_count``, ``mean_lux``,
         ``target_class``.
     """
-    # Built from a few columns of strings; the number of distinct texts is small, so
-    # this is a vectorised string build rather than a loop over geometries.
-    status = features["lighting_status"].map(STATUS_SV).fillna("")
-    ptype = features["path_type"].map(PATH_TYPE_SV).fillna("väg")
-    text = status + " " + ptype
+    # Each clause is built column-wise (numpy/pandas); only the final join of the short
+    # strings runs per row, which is a few milliseconds and touches no geometry.
+    n_rows = len(features)
+    empty = np.full(n_rows, "", dtype=object)
+
+    def clause(mask: pd.Series | np.ndarray, text: pd.Series | np.ndarray | str) -> np.ndarray:
+        values = np.asarray(text, dtype=object) if not isinstance(text, str) else \
+            np.full(n_rows, text, dtype=object)
+        return np.where(np.asarray(mask, dtype=bool), values, empty)
+
+    status = features["lighting_status"].astype(str)
+    parts = [features["lighting_status"].map(STATUS_SV).fillna("").to_numpy(dtype=object),
+             np.full(n_rows, " ", dtype=object),
+             features["path_type"].map(PATH_TYPE_SV).fillna("väg").to_numpy(dtype=object)]
     if "mean_lux" in features and "target_class" in features:
-        under = features["lighting_status"].eq("underlit")
-        lux = features["mean_lux"].astype(float).round(1).astype(str).str.replace(".", ",",
-                                                                                 regex=False)
-        text = text.where(~under, text + " (" + lux + " lx, mål " +
-                          features["target_class"].astype(str) + ")")
+        lux = features["mean_lux"].astype(float).round(1).astype(str).str.replace(
+            ".", ",", regex=False)
+        parts.append(clause(status.eq("underlit"), " (" + lux + " lx, mål "
+                            + features["target_class"].astype(str) + ")"))
     if "school_distance_m" in features and "nearest_school" in features:
         d = features["school_distance_m"].astype(float)
-        near = d.le(school_scale_m) & features["nearest_school"].fillna("").ne("")
-        part = _fmt_m(d) + " från " + features["nearest_school"].fillna("").astype(str)
-        text = text.where(~near, text + " " + part)
+        school = features["nearest_school"].fillna("").astype(str)
+        near = d.le(school_scale_m) & school.ne("")
+        parts.append(clause(near, " " + _fmt_m(d) + " från " + school))
     if "crossings_within_50m" in features:
         n = features["crossings_within_50m"].fillna(0).astype(int)
-        one = n.eq(1)
-        many = n.gt(1)
-        text = text.where(~one, text + ", 1 övergångsställe inom 50 m")
-        text = text.where(~many, text + ", " + n.astype(str) + " övergångsställen inom 50 m")
+        parts.append(clause(n.eq(1), ", 1 övergångsställe inom 50 m"))
+        parts.append(clause(n.gt(1), ", " + n.astype(str) + " övergångsställen inom 50 m"))
     if "school_route_count" in features:
         r = features["school_route_count"].fillna(0).astype(int)
-        text = text.where(~r.gt(0), text + ", skolväg för " + r.astype(str) + " rutter")
+        parts.append(clause(r.eq(1), ", skolväg för 1 rutt"))
+        parts.append(clause(r.gt(1), ", skolväg för " + r.astype(str) + " rutter"))
     if "findings_count" in features:
         f = features["findings_count"].fillna(0).astype(int)
-        text = text.where(~f.gt(0), text + ", " + f.astype(str) + " synpunkter från "
-                                                                  "trygghetsvandring")
+        parts.append(clause(f.eq(1), ", 1 synpunkt från trygghetsvandring"))
+        parts.append(clause(f.gt(1), ", " + f.astype(str) + " synpunkter från "
+                                                          "trygghetsvandring"))
     if "priority_area" in features:
-        a = features["priority_area"].fillna("").astype(str)
-        text = text.where(a.eq(""), text + ", i " + a)
-    return text.str.strip().rename("reason")
+        area = features["priority_area"].fillna("").astype(str)
+        parts.append(clause(area.ne(""), ", i " + area))
+    joined = ["".join(row).strip() for row in zip(*parts, strict=True)]
+    return pd.Series(joined, index=features.index, name="reason", dtype="str")

@@ -176,30 +176,46 @@ def split_at_junctions(lines: np.ndarray, snap_m: float = 0.01
         Distance (m) along the original line at which each part starts.
     """
     coords, vline = shapely.get_coordinates(lines, return_index=True)
+    n_lines = len(lines)
     if not len(coords):
-        return np.asarray(lines), np.arange(len(lines)), np.zeros(len(lines))
-    key = np.round(coords / snap_m).astype(np.int64)
-    _, inverse = np.unique(key, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    # Distinct lines per position: count unique (position, line) pairs.
-    pair = np.unique(np.stack([inverse, vline], axis=1), axis=0)
-    lines_at = np.bincount(pair[:, 0], minlength=inverse.max() + 1)
-    repeats = np.bincount(inverse, minlength=inverse.max() + 1)
-    first_v = np.searchsorted(vline, np.arange(len(lines)), side="left")
-    last_v = np.searchsorted(vline, np.arange(len(lines)), side="right") - 1
+        return np.asarray(lines), np.arange(n_lines), np.zeros(n_lines)
+    # One int64 key per snapped position (1-D unique is much faster than unique(axis=0)).
+    grid = np.round(coords / snap_m).astype(np.int64)
+    grid -= grid.min(axis=0)
+    key = grid[:, 0] * (int(grid[:, 1].max()) + 1) + grid[:, 1]
+    _, inverse = np.unique(key, return_inverse=True)
+    n_pos = int(inverse.max()) + 1
+    # Distinct lines per position: unique (position, line) pairs.
+    pair = np.unique(inverse * np.int64(n_lines) + vline)
+    lines_at = np.bincount(pair // n_lines, minlength=n_pos)
+    repeats = np.bincount(inverse, minlength=n_pos)
+    first_v = np.searchsorted(vline, np.arange(n_lines), side="left")
+    last_v = np.searchsorted(vline, np.arange(n_lines), side="right") - 1
     interior = np.ones(len(coords), dtype=bool)
     interior[first_v] = False
     interior[last_v] = False
     cut = interior & ((lines_at[inverse] > 1) | (repeats[inverse] > lines_at[inverse]))
-    # Part number of every vertex: increases after each cut vertex; a cut vertex ends one
-    # part and starts the next, so it is emitted twice.
-    dup = np.repeat(np.arange(len(coords)), np.where(cut, 2, 1))
+    has_cut = np.zeros(n_lines, dtype=bool)
+    has_cut[vline[cut]] = True
+    if not has_cut.any():
+        return np.asarray(lines, dtype=object), np.arange(n_lines), np.zeros(n_lines)
+    # Only lines with a junction are rebuilt. A cut vertex ends one part and starts the
+    # next, so it is emitted twice; the part number increases at every second copy.
+    sel = has_cut[vline]
+    c_coords, c_vline, c_cut = coords[sel], vline[sel], cut[sel]
+    dup = np.repeat(np.arange(len(c_coords)), np.where(c_cut, 2, 1))
     is_second = np.zeros(len(dup), dtype=bool)
-    is_second[1:] = (dup[1:] == dup[:-1])
-    starts_part = is_second | np.r_[True, vline[dup][1:] != vline[dup][:-1]]
+    is_second[1:] = dup[1:] == dup[:-1]
+    starts_part = is_second | np.r_[True, c_vline[dup][1:] != c_vline[dup][:-1]]
     part_id = np.cumsum(starts_part) - 1
-    parts = np.asarray(shapely.linestrings(coords[dup], indices=part_id), dtype=object)
-    part_line = vline[dup][starts_part]
+    cut_parts = np.asarray(shapely.linestrings(c_coords[dup], indices=part_id), dtype=object)
+    cut_line = c_vline[dup][starts_part]
+    # Merge: whole lines without junctions, and the parts of the others, in line order.
+    keep_line = np.flatnonzero(~has_cut)
+    parts = np.concatenate([np.asarray(lines, dtype=object)[keep_line], cut_parts])
+    part_line = np.concatenate([keep_line, cut_line])
+    order = np.argsort(part_line, kind="stable")
+    parts, part_line = parts[order], part_line[order]
     lengths = shapely.length(parts)
     offset = np.cumsum(lengths) - lengths
     line_first_part = np.searchsorted(part_line, part_line, side="left")
