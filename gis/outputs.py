@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -93,28 +94,23 @@ def write_xlsx(tables: dict[str, tuple[str, pd.DataFrame]], path: str | Path) ->
     path : path
         Output ``.xlsx``.
     """
-    import xlsxwriter
+    from gis.xlsx import write_sheets
 
-    path = Path(path)
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "nan_inf_to_errors": True})
-    try:
-        head = wb.add_format({"bold": True, "bg_color": "#eeeeee", "text_wrap": True})
-        for key, (sheet, df) in tables.items():
-            names = XLSX_COLUMNS_SV.get(key, {c: c for c in df.columns})
-            cols = [c for c in names if c in df.columns]
-            ws = wb.add_worksheet(sheet[:31])
-            ws.write_row(0, 0, [names[c] for c in cols], head)
-            ws.freeze_panes(1, 0)
-            values = [df[c].astype(object).where(df[c].notna(), None).tolist() for c in cols]
-            for i, row in enumerate(zip(*values, strict=True), start=1):
-                ws.write_row(i, 0, row)
-            ws.autofilter(0, 0, len(df), max(0, len(cols) - 1))
-            for j, c in enumerate(cols):
-                width = 60 if c == "reason" else max(8, min(30, len(names[c]) + 2))
-                ws.set_column(j, j, width)
-    finally:
-        wb.close()
-    return path
+    frames: dict[str, pd.DataFrame] = {}
+    widths: dict[str, list[float]] = {}
+    wrap: set[str] = set()
+    for key, (sheet, df) in tables.items():
+        names = XLSX_COLUMNS_SV.get(key, {c: c for c in df.columns})
+        cols = [c for c in names if c in df.columns]
+        view = df[cols]
+        if "lighting_status" in view:
+            view = view.assign(lighting_status=view["lighting_status"].astype(str)
+                               .map(STATUS_LABELS_SV).fillna(view["lighting_status"]))
+        frames[sheet] = view.rename(columns=names)
+        widths[sheet] = [60 if c == "reason" else max(8, min(30, len(names[c]) + 2))
+                              for c in cols]
+        wrap.update(names[c] for c in cols if c == "reason")
+    return write_sheets(frames, path, widths=widths, wrap=wrap)
 
 
 def _qml_categorized(field: str, categories: dict[str, tuple[str, str]], geom: str,
@@ -237,7 +233,7 @@ def segment_tables(result: Any) -> dict[str, pd.DataFrame]:
 def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | Path,
                           profile: Any, paths: gpd.GeoDataFrame | None = None,
                           what: tuple[str, ...] = ("gpkg", "csv", "xlsx", "tif", "json"),
-                          parallel: bool = False) -> dict[str, Path]:
+                          ) -> dict[str, Path]:
     """Write the ranking's files into *out*; returns name -> path of what was written.
 
     Parameters
@@ -254,55 +250,36 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
         The path layer; needed for ``"tif"`` (the raster is clipped around it).
     what : tuple of str
         Any of ``gpkg``, ``csv``, ``xlsx``, ``tif``, ``json``.
-    parallel : bool
-        Write the XLSX in a forked child process meanwhile (command line; not inside a
-        server process with threads, such as Streamlit).
     """
     from gis.raster_out import write_illuminance_geotiff
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
-    if "gpkg" in what:
-        files["gpkg"] = write_ranking_gpkg(out / "ranking.gpkg", {
-            "segments": result.segments, "work_packages": result.packages,
-            "led_replacements": result.led, "luminaires": luminaires})
-    tables = segment_tables(result) if ("csv" in what or "xlsx" in what) else {}
-    if "csv" in what:
-        for name, df in tables.items():
-            files[f"{name}.csv"] = write_csv_sv(df, out / f"{name}.csv")
-    xlsx_job: Any = None
-    if "xlsx" in what:
-        sheets = {"segments": ("Segment", tables["segments"]),
-                  "work_packages": ("Åtgärdspaket", tables["work_packages"]),
-                  "led_replacements": ("LED-byten", tables["led_replacements"])}
-        files["xlsx"] = out / "ranking.xlsx"
-        # xlsxwriter is pure Python and the slowest writer by far; on Linux it runs in a
-        # forked child on the other core while this process writes the rest.
-        xlsx_job = _start_parallel(write_xlsx, sheets, files["xlsx"]) if parallel else None
-        if xlsx_job is None:
-            write_xlsx(sheets, files["xlsx"])
-    if "tif" in what and paths is not None:
-        files["tif"] = write_illuminance_geotiff(
-            out / "illuminance.tif", paths, luminaires,
-            default_height_m=profile.lighting.default_mounting_height_m)
-    if "json" in what:
-        files["json"] = write_json(result.summary(profile), out / "summary.json")
-    if xlsx_job is not None:
-        xlsx_job.join()
-        if xlsx_job.exitcode != 0:
-            raise RuntimeError(f"writing {files['xlsx']} failed (exit code {xlsx_job.exitcode})")
+    # GDAL (GeoPackage, GeoTIFF) and numpy release the GIL, so those two files are written
+    # on worker threads while this thread writes the tables.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="trygga-out") as pool:
+        jobs: dict[str, Future[Path]] = {}
+        if "gpkg" in what:
+            jobs["gpkg"] = pool.submit(write_ranking_gpkg, out / "ranking.gpkg", {
+                "segments": result.segments, "work_packages": result.packages,
+                "led_replacements": result.led, "luminaires": luminaires})
+        if "tif" in what and paths is not None:
+            jobs["tif"] = pool.submit(
+                write_illuminance_geotiff, out / "illuminance.tif", paths, luminaires,
+                default_height_m=profile.lighting.default_mounting_height_m)
+        tables = segment_tables(result) if ("csv" in what or "xlsx" in what) else {}
+        if "csv" in what:
+            for name, df in tables.items():
+                files[f"{name}.csv"] = write_csv_sv(df, out / f"{name}.csv")
+        if "xlsx" in what:
+            files["xlsx"] = write_xlsx({
+                "segments": ("Segment", tables["segments"]),
+                "work_packages": ("Åtgärdspaket", tables["work_packages"]),
+                "led_replacements": ("LED-byten", tables["led_replacements"])},
+                out / "ranking.xlsx")
+        if "json" in what:
+            files["json"] = write_json(result.summary(profile), out / "summary.json")
+        for name, job in jobs.items():
+            files[name] = job.result()
     return files
-
-
-def _start_parallel(fn: Any, *args: Any) -> Any:
-    """Run ``fn(*args)`` in a forked child process; None where fork is not available."""
-    import multiprocessing as mp
-
-    if "fork" not in mp.get_all_start_methods():
-        return None
-    import xlsxwriter  # noqa: F401  (import before forking: the child imports nothing)
-
-    job = mp.get_context("fork").Process(target=fn, args=args, daemon=True)
-    job.start()
-    return job

@@ -62,7 +62,7 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
         progress("outputs")
         write_ranking_outputs(result, layers.luminaires, out, prof, paths=layers.paths,
                               what=("gpkg", "csv", "xlsx", "tif", "json") if raster
-                              else ("gpkg", "csv", "xlsx", "json"), parallel=True)
+                              else ("gpkg", "csv", "xlsx", "json"))
         summary = result.summary(prof)
     typer.echo(format_rank_summary(summary, out))
     return 0

@@ -1,0 +1,48 @@
+"""The column-wise XLSX writer: openpyxl reads back the same values, header, panes, filter."""
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from gis.xlsx import column_letter, write_sheets
+
+
+def test_column_letters():
+    assert [column_letter(i) for i in (0, 25, 26, 27, 701, 702)] == \
+        ["A", "Z", "AA", "AB", "ZZ", "AAA"]
+
+
+def test_round_trip_values_types_and_layout(tmp_path):
+    df = pd.DataFrame({
+        "Rang": [1, 2, 3],
+        "Poäng": [7.847841234, np.nan, -0.5],
+        "Motivering": ["Obelyst GC-väg, i Strömsdalen", "<script>&\"x\"</script>", None],
+        "Ok": [True, False, True],
+        "Lx": [np.inf, 1e-7, 123456789.125],
+    })
+    path = write_sheets({"Segment": df, "Tomt": df.iloc[:0]}, tmp_path / "t.xlsx",
+                        widths={"Segment": [6, 8, 60, 5, 8]}, wrap={"Motivering"})
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Segment", "Tomt"]
+    ws = wb["Segment"]
+    assert [c.value for c in ws[1]] == list(df.columns)
+    assert ws["A1"].font.b is True
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == "A1:E4"
+    assert ws.column_dimensions["C"].width == pytest.approx(60)
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    assert rows[0] == [1, pytest.approx(7.847841234), "Obelyst GC-väg, i Strömsdalen", True,
+                       None]                      # inf is left empty
+    assert rows[1][1] is None                     # NaN is left empty
+    assert rows[1][2] == "<script>&\"x\"</script>"  # text kept, escaped in the XML
+    assert rows[1][4] == pytest.approx(1e-7)
+    assert rows[2][2] is None and rows[2][4] == pytest.approx(123456789.125)
+    back = pd.read_excel(path, sheet_name="Segment")
+    assert back["Rang"].tolist() == [1, 2, 3]
+
+
+def test_control_characters_are_dropped(tmp_path):
+    df = pd.DataFrame({"t": ["a\x00b\x1fc\td"]})
+    ws = openpyxl.load_workbook(write_sheets({"s": df}, tmp_path / "c.xlsx"))["s"]
+    assert ws["A2"].value == "abc\td"
