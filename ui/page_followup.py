@@ -37,52 +37,7 @@ from promises.report import (
 )
 from ui.common import load_or_stop, show_demo_notice
 from ui.st_cache import inputs_key, profile_path, st_layers
-from ui.state import lang, public_mode, t
-
-_TEXTS: dict[str, tuple[str, str]] = {
-    "year": ("År", "Year"),
-    "no_register": ("Det finns inget löftesregister (medborgarloften_*.toml) i profilens "
-                    "mapp.", "There is no promise register (medborgarloften_*.toml) in the "
-                    "profile's folder."),
-    "register_error": ("Löftesregistret kunde inte läsas", "The promise register could not "
-                       "be read"),
-    "building": ("Sammanställer uppföljningen …", "Putting the follow-up together …"),
-    "download_html": ("Ladda ner rapporten (HTML)", "Download the report (HTML)"),
-    "download_pdf": ("Ladda ner rapporten (PDF)", "Download the report (PDF)"),
-    "no_pdf": ("PDF kan inte skapas här", "PDF cannot be made here"),
-    "promises": ("Löftena och utfallet", "The promises and the outcome"),
-    "walks": ("Trygghetsvandringar", "Safety walks"),
-    "no_walks": ("Inga genomförda trygghetsvandringar detta år.",
-                 "No safety walks held this year."),
-    "findings": ("Fynd och åtgärder", "Findings and fixes"),
-    "closed": ("Avslutade utan åtgärd", "Closed without action"),
-    "lighting": ("Belysning", "Lighting"),
-    "no_lighting": ("Belysningsregister för årets början och slut saknas.",
-                    "Lighting inventories for the start and end of the year are missing."),
-    "darkness": ("Mörker under skolvägen", "Darkness on the way to school"),
-    "figures": ("Visa siffrorna", "Show the figures"),
-    "log": ("Logga aktivitet", "Log an activity"),
-    "log_promise": ("Löfte", "Promise"),
-    "log_date": ("Datum", "Date"),
-    "log_count": ("Antal", "Count"),
-    "log_place": ("Plats (publiceras bara om löftet tillåter det)",
-                  "Place (published only if the promise allows it)"),
-    "log_note": ("Intern anteckning (publiceras aldrig, inga namn)",
-                 "Internal note (never published, no names)"),
-    "log_save": ("Spara", "Save"),
-    "log_saved": ("Aktiviteten är sparad.", "The activity is saved."),
-    "import": ("Importera aktiviteter från CSV", "Import activities from CSV"),
-    "import_help": ("Kolumner: datum;löfte;antal;plats;lat;lon;anteckning. Allt eller inget: "
-                    "med ett fel importeras ingenting.",
-                    "Columns: datum;löfte;antal;plats;lat;lon;anteckning. All or nothing: "
-                    "with one error nothing is imported."),
-    "import_button": ("Importera", "Import"),
-}
-
-
-def _t(key: str) -> str:
-    sv, en = _TEXTS[key]
-    return en if lang() == "en" else sv
+from ui.state import public_mode, t
 
 
 def _mtime_key(*paths: Path) -> tuple[tuple[int, int], ...]:
@@ -151,12 +106,12 @@ def _show_chart(data: ReportData, key: str) -> None:
         return
     st.image(c.png, caption=c.alt)
     if c.rows:
-        with st.expander(f"{_t('figures')}: {c.title.lower()}"):
+        with st.expander(f"{t('fu_figures')}: {c.title.lower()}"):
             st.dataframe(_table(c.head, c.rows), hide_index=True)
 
 
 def _show_report(data: ReportData) -> None:
-    st.subheader(_t("promises"))
+    st.subheader(t("fu_promises"))
     cols = st.columns(max(1, len(data.status_counts)))
     for col, (label, n) in zip(cols, data.status_counts.items(), strict=False):
         col.metric(label, n)
@@ -171,7 +126,7 @@ def _show_report(data: ReportData) -> None:
                      for p in data.progress],
     }), hide_index=True)
 
-    st.subheader(f"{_t('walks')} {data.year}")
+    st.subheader(f"{t('fu_walks')} {data.year}")
     if data.walks:
         st.dataframe(pd.DataFrame({
             "Datum": [w.date for w in data.walks], "Vandring": [w.title for w in data.walks],
@@ -181,22 +136,22 @@ def _show_report(data: ReportData) -> None:
             "Deltagare": [w.participants_total for w in data.walks],
             "Fynd": [w.findings for w in data.walks]}), hide_index=True)
     else:
-        st.info(_t("no_walks"))
+        st.info(t("fu_no_walks"))
 
-    st.subheader(_t("findings"))
+    st.subheader(t("fu_findings"))
     f = data.findings
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(f"Offentliga fynd {data.year}", f.total)
     c2.metric("Åtgärdade", "–" if f.share_fixed is None else f"{100 * f.share_fixed:.0f} %")
     c3.metric("Dagar i median till åtgärd",
               "–" if f.median_days_to_fix is None else f"{f.median_days_to_fix:.0f}")
-    c4.metric(_t("closed"), len(f.closed))
+    c4.metric(t("fu_closed"), len(f.closed))
     if f.by_category:
         table = pd.DataFrame([[cat, *counts, total] for cat, counts, total in f.by_category],
                              columns=["Kategori", *f.states, "Totalt"])
         st.dataframe(table, hide_index=True)
     if f.closed:
-        st.markdown(f"**{_t('closed')}**")
+        st.markdown(f"**{t('fu_closed')}**")
         closed = {"Datum": [c.date for c in f.closed],
                   "Kategori": [c.category for c in f.closed]}
         if data.show_closed_reasons:
@@ -208,9 +163,9 @@ def _show_report(data: ReportData) -> None:
     with right:
         _show_chart(data, "fixes_per_month")
 
-    st.subheader(_t("lighting"))
+    st.subheader(t("fu_lighting"))
     if data.snapshot_labels is None:
-        st.info(_t("no_lighting"))
+        st.info(t("fu_no_lighting"))
     else:
         st.caption(f"{data.snapshot_labels[0]} → {data.snapshot_labels[1]}")
         m = st.columns(4)
@@ -235,7 +190,7 @@ def _show_report(data: ReportData) -> None:
                 col.image(c.png, caption=c.alt)
         _show_chart(data, "led_conversions")
 
-    st.subheader(_t("darkness"))
+    st.subheader(t("fu_darkness"))
     _show_chart(data, "commute_darkness")
     st.caption(" · ".join(data.sources))
     if data.note:
@@ -244,15 +199,15 @@ def _show_report(data: ReportData) -> None:
 
 def _downloads(data: ReportData, key: tuple[object, ...]) -> None:
     left, right = st.columns(2)
-    left.download_button(_t("download_html"), report_bytes(data, "html"),
+    left.download_button(t("fu_download_html"), report_bytes(data, "html"),
                          file_name=f"uppfoljning_{data.year}.html", mime="text/html",
                          key=f"dl_html_{data.year}")
     problem = pdf_problem()
     if problem:
-        right.info(f"{_t('no_pdf')}: {problem}")
+        right.info(f"{t('fu_no_pdf')}: {problem}")
         return
     # The PDF is made when the button is clicked (WeasyPrint takes a few seconds).
-    right.download_button(_t("download_pdf"), lambda: st_report_pdf(data, key),
+    right.download_button(t("fu_download_pdf"), lambda: st_report_pdf(data, key),
                           file_name=f"uppfoljning_{data.year}.pdf", mime="application/pdf",
                           key=f"dl_pdf_{data.year}")
 
@@ -262,28 +217,28 @@ def _staff_forms(profile: Profile, reg: Register, year: int) -> None:
     logged = [p for p in reg.promises if p.logged]
     if not logged:
         return
-    with st.expander(_t("log")), st.form("log_activity", clear_on_submit=True):
-        promise = st.selectbox(_t("log_promise"), logged, format_func=lambda p: p.text)
+    with st.expander(t("fu_log")), st.form("log_activity", clear_on_submit=True):
+        promise = st.selectbox(t("fu_log_promise"), logged, format_func=lambda p: p.text)
         default = dt.date(year, 12, 31) if year < dt.date.today().year else dt.date.today()
-        when = st.date_input(_t("log_date"), value=default,
+        when = st.date_input(t("fu_log_date"), value=default,
                              min_value=dt.date(reg.period_start, 1, 1),
                              max_value=dt.date(reg.period_end, 12, 31))
-        count = st.number_input(_t("log_count"), min_value=1, value=1, step=1)
-        place = st.text_input(_t("log_place"))
-        note = st.text_input(_t("log_note"))
-        if st.form_submit_button(_t("log_save")):
+        count = st.number_input(t("fu_log_count"), min_value=1, value=1, step=1)
+        place = st.text_input(t("fu_log_place"))
+        note = st.text_input(t("fu_log_note"))
+        if st.form_submit_button(t("fu_log_save")):
             try:
                 log.add(Activity(when if isinstance(when, dt.date) else dt.date.today(),
                                  promise.id, int(count), place, None, None, note), reg)
             except ValidationError as exc:
                 st.error(str(exc))
             else:
-                st.success(_t("log_saved"))
+                st.success(t("fu_log_saved"))
                 st.rerun()
-    with st.expander(_t("import")):
-        st.caption(_t("import_help"))
+    with st.expander(t("fu_import")):
+        st.caption(t("fu_import_help"))
         upload = st.file_uploader("CSV", type=["csv", "txt"], key="activity_csv")
-        if upload is not None and st.button(_t("import_button"), key="activity_import"):
+        if upload is not None and st.button(t("fu_import_button"), key="activity_import"):
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / (Path(upload.name).name or "aktiviteter.csv")
                 path.write_bytes(upload.getvalue())
@@ -307,17 +262,17 @@ def render() -> None:
     prof = load_profile(path)
     reg_file = register_for_profile(prof)
     if reg_file is None:
-        st.info(_t("no_register"))
+        st.info(t("fu_no_register"))
         st.stop()
         return
     try:
         reg = load_register(reg_file)
     except ValidationError as exc:
-        st.error(f"{_t('register_error')}:\n\n{exc}")
+        st.error(f"{t('fu_register_error')}:\n\n{exc}")
         st.stop()
         return
     years = list(range(reg.period_start, reg.period_end + 1))
-    year = st.selectbox(_t("year"), years, index=years.index(_default_year(reg, prof.timezone)),
+    year = st.selectbox(t("fu_year"), years, index=years.index(_default_year(reg, prof.timezone)),
                         key="followup_year")
     st.caption(f"{reg.title}, {reg.municipality}")
     _prepare_demo(prof, reg)
@@ -325,7 +280,7 @@ def render() -> None:
     data_key = _mtime_key(store, store.with_name(store.name + "-wal"),
                           activity_log_path(prof), reg_file)
     try:
-        with st.spinner(_t("building")):
+        with st.spinner(t("fu_building")):
             data = st_report(str(path), inputs_key(path), str(reg_file), data_key, int(year))
     except (ValidationError, ValueError) as exc:
         st.error(str(exc))

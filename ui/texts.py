@@ -306,6 +306,34 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Make a password with `python -m ui.auth hash` and put the line under `[trygga]` in "
         "`.streamlit/secrets.toml`, or set up an OIDC provider under `[auth]` (see "
         "`.streamlit/secrets.toml.example`)."),
+    # Uppföljning (yearly follow-up page)
+    "fu_year": ('År', 'Year'),
+    "fu_no_register": ('Det finns inget löftesregister (medborgarloften_*.toml) i profilens mapp.', "There is no promise register (medborgarloften_*.toml) in the profile's folder."),
+    "fu_register_error": ('Löftesregistret kunde inte läsas', 'The promise register could not be read'),
+    "fu_building": ('Sammanställer uppföljningen …', 'Putting the follow-up together …'),
+    "fu_download_html": ('Ladda ner rapporten (HTML)', 'Download the report (HTML)'),
+    "fu_download_pdf": ('Ladda ner rapporten (PDF)', 'Download the report (PDF)'),
+    "fu_no_pdf": ('PDF kan inte skapas här', 'PDF cannot be made here'),
+    "fu_promises": ('Löftena och utfallet', 'The promises and the outcome'),
+    "fu_walks": ('Trygghetsvandringar', 'Safety walks'),
+    "fu_no_walks": ('Inga genomförda trygghetsvandringar detta år.', 'No safety walks held this year.'),
+    "fu_findings": ('Fynd och åtgärder', 'Findings and fixes'),
+    "fu_closed": ('Avslutade utan åtgärd', 'Closed without action'),
+    "fu_lighting": ('Belysning', 'Lighting'),
+    "fu_no_lighting": ('Belysningsregister för årets början och slut saknas.', 'Lighting inventories for the start and end of the year are missing.'),
+    "fu_darkness": ('Mörker under skolvägen', 'Darkness on the way to school'),
+    "fu_figures": ('Visa siffrorna', 'Show the figures'),
+    "fu_log": ('Logga aktivitet', 'Log an activity'),
+    "fu_log_promise": ('Löfte', 'Promise'),
+    "fu_log_date": ('Datum', 'Date'),
+    "fu_log_count": ('Antal', 'Count'),
+    "fu_log_place": ('Plats (publiceras bara om löftet tillåter det)', 'Place (published only if the promise allows it)'),
+    "fu_log_note": ('Intern anteckning (publiceras aldrig, inga namn)', 'Internal note (never published, no names)'),
+    "fu_log_save": ('Spara', 'Save'),
+    "fu_log_saved": ('Aktiviteten är sparad.', 'The activity is saved.'),
+    "fu_import": ('Importera aktiviteter från CSV', 'Import activities from CSV'),
+    "fu_import_help": ('Kolumner: datum;löfte;antal;plats;lat;lon;anteckning. Allt eller inget: med ett fel importeras ingenting.', 'Columns: datum;löfte;antal;plats;lat;lon;anteckning. All or nothing: with one error nothing is imported.'),
+    "fu_import_button": ('Importera', 'Import'),
 }
 
 
