@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -44,11 +43,34 @@ def table_for_excel(gdf: gpd.GeoDataFrame | pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _csv_texts(col: pd.Series) -> list[str]:
+    """One column as Swedish CSV fields: decimal comma, quoted where needed, NaN empty."""
+    values = col.tolist()
+    if pd.api.types.is_float_dtype(col):
+        return ["" if v != v else repr(v).replace(".", ",") for v in values]
+    out = []
+    for v in values:
+        if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+            out.append("")
+            continue
+        text = str(v)
+        if any(ch in text for ch in ';"\r\n'):
+            text = '"' + text.replace('"', '""') + '"'
+        out.append(text)
+    return out
+
+
 def write_csv_sv(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table as Swedish Excel CSV: UTF-8 with BOM, ``;``, decimal comma."""
+    """Write a table as Swedish Excel CSV: UTF-8 with BOM, ``;``, decimal comma, CRLF.
+
+    The same bytes as ``DataFrame.to_csv(sep=";", decimal=",")``, without pandas' slow
+    per-value decimal formatter (the tests compare the two).
+    """
     path = Path(path)
-    df.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig",
-              lineterminator="\r\n")
+    columns = [_csv_texts(df.iloc[:, j]) for j in range(df.shape[1])]
+    header = ";".join(_csv_texts(pd.Series([str(c) for c in df.columns], dtype=object)))
+    lines = [header, *(";".join(row) for row in zip(*columns, strict=True))]
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8-sig", newline="")
     return path
 
 
@@ -256,30 +278,26 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
-    # GDAL (GeoPackage, GeoTIFF) and numpy release the GIL, so those two files are written
-    # on worker threads while this thread writes the tables.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="trygga-out") as pool:
-        jobs: dict[str, Future[Path]] = {}
-        if "gpkg" in what:
-            jobs["gpkg"] = pool.submit(write_ranking_gpkg, out / "ranking.gpkg", {
-                "segments": result.segments, "work_packages": result.packages,
-                "led_replacements": result.led, "luminaires": luminaires})
-        if "tif" in what and paths is not None:
-            jobs["tif"] = pool.submit(
-                write_illuminance_geotiff, out / "illuminance.tif", paths, luminaires,
-                default_height_m=profile.lighting.default_mounting_height_m)
-        tables = segment_tables(result) if ("csv" in what or "xlsx" in what) else {}
-        if "csv" in what:
-            for name, df in tables.items():
-                files[f"{name}.csv"] = write_csv_sv(df, out / f"{name}.csv")
-        if "xlsx" in what:
-            files["xlsx"] = write_xlsx({
-                "segments": ("Segment", tables["segments"]),
-                "work_packages": ("Åtgärdspaket", tables["work_packages"]),
-                "led_replacements": ("LED-byten", tables["led_replacements"])},
-                out / "ranking.xlsx")
-        if "json" in what:
-            files["json"] = write_json(result.summary(profile), out / "summary.json")
-        for name, job in jobs.items():
-            files[name] = job.result()
+    # Written one after the other: GDAL in pyogrio and in rasterio must not run at the same
+    # time (a threaded attempt gave rasterio "no geotransform" warnings).
+    if "gpkg" in what:
+        files["gpkg"] = write_ranking_gpkg(out / "ranking.gpkg", {
+            "segments": result.segments, "work_packages": result.packages,
+            "led_replacements": result.led, "luminaires": luminaires})
+    if "tif" in what and paths is not None:
+        files["tif"] = write_illuminance_geotiff(
+            out / "illuminance.tif", paths, luminaires,
+            default_height_m=profile.lighting.default_mounting_height_m)
+    tables = segment_tables(result) if ("csv" in what or "xlsx" in what) else {}
+    if "csv" in what:
+        for name, df in tables.items():
+            files[f"{name}.csv"] = write_csv_sv(df, out / f"{name}.csv")
+    if "xlsx" in what:
+        files["xlsx"] = write_xlsx({
+            "segments": ("Segment", tables["segments"]),
+            "work_packages": ("Åtgärdspaket", tables["work_packages"]),
+            "led_replacements": ("LED-byten", tables["led_replacements"])},
+            out / "ranking.xlsx")
+    if "json" in what:
+        files["json"] = write_json(result.summary(profile), out / "summary.json")
     return files

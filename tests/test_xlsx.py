@@ -46,3 +46,21 @@ def test_control_characters_are_dropped(tmp_path):
     df = pd.DataFrame({"t": ["a\x00b\x1fc\td"]})
     ws = openpyxl.load_workbook(write_sheets({"s": df}, tmp_path / "c.xlsx"))["s"]
     assert ws["A2"].value == "abc\td"
+
+
+def test_swedish_csv_is_byte_identical_to_pandas(tmp_path):
+    from gis.outputs import write_csv_sv
+
+    df = pd.DataFrame({
+        "id": ["w1:0000", "w2:0001", "w3;x"],
+        "score": [7.25, np.nan, 1e-7],
+        "n": pd.array([1, None, 3], dtype="Int64"),
+        "ok": [True, False, True],
+        "reason": ['Obelyst; "citat"', "rad\nbrytning", None],
+        "count": [1, 2, 3],
+    })
+    ours = write_csv_sv(df, tmp_path / "a.csv").read_bytes()
+    df.to_csv(tmp_path / "b.csv", sep=";", decimal=",", index=False, encoding="utf-8-sig",
+              lineterminator="\r\n")
+    assert ours == (tmp_path / "b.csv").read_bytes()
+    assert ours.startswith(b"\xef\xbb\xbf")

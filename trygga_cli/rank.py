@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from trygga_cli.i18n import t
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from layers.loader import Layers
 
 STEP_SV = {"layers": "läser lager", "segments": "delar upp i segment",
            "context": "skolor, övergångsställen, områden, fynd",
@@ -16,6 +22,47 @@ STEP_SV = {"layers": "läser lager", "segments": "delar upp i segment",
            "darkness": "mörker under skolvägen", "score": "poäng och rangordning",
            "packages": "åtgärdspaket", "led": "LED-byten", "outputs": "skriver filer",
            "raster": "illuminance.tif"}
+
+
+def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
+    """School-route counts, cached on disk per input network and schools.
+
+    The counts depend only on the path network and the school grounds, so they are kept in
+    ``$XDG_CACHE_HOME/trygga`` (default ``~/.cache/trygga``) under a key made of
+    :func:`gis.school_routes.network_key` and a hash of the schools. Any change to either
+    gives a new key.
+    """
+    import hashlib
+    import os
+
+    import pandas as pd
+    import shapely
+
+    from gis.school_routes import network_key, school_route_counts
+    from gis.segments import segment_paths
+
+    paths = layers.paths
+    schools = layers.schools
+    segs = segment_paths(paths, segment_length_m)
+    h = hashlib.blake2b(network_key(segs).encode(), digest_size=16)
+    h.update(b"".join(shapely.to_wkb(schools.geometry.values).tolist()))
+    folder = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "trygga"
+    path = folder / f"routes-{h.hexdigest()}.parquet"
+    if path.exists():
+        try:
+            cached: pd.Series = pd.read_parquet(path)["school_routes"]
+            return cached
+        except (OSError, ValueError, KeyError):
+            path.unlink(missing_ok=True)
+    counts = school_route_counts(segs, schools)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        counts.to_frame().to_parquet(tmp)
+        tmp.replace(path)
+    except OSError:  # a read-only home is fine: just no cache
+        pass
+    return counts
 
 
 def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str | None = None,
@@ -57,8 +104,11 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
         except (ValidationError, OsmDownloadError) as exc:
             typer.echo(t("Fel i indata:", "Invalid input:") + f"\n{exc}", err=True)
             return 2
+        progress("school_routes")
+        routes = cached_route_counts(layers, prof.lighting.segment_length_m)
         result = rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
-                      layers.priority_areas, prof, findings=open_findings, progress=progress)
+                      layers.priority_areas, prof, findings=open_findings,
+                      route_counts=routes, progress=progress)
         progress("outputs")
         write_ranking_outputs(result, layers.luminaires, out, prof, paths=layers.paths,
                               what=("gpkg", "csv", "xlsx", "tif", "json") if raster
