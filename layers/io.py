@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import uuid
 from pathlib import Path
 
 import geopandas as gpd
@@ -86,3 +88,35 @@ def read_vector(path: str | Path, layer: str | None = None,
             "Layer > Set CRS and export again)")])
     logger.info("read %d features from %s", len(gdf), path)
     return gdf
+
+
+def write_atomic(path: str | Path, data: bytes, mode: int | None = None) -> Path:
+    """Write *data* to *path* so that readers see the old file or the whole new one.
+
+    The bytes go to a fresh temporary name in the same folder (opened with ``"x"``, so the
+    umask decides its mode as for any new file, unlike ``mkstemp``'s 0600), which then
+    replaces *path*; on any error the temporary file is removed. Parent folders are
+    created.
+
+    Parameters
+    ----------
+    path : path
+        Target file.
+    data : bytes
+        The complete new content.
+    mode : int, optional
+        File mode to set before the replace (e.g. ``0o644``); default: umask.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".tmp-{uuid.uuid4().hex}{path.suffix}"
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

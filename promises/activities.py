@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from layers._common import Problem, ValidationError, source_label
+from layers.io import write_atomic
 from layers.lighting import read_delimited
 from promises.register import LOGGED_MEASURES, Register
 
@@ -377,15 +378,7 @@ class ActivityLog:
 
     def _write_all(self, activities: Sequence[Activity]) -> None:
         data = ("\ufeff" + activities_to_csv(activities)).encode("utf-8")
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".csv")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self.path, data, mode=0o644)
 
     def activities(self) -> list[Activity]:
         """Every entry, oldest first (file order within a day)."""

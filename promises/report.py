@@ -46,8 +46,6 @@ import contextlib
 import datetime as dt
 import html
 import logging
-import os
-import uuid
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -61,6 +59,7 @@ import pandas as pd
 
 from gis.darkness import commute_darkness_by_month
 from layers._common import LayerWarning
+from layers.io import write_atomic
 from layers.profile import Profile
 from promises import charts
 from promises.activities import open_activity_log
@@ -586,15 +585,6 @@ def write_report(data: ReportData, out_path: str | Path, fmt: str | None = None)
         what = repr(fmt or out.suffix) if (fmt or out.suffix) else "a file without extension"
         raise ValueError(f"cannot write the report as {what}. Fix: use .html or .pdf "
                          "(or --format html|pdf)")
-    payload = report_bytes(data, kind)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".tmp-report-{uuid.uuid4().hex}{out.suffix}"
-    try:
-        with open(tmp, "xb") as fh:
-            fh.write(payload)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(out, report_bytes(data, kind))
     logger.info("wrote the %s report of %d to %s", kind.upper(), data.year, out)
     return out

@@ -15,7 +15,6 @@ import functools
 import hashlib
 import importlib.util
 import math
-import os
 import re
 import tempfile
 from collections.abc import Mapping
@@ -35,6 +34,7 @@ from shapely.geometry import Point
 from streamlit_folium import st_folium
 
 from layers import ValidationError
+from layers.io import write_atomic
 from layers.loader import Layers
 from ui import maps
 from ui.auth import require_staff
@@ -222,9 +222,7 @@ def save_upload(data: bytes, uploaded_name: str, folder: Path | None = None) -> 
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     target = folder / f"{hashlib.sha256(data).hexdigest()}{ext}"
     if not target.exists():
-        tmp = folder / f".tmp-{os.getpid()}-{new_id()}{ext}"
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        write_atomic(target, data)
     return target
 
 

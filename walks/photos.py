@@ -24,8 +24,6 @@ import hashlib
 import io
 import logging
 import math
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +33,7 @@ from pyproj import Transformer
 from shapely.geometry import Point
 
 from layers._common import Problem, ValidationError
+from layers.io import write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -338,15 +337,7 @@ def _write_once(path: Path, data: bytes) -> None:
     """Write *data* to *path* atomically unless it exists (content-addressed: same bytes)."""
     if path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data, mode=0o600)
 
 
 def photo_path(photos_dir: str | Path, sha256: str, ext: str, public: bool = False) -> Path:

@@ -41,8 +41,6 @@ from __future__ import annotations
 import base64
 import io
 import logging
-import os
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -57,6 +55,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import LineString, Point
 
+from layers.io import write_atomic
 from walks.categories import CATEGORIES, Category, checklist, staff_only_labels
 from walks.model import PARTICIPANT_GROUPS, Walk, finding_state
 from walks.pdf import html_to_pdf
@@ -444,17 +443,6 @@ def render_protocol(walk: Walk, findings: gpd.GeoDataFrame | None, out_path: str
                          f"{', '.join(PROTOCOL_FORMATS)}")
     html = render_protocol_html(walk, findings, categories, paths=paths, store=store,
                                 form=form, tz=tz, generated=generated)
-    data = html.encode("utf-8") if fmt == "html" else _pdf_bytes(html)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # A fresh name opened with "x" (not mkstemp, whose 0600 mode would make a shared
-    # protocol unreadable to others); the umask decides the mode as for any new file.
-    tmp = out.parent / f".tmp-protocol-{uuid.uuid4().hex}{out.suffix}"
-    try:
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(out, html.encode("utf-8") if fmt == "html" else _pdf_bytes(html))
     logger.info("wrote %s protocol of walk %s to %s", fmt.upper(), walk.id, out)
     return out

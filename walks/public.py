@@ -32,9 +32,7 @@ from __future__ import annotations
 import html
 import json
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -45,6 +43,7 @@ import pandas as pd
 import shapely
 
 from layers._common import Problem, ValidationError
+from layers.io import write_atomic
 from walks.categories import CATEGORIES, Category
 from walks.store import FindingStore
 
@@ -200,15 +199,6 @@ def export_public_geojson(store: FindingStore, path: str | Path, *,
     view = public_view(store.findings(include_hidden=False), categories=store.categories,
                        tz=tz)
     text = json.dumps(public_geojson(view), ensure_ascii=False, indent=1)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".geojson")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    path = write_atomic(path, text.encode("utf-8"), mode=0o600)
     logger.info("wrote %d public finding(s) to %s", len(view), path)
     return path
