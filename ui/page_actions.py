@@ -20,14 +20,12 @@ import pandas as pd
 import streamlit as st
 
 from layers import ValidationError
-from ui.auth import require_staff
-from ui.common import load_or_stop, show_demo_notice
-from ui.page_walks import findings_table, md, show_error
+from ui.common import show_error, staff_store_page
+from ui.page_walks import findings_table, md
 from ui.state import t
 from walks.categories import category_labels
 from walks.duplicates import duplicate_candidates, open_findings_mask
 from walks.model import FINDING_STATES, RESPONSIBLE_PARTIES, Finding, finding_state
-from walks.service import open_store
 from walks.store import ConflictError, GeoPackageStore
 
 #: Widget keys of the edit form; cleared whenever a new snapshot is loaded.
@@ -257,21 +255,8 @@ def _form(store: GeoPackageStore, role: str, snap: Finding) -> None:
 def render() -> None:
     """The page (staff only)."""
     init_page_state()
-    role = require_staff()
-    layers = load_or_stop()
-    prof = layers.profile
-    show_demo_notice(prof)
-    st.title(t("page_actions"))
-    try:
-        store = open_store(prof)
-    except (ValidationError, OSError) as exc:
-        show_error(t("store_error"), exc)
-        st.stop()
-        raise
-    try:
-        _page(store, role, prof.timezone)
-    finally:
-        store.close()
+    with staff_store_page("page_actions") as (role, layers, store):
+        _page(store, role, layers.profile.timezone)
 
 
 def _page(store: GeoPackageStore, role: str, tz: str) -> None:

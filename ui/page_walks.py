@@ -37,8 +37,7 @@ from layers import ValidationError
 from layers.io import write_atomic
 from layers.loader import Layers
 from ui import maps
-from ui.auth import require_staff
-from ui.common import load_or_stop, show_demo_notice
+from ui.common import show_error, staff_store_page
 from ui.st_cache import inputs_key, profile_path, st_layers, st_ranking
 from ui.state import t
 from walks.categories import category_labels, staff_only_labels
@@ -61,7 +60,7 @@ from walks.model import (
 )
 from walks.photos import PhotoError
 from walks.planning import UnknownSchoolError, WalkPlan, plan_walk
-from walks.service import import_file, open_store
+from walks.service import import_file
 from walks.store import ConflictError, GeoPackageStore
 
 #: Sections of the page (a radio, so only the chosen one is computed and drawn).
@@ -175,13 +174,6 @@ def md(text: object) -> str:
     \\!\\[x\\]\\(http\\://evil/p\\.png\\)
     """
     return _MD_SPECIAL.sub(r"\\\1", str(text))
-
-
-def show_error(title: str, detail: object = None) -> None:
-    """A domain error: the translated *title*, and *detail* as plain text (never Markdown)."""
-    st.error(title)
-    if detail is not None and str(detail):
-        st.code(str(detail), language=None, wrap_lines=True)
 
 
 def init_page_state() -> None:
@@ -894,18 +886,8 @@ def _list_section(store: GeoPackageStore, findings: gpd.GeoDataFrame, walk: Walk
 def render() -> None:
     """The page (staff only)."""
     init_page_state()
-    role = require_staff()
-    layers = load_or_stop()
-    prof = layers.profile
-    show_demo_notice(prof)
-    st.title(t("page_walks"))
-    try:
-        store = open_store(prof)
-    except (ValidationError, OSError) as exc:
-        show_error(t("store_error"), exc)
-        st.stop()
-        raise
-    try:
+    with staff_store_page("page_walks") as (role, layers, store):
+        prof = layers.profile
         _flash()
         walks = store.walks()
         findings = store.findings()
@@ -920,5 +902,3 @@ def render() -> None:
             _import_section(layers, store, current)
         else:
             _list_section(store, findings, current, prof.timezone)
-    finally:
-        store.close()
