@@ -21,11 +21,6 @@ CRS = "EPSG:3007"
 
 
 @pytest.fixture(scope="module")
-def extract() -> OsmExtract:
-    return read_osm_file(FIXTURE)
-
-
-@pytest.fixture(scope="module")
 def crossings(extract: OsmExtract) -> gpd.GeoDataFrame:
     return crossings_from_osm(extract, CRS)
 

@@ -38,11 +38,6 @@ FIXTURE = Path(__file__).parent / "fixtures" / "osm" / "stromstad_small.osm"
 PYROSM_SAMPLE = Path(pyrosm.__file__).parent / "data" / "test.osm.pbf"
 
 
-@pytest.fixture(scope="module")
-def extract() -> OsmExtract:
-    return read_osm_file(FIXTURE)
-
-
 @pytest.fixture(autouse=True)
 def _restore_osmnx_settings() -> Iterator[None]:
     """configure_osmnx changes global osmnx settings: put them back after each test."""

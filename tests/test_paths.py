@@ -25,11 +25,6 @@ CRS = "EPSG:3007"
 
 
 @pytest.fixture(scope="module")
-def extract() -> OsmExtract:
-    return read_osm_file(FIXTURE)
-
-
-@pytest.fixture(scope="module")
 def paths(extract: OsmExtract) -> gpd.GeoDataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LayerWarning)
