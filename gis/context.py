@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 
 from gis._crs import require_projected
-from gis.fastquery import nearest_geometries
+from gis.fastquery import line_vertices, midpoints_and_extent, nearest_geometries
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,20 @@ def _pairs_within(geoms: np.ndarray, others: np.ndarray, radius_m: float) -> np.
     if len(geoms) == 0 or len(others) == 0:
         return np.empty((2, 0), dtype=np.intp)
     return shapely.STRtree(others).query(geoms, predicate="dwithin", distance=radius_m)
+
+
+def _midpoints(geoms: np.ndarray) -> np.ndarray:
+    """Point at half the length of each line (as ``line_interpolate_point(g, 0.5,
+    normalized=True)``), computed on padded vertex arrays for short plain LineStrings
+    (segments); GEOS for anything else."""
+    if len(geoms) == 0:
+        return geoms
+    if (shapely.get_type_id(geoms) == shapely.GeometryType.LINESTRING).all() and \
+            not shapely.is_empty(geoms).any() and \
+            int(shapely.get_num_coordinates(geoms).max()) <= 64:
+        mid, _ = midpoints_and_extent(line_vertices(geoms))
+        return np.asarray(shapely.points(mid), dtype=object)
+    return np.asarray(shapely.line_interpolate_point(geoms, 0.5, normalized=True), dtype=object)
 
 
 def nearest(segments: Frame, others: Frame, max_distance_m: float | None = None) -> pd.DataFrame:
@@ -234,7 +248,7 @@ def segment_context(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
     crossings_within = np.bincount(pairs[0], minlength=n)
 
     # Priority areas by midpoint.
-    midpoints = shapely.line_interpolate_point(geoms, 0.5, normalized=True) if n else geoms
+    midpoints = _midpoints(geoms)
     area_pos = np.full(n, -1, dtype=np.intp)
     area_geoms = geometry_array(priority_areas)
     if n and len(area_geoms):

@@ -86,14 +86,15 @@ def led_replacements(luminaires: gpd.GeoDataFrame, ranked: gpd.GeoDataFrame, cos
     seg_pos = np.full(len(old), -1)
     seg_pos[pairs[0]] = pairs[1]
     has = seg_pos >= 0
-    seg = ranked.iloc[np.where(has, seg_pos, 0)]
+    take = np.where(has, seg_pos, 0)
 
     def served(col: str, fill: float | str) -> np.ndarray:
-        values = (seg[col].to_numpy(dtype=object) if col in seg
+        values = (ranked[col].to_numpy(dtype=object)[take] if col in ranked and len(ranked)
                   else np.full(len(old), fill, dtype=object))
         return np.where(has, values, np.asarray(fill, dtype=object))
 
-    out["served_segment"] = np.where(has, seg.index.to_numpy(), "")
+    out["served_segment"] = np.where(has, ranked.index.to_numpy(dtype=object)[take]
+                                     if len(ranked) else "", "")
     out["segment_score"] = served("score", 0.0).astype(float)
     out["segment_rank"] = pd.Series(served("rank", 0), index=out.index).astype("Int64").where(
         has)

@@ -165,6 +165,29 @@ def _fmt_m(d: pd.Series) -> pd.Series:
     return metres.where(d < 1000, km).where(finite, "")
 
 
+def _one_decimal_sv(values: np.ndarray) -> np.ndarray:
+    """``f"{v:.1f}"`` with a decimal comma, for a float array (object array of str).
+
+    Vectorised through integer tenths; values whose tenths sit within rounding error of a
+    half (where ``rint(v * 10)`` and Python's correctly rounded format could differ) and
+    non-finite values go through Python's format, so the text is exactly the same.
+    """
+    v = np.asarray(values, dtype=float)
+    out = np.empty(len(v), dtype=object)
+    with np.errstate(invalid="ignore"):
+        scaled = v * 10
+        frac = np.abs(scaled - np.floor(scaled) - 0.5)
+        fast = np.isfinite(scaled) & (frac > 1e-6) & (np.abs(scaled) < 1e15)
+    tenths = np.rint(scaled[fast]).astype(np.int64)
+    sign = np.where(scaled[fast] < 0, "-", "").astype(object)
+    a = np.abs(tenths)
+    out[fast] = (sign + (a // 10).astype(str).astype(object) + ","
+                 + (a % 10).astype(str).astype(object))
+    slow = np.flatnonzero(~fast)
+    out[slow] = [f"{x:.1f}".replace(".", ",") for x in v[slow].tolist()]
+    return out
+
+
 def reasons(features: pd.DataFrame, school_scale_m: float = SCHOOL_SCALE_M) -> pd.Series:
     """One-line Swedish reason per segment.
 
@@ -179,60 +202,68 @@ def reasons(features: pd.DataFrame, school_scale_m: float = SCHOOL_SCALE_M) -> p
         ``priority_area``, ``findings_count``, ``school_route_count``, ``mean_lux``,
         ``target_class``.
     """
-    # One pass over plain Python values: the clauses are short strings, and this is several
-    # times faster than chaining pandas string operations (no geometry is touched).
+    # Clause by clause over whole columns: numpy object arrays concatenate strings
+    # element-wise in C, and the few formatted numbers use one comprehension over just the
+    # rows that show them. No per-row Python branching (about 2× faster than a row loop).
     n_rows = len(features)
 
-    def col(name: str, default: Any) -> list[Any]:
-        return features[name].tolist() if name in features else [default] * n_rows
+    def col(name: str, default: Any, dtype: Any = object) -> np.ndarray:
+        if name not in features:
+            return np.full(n_rows, default, dtype=dtype)
+        values = features[name]
+        if dtype is object:
+            return values.to_numpy(dtype=object, na_value=default)
+        return pd.to_numeric(values, errors="coerce").fillna(default).to_numpy(dtype=dtype)
 
-    status = features["lighting_status"].astype(str).tolist()
-    status_sv = [STATUS_SV.get(v, "") for v in status]
-    ptype = [PATH_TYPE_SV.get(v, "väg") for v in features["path_type"].astype(str).tolist()]
-    has_lux = "mean_lux" in features and "target_class" in features
-    lux = col("mean_lux", np.nan)
-    target = col("target_class", "")
-    has_school = "school_distance_m" in features and "nearest_school" in features
-    dist = features["school_distance_m"].astype(float).tolist() if has_school else \
-        [np.inf] * n_rows
-    school = col("nearest_school", "")
-    crossings = col("crossings_within_50m", 0)
-    routes = col("school_route_count", 0)
-    n_findings = col("findings_count", 0)
+    def words(name: str, table: dict[str, str], default: str) -> np.ndarray:
+        codes, uniques = pd.factorize(features[name].astype(object), use_na_sentinel=False)
+        return np.array([table.get(str(u), default) for u in uniques] + [default],
+                        dtype=object)[codes]
+
+    def empty() -> np.ndarray:
+        return np.full(n_rows, "", dtype=object)
+
+    def counted(name: str, one: str, before: str, after: str) -> np.ndarray:
+        """``one`` where the count is 1, ``before + count + after`` where > 1 (NaN is 0)."""
+        n = col(name, 0, dtype=float).astype(np.int64)
+        out = empty()
+        out[n == 1] = one
+        several = n > 1
+        out[several] = before + n[several].astype(str).astype(object) + after
+        return out
+
+    status = col("lighting_status", "")
+    status_sv = words("lighting_status", STATUS_SV, "")
+    path_sv = words("path_type", PATH_TYPE_SV, "väg")
+    text = np.where(status_sv == "", path_sv, status_sv + " " + path_sv)
+    if "mean_lux" in features and "target_class" in features:
+        under = np.flatnonzero(status == "underlit")
+        clause = empty()
+        clause[under] = (" (" + _one_decimal_sv(col("mean_lux", np.nan, dtype=float)[under])
+                         + " lx, mål " + col("target_class", "")[under] + ")")
+        text = text + clause
+    if "school_distance_m" in features and "nearest_school" in features:
+        dist = col("school_distance_m", np.nan, dtype=float)
+        school = col("nearest_school", "")
+        near = (dist <= school_scale_m) & (school != "")
+        metres = near & (dist < 1000)
+        km = np.flatnonzero(near & ~metres)
+        clause = empty()
+        # rint and "%.0f" both round the exact binary value half to even: same text
+        clause[metres] = " " + np.rint(dist[metres]).astype(np.int64).astype(str).astype(object)
+        clause[km] = " " + _one_decimal_sv(dist[km] / 1000) + " km"
+        clause[metres] = clause[metres] + " m"
+        clause[near] = clause[near] + " från " + school[near]
+        text = text + clause
+    text = (text
+            + counted("crossings_within_50m", ", 1 övergångsställe inom 50 m",
+                      ", ", " övergångsställen inom 50 m")
+            + counted("school_route_count", ", skolväg för 1 rutt", ", skolväg för ", " rutter")
+            + counted("findings_count", ", 1 synpunkt från trygghetsvandring",
+                      ", ", " synpunkter från trygghetsvandring"))
     area = col("priority_area", "")
-
-    def metres(d: float) -> str:
-        return f"{d:.0f} m" if d < 1000 else f"{d / 1000:.1f} km".replace(".", ",")
-
-    def count(v: Any) -> int:
-        return 0 if v is None or v != v else int(v)  # NaN/None count as 0
-
-    out = []
-    for i in range(n_rows):
-        parts = [status_sv[i], " ", ptype[i]]
-        if has_lux and status[i] == "underlit":
-            parts.append(f" ({lux[i]:.1f} lx, mål {target[i]})".replace(".", ",", 1))
-        d = dist[i]
-        sc = school[i]
-        if has_school and d == d and d <= school_scale_m and isinstance(sc, str) and sc:
-            parts.append(f" {metres(d)} från {sc}")
-        n = count(crossings[i])
-        if n == 1:
-            parts.append(", 1 övergångsställe inom 50 m")
-        elif n > 1:
-            parts.append(f", {n} övergångsställen inom 50 m")
-        r = count(routes[i])
-        if r == 1:
-            parts.append(", skolväg för 1 rutt")
-        elif r > 1:
-            parts.append(f", skolväg för {r} rutter")
-        f = count(n_findings[i])
-        if f == 1:
-            parts.append(", 1 synpunkt från trygghetsvandring")
-        elif f > 1:
-            parts.append(f", {f} synpunkter från trygghetsvandring")
-        a = area[i]
-        if isinstance(a, str) and a:
-            parts.append(f", i {a}")
-        out.append("".join(parts).strip())
+    in_area = area != ""
+    clause = empty()
+    clause[in_area] = ", i " + area[in_area]
+    out = (text + clause).tolist()
     return pd.Series(out, index=features.index, name="reason", dtype="str")

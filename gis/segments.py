@@ -247,20 +247,31 @@ def _equal_pieces(lines: np.ndarray, length: np.ndarray, max_length_m: float
     n_cuts = n_pieces + 1
     line_of_cut = np.repeat(np.arange(n_lines), n_cuts)
     cut_k = np.arange(len(line_of_cut)) - (np.cumsum(n_cuts) - n_cuts)[line_of_cut]
-    cut_pts = shapely.get_coordinates(shapely.line_interpolate_point(
-        lines[line_of_cut], cut_k * piece_len[line_of_cut]))
     first_vertex = np.searchsorted(vline, np.arange(n_lines), side="left")
     last_vertex = np.searchsorted(vline, np.arange(n_lines), side="right") - 1
-    cut_first = np.cumsum(n_cuts) - n_cuts
-    cut_pts[cut_first] = coords[first_vertex]            # exact path start
-    cut_pts[cut_first + n_pieces] = coords[last_vertex]   # exact path end
 
-    # Distance of every vertex along its line, and the piece it falls strictly inside.
+    # Distance of every vertex along its line.
     step = np.hypot(*np.diff(coords, axis=0).T)
     step = np.concatenate([[0.0], step])
     step[first_vertex] = 0.0
     cum = np.cumsum(step)
     cum -= cum[first_vertex][vline]
+
+    # Cut points by interpolation on the vertex arrays (as line_interpolate_point): one
+    # searchsorted over a key that increases through all lines (1 m gap between lines).
+    line_offset = np.cumsum(length + 1.0) - (length + 1.0)
+    cut_d = cut_k * piece_len[line_of_cut]
+    j = np.searchsorted(cum + line_offset[vline], cut_d + line_offset[line_of_cut],
+                        side="right") - 1
+    j = np.clip(j, first_vertex[line_of_cut], last_vertex[line_of_cut] - 1)
+    w = np.clip(np.divide(cut_d - cum[j], step[j + 1], out=np.zeros(len(j)),
+                          where=step[j + 1] > 0), 0.0, 1.0)
+    cut_pts = coords[j] + w[:, None] * (coords[j + 1] - coords[j])
+    cut_first = np.cumsum(n_cuts) - n_cuts
+    cut_pts[cut_first] = coords[first_vertex]            # exact path start
+    cut_pts[cut_first + n_pieces] = coords[last_vertex]   # exact path end
+
+    # The piece every vertex falls strictly inside.
     vk = np.clip(np.floor(cum / piece_len[vline]).astype(np.int64), 0, n_pieces[vline] - 1)
     v_piece = first_piece[vline] + vk
     interior = ((cum - start_m[v_piece]) > _EPS_M) & ((end_m[v_piece] - cum) > _EPS_M)

@@ -310,6 +310,14 @@ def _parse_numbers(values: pd.Series, units: str = "") -> tuple[np.ndarray, np.n
         nums = values.to_numpy(dtype="float64", na_value=np.nan)
         return nums, np.zeros(len(values), dtype=bool), None
     text = _as_text(values)
+    # Parse each distinct cell once: inventories repeat a handful of values (70 W, "LED").
+    codes, uniques = pd.factorize(text)
+    nums_u, bad_u = _parse_number_texts(pd.Series(uniques, dtype="str"), units)
+    return nums_u[codes], bad_u[codes], text
+
+
+def _parse_number_texts(text: pd.Series, units: str) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers and not-a-number flags of distinct cell texts (see :func:`_parse_numbers`)."""
     t = text.str.replace(r"[\s\u00a0\u202f\u2009']", "", regex=True)
     t = t.str.replace("\u2212", "-", regex=False)
     if units:
@@ -326,7 +334,7 @@ def _parse_numbers(values: pd.Series, units: str = "") -> tuple[np.ndarray, np.n
     empty = ((text == "") | text.isin(_NA_TOKENS)).to_numpy()
     bad = ~empty & ~np.isfinite(nums)
     nums = np.where(empty | bad, np.nan, nums)
-    return nums, bad, text
+    return nums, bad
 
 
 _YEAR_IN_TEXT = r"(?<!\d)(1[89]\d\d|2[01]\d\d)(?!\d)"
@@ -340,9 +348,12 @@ def _parse_years(values: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series |
         return years, np.zeros(len(values), dtype=bool), None
     nums, bad, text = _parse_numbers(values)
     if text is not None:
-        date_like = text.str.contains(_DATE_LIKE, regex=True).to_numpy()
-        from_dates = pd.to_numeric(text.str.extract(_YEAR_IN_TEXT, expand=False),
-                                   errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        codes, uniques = pd.factorize(text)  # each distinct cell once
+        distinct = pd.Series(uniques, dtype="str")
+        date_like = distinct.str.contains(_DATE_LIKE, regex=True).to_numpy(dtype=bool)[codes]
+        from_dates = pd.to_numeric(distinct.str.extract(_YEAR_IN_TEXT, expand=False),
+                                   errors="coerce").to_numpy(dtype="float64",
+                                                             na_value=np.nan)[codes]
         use_date = (date_like | bad) & np.isfinite(from_dates)
         nums = np.where(use_date, from_dates, np.where(date_like, np.nan, nums))
         bad = (bad | date_like) & ~use_date

@@ -81,3 +81,36 @@ def test_underlit_reason_names_lux_and_target():
     f["target_class"] = ["P4", "P4"]
     r = reasons(f)
     assert r["w1:0000"] == "Underbelyst GC-väg (2,3 lx, mål P4)"
+
+
+def test_reason_clauses_singular_plural_km_and_missing_values():
+    f = pd.DataFrame({
+        "lighting_status": ["unknown", "underlit", "ok", None],
+        "path_type": ["footway", "mystery", None, "steps"],
+        "school_distance_m": [999.6, 1000.0, np.nan, 12.5],
+        "nearest_school": ["Skola A", "Skola B", "Skola C", None],
+        "crossings_within_50m": [1, 3, 0, np.nan],
+        "school_route_count": [1, 12, 0, 2],
+        "findings_count": [2, 1, 0, 0],
+        "priority_area": [None, "Strömsdalen", "", ""],
+        "mean_lux": [np.nan, 0.35, 9.0, 1.0],
+        "target_class": ["P4", "P3", "P4", "P5"],
+    }, index=["a", "b", "c", "d"])
+    r = reasons(f)
+    assert r.tolist() == [
+        "Okänd belysning, gångväg 1000 m från Skola A, 1 övergångsställe inom 50 m, "
+        "skolväg för 1 rutt, 2 synpunkter från trygghetsvandring",
+        "Underbelyst väg (0,3 lx, mål P3) 1,0 km från Skola B, 3 övergångsställen inom 50 m, "
+        "skolväg för 12 rutter, 1 synpunkt från trygghetsvandring, i Strömsdalen",
+        "Tillräckligt belyst väg",
+        "trappa, skolväg för 2 rutter",
+    ]
+
+
+def test_one_decimal_matches_python_format_exactly():
+    from gis.score import _one_decimal_sv
+
+    rng = np.random.default_rng(7)
+    values = np.concatenate([rng.uniform(-60, 60, 20_000), np.arange(-5, 5, 0.05),
+                             [0.25, 0.35, 0.45, -0.04, -0.05, 1e16, np.nan, np.inf, -np.inf]])
+    assert _one_decimal_sv(values).tolist() == [f"{v:.1f}".replace(".", ",") for v in values]
