@@ -184,3 +184,19 @@ def test_missing_columns_listed_at_once(segments, schools, crossings, areas):
 def test_bad_radius(segments, schools, crossings, areas):
     with pytest.raises(ValueError, match="findings_radius_m must be a positive number"):
         segment_context(segments, schools, crossings, areas, findings_radius_m=0)
+
+
+def test_midpoints_match_geos_for_segments_and_fall_back_for_other_geometry():
+    from gis.context import _midpoints
+
+    rng = np.random.default_rng(3)
+    lines = np.array([shapely.LineString(rng.uniform(0, 100, (k, 2))) for k in
+                      rng.integers(2, 9, 300)] + [shapely.LineString([(0, 0), (0, 0)])],
+                     dtype=object)
+    expected = shapely.line_interpolate_point(lines, 0.5, normalized=True)
+    got = _midpoints(lines)
+    assert shapely.equals_exact(got, expected, tolerance=1e-9).all()
+    multi = np.array([shapely.MultiLineString([[(0, 0), (2, 0)], [(5, 0), (7, 0)]])],
+                     dtype=object)
+    assert _midpoints(multi)[0].equals(shapely.line_interpolate_point(multi[0], 0.5,
+                                                                      normalized=True))
