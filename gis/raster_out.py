@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,6 +18,7 @@ import rasterio
 import rasterio.crs
 import rasterio.features
 import shapely
+from pyproj import CRS
 from rasterio.transform import Affine
 
 from gis._crs import require_projected
@@ -39,27 +41,43 @@ BAND_DESCRIPTION = "maintained horizontal illuminance (lx)"
 CHUNK_PAIRS = 1_000_000
 
 
-def write_illuminance_geotiff(path: str | Path,
-                              paths_or_segments: gpd.GeoDataFrame | gpd.GeoSeries,
-                              luminaires: gpd.GeoDataFrame, cell_m: float = 2.0,
-                              buffer_m: float = 25.0, cutoff_m: float = 50.0,
-                              default_height_m: float = 6.0,
-                              model: Model = DEFAULT_MODEL) -> Path:
-    """Write modelled maintained horizontal illuminance around the paths to a GeoTIFF.
+@dataclass(frozen=True)
+class IlluminanceGrid:
+    """Modelled lux on a north-up grid in a projected CRS.
+
+    Attributes
+    ----------
+    lux : ndarray of float32, shape (height, width)
+        Maintained horizontal illuminance in lux; :data:`NODATA` outside the buffer.
+    transform : Affine
+        Pixel to CRS coordinates (metres), origin at the top-left corner.
+    crs : pyproj.CRS
+        The inputs' projected CRS.
+    """
+
+    lux: npt.NDArray[np.float32]
+    transform: Affine
+    crs: CRS
+
+
+def illuminance_grid(paths_or_segments: gpd.GeoDataFrame | gpd.GeoSeries,
+                     luminaires: gpd.GeoDataFrame, cell_m: float = 2.0,
+                     buffer_m: float = 25.0, cutoff_m: float = 50.0,
+                     default_height_m: float = 6.0,
+                     model: Model = DEFAULT_MODEL) -> IlluminanceGrid:
+    """Modelled maintained horizontal illuminance around the paths, as a grid.
 
     The grid covers the paths' bounds plus ``buffer_m``, snapped to multiples of ``cell_m``
     in the frames' CRS. Cells whose centre lies within ``buffer_m`` of a path get the lux
     of :func:`gis.lighting_model.illuminance_xy` at the cell centre (same model, flux and
     height defaults); other cells are nodata (``-1``). The buffer is a polygon with 4
-    segments per quarter circle (within 0.5 m of the true 25 m buffer). Fast: the buffered paths are burnt
-    into a mask with ``rasterio.features.rasterize`` and each luminaire only adds light to
-    the masked cells of a disc of its reach (``min(cutoff_m, h·tan 75°)`` for the cosine
-    model), in chunks of at most :data:`CHUNK_PAIRS` (luminaire, cell) pairs.
+    segments per quarter circle (within 0.5 m of the true 25 m buffer). Fast: the buffered
+    paths are burnt into a mask with ``rasterio.features.rasterize`` and each luminaire only
+    adds light to the masked cells of a disc of its reach, in chunks of at most
+    :data:`CHUNK_PAIRS` (luminaire, cell) pairs.
 
     Parameters
     ----------
-    path : str or Path
-        Output file (``.tif``); overwritten.
     paths_or_segments : GeoDataFrame or GeoSeries
         Line geometries (paths or segments) in a projected CRS (metres).
     luminaires : GeoDataFrame
@@ -72,14 +90,8 @@ def write_illuminance_geotiff(path: str | Path,
         Horizontal reach of one luminaire in metres.
     default_height_m : float, default 6.0
         Mounting height (m) for luminaires without one.
-    model : {"cosine", "isotropic"}
+    model : {"downward", "cosine", "isotropic"}
         Intensity model, see :mod:`gis.lighting_model`.
-
-    Returns
-    -------
-    Path
-        The written file: single band float32 lux, nodata -1, LZW, 256×256 tiles, CRS of the
-        inputs, band description :data:`BAND_DESCRIPTION`, unit ``lx``.
     """
     crs = require_projected(("paths_or_segments", paths_or_segments), ("luminaires", luminaires))
     if not (cell_m > 0 and buffer_m >= 0):
@@ -108,22 +120,50 @@ def write_illuminance_geotiff(path: str | Path,
         _add_light(lux, mask.ravel(), x0, y1, cell_m, width, height, lum.x, lum.y,
                    lum.intensity, lum.height, reach, cutoff_m, model)
     grid = np.where(mask, lux.reshape(height, width), NODATA).astype("float32")
+    return IlluminanceGrid(grid, transform, crs)
 
+
+def write_illuminance_geotiff(path: str | Path,
+                              paths_or_segments: gpd.GeoDataFrame | gpd.GeoSeries,
+                              luminaires: gpd.GeoDataFrame, cell_m: float = 2.0,
+                              buffer_m: float = 25.0, cutoff_m: float = 50.0,
+                              default_height_m: float = 6.0,
+                              model: Model = DEFAULT_MODEL) -> Path:
+    """Write modelled maintained horizontal illuminance around the paths to a GeoTIFF.
+
+    The grid is :func:`illuminance_grid` with the same parameters.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file (``.tif``); overwritten.
+    paths_or_segments, luminaires, cell_m, buffer_m, cutoff_m, default_height_m, model
+        As for :func:`illuminance_grid` (projected CRS, metres).
+
+    Returns
+    -------
+    Path
+        The written file: single band float32 lux, nodata -1, LZW, 256×256 tiles, CRS of the
+        inputs, band description :data:`BAND_DESCRIPTION`, unit ``lx``.
+    """
+    g = illuminance_grid(paths_or_segments, luminaires, cell_m, buffer_m, cutoff_m,
+                         default_height_m, model)
+    height, width = g.lux.shape
     out = Path(path)
-    epsg = crs.to_epsg()
+    epsg = g.crs.to_epsg()
     rio_crs = (rasterio.crs.CRS.from_epsg(epsg) if epsg
-               else rasterio.crs.CRS.from_wkt(crs.to_wkt()))
+               else rasterio.crs.CRS.from_wkt(g.crs.to_wkt()))
     with rasterio.open(out, "w", driver="GTiff", width=width, height=height, count=1,
-                       dtype="float32", crs=rio_crs, transform=transform, nodata=NODATA,
+                       dtype="float32", crs=rio_crs, transform=g.transform, nodata=NODATA,
                        compress="lzw", predictor=3, tiled=True, blockxsize=256,
                        blockysize=256) as ds:
-        ds.write(grid, 1)
+        ds.write(g.lux, 1)
         ds.set_band_description(1, BAND_DESCRIPTION)
         ds.set_band_unit(1, "lx")
         ds.update_tags(model=model, cutoff_m=str(cutoff_m), buffer_m=str(buffer_m),
                        default_height_m=str(default_height_m))
     logger.info("wrote %s: %d x %d cells of %.1f m, %d inside the buffer", out, width, height,
-                cell_m, int(mask.sum()))
+                cell_m, int((g.lux != NODATA).sum()))
     return out
 
 

@@ -67,3 +67,30 @@ def test_public_mode_hides_staff_pages(monkeypatch):
     at.run()
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("ui/pages/karta.py")
+
+
+def test_map_tables_send_200_rows_by_default_and_all_on_request():
+    at = _run()
+    seg = at.dataframe[0].value
+    assert len(seg) == 200
+    assert any("200 av" in c.value for c in at.caption)
+    at.selectbox(key="table_rows").set_value(0).run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) > 200
+    assert not any("200 av" in c.value for c in at.caption)
+
+
+def test_lux_overlay_toggle_and_darkness_table():
+    at = _run()
+    html_blocks = [h.proto.body for h in at.get("html")]
+    assert any("trygga-darkness" in b and "<th scope=\"row\"" in b for b in html_blocks)
+    def map_script() -> str:
+        return at.get("component_instance")[0].proto.json_args
+
+    assert "data:image/png;base64," not in map_script()
+    assert "data-trygga-lines" in map_script()          # the canvas segment layer
+    box = next(c for c in at.sidebar.checkbox if c.label == "Visa belysningsmodell (lux)")
+    box.check().run()
+    assert not at.exception, at.exception
+    assert "data:image/png;base64," in map_script()
+    assert "Modellerad belysning" in map_script()       # its legend

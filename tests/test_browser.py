@@ -47,6 +47,11 @@ def test_map_page_renders_vector_layers_offline(staff, browser):  # noqa: F811
         frame = wait_for_map(page, LOAD_MS)
         n_paths = frame.locator("path.leaflet-interactive").count()
         assert n_paths > 0
+        # The ranked segments are one canvas layer; it reports how many runs it drew.
+        drawn = frame.locator(".leaflet-container").get_attribute("data-trygga-lines")
+        assert drawn is not None and drawn.startswith("Segment:")
+        assert int(drawn.split(":")[1]) > 100
+        assert frame.locator("canvas.leaflet-zoom-animated").count() >= 1
         # The legend is HTML inside the map, not a branca colormap (which would load d3).
         assert frame.locator(".trygga-legend").count() == 1
         screenshot(page, "map_page_offline")

@@ -8,7 +8,9 @@ popup content as HTML.
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -16,6 +18,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import Element, Figure, MacroElement
+from folium.elements import ElementAddToElement
+from folium.map import Layer
 from jinja2 import Template
 
 from gis.packages import runs
@@ -118,12 +122,125 @@ def _score_colour(score: np.ndarray) -> np.ndarray:
     return np.asarray(SCORE_COLOURS)[idx]
 
 
+class _Raw(Element):
+    """Ready-made script text. Unlike ``Element(text)`` it is not compiled as a Jinja
+    template on render, which for a large payload costs more than building it."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: object) -> str:
+        return self._text
+
+
+class CompactLines(Layer):
+    """Many polylines drawn from one columnar JSON payload on a canvas renderer.
+
+    A GeoJSON layer with a style function costs the browser one SVG path and two JSON
+    round trips per feature, and folium a Jinja compile of the whole GeoJSON text. Here
+    the payload is ``{"n": vertex counts, "xy": flat lat/lon list, "p": palette,
+    "c": palette index per line, "t": tooltip HTML per line}`` (tooltips already escaped),
+    and one short script builds ``L.polyline``s on a shared ``L.canvas`` renderer. The
+    map container gets ``data-trygga-lines="<name>:<count>"`` once the lines are added,
+    so tests can check what was drawn.
+    """
+
+    # streamlit-folium builds its script from this macro; folium's own render() is
+    # overridden below so the (large) result is never compiled as a Jinja template.
+    _template = Template("{% macro script(this, kwargs) %}{{ this.js() }}{% endmacro %}")
+
+    def __init__(self, payload: dict[str, list[Any]], name: str, weight: float = 4,
+                 highlight_weight: float = 7, opacity: float = 0.9):
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "CompactLines"
+        self.payload = payload
+        self.style = {"weight": weight, "opacity": opacity, "smoothFactor": 0.5}
+        self.highlight_weight = highlight_weight
+        self._data: str | None = None
+
+    def data_js(self) -> str:
+        """The payload as a JavaScript literal that is safe inside ``<script>``."""
+        if self._data is None:  # a map may be rendered more than once
+            data = json.dumps(self.payload, separators=(",", ":"), ensure_ascii=False)
+            # No "<" may appear raw ("</script>", "<!--"); \u003c is the same character
+            # to JSON and JavaScript. U+2028/9 are escaped for older parsers.
+            self._data = data.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace(
+                "\u2029", "\\u2029")
+        return self._data
+
+    def js(self) -> str:
+        """The layer's script: ``var <name> = <featureGroup of polylines>;``."""
+        style = json.dumps(self.style)
+        label = json.dumps(str(self.layer_name), ensure_ascii=False).replace("<", "\\u003c")
+        return (
+            f"var {self.get_name()} = (function () {{\n"
+            f"  var D = {self.data_js()};\n"
+            f"  var S = {style}, W = {float(self.style['weight'])}, "
+            f"H = {float(self.highlight_weight)};\n"
+            "  var r = L.canvas({padding: 0.3, tolerance: 3});\n"
+            "  var g = L.featureGroup(), o = 0;\n"
+            "  function on(e) { e.target.setStyle({weight: H}); }\n"
+            "  function off(e) { e.target.setStyle({weight: W}); }\n"
+            "  for (var i = 0; i < D.n.length; i++) {\n"
+            "    var ll = new Array(D.n[i]);\n"
+            "    for (var j = 0; j < D.n[i]; j++, o++) ll[j] = [D.xy[2 * o], D.xy[2 * o + 1]];\n"
+            "    var p = L.polyline(ll, L.extend({renderer: r, color: D.p[D.c[i]]}, S));\n"
+            "    p.bindTooltip(D.t[i], {sticky: true});\n"
+            "    p.on('mouseover', on); p.on('mouseout', off);\n"
+            "    g.addLayer(p);\n"
+            "  }\n"
+            "  g.on('add', function () {\n"
+            f"    this._map.getContainer().setAttribute('data-trygga-lines', {label} + ':' "
+            "+ D.n.length);\n"
+            "  });\n"
+            "  return g;\n"
+            "})();\n")
+
+    def render(self, **kwargs: object) -> None:  # type: ignore[override]
+        root = self.get_root()
+        assert isinstance(root, Figure), "CompactLines must be added to a map"
+        root.script.add_child(_Raw(self.js()), name=self.get_name())
+        if self.show:
+            parent = self._parent
+            assert parent is not None
+            self.add_child(ElementAddToElement(element_name=self.get_name(),
+                                               element_parent_name=parent.get_name()),
+                           name=self.get_name() + "_add")
+        for child in self._children.values():
+            child.render(**kwargs)
+
+
+def lines_payload(web: gpd.GeoDataFrame, colours: np.ndarray, tooltips: np.ndarray,
+                  decimals: int = 6) -> dict[str, list[Any]]:
+    """The :class:`CompactLines` payload of LineStrings in EPSG:4326 (lon/lat).
+
+    Parameters
+    ----------
+    web : GeoDataFrame
+        LineStrings in EPSG:4326 (degrees; see :func:`to_web`).
+    colours : array of str
+        CSS colour per line.
+    tooltips : array of str
+        Tooltip HTML per line, already escaped.
+    decimals : int
+        Decimals kept of the coordinates (6 ≈ 0.1 m).
+    """
+    geoms = np.asarray(web.geometry.values, dtype=object)
+    palette, index = np.unique(np.asarray(colours, dtype=str), return_inverse=True)
+    xy = np.round(shapely.get_coordinates(geoms)[:, ::-1], decimals)  # Leaflet: lat, lon
+    return {"n": shapely.get_num_coordinates(geoms).tolist(), "xy": xy.ravel().tolist(),
+            "p": palette.tolist(), "c": index.ravel().tolist(),
+            "t": np.asarray(tooltips, dtype=object).tolist()}
+
+
 def add_segments(m: folium.Map, ranked: gpd.GeoDataFrame, colour_by: str = "status",
                  labels: dict[str, str] | None = None, name: str = "Segment") -> None:
-    """Ranked segments as ONE GeoJSON layer coloured by status or score, with tooltips.
+    """Ranked segments as ONE canvas layer coloured by status or score, with tooltips.
 
     Consecutive segments of a way with the same status are merged into runs first
-    (:func:`gis.packages.runs`), which keeps the GeoJSON sent to the browser small.
+    (:func:`gis.packages.runs`), simplified by 1 m and sent as one compact payload
+    (:class:`CompactLines`), which keeps what the browser receives and draws small.
     """
     if ranked.empty:
         return
@@ -132,23 +249,11 @@ def add_segments(m: folium.Map, ranked: gpd.GeoDataFrame, colour_by: str = "stat
     colours = (web["lighting_status"].map(STATUS_COLOURS).fillna("#8c8c8c").to_numpy()
                if colour_by == "status" else _score_colour(web["max_score"].to_numpy(float)))
     labels = labels or {}
-    props = pd.DataFrame({
-        "seg": esc(web["top_segment"]).to_numpy(),
-        "rank": web["best_rank"].astype(int).to_numpy(),
-        "status": esc(web["lighting_status"].map(lambda s: labels.get(s, s))).to_numpy(),
-        "reason": esc(web["reason"]).to_numpy(),
-        "c": colours,
-    }, index=web.index)
-    gj = gpd.GeoDataFrame(props, geometry=web.geometry.values, crs=web.crs)
-    folium.GeoJson(
-        gj.to_json(drop_id=True),
-        name=name,
-        style_function=lambda f: {"color": f["properties"]["c"], "weight": 4, "opacity": 0.9},
-        smooth_factor=0.5,
-        tooltip=folium.GeoJsonTooltip(["rank", "status", "reason"],
-                                      aliases=["#", "Status", ""], sticky=True),
-        highlight_function=lambda f: {"weight": 7},
-    ).add_to(m)
+    status = web["lighting_status"].astype(str)
+    status_text = esc(status.map(lambda s: labels.get(s, s)))
+    tooltips = ("#" + web["best_rank"].astype(int).astype(str) + " " + status_text
+                + "<br>" + esc(web["reason"])).to_numpy(dtype=object)
+    CompactLines(lines_payload(web, colours, tooltips), name=name).add_to(m)
 
 
 def add_points(m: folium.Map, gdf: gpd.GeoDataFrame, colours: np.ndarray | str,
@@ -197,7 +302,7 @@ class _Legend(MacroElement):
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.control({position: "bottomleft"});
+        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
         {{ this.get_name() }}.onAdd = function (map) {
             var div = L.DomUtil.create("div", "trygga-legend");
             div.setAttribute("role", "region");
@@ -209,15 +314,20 @@ class _Legend(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, title: str, html_text: str):
+    def __init__(self, title: str, html_text: str, position: str = "bottomleft"):
         super().__init__()
         self._name = "Legend"
         self.title = title
         self.html = html_text
+        self.position = position
 
 
-def add_legend(m: folium.Map, title: str, items: list[tuple[str, str]]) -> None:
-    """An HTML legend as a Leaflet control (no branca colormap: it would load d3 from a CDN)."""
+def add_legend(m: folium.Map, title: str, items: list[tuple[str, str]],
+               position: str = "bottomleft") -> None:
+    """An HTML legend as a Leaflet control (no branca colormap: it would load d3 from a CDN).
+
+    *position* is a Leaflet control corner (``"bottomleft"``, ``"bottomright"``, …).
+    """
     rows = "".join(
         f'<div><span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
         f'vertical-align:middle;background:{html.escape(c)};border:1px solid #333"></span>'
@@ -225,7 +335,7 @@ def add_legend(m: folium.Map, title: str, items: list[tuple[str, str]]) -> None:
     box = ('<div style="background:white;padding:8px 10px;border:1px solid #999;'
            'border-radius:4px;font:13px/1.5 sans-serif;color:#111">'
            f"<strong>{html.escape(title)}</strong>{rows}</div>")
-    _Legend(title, box).add_to(m)
+    _Legend(title, box, position).add_to(m)
 
 
 def add_context_lines(m: folium.Map, lines: gpd.GeoDataFrame, name: str,
@@ -237,3 +347,87 @@ def add_context_lines(m: folium.Map, lines: gpd.GeoDataFrame, name: str,
     folium.GeoJson(web.to_json(drop_id=True), name=name, interactive=False,
                    style_function=lambda f: {"color": colour, "weight": 1.5,
                                              "opacity": 0.8}).add_to(m)
+
+
+#: Lux classes of the illuminance overlay: (lower bound in lx, RGBA). Below 0.5 lx reads
+#: as dark; the breaks follow the EN 13201-2 P-class averages (P6 2 lx … P1 15 lx).
+LUX_CLASSES: tuple[tuple[float, tuple[int, int, int, int]], ...] = (
+    (0.0, (20, 24, 82, 170)), (0.5, (62, 38, 120, 160)), (2.0, (140, 45, 120, 150)),
+    (3.0, (210, 80, 80, 150)), (5.0, (245, 140, 50, 150)), (7.5, (252, 200, 60, 160)),
+    (15.0, (255, 250, 160, 170)))
+
+
+def lux_overlay_png(lux: np.ndarray, transform: Any, crs: Any,
+                    ) -> tuple[bytes, tuple[float, float, float, float]]:
+    """A lux grid as a PNG for a Leaflet image overlay, and its lon/lat bounds.
+
+    The grid is warped to Web Mercator (EPSG:3857, nearest neighbour), because Leaflet
+    stretches an image overlay linearly in Mercator between its corner coordinates.
+    Cells are coloured by :data:`LUX_CLASSES`; nodata (< 0) is transparent.
+
+    Parameters
+    ----------
+    lux : ndarray, shape (height, width)
+        Illuminance in lux, negative for nodata (:data:`gis.raster_out.NODATA`).
+    transform : affine.Affine
+        Pixel to CRS transform of *lux* (metres).
+    crs : pyproj.CRS
+        Projected CRS of *lux*.
+
+    Returns
+    -------
+    (bytes, (west, south, east, north))
+        PNG bytes and the image bounds in degrees (EPSG:4326).
+    """
+    import io
+
+    import rasterio.crs
+    from PIL import Image
+    from pyproj import Transformer
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    height, width = lux.shape
+    west, north = transform @ (0, 0)
+    east, south = transform @ (width, height)
+    src_crs = rasterio.crs.CRS.from_wkt(crs.to_wkt())
+    dst_transform, dst_w, dst_h = calculate_default_transform(
+        src_crs, "EPSG:3857", width, height, west, south, east, north)
+    dst = np.full((dst_h, dst_w), -1.0, dtype=np.float32)
+    reproject(lux.astype(np.float32), dst, src_transform=transform, src_crs=src_crs,
+              src_nodata=-1.0, dst_transform=dst_transform, dst_crs="EPSG:3857",
+              dst_nodata=-1.0, resampling=Resampling.nearest)
+    bounds = np.array([c for c, _ in LUX_CLASSES])
+    colours = np.array([c for _, c in LUX_CLASSES], dtype=np.uint8)
+    rgba = colours[np.clip(np.searchsorted(bounds, dst, side="right") - 1, 0, len(bounds) - 1)]
+    rgba[dst < 0] = 0
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=False)
+    mx0, my1 = dst_transform @ (0, 0)
+    mx1, my0 = dst_transform @ (dst_w, dst_h)
+    to_deg = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+    lon0, lat0 = to_deg.transform(mx0, my0)
+    lon1, lat1 = to_deg.transform(mx1, my1)
+    return buf.getvalue(), (lon0, lat0, lon1, lat1)
+
+
+def add_image_overlay(m: folium.Map, png: bytes, bounds_4326: tuple[float, float, float, float],
+                      name: str, opacity: float = 0.85) -> None:
+    """A PNG (from :func:`lux_overlay_png`) as an overlay, embedded as a data URL."""
+    import base64
+
+    from folium.raster_layers import ImageOverlay
+
+    w, s, e, n = bounds_4326
+    url = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    ImageOverlay(url, bounds=[[s, w], [n, e]], opacity=opacity, name=name,
+                 interactive=False, zindex=1).add_to(m)
+
+
+def lux_legend_items() -> list[tuple[str, str]]:
+    """Legend rows (label, CSS colour) for :data:`LUX_CLASSES`."""
+    items = []
+    for i, (lo, (r, g, b, _)) in enumerate(LUX_CLASSES):
+        hi = LUX_CLASSES[i + 1][0] if i + 1 < len(LUX_CLASSES) else None
+        label = f"{lo:g}–{hi:g} lx" if hi is not None else f"≥ {lo:g} lx"
+        items.append((label.replace(".", ","), f"#{r:02x}{g:02x}{b:02x}"))
+    return items

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import io
 import tempfile
 import zipfile
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
@@ -35,7 +37,8 @@ WEIGHT_LABELS = {
 }
 
 
-def _sidebar(layers: Layers) -> tuple[tuple[tuple[str, float], ...], str, str, str, bool]:
+def _sidebar(layers: Layers) -> tuple[tuple[tuple[str, float], ...], str, str, str, bool,
+                                      bool]:
     prof = layers.profile
     with st.sidebar:
         st.subheader(t("weights"))
@@ -54,7 +57,8 @@ def _sidebar(layers: Layers) -> tuple[tuple[tuple[str, float], ...], str, str, s
         basemap = st.selectbox(t("basemap"), ["none", "osm"],
                                format_func=lambda v: t(f"basemap_{v}"))
         show_lum = st.checkbox(t("luminaires"), value=False)
-    return tuple(weights), school_class, colour_by, basemap, show_lum
+        show_lux = st.checkbox(t("show_raster"), value=False)
+    return tuple(weights), school_class, colour_by, basemap, show_lum, show_lux
 
 
 def _filters(seg: gpd.GeoDataFrame, areas: list[str]) -> gpd.GeoDataFrame:
@@ -74,12 +78,16 @@ def _filters(seg: gpd.GeoDataFrame, areas: list[str]) -> gpd.GeoDataFrame:
 
 
 def _map(layers: Layers, shown: gpd.GeoDataFrame, result: RankingResult, colour_by: str,
-         basemap: str, show_lum: bool) -> folium.Map:
+         basemap: str, show_lum: bool, lux: tuple[bytes, tuple[float, ...]] | None,
+         ) -> folium.Map:
     maps.configure_folium()
     bounds = st.session_state.get("zoom_bounds")
     if bounds is None:
         bounds = tuple(maps.to_web(layers.paths).total_bounds)
     m = maps.base_map(bounds, basemap)
+    if lux is not None:
+        png, (w, s, e, n) = lux
+        maps.add_image_overlay(m, png, (w, s, e, n), t("show_raster"))
     maps.add_polygons(m, layers.priority_areas, "#1b9e77", "name", t("priority_areas"),
                       dash="6 4")
     maps.add_polygons(m, layers.schools, "#6a3d9a", "name", t("schools"))
@@ -100,6 +108,8 @@ def _map(layers: Layers, shown: gpd.GeoDataFrame, result: RankingResult, colour_
         maps.add_legend(m, t("score"), [
             (f"{lo:g}–{hi:g}" if hi is not None else f"≥ {lo:g}", c)
             for lo, hi, c in zip(maps.SCORE_BREAKS, edges, maps.SCORE_COLOURS, strict=True)])
+    if lux is not None:
+        maps.add_legend(m, t("lux_legend"), maps.lux_legend_items(), position="bottomright")
     folium.LayerControl(collapsed=True).add_to(m)
     return m
 
@@ -109,16 +119,25 @@ def _zoom_to(gdf: gpd.GeoDataFrame, row_id: str, pad_m: float = 60.0) -> None:
     st.session_state["zoom_bounds"] = tuple(geom.to_crs("EPSG:4326").total_bounds)
 
 
-def _table(key: str, df: pd.DataFrame, cols: dict[str, str], gdf: gpd.GeoDataFrame) -> None:
-    view = df[[c for c in cols if c in df.columns]]
+#: Row limits offered for the tables; the browser gets at most this many rows per table.
+ROW_LIMITS = (200, 1000, 0)  # 0 = all
+
+
+def _table(key: str, df: pd.DataFrame, cols: dict[str, str], gdf: gpd.GeoDataFrame,
+           limit: int) -> None:
+    head = df.head(limit) if limit else df
+    view = head[[c for c in cols if c in head.columns]]
     if "lighting_status" in view:
-        view = view.assign(lighting_status=view["lighting_status"].astype(str).map(t))
+        status = view["lighting_status"].astype(str)
+        view = view.assign(lighting_status=status.map({s: t(s) for s in status.unique()}))
     view = view.rename(columns=cols)
     event = st.dataframe(view, hide_index=True, width="stretch", height=320,
                          on_select="rerun", selection_mode="single-row", key=f"tbl_{key}")
+    if len(head) < len(df):
+        st.caption(t("rows_of").format(shown=len(head), total=len(df)))
     rows = event.selection.rows if event is not None else []
     if rows:
-        _zoom_to(gdf, df.index[rows[0]])
+        _zoom_to(gdf, head.index[rows[0]])
 
 
 def _downloads(result: RankingResult, layers: Layers) -> None:
@@ -158,10 +177,27 @@ def _totals(result: RankingResult, layers: Layers) -> None:
     c3.metric(t("top_kwh"), f"{s['top_packages_kwh_per_year']:,.0f}".replace(",", " "))
     c4.metric(t("led_saving"), f"{s['led']['kwh_saved_per_year']:,.0f}".replace(",", " "))
     months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
-    dark = pd.DataFrame({"månad": months,
-                         "andel": result.darkness["share_dark"].to_numpy() * 100})
-    st.caption(t("darkness_chart"))
-    st.bar_chart(dark, x="månad", y="andel", height=180, sort=False)
+    st.html(_darkness_bars(months, result.darkness["share_dark"].to_numpy() * 100))
+
+
+def _darkness_bars(months: list[str], percent: np.ndarray) -> str:
+    """Share of the dark school commute per month as an HTML table with bars.
+
+    A plain table (readable by screen readers and without a chart library) whose last
+    column draws each share as a bar.
+    """
+    rows = "".join(
+        f"<tr><th scope=\"row\" style=\"text-align:left;font-weight:normal;padding:0 6px 0 0\">"
+        f"{html.escape(mon)}</th><td style=\"text-align:right;padding:0 6px\">{p:.0f}</td>"
+        f"<td style=\"width:100%\"><div aria-hidden=\"true\" style=\"height:10px;"
+        f"width:{max(0.0, min(p, 100.0)):.1f}%;background:#3b4cc0\"></div></td></tr>"
+        for mon, p in zip(months, percent, strict=True))
+    return (f"<table class=\"trygga-darkness\" style=\"width:100%;font-size:0.85rem;"
+            f"border-collapse:collapse\"><caption style=\"text-align:left;caption-side:top\">"
+            f"{html.escape(t('darkness_chart'))}</caption><thead><tr>"
+            f"<th scope=\"col\" style=\"text-align:left\">{html.escape(t('month_col'))}</th>"
+            f"<th scope=\"col\">{html.escape(t('share_dark_col'))}</th><th></th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
 
 
 def render() -> None:
@@ -169,35 +205,40 @@ def render() -> None:
     layers = load_or_stop()
     show_demo_notice(layers.profile)
     st.title(t("page_map"))
-    weights, school_class, colour_by, basemap, show_lum = _sidebar(layers)
-    from ui.st_cache import inputs_key, profile_path
+    weights, school_class, colour_by, basemap, show_lum, show_lux = _sidebar(layers)
+    from ui.st_cache import inputs_key, profile_path, st_lux_overlay
 
     path = profile_path()
-    result = st_ranking(str(path), inputs_key(path), weights, school_class)
+    key = inputs_key(path)
+    result = st_ranking(str(path), key, weights, school_class)
+    lux = st_lux_overlay(str(path), key) if show_lux else None
     seg = result.segments
     areas = sorted(layers.priority_areas["name"].astype(str)) if len(layers.priority_areas) \
         else []
     shown = _filters(seg, areas)
     left, right = st.columns([3, 2])
     with left:
-        m = _map(layers, shown, result, colour_by, basemap, show_lum)
+        m = _map(layers, shown, result, colour_by, basemap, show_lum, lux)
         st_folium(m, height=560, use_container_width=True, returned_objects=[],
                   key="rank_map")
     with right:
         st.caption(t("select_row_zoom"))
+        limit = st.selectbox(t("rows_shown"), ROW_LIMITS,
+                             format_func=lambda n: str(n) if n else t("rows_all"),
+                             key="table_rows")
         tab1, tab2, tab3 = st.tabs([t("segments"), t("packages"), t("led")])
         with tab1:
             _table("seg", shown, {"rank": t("rank"), "score": t("score"),
-                                  "lighting_status": t("status"), "reason": t("reason")}, seg)
+                                  "lighting_status": t("status"), "reason": t("reason")}, seg, limit)
         with tab2:
             pk = result.packages
             _table("pk", pk, {"rank": t("rank"), "rank_per_sek": "SEK-rang",
                               "length_m": "m", "new_light_points": "nya",
-                              "cost_sek": "SEK", "reason": t("reason")}, pk)
+                              "cost_sek": "SEK", "reason": t("reason")}, pk, limit)
         with tab3:
             led = result.led
             _table("led", led, {"priority": "#", "light_source": "typ",
                                 "kwh_saved_per_year": "kWh/år", "payback_years": "år",
-                                "reason": t("reason")}, led)
+                                "reason": t("reason")}, led, limit)
     _totals(result, layers)
     _downloads(result, layers)

@@ -81,3 +81,19 @@ def st_ranking(path: str, key: tuple[float, ...], weights: tuple[tuple[str, floa
     dark = st_darkness(prof.latitude, prof.longitude, prof.timezone)
     return rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
                 layers.priority_areas, prof, route_counts=routes, darkness=dark)
+
+
+#: Cell size (m) of the lux overlay on the map; the GeoTIFF download keeps 2 m.
+OVERLAY_CELL_M = 4.0
+
+
+@st.cache_data(show_spinner=False, max_entries=4, persist="disk")
+def st_lux_overlay(path: str, key: tuple[float, ...]) -> tuple[bytes, tuple[float, ...]]:
+    """The modelled illuminance as a map overlay: PNG bytes and lon/lat bounds."""
+    from gis.raster_out import illuminance_grid
+    from ui.maps import lux_overlay_png
+
+    layers = st_layers(path, key)
+    grid = illuminance_grid(layers.paths, layers.luminaires, cell_m=OVERLAY_CELL_M,
+                            default_height_m=layers.profile.lighting.default_mounting_height_m)
+    return lux_overlay_png(grid.lux, grid.transform, grid.crs)
