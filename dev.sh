@@ -66,7 +66,8 @@ case "$cmd" in
     setup) setup ;;
     app)
         setup
-        exec "$VENV/bin/streamlit" run app.py --server.address 127.0.0.1 \
+        # ui.serve imports the heavy modules first, then runs `streamlit run app.py`.
+        exec "$PY" -m ui.serve app.py --server.address 127.0.0.1 \
             --server.headless true --browser.gatherUsageStats false "$@"
         ;;
     test) setup; run_tests "$@" ;;

@@ -129,12 +129,13 @@ def start_server(profile: Path, mode: str = "staff", timeout_s: float = 60.0,
     env = {**os.environ, "TRYGGA_PROFILE": str(profile), "TRYGGA_MODE": mode,
            "PYTHONUNBUFFERED": "1"}
     log = profile.parent / f"streamlit-{mode}.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app),
+    # The same launcher as README's command 1 (./dev.sh app): preload, then streamlit run.
+    cmd = [sys.executable, "-m", "ui.serve", str(app),
            "--server.port", str(port), "--server.address", "127.0.0.1",
            "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", "--server.enableStaticServing", "true"]
     with log.open("wb") as fh:
-        proc = subprocess.Popen(cmd, cwd=app.parent, env=env, stdout=fh, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     server = Server(f"http://127.0.0.1:{port}", profile, proc, log)
     deadline = time.monotonic() + timeout_s
