@@ -102,3 +102,17 @@ def test_legend_position(position):
     m = maps.base_map((11.0, 58.9, 11.2, 59.0))
     maps.add_legend(m, "T", [("a", "#000")], position=position)
     assert f'L.control({{position: "{position}"}})' in m.get_root().render()
+
+
+def test_web_bounds_contain_the_reprojected_data():
+    gdf = gpd.GeoDataFrame(geometry=[shapely.LineString([(300000, 6530000), (330000, 6560000)]),
+                                     shapely.Point(310000, 6555000)], crs=3007)
+    w, s, e, n = maps.web_bounds(gdf)
+    exact = gdf.to_crs(4326).total_bounds
+    assert w <= exact[0] and s <= exact[1] and e >= exact[2] and n >= exact[3]
+    # The box's corners lie a little beyond the data (meridian convergence): not far.
+    assert np.allclose([w, s, e, n], exact, atol=0.02)
+
+
+def test_warm_up_renders_without_network():
+    maps.warm_up()  # pytest-socket blocks non-loopback: a fetch would fail here

@@ -431,3 +431,42 @@ def lux_legend_items() -> list[tuple[str, str]]:
         label = f"{lo:g}–{hi:g} lx" if hi is not None else f"≥ {lo:g} lx"
         items.append((label.replace(".", ","), f"#{r:02x}{g:02x}{b:02x}"))
     return items
+
+
+def warm_up() -> None:
+    """Build and render a tiny map with every element type the app uses.
+
+    The first folium render in a process pays one-off costs (Jinja's lexer and compiler,
+    pyproj and geopandas code paths) of about 0.2 s; :mod:`ui.serve` calls this before the
+    server starts so the first visitor does not.
+    """
+    crs = "EPSG:3007"
+    poly = gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.box(0, 0, 10, 10)], crs=crs)
+    pts = gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.Point(5, 5)], crs=crs)
+    lines = gpd.GeoDataFrame({"path_id": ["w"], "seq": [0], "lighting_status": ["unlit"],
+                              "rank": [1], "score": [1.0], "length_m": [10.0],
+                              "reason": ["r"]},
+                             geometry=[shapely.LineString([(0, 0), (10, 0)])], index=["w:0"],
+                             crs=crs)
+    m = base_map(web_bounds(poly))
+    add_polygons(m, poly, "#000", "name", "a")
+    add_segments(m, lines)
+    add_points(m, pts, "#fff", {"name": "n"}, "p")
+    add_context_lines(m, lines, "c")
+    add_legend(m, "l", [("a", "#000")])
+    folium.LayerControl().add_to(m)
+    root_figure(m).render()
+
+
+def web_bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    """Bounds of *gdf* (projected CRS) in degrees (west, south, east, north), without
+    reprojecting every geometry: the bounding box is transformed, densified along its
+    edges (PROJ ``transform_bounds``), so it contains the reprojected data."""
+    from pyproj import Transformer
+
+    if gdf.empty:
+        raise ValueError("no geometry to take bounds of")
+    to_deg = Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True)
+    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+    w, s, e, n = to_deg.transform_bounds(x0, y0, x1, y1, densify_pts=21)
+    return float(w), float(s), float(e), float(n)

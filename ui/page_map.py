@@ -83,7 +83,7 @@ def _map(layers: Layers, shown: gpd.GeoDataFrame, result: RankingResult, colour_
     maps.configure_folium()
     bounds = st.session_state.get("zoom_bounds")
     if bounds is None:
-        bounds = tuple(maps.to_web(layers.paths).total_bounds)
+        bounds = maps.web_bounds(layers.paths)
     m = maps.base_map(bounds, basemap)
     if lux is not None:
         png, (w, s, e, n) = lux

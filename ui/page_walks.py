@@ -282,7 +282,7 @@ def _bounds(layers: Layers, walk: Walk | None) -> tuple[float, float, float, flo
         geom = gpd.GeoSeries([walk.route.buffer(150)], crs=layers.profile.crs)
         w, s, e, n = (float(v) for v in geom.to_crs("EPSG:4326").total_bounds)
     else:
-        w, s, e, n = (float(v) for v in maps.to_web(layers.paths[["geometry"]]).total_bounds)
+        w, s, e, n = maps.web_bounds(layers.paths)
     return (w, s, e, n)
 
 

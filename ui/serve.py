@@ -25,12 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Modules imported before the server starts (all import-time only: no data is read).
 PRELOAD = (
-    "pandas", "geopandas", "shapely", "pyproj", "numpy", "scipy.spatial", "rasterio",
+    "pandas", "pyarrow", "geopandas", "shapely", "pyproj", "numpy", "scipy.spatial", "rasterio",
     "rasterio.warp", "PIL.Image", "folium", "folium.plugins", "folium.raster_layers",
     "branca", "jinja2",
     "layers.loader", "gis.ranking", "gis.outputs", "gis.raster_out", "gis.packages",
     "walks.service", "walks.public", "walks.store", "promises.progress",
     "ui.state", "ui.texts", "ui.auth", "ui.common", "ui.maps", "ui.st_cache", "ui.public_map",
+    # Streamlit's own lazy imports on a first script run: the emoji table behind
+    # set_page_config(page_icon=…) compiles a large regex on import (~0.2 s).
+    "streamlit.emojis", "streamlit.dataframe_util",
 )
 
 logger = logging.getLogger("trygga.serve")
@@ -44,7 +47,36 @@ def preload(modules: tuple[str, ...] = PRELOAD) -> float:
             importlib.import_module(name)
         except ImportError as exc:  # the page that needs it will report it properly
             logger.warning("preload: %s: %s", name, exc)
+    _warm_first_use()
     return time.perf_counter() - t0
+
+
+def _warm_first_use() -> None:
+    """Pay once, before serving, costs that Streamlit, folium and PROJ otherwise charge the
+    first visitor: a first folium render (Jinja), PROJ's database lookup for the map
+    transform, pyarrow's pandas conversion,
+    ``inspect``'s file-to-module table (``declare_component`` looks up its caller's module,
+    which resolves the path of every loaded module once), and Streamlit's "are we run with
+    `streamlit run`?" check (an ``inspect.stack()`` that reads the source of every frame;
+    we are, so it is marked as done)."""
+    try:
+        import inspect
+
+        import pandas as pd
+        import pyproj
+        from streamlit import dataframe_util, delta_generator
+
+        inspect.getmodule(inspect.currentframe())
+        pyproj.Transformer.from_crs("EPSG:3007", "EPSG:4326", always_xy=True)
+        dataframe_util.convert_pandas_df_to_arrow_bytes(
+            pd.DataFrame({"a": [1], "b": ["x"], "c": [0.5]}))
+        if hasattr(delta_generator, "_use_warning_has_been_displayed"):
+            delta_generator._use_warning_has_been_displayed = True
+        from ui import maps
+
+        maps.warm_up()  # one tiny folium map of every element type
+    except Exception as exc:  # a warm-up must never stop the server
+        logger.warning("warm-up skipped: %s", exc)
 
 
 def streamlit_argv(argv: list[str]) -> list[str]:
