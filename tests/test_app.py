@@ -21,12 +21,24 @@ def test_map_page_is_default_and_shows_demo_notice():
     assert not at.exception, at.exception
     assert any("Demodata" in w.value for w in at.warning)
     assert at.title[0].value == "Karta & prioritering"
-    assert len(at.dataframe) == 3          # segments, packages, LED tables
+    # Lazy tabs: the overview opens first; a table runs only when its tab is open.
+    assert [tb.label for tb in at.tabs] == ["Översikt", "Segment", "Åtgärdspaket",
+                                            "LED-byten"]
+    assert len(at.dataframe) == 0
     assert at.metric[0].label == "km obelyst nära skola"
+    for label, first_col in (("Segment", "Rang"), ("Åtgärdspaket", "Rang"),
+                             ("LED-byten", "#")):
+        at.session_state["map_tab"] = label
+        at.run()
+        assert not at.exception, at.exception
+        assert len(at.dataframe) == 1
+        assert at.dataframe[0].value.columns[0] == first_col
 
 
 def test_weights_change_the_ranking():
-    at = _run()
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["map_tab"] = "Segment"
+    at.run()
     before = at.dataframe[0].value.iloc[:20, 1].tolist()
     at.slider(key="w_school").set_value(0.0)
     at.slider(key="w_lighting_status").set_value(5.0)
@@ -70,11 +82,13 @@ def test_public_mode_hides_staff_pages(monkeypatch):
 
 
 def test_map_tables_send_200_rows_by_default_and_all_on_request():
-    at = _run()
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["map_tab"] = "Segment"
+    at.run()
     seg = at.dataframe[0].value
     assert len(seg) == 200
     assert any("200 av" in c.value for c in at.caption)
-    at.selectbox(key="table_rows").set_value(0).run()
+    at.selectbox(key="table_rows_seg").set_value(0).run()
     assert not at.exception
     assert len(at.dataframe[0].value) > 200
     assert not any("200 av" in c.value for c in at.caption)

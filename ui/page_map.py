@@ -170,8 +170,8 @@ def _downloads(result: RankingResult, layers: Layers) -> None:
 
 def _totals(result: RankingResult, layers: Layers) -> None:
     s = result.summary(layers.profile)
-    st.subheader(t("totals"))
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2 = st.columns(2)
+    c3, c4 = st.columns(2)
     c1.metric(t("km_unlit_near_school"), f"{s['km_unlit_near_school']:.1f}")
     c2.metric(t("top_cost"), f"{s['top_packages_cost_sek']:,.0f}".replace(",", " "))
     c3.metric(t("top_kwh"), f"{s['top_packages_kwh_per_year']:,.0f}".replace(",", " "))
@@ -222,23 +222,31 @@ def render() -> None:
         st_folium(m, height=560, use_container_width=True, returned_objects=[],
                   key="rank_map")
     with right:
-        st.caption(t("select_row_zoom"))
-        limit = st.selectbox(t("rows_shown"), ROW_LIMITS,
-                             format_func=lambda n: str(n) if n else t("rows_all"),
-                             key="table_rows")
-        tab1, tab2, tab3 = st.tabs([t("segments"), t("packages"), t("led")])
-        with tab1:
-            _table("seg", shown, {"rank": t("rank"), "score": t("score"),
-                                  "lighting_status": t("status"), "reason": t("reason")}, seg, limit)
-        with tab2:
-            pk = result.packages
-            _table("pk", pk, {"rank": t("rank"), "rank_per_sek": "SEK-rang",
-                              "length_m": "m", "new_light_points": "nya",
-                              "cost_sek": "SEK", "reason": t("reason")}, pk, limit)
-        with tab3:
-            led = result.led
-            _table("led", led, {"priority": "#", "light_source": "typ",
-                                "kwh_saved_per_year": "kWh/år", "payback_years": "år",
-                                "reason": t("reason")}, led, limit)
-    _totals(result, layers)
+        # Lazy tabs: only the open tab runs and reaches the browser. The overview is light,
+        # so the map draws first; a table is one click away (docs/benchmarks.md).
+        labels = [t("overview"), t("segments"), t("packages"), t("led")]
+        overview, tab_seg, tab_pk, tab_led = st.tabs(labels, on_change="rerun",
+                                                     key="map_tab")
+        if overview.open is not False:
+            with overview:
+                _totals(result, layers)
+        tables = (
+            (tab_seg, "seg", shown, seg, {"rank": t("rank"), "score": t("score"),
+                                          "lighting_status": t("status"),
+                                          "reason": t("reason")}),
+            (tab_pk, "pk", result.packages, result.packages, {
+                "rank": t("rank"), "rank_per_sek": "SEK-rang", "length_m": "m",
+                "new_light_points": "nya", "cost_sek": "SEK", "reason": t("reason")}),
+            (tab_led, "led", result.led, result.led, {
+                "priority": "#", "light_source": "typ", "kwh_saved_per_year": "kWh/år",
+                "payback_years": "år", "reason": t("reason")}),
+        )
+        for tab, name, df, full, cols in tables:
+            if tab.open:
+                with tab:
+                    st.caption(t("select_row_zoom"))
+                    limit = st.selectbox(t("rows_shown"), ROW_LIMITS,
+                                         format_func=lambda n: str(n) if n else t("rows_all"),
+                                         key=f"table_rows_{name}")
+                    _table(name, df, cols, full, limit)
     _downloads(result, layers)
