@@ -130,10 +130,19 @@ def returning_browser(p: Any, folder: Path) -> Any:
         viewport={"width": 1280, "height": 1400}, locale="sv-SE", service_workers="block")
 
 
-def warm_runs(browser: Any, profile: Path, app: Path, n: int) -> dict[str, list[float]]:
-    """Warm page switches and filter changes, *n* times each, on one server."""
+def warm_runs(browser: Any, profile: Path, app: Path, n: int,
+              returning: Any = None) -> dict[str, list[float]]:
+    """Warm page switches and filter changes, *n* times each, on one server.
+
+    In *returning* (a persistent context, HTTP cache on) when given, else in a new context
+    with request routing (HTTP cache off: every map iframe fetches its scripts again).
+    """
     server = start_server(profile, "staff", app=app)
-    context, page, blocked, _ = new_page(browser, height=1400)
+    if returning is None:
+        context, page, blocked, _ = new_page(browser, height=1400)
+    else:
+        context, page = None, returning.new_page()
+        blocked = type("NoBlocked", (), {"urls": []})()
     out: dict[str, list[float]] = {k: [] for k in (
         "page switch → Offentlig karta", "page switch → Karta & prioritering",
         "filter: Visa åtgärdade (public)", "filter: färg efter poäng (map)")}
@@ -199,7 +208,9 @@ def warm_runs(browser: Any, profile: Path, app: Path, n: int) -> dict[str, list[
             legend.filter(has_text="Teckenförklaring").wait_for(timeout=TIMEOUT_MS)
             _idle(page)
     finally:
-        context.close()
+        page.close()
+        if context is not None:
+            context.close()
         server.stop()
     if blocked.urls:
         print(f"warning: blocked non-loopback requests: {blocked.urls}", file=sys.stderr)
@@ -239,6 +250,8 @@ def main(argv: list[str] | None = None) -> None:
                 cold_ret_public = [cold_first_render(browser, profile, args.app.resolve(),
                                                      "public", context=returning)
                                    for _ in range(args.cold_runs)]
+                warm_ret = warm_runs(browser, profile, args.app.resolve(), args.warm_runs,
+                                     returning)
             finally:
                 returning.close()
             warm = warm_runs(browser, profile, args.app.resolve(), args.warm_runs)
@@ -249,7 +262,9 @@ def main(argv: list[str] | None = None) -> None:
             ("cold first render, public page, new browser", cold_public, 3.0),
             ("cold first render, map page, returning browser", cold_ret, 3.0),
             ("cold first render, public page, returning browser", cold_ret_public, 3.0),
-            *((name, values, 1.0) for name, values in warm.items())]
+            *((f"{name}, new browser", values, 1.0) for name, values in warm.items()),
+            *((f"{name}, returning browser", values, 1.0)
+              for name, values in warm_ret.items())]
     print(f"{'measurement':50s} {'median s':>9s} {'min s':>7s} {'max s':>7s} {'n':>3s}"
           f" {'target s':>9s}")
     for name, values, target in rows:

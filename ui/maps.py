@@ -151,9 +151,12 @@ class CompactLines(Layer):
     _template = Template("{% macro script(this, kwargs) %}{{ this.js() }}{% endmacro %}")
 
     def __init__(self, payload: dict[str, list[Any]], name: str, weight: float = 4,
-                 highlight_weight: float = 7, opacity: float = 0.9):
-        super().__init__(name=name, overlay=True, control=True, show=True)
+                 highlight_weight: float = 7, opacity: float = 0.9, control: bool = True,
+                 legend: tuple[str, list[tuple[str, str]]] | None = None):
+        super().__init__(name=name, overlay=True, control=control, show=True)
         self._name = "CompactLines"
+        #: (title, items) of a legend shown while the layer is on the map.
+        self.legend = legend
         self.payload = payload
         self.style = {"weight": weight, "opacity": opacity, "smoothFactor": 0.5}
         self.highlight_weight = highlight_weight
@@ -173,6 +176,11 @@ class CompactLines(Layer):
         """The layer's script: ``var <name> = <featureGroup of polylines>;``."""
         style = json.dumps(self.style)
         label = json.dumps(str(self.layer_name), ensure_ascii=False).replace("<", "\\u003c")
+        legend = "null"
+        if self.legend is not None:
+            title, items = self.legend
+            legend = json.dumps({"title": title, "html": legend_html(title, items)},
+                                ensure_ascii=False).replace("<", "\\u003c")
         return (
             f"var {self.get_name()} = (function () {{\n"
             f"  var D = {self.data_js()};\n"
@@ -190,10 +198,24 @@ class CompactLines(Layer):
             "    p.on('mouseover', on); p.on('mouseout', off);\n"
             "    g.addLayer(p);\n"
             "  }\n"
+            f"  var LG = {legend}, ctl = null;\n"
             "  g.on('add', function () {\n"
-            f"    this._map.getContainer().setAttribute('data-trygga-lines', {label} + ':' "
+            "    var map = this._map;\n"
+            f"    map.getContainer().setAttribute('data-trygga-lines', {label} + ':' "
             "+ D.n.length);\n"
+            "    if (LG && !ctl) {\n"
+            "      ctl = L.control({position: 'bottomleft'});\n"
+            "      ctl.onAdd = function () {\n"
+            "        var div = L.DomUtil.create('div', 'trygga-legend');\n"
+            "        div.setAttribute('role', 'region');\n"
+            "        div.setAttribute('aria-label', LG.title);\n"
+            "        div.innerHTML = LG.html;\n"
+            "        return div;\n"
+            "      };\n"
+            "      ctl.addTo(map);\n"
+            "    }\n"
             "  });\n"
+            "  g.on('remove', function () { if (ctl) { ctl.remove(); ctl = null; } });\n"
             "  return g;\n"
             "})();\n")
 
@@ -234,13 +256,18 @@ def lines_payload(web: gpd.GeoDataFrame, colours: np.ndarray, tooltips: np.ndarr
             "t": np.asarray(tooltips, dtype=object).tolist()}
 
 
-def add_segments(m: folium.Map, ranked: gpd.GeoDataFrame, colour_by: str = "status",
-                 labels: dict[str, str] | None = None, name: str = "Segment") -> None:
+def add_segments(m: folium.Map | folium.FeatureGroup, ranked: gpd.GeoDataFrame,
+                 colour_by: str = "status", labels: dict[str, str] | None = None,
+                 name: str = "Segment",
+                 legend: tuple[str, list[tuple[str, str]]] | None = None) -> None:
     """Ranked segments as ONE canvas layer coloured by status or score, with tooltips.
 
     Consecutive segments of a way with the same status are merged into runs first
     (:func:`gis.packages.runs`), simplified by 1 m and sent as one compact payload
     (:class:`CompactLines`), which keeps what the browser receives and draws small.
+    Added to a ``FeatureGroup`` (e.g. streamlit-folium's ``feature_group_to_add``), the
+    layer is not listed in the layer control itself: the group is. *legend* is shown
+    while the layer is on the map.
     """
     if ranked.empty:
         return
@@ -253,7 +280,8 @@ def add_segments(m: folium.Map, ranked: gpd.GeoDataFrame, colour_by: str = "stat
     status_text = esc(status.map(lambda s: labels.get(s, s)))
     tooltips = ("#" + web["best_rank"].astype(int).astype(str) + " " + status_text
                 + "<br>" + esc(web["reason"])).to_numpy(dtype=object)
-    CompactLines(lines_payload(web, colours, tooltips), name=name).add_to(m)
+    CompactLines(lines_payload(web, colours, tooltips), name=name, legend=legend,
+                 control=not isinstance(m, folium.FeatureGroup)).add_to(m)
 
 
 def add_points(m: folium.Map, gdf: gpd.GeoDataFrame, colours: np.ndarray | str,
@@ -328,14 +356,18 @@ def add_legend(m: folium.Map, title: str, items: list[tuple[str, str]],
 
     *position* is a Leaflet control corner (``"bottomleft"``, ``"bottomright"``, …).
     """
+    _Legend(title, legend_html(title, items), position).add_to(m)
+
+
+def legend_html(title: str, items: list[tuple[str, str]]) -> str:
+    """The legend box: an escaped title and one colour swatch + escaped label per item."""
     rows = "".join(
         f'<div><span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
         f'vertical-align:middle;background:{html.escape(c)};border:1px solid #333"></span>'
         f"{html.escape(label)}</div>" for label, c in items)
-    box = ('<div style="background:white;padding:8px 10px;border:1px solid #999;'
-           'border-radius:4px;font:13px/1.5 sans-serif;color:#111">'
-           f"<strong>{html.escape(title)}</strong>{rows}</div>")
-    _Legend(title, box, position).add_to(m)
+    return ('<div style="background:white;padding:8px 10px;border:1px solid #999;'
+            'border-radius:4px;font:13px/1.5 sans-serif;color:#111">'
+            f"<strong>{html.escape(title)}</strong>{rows}</div>")
 
 
 def add_context_lines(m: folium.Map, lines: gpd.GeoDataFrame, name: str,

@@ -79,7 +79,13 @@ def _filters(seg: gpd.GeoDataFrame, areas: list[str]) -> gpd.GeoDataFrame:
 
 def _map(layers: Layers, shown: gpd.GeoDataFrame, result: RankingResult, colour_by: str,
          basemap: str, show_lum: bool, lux: tuple[bytes, tuple[float, ...]] | None,
-         ) -> folium.Map:
+         ) -> tuple[folium.Map, folium.FeatureGroup]:
+    """The map and, apart, the segments group with its legend.
+
+    The segments change with every filter and colour choice; streamlit-folium updates a
+    ``feature_group_to_add`` inside the map that is already drawn, so those changes do not
+    rebuild the map's iframe (only changes to the base map do).
+    """
     maps.configure_folium()
     bounds = st.session_state.get("zoom_bounds")
     if bounds is None:
@@ -91,8 +97,6 @@ def _map(layers: Layers, shown: gpd.GeoDataFrame, result: RankingResult, colour_
     maps.add_polygons(m, layers.priority_areas, "#1b9e77", "name", t("priority_areas"),
                       dash="6 4")
     maps.add_polygons(m, layers.schools, "#6a3d9a", "name", t("schools"))
-    labels = {s: t(s) for s in STATUSES}
-    maps.add_segments(m, shown, colour_by=colour_by, labels=labels, name=t("segments"))
     marked = layers.crossings[layers.crossings["marked"].astype(bool)]
     maps.add_points(m, marked, "#ffffff", {"crossing": t("crossings")}, t("crossings"),
                     radius=3)
@@ -101,17 +105,20 @@ def _map(layers: Layers, shown: gpd.GeoDataFrame, result: RankingResult, colour_
         maps.add_points(m, lum, lum["light_source"].map(maps.SOURCE_COLOURS).fillna("#777")
                         .to_numpy(), {"light_source": t("luminaires")}, t("luminaires"),
                         radius=2.5)
-    if colour_by == "status":
-        maps.add_legend(m, t("legend"), [(t(s), maps.STATUS_COLOURS[s]) for s in STATUSES])
-    else:
-        edges = [*maps.SCORE_BREAKS[1:], None]
-        maps.add_legend(m, t("score"), [
-            (f"{lo:g}–{hi:g}" if hi is not None else f"≥ {lo:g}", c)
-            for lo, hi, c in zip(maps.SCORE_BREAKS, edges, maps.SCORE_COLOURS, strict=True)])
     if lux is not None:
         maps.add_legend(m, t("lux_legend"), maps.lux_legend_items(), position="bottomright")
-    folium.LayerControl(collapsed=True).add_to(m)
-    return m
+    if colour_by == "status":
+        legend = (t("legend"), [(t(s), maps.STATUS_COLOURS[s]) for s in STATUSES])
+    else:
+        edges = [*maps.SCORE_BREAKS[1:], None]
+        legend = (t("score"), [
+            (f"{lo:g}–{hi:g}" if hi is not None else f"≥ {lo:g}", c)
+            for lo, hi, c in zip(maps.SCORE_BREAKS, edges, maps.SCORE_COLOURS, strict=True)])
+    group = folium.FeatureGroup(name=t("segments"))
+    labels = {s: t(s) for s in STATUSES}
+    maps.add_segments(group, shown, colour_by=colour_by, labels=labels, name=t("segments"),
+                      legend=legend)
+    return m, group
 
 
 def _zoom_to(gdf: gpd.GeoDataFrame, row_id: str, pad_m: float = 60.0) -> None:
@@ -218,9 +225,10 @@ def render() -> None:
     shown = _filters(seg, areas)
     left, right = st.columns([3, 2])
     with left:
-        m = _map(layers, shown, result, colour_by, basemap, show_lum, lux)
+        m, segments = _map(layers, shown, result, colour_by, basemap, show_lum, lux)
         st_folium(m, height=560, use_container_width=True, returned_objects=[],
-                  key="rank_map")
+                  key="rank_map", feature_group_to_add=segments,
+                  layer_control=folium.LayerControl(collapsed=True))
     with right:
         # Lazy tabs: only the open tab runs and reaches the browser. The overview is light,
         # so the map draws first; a table is one click away (docs/benchmarks.md).

@@ -39,7 +39,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rows_of": ("Visar {shown} av {total} rader. Nedladdningarna innehåller alla.",
                 "Showing {shown} of {total} rows. The downloads have them all."),
     "month_col": ("Månad", "Month"),
-    "share_dark_col": ("Andel mörk (%)", "Share dark (%)"),
+    "share_dark_col": ("Mörk (%)", "Dark (%)"),
     "segments": ("Segment", "Segments"),
     "packages": ("Åtgärdspaket", "Work packages"),
     "led": ("LED-byten", "LED replacements"),
