@@ -32,8 +32,10 @@ def test_compact_lines_payload_round_trips_coordinates_colours_and_tooltips():
     web = gpd.GeoDataFrame(geometry=lines, crs=4326)
     p = maps.lines_payload(web, np.array(["#111111", "#d7301f"]), np.array(["a", "b"]))
     assert p["n"] == [2, 3]
-    # lat, lon order for Leaflet, rounded to 6 decimals
-    assert p["xy"][:4] == [58.9, 11.123457, 58.95, 11.2]
+    # lat, lon order for Leaflet, rounded to 6 decimals, as integer deltas
+    assert p["d"][:4] == [58_900_000, 11_123_457, 50_000, 76_543]
+    assert maps.decode_lines(p) == [[(58.9, 11.123457), (58.95, 11.2)],
+                                    [(59.0, 11.0), (59.01, 11.05), (59.02, 11.1)]]
     assert [p["p"][i] for i in p["c"]] == ["#111111", "#d7301f"]
     assert p["t"] == ["a", "b"]
 

@@ -139,9 +139,9 @@ class CompactLines(Layer):
 
     A GeoJSON layer with a style function costs the browser one SVG path and two JSON
     round trips per feature, and folium a Jinja compile of the whole GeoJSON text. Here
-    the payload is ``{"n": vertex counts, "xy": flat lat/lon list, "p": palette,
-    "c": palette index per line, "t": tooltip HTML per line}`` (tooltips already escaped),
-    and one short script builds ``L.polyline``s on a shared ``L.canvas`` renderer. The
+    the payload is ``{"n": vertex counts, "s": scale, "d": lat/lon integer deltas,
+    "p": palette, "c": palette index per line, "t": tooltip HTML per line}``
+    (:func:`lines_payload`; tooltips already escaped), and one short script builds ``L.polyline``s on a shared ``L.canvas`` renderer. The
     map container gets ``data-trygga-lines="<name>:<count>"`` once the lines are added,
     so tests can check what was drawn.
     """
@@ -150,7 +150,7 @@ class CompactLines(Layer):
     # overridden below so the (large) result is never compiled as a Jinja template.
     _template = Template("{% macro script(this, kwargs) %}{{ this.js() }}{% endmacro %}")
 
-    def __init__(self, payload: dict[str, list[Any]], name: str, weight: float = 4,
+    def __init__(self, payload: dict[str, Any], name: str, weight: float = 4,
                  highlight_weight: float = 7, opacity: float = 0.9, control: bool = True,
                  legend: tuple[str, list[tuple[str, str]]] | None = None):
         super().__init__(name=name, overlay=True, control=control, show=True)
@@ -187,12 +187,14 @@ class CompactLines(Layer):
             f"  var S = {style}, W = {float(self.style['weight'])}, "
             f"H = {float(self.highlight_weight)};\n"
             "  var r = L.canvas({padding: 0.3, tolerance: 3});\n"
-            "  var g = L.featureGroup(), o = 0;\n"
+            "  var g = L.featureGroup(), o = 0, la = 0, lo = 0;\n"
             "  function on(e) { e.target.setStyle({weight: H}); }\n"
             "  function off(e) { e.target.setStyle({weight: W}); }\n"
             "  for (var i = 0; i < D.n.length; i++) {\n"
             "    var ll = new Array(D.n[i]);\n"
-            "    for (var j = 0; j < D.n[i]; j++, o++) ll[j] = [D.xy[2 * o], D.xy[2 * o + 1]];\n"
+            "    for (var j = 0; j < D.n[i]; j++, o++) {\n"
+            "      la += D.d[2 * o]; lo += D.d[2 * o + 1]; ll[j] = [la / D.s, lo / D.s];\n"
+            "    }\n"
             "    var p = L.polyline(ll, L.extend({renderer: r, color: D.p[D.c[i]]}, S));\n"
             "    p.bindTooltip(D.t[i], {sticky: true});\n"
             "    p.on('mouseover', on); p.on('mouseout', off);\n"
@@ -234,8 +236,13 @@ class CompactLines(Layer):
 
 
 def lines_payload(web: gpd.GeoDataFrame, colours: np.ndarray, tooltips: np.ndarray,
-                  decimals: int = 6) -> dict[str, list[Any]]:
+                  decimals: int = 6) -> dict[str, Any]:
     """The :class:`CompactLines` payload of LineStrings in EPSG:4326 (lon/lat).
+
+    Coordinates are rounded to *decimals* (6 ≈ 0.1 m) and sent as integers in units of
+    ``10**-decimals`` degrees, each the difference to the previous number of the same axis
+    (``"d"``: lat, lon, lat, lon, …; ``"s"``: the scale), which is about a third of the
+    size of the decimal text.
 
     Parameters
     ----------
@@ -246,14 +253,24 @@ def lines_payload(web: gpd.GeoDataFrame, colours: np.ndarray, tooltips: np.ndarr
     tooltips : array of str
         Tooltip HTML per line, already escaped.
     decimals : int
-        Decimals kept of the coordinates (6 ≈ 0.1 m).
+        Decimals kept of the coordinates.
     """
     geoms = np.asarray(web.geometry.values, dtype=object)
     palette, index = np.unique(np.asarray(colours, dtype=str), return_inverse=True)
-    xy = np.round(shapely.get_coordinates(geoms)[:, ::-1], decimals)  # Leaflet: lat, lon
-    return {"n": shapely.get_num_coordinates(geoms).tolist(), "xy": xy.ravel().tolist(),
-            "p": palette.tolist(), "c": index.ravel().tolist(),
+    scale = 10 ** decimals
+    q = np.rint(shapely.get_coordinates(geoms)[:, ::-1] * scale).astype(np.int64)  # lat, lon
+    d = np.diff(q, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
+    return {"n": shapely.get_num_coordinates(geoms).tolist(), "s": scale,
+            "d": d.ravel().tolist(), "p": palette.tolist(), "c": index.ravel().tolist(),
             "t": np.asarray(tooltips, dtype=object).tolist()}
+
+
+def decode_lines(payload: dict[str, Any]) -> list[list[tuple[float, float]]]:
+    """The (lat, lon) vertex lists of a :func:`lines_payload` (what the script draws)."""
+    q = np.cumsum(np.asarray(payload["d"], dtype=np.int64).reshape(-1, 2), axis=0)
+    xy = q / payload["s"]
+    ends = np.cumsum(payload["n"])
+    return [[(float(a), float(b)) for a, b in part] for part in np.split(xy, ends[:-1])]
 
 
 def add_segments(m: folium.Map | folium.FeatureGroup, ranked: gpd.GeoDataFrame,
