@@ -118,3 +118,25 @@ def test_web_bounds_contain_the_reprojected_data():
 
 def test_warm_up_renders_without_network():
     maps.warm_up()  # pytest-socket blocks non-loopback: a fetch would fail here
+
+
+INJECTION = "{{ 7*7 }} {% if true %}x{% endif %} {{ lipsum.__globals__ }}"
+
+
+def test_user_text_is_never_evaluated_as_a_jinja_template():
+    # branca compiles rendered output as a template again; user text in GeoJSON, names
+    # and legends must come out literally (no "49", no crash on "{% … %}").
+    poly = gpd.GeoDataFrame({"name": [INJECTION]}, geometry=[shapely.box(0, 0, 50, 50)],
+                            crs=3007).translate(150000, 6540000)
+    poly = gpd.GeoDataFrame({"name": [INJECTION]}, geometry=poly.values, crs=3007)
+    pts = gpd.GeoDataFrame({"d": [INJECTION]}, geometry=[shapely.Point(150010, 6540010)],
+                           crs=3007)
+    m = maps.base_map(maps.web_bounds(poly))
+    maps.add_polygons(m, poly, "#000", "name", "Områden")
+    maps.add_points(m, pts, "#fff", {"d": "Beskrivning"}, "Fynd")
+    maps.add_legend(m, INJECTION, [(INJECTION, "#000")])
+    out = m.get_root().render()
+    # Rendered once, the text stays as it was (evaluated, "{{ 7*7 }}" would be "49").
+    assert out.count("{{ 7*7 }}") >= 3     # point data, polygon data, legend
+    assert "{% if true %}x{% endif %}" in out
+    assert "{{ lipsum.__globals__ }}" in out

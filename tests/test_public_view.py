@@ -241,3 +241,15 @@ def test_fuzzed_findings_never_leak(store: GeoPackageStore, tmp_path: Path,
 
 _SEEN: dict[str, list[tuple[m.Finding, str]]] = defaultdict(list)
 _MODERATED: set[str] = set()
+
+
+def test_static_map_shows_template_syntax_as_text(store: GeoPackageStore, tmp_path: Path) -> None:
+    from ui.public_map import write_static_map
+
+    text = "{{ 7*7 }} {% if true %}x{% endif %}"
+    store.add_finding(finding(description=text))
+    view = public_view(store.findings(include_hidden=False), categories=store.categories)
+    out = write_static_map(view, tmp_path / "karta.html", title="<b>" + text)
+    page = out.read_text(encoding="utf-8")
+    assert "<title>&lt;b&gt;{{ 7*7 }} {% if true %}x{% endif %}</title>" in page
+    assert page.count("{{ 7*7 }}") >= 3    # title, map data, accessible list

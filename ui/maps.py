@@ -134,6 +134,42 @@ class _Raw(Element):
         return self._text
 
 
+#: Public name of :class:`_Raw`, for ready-made HTML (never compiled as a template).
+RawHtml = _Raw
+
+
+class _NoSecondPass(MacroElement):
+    """``MacroElement.render`` without branca's second Jinja pass.
+
+    branca renders an element's macros and then wraps each result in ``Element(text)``,
+    which compiles that *output* as a Jinja template again. Any ``{{ … }}`` in the data
+    (a finding description, an OSM name) would then be evaluated on the server: a
+    template injection (``{{ 7*7 }}`` became ``49``), and a Jinja compile of every
+    GeoJSON text on every render. Elements with this class in their MRO put their
+    rendered macros into the figure as they are (:class:`_Raw`).
+    """
+
+    def render(self, **kwargs: object) -> None:  # type: ignore[override]
+        figure = self.get_root()
+        assert isinstance(figure, Figure), "render the element inside a Figure"
+        macros = self._template.module.__dict__
+        for part, target in (("header", figure.header), ("html", figure.html),
+                             ("script", figure.script)):
+            macro = macros.get(part)
+            if macro is not None:
+                target.add_child(_Raw(str(macro(self, kwargs))), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class SafeGeoJson(folium.GeoJson, _NoSecondPass):
+    """``folium.GeoJson`` whose data is never evaluated as a Jinja template."""
+
+
+class SafeGeoJsonTooltip(folium.GeoJsonTooltip, _NoSecondPass):
+    """``folium.GeoJsonTooltip`` rendered without the second Jinja pass."""
+
+
 class CompactLines(Layer):
     """Many polylines drawn from one columnar JSON payload on a canvas renderer.
 
@@ -318,11 +354,11 @@ def add_points(m: folium.Map, gdf: gpd.GeoDataFrame, colours: np.ndarray | str,
     props["c"] = colours if isinstance(colours, str) else np.asarray(colours)
     gj = gpd.GeoDataFrame(props, geometry=web.geometry.values, crs=web.crs)
     fg = folium.FeatureGroup(name=name, show=show)
-    folium.GeoJson(
+    SafeGeoJson(
         gj.to_json(drop_id=True),
         marker=folium.CircleMarker(radius=radius, weight=1, fill=True, fill_opacity=0.85),
         style_function=lambda f: {"color": "#222", "fillColor": f["properties"]["c"]},
-        tooltip=folium.GeoJsonTooltip(list(tooltip_cols), aliases=list(tooltip_cols.values())),
+        tooltip=SafeGeoJsonTooltip(list(tooltip_cols), aliases=list(tooltip_cols.values())),
     ).add_to(fg)
     fg.add_to(m)
 
@@ -338,11 +374,11 @@ def add_polygons(m: folium.Map, gdf: gpd.GeoDataFrame, colour: str, label_col: s
     style = {"color": colour, "weight": 2, "fillColor": colour, "fillOpacity": 0.12}
     if dash:
         style["dashArray"] = dash
-    folium.GeoJson(gj.to_json(drop_id=True), name=name, style_function=lambda f: style,
-                   tooltip=folium.GeoJsonTooltip(["label"], labels=False)).add_to(m)
+    SafeGeoJson(gj.to_json(drop_id=True), name=name, style_function=lambda f: style,
+                tooltip=SafeGeoJsonTooltip(["label"], labels=False)).add_to(m)
 
 
-class _Legend(MacroElement):
+class _Legend(_NoSecondPass):
     """A Leaflet control holding ready-made (escaped) HTML, placed inside the map."""
 
     _template = Template("""
@@ -393,7 +429,7 @@ def add_context_lines(m: folium.Map, lines: gpd.GeoDataFrame, name: str,
     if lines.empty:
         return
     web = to_web(lines[["geometry"]], simplify_m=2.0)
-    folium.GeoJson(web.to_json(drop_id=True), name=name, interactive=False,
+    SafeGeoJson(web.to_json(drop_id=True), name=name, interactive=False,
                    style_function=lambda f: {"color": colour, "weight": 1.5,
                                              "opacity": 0.8}).add_to(m)
 

@@ -290,19 +290,19 @@ def _base(layers: Layers, walk: Walk | None) -> folium.Map:
     maps.configure_folium()
     m = maps.base_map(_bounds(layers, walk), "none")
     path = profile_path()
-    folium.GeoJson(st_context_lines(str(path), inputs_key(path)), name=t("paths"),
-                   interactive=False,
-                   style_function=lambda f: {"color": "#9a9a9a", "weight": 1.5,
-                                             "opacity": 0.8}).add_to(m)
+    maps.SafeGeoJson(st_context_lines(str(path), inputs_key(path)), name=t("paths"),
+                     interactive=False,
+                     style_function=lambda f: {"color": "#9a9a9a", "weight": 1.5,
+                                               "opacity": 0.8}).add_to(m)
     return m
 
 
 def _add_route(m: folium.Map, route: Any, stops: tuple[Stop, ...], crs: str) -> None:
     if route is not None:
         web = gpd.GeoDataFrame(geometry=[route], crs=crs).to_crs("EPSG:4326")
-        folium.GeoJson(web.to_json(drop_id=True), name=t("walk_route"),
-                       style_function=lambda f: {"color": "#1d3557", "weight": 5,
-                                                 "opacity": 0.85}).add_to(m)
+        maps.SafeGeoJson(web.to_json(drop_id=True), name=t("walk_route"),
+                         style_function=lambda f: {"color": "#1d3557", "weight": 5,
+                                                   "opacity": 0.85}).add_to(m)
     if stops:
         gdf = gpd.GeoDataFrame({"no": [str(i) for i in range(1, len(stops) + 1)],
                                 "label": [s.label for s in stops]},

@@ -139,9 +139,9 @@ def write_static_map(view: gpd.GeoDataFrame, out: str | Path,
             bounds_4326 = (11.1, 58.9, 11.25, 58.97)
     m = build_public_map(view, tuple(np.asarray(bounds_4326, dtype=float)), basemap, lang,
                          context=context, height="70vh")
-    maps.root_figure(m).header.add_child(folium.Element(
-        f'<title>{title}</title><meta name="viewport" content="width=device-width, '
-        'initial-scale=1">'))
+    maps.root_figure(m).header.add_child(maps.RawHtml(
+        f'<title>{html.escape(title)}</title><meta name="viewport" '
+        'content="width=device-width, initial-scale=1">'))
     page = maps.root_figure(m).render().replace("<html>", f'<html lang="{lang}">', 1)
     # folium's own viewport tag forbids zooming (WCAG 1.4.4); ours above allows it.
     page = _NO_ZOOM_VIEWPORT.sub("", page, count=1)
