@@ -46,9 +46,20 @@ def st_profile(path: str, _key: tuple[float, ...] = ()) -> Profile:
     return load_profile(path)
 
 
-@st.cache_data(show_spinner=False, max_entries=4, persist="disk")
+@st.cache_resource(show_spinner=False, max_entries=4)
 def st_layers(path: str, key: tuple[float, ...]) -> Layers:
-    """All layers of the profile, cached on the profile path and its files' mtimes."""
+    """All layers of the profile, cached on the profile path and its files' mtimes.
+
+    One shared object per key (``st.cache_resource``): a hit costs nothing, where
+    ``st.cache_data`` unpickles a copy (≈ 30 ms of WKB parsing for the demo) on every
+    rerun. Callers must not modify it. Misses come from the disk-persisted cache below.
+    """
+    return _layers_persisted(path, key)
+
+
+@st.cache_data(show_spinner=False, max_entries=4, persist="disk")
+def _layers_persisted(path: str, key: tuple[float, ...]) -> Layers:
+    """:func:`st_layers`, persisted to Streamlit's disk cache across restarts."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LayerWarning)
         return load_layers(load_profile(path))
@@ -68,10 +79,21 @@ def st_darkness(lat: float, lon: float, tz: str) -> pd.DataFrame:
     return commute_darkness_by_month(lat, lon, tz)
 
 
-@st.cache_data(show_spinner=False, max_entries=16, persist="disk")
+@st.cache_resource(show_spinner=False, max_entries=16)
 def st_ranking(path: str, key: tuple[float, ...], weights: tuple[tuple[str, float], ...],
                school_class: str) -> RankingResult:
-    """The ranking for a set of weights and a school target class (cached per combination)."""
+    """The ranking for a set of weights and a school target class (cached per combination).
+
+    Shared and read-only, like :func:`st_layers`; misses come from the disk cache.
+    """
+    return _ranking_persisted(path, key, weights, school_class)
+
+
+@st.cache_data(show_spinner=False, max_entries=16, persist="disk")
+def _ranking_persisted(path: str, key: tuple[float, ...],
+                       weights: tuple[tuple[str, float], ...],
+                       school_class: str) -> RankingResult:
+    """:func:`st_ranking`, persisted to Streamlit's disk cache across restarts."""
     layers = st_layers(path, key)
     prof = layers.profile
     prof = dataclasses.replace(
