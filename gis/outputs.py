@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -280,37 +279,27 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
 
-    def write_tables() -> dict[str, Path]:
-        written: dict[str, Path] = {}
-        tables = segment_tables(result)
-        if "csv" in what:
-            for name, df in tables.items():
-                written[f"{name}.csv"] = write_csv_sv(df, out / f"{name}.csv")
-        if "xlsx" in what:
-            written["xlsx"] = write_xlsx({
-                "segments": ("Segment", tables["segments"]),
-                "work_packages": ("Åtgärdspaket", tables["work_packages"]),
-                "led_replacements": ("LED-byten", tables["led_replacements"])},
-                out / "ranking.xlsx")
-        return written
-
-    # The CSV and XLSX tables (pure Python and numpy, no GDAL) are written on a worker thread
-    # while this thread writes the GeoPackage and the GeoTIFF, which spend most of their
-    # time in GDAL and numpy without the GIL. The two GDAL writers stay sequential: pyogrio
-    # and rasterio running GDAL at the same time gave rasterio "no geotransform" warnings.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trygga-tables") as pool:
-        tables_done = (pool.submit(write_tables) if ("csv" in what or "xlsx" in what)
-                       else None)
-        if "gpkg" in what:
-            files["gpkg"] = write_ranking_gpkg(out / "ranking.gpkg", {
-                "segments": result.segments, "work_packages": result.packages,
-                "led_replacements": result.led, "luminaires": luminaires})
-        if "tif" in what and paths is not None:
-            files["tif"] = write_illuminance_geotiff(
-                out / "illuminance.tif", paths, luminaires,
-                default_height_m=profile.lighting.default_mounting_height_m)
-        if tables_done is not None:
-            files.update(tables_done.result())
+    # Written one after the other. GDAL in pyogrio and in rasterio must not run at the same
+    # time (a threaded attempt gave rasterio "no geotransform" warnings), and writing the
+    # tables on a thread beside them was slower than this (GIL contention; measured).
+    if "gpkg" in what:
+        files["gpkg"] = write_ranking_gpkg(out / "ranking.gpkg", {
+            "segments": result.segments, "work_packages": result.packages,
+            "led_replacements": result.led, "luminaires": luminaires})
+    if "tif" in what and paths is not None:
+        files["tif"] = write_illuminance_geotiff(
+            out / "illuminance.tif", paths, luminaires,
+            default_height_m=profile.lighting.default_mounting_height_m)
+    tables = segment_tables(result) if ("csv" in what or "xlsx" in what) else {}
+    if "csv" in what:
+        for name, df in tables.items():
+            files[f"{name}.csv"] = write_csv_sv(df, out / f"{name}.csv")
+    if "xlsx" in what:
+        files["xlsx"] = write_xlsx({
+            "segments": ("Segment", tables["segments"]),
+            "work_packages": ("Åtgärdspaket", tables["work_packages"]),
+            "led_replacements": ("LED-byten", tables["led_replacements"])},
+            out / "ranking.xlsx")
     if "json" in what:
         files["json"] = write_json(result.summary(profile), out / "summary.json")
     return files

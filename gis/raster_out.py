@@ -6,6 +6,7 @@ centres, but only for cells within ``buffer_m`` of the paths; the others are nod
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from dataclasses import dataclass
@@ -73,8 +74,8 @@ def illuminance_grid(paths_or_segments: gpd.GeoDataFrame | gpd.GeoSeries,
     height defaults); other cells are nodata (``-1``). The buffer is a polygon with 4
     segments per quarter circle (within 0.5 m of the true 25 m buffer). Fast: the buffered
     paths are burnt into a mask with ``rasterio.features.rasterize`` and each luminaire only
-    adds light to the masked cells of a disc of its reach, in chunks of at most
-    :data:`CHUNK_PAIRS` (luminaire, cell) pairs.
+    adds light to the masked cells of a disc of its own reach (luminaires grouped by reach),
+    in chunks of at most :data:`CHUNK_PAIRS` (luminaire, cell) pairs.
 
     Parameters
     ----------
@@ -109,16 +110,26 @@ def illuminance_grid(paths_or_segments: gpd.GeoDataFrame | gpd.GeoSeries,
     transform = Affine(cell_m, 0.0, x0, 0.0, -cell_m, y1)  # north-up, origin top-left
 
     zone = shapely.buffer(lines, buffer_m, quad_segs=4) if buffer_m > 0 else lines
-    mask = rasterio.features.rasterize(((g, 1) for g in zone), out_shape=(height, width),
+    # GeoJSON dicts from GEOS in one call: rasterio would otherwise walk every vertex of
+    # every buffer through shapely's Python __geo_interface__.
+    shapes = [(json.loads(text), 1) for text in shapely.to_geojson(zone).tolist()]
+    mask = rasterio.features.rasterize(shapes, out_shape=(height, width),
                                        transform=transform, fill=0, dtype="uint8",
                                        all_touched=buffer_m == 0).astype(bool)
 
     lux = np.zeros(height * width, dtype=np.float64)
     lum = _prepare_luminaires(luminaires, default_height_m, model)
-    reach = reach_m(lum.height, cutoff_m, model)
-    if len(lum.x) and reach > 0:
-        _add_light(lux, mask.ravel(), x0, y1, cell_m, width, height, lum.x, lum.y,
-                   lum.intensity, lum.height, reach, cutoff_m, model)
+    inside = mask.ravel()
+    # Luminaires grouped by their own reach (in whole cells): a 6 m pole lights a disc of
+    # 34 m under the downward model, a 10 m pole one of 50 m, and the cost is the disc area.
+    reach_each = np.array([reach_m([h], cutoff_m, model) for h in lum.height.tolist()])
+    cells = np.ceil(reach_each / cell_m).astype(np.int64)
+    for k in np.unique(cells):
+        sel = np.flatnonzero(cells == k)
+        reach = float(reach_each[sel].max())
+        if reach > 0:
+            _add_light(lux, inside, x0, y1, cell_m, width, height, lum.x[sel], lum.y[sel],
+                       lum.intensity[sel], lum.height[sel], reach, cutoff_m, model)
     grid = np.where(mask, lux.reshape(height, width), NODATA).astype("float32")
     return IlluminanceGrid(grid, transform, crs)
 

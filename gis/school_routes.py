@@ -17,16 +17,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
 
 from gis._crs import require_projected
 from gis.context import _check_distance, _nearest_positions, geometry_array
+
+if TYPE_CHECKING:  # networkx (0.1 s to import) only when a network is built
+    import networkx as nx
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +105,8 @@ def build_network(segments: gpd.GeoDataFrame, snap_m: float = 0.1) -> nx.Graph:
     order = np.argsort(-lengths[keep], kind="stable")
     u_k, v_k = u[keep][order].tolist(), v[keep][order].tolist()
     ids_k, len_k = ids[keep][order].tolist(), lengths[keep][order].tolist()
+
+    import networkx as nx
 
     graph = nx.Graph(crs=crs, node_xy=node_xy)
     graph.add_nodes_from((i, {"x": x, "y": y}) for i, (x, y) in enumerate(node_xy.tolist()))
@@ -268,6 +272,8 @@ def school_route_counts(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
     node_tree = shapely.STRtree(node_points)
     s_school, s_node = node_tree.query(school_geoms, predicate="dwithin", distance=school_snap_m)
     fallback, _ = _nearest_positions(school_geoms, node_points, max_distance_m)
+
+    import networkx as nx
 
     counts: dict[Any, int] = {}
     unreached: list[str] = []

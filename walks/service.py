@@ -13,7 +13,6 @@ import pandas as pd
 
 from layers.boundary import load_boundary
 from layers.profile import Profile
-from walks.importers import dry_run_report, read_findings_file
 from walks.model import finding_state
 from walks.store import GeoPackageStore, ImportReport
 
@@ -46,6 +45,9 @@ def import_file(store: GeoPackageStore, profile: Profile, path: str | Path,
     dry_run : bool
         Only report what would be imported and every problem, by row.
     """
+    # The importers (fastkml, lxml, gpxpy…) load only when a file is imported.
+    from walks.importers import dry_run_report, read_findings_file
+
     result = read_findings_file(path, profile.crs, boundary=load_boundary(profile))
     text = dry_run_report(result)
     if result.problems:
