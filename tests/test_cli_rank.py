@@ -56,3 +56,44 @@ def test_rank_with_missing_override_file_fails_cleanly(tmp_path):
                                       str(tmp_path / "saknas.csv"), "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "saknas.csv" in result.output and "not found" in result.output
+
+
+def test_layers_disk_cache_hits_replays_warnings_and_follows_the_inputs(tmp_path, monkeypatch):
+    import dataclasses
+    import os
+    import shutil
+    import warnings
+
+    from layers import LayerWarning, load_profile
+    from trygga_cli.rank import cached_layers, layers_cache_key
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    prof = load_profile(ROOT / "data/stromstad/profile.toml")
+    # A copy of the inventory, so that touching it changes nothing shared.
+    inventory = tmp_path / prof.sources.lighting_inventory.name
+    shutil.copy2(prof.sources.lighting_inventory, inventory)
+    prof = dataclasses.replace(prof, sources=dataclasses.replace(
+        prof.sources, lighting_inventory=inventory))
+
+    with warnings.catch_warnings(record=True) as first:
+        warnings.simplefilter("always")
+        loaded = cached_layers(prof)
+    files = list((tmp_path / "cache" / "trygga").glob("layers-*.pickle"))
+    assert len(files) == 1
+    with warnings.catch_warnings(record=True) as second:
+        warnings.simplefilter("always")
+        hit = cached_layers(prof)
+    pd.testing.assert_frame_equal(hit.paths, loaded.paths)
+    pd.testing.assert_frame_equal(hit.luminaires, loaded.luminaires)
+    layer_warnings = sorted(str(w.message) for w in first if w.category is LayerWarning)
+    assert layer_warnings  # the demo's point-only school
+    assert sorted(str(w.message) for w in second if w.category is LayerWarning) == \
+        layer_warnings
+
+    key = layers_cache_key(prof)
+    st = inventory.stat()
+    os.utime(inventory, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert layers_cache_key(prof) != key
+    online = dataclasses.replace(prof, sources=dataclasses.replace(
+        prof.sources, osm=None, osm_place="Strömstad, Sweden"))
+    assert layers_cache_key(online) is None

@@ -14,6 +14,7 @@ from trygga_cli.i18n import t
 if TYPE_CHECKING:
     import pandas as pd
 
+    from layers import Profile
     from layers.loader import Layers
 
 STEP_SV = {"layers": "läser lager", "segments": "delar upp i segment",
@@ -22,6 +23,80 @@ STEP_SV = {"layers": "läser lager", "segments": "delar upp i segment",
            "darkness": "mörker under skolvägen", "score": "poäng och rangordning",
            "packages": "åtgärdspaket", "led": "LED-byten", "outputs": "skriver filer",
            "raster": "illuminance.tif"}
+
+
+def cache_folder() -> Path:
+    """``$XDG_CACHE_HOME/trygga`` (default ``~/.cache/trygga``)."""
+    import os
+
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "trygga"
+
+
+def layers_cache_key(prof: Profile) -> str | None:
+    """Key of the normalised layers of *prof*, or None when they cannot be cached.
+
+    Made of the effective profile (every setting and path), the size and modification
+    time of every input file it names, and the source of the ``layers`` package (a new
+    funnel gives a new key). None for a download (``osm_place``): its input is not a file.
+    """
+    import hashlib
+
+    import layers as layers_pkg
+
+    if prof.sources.osm_place and prof.sources.osm is None:
+        return None
+    h = hashlib.blake2b(repr(prof).encode(), digest_size=16)
+    files = [prof.boundary, *[v for v in dataclasses.asdict(prof.sources).values()
+                              if isinstance(v, Path)]]
+    for f in files:
+        st = f.stat() if f.exists() else None
+        h.update(f"{f}:{st.st_size if st else -1}:{st.st_mtime_ns if st else -1};".encode())
+    for src in sorted(Path(layers_pkg.__file__).parent.glob("*.py")):
+        h.update(src.read_bytes())
+    return h.hexdigest()
+
+
+def cached_layers(prof: Profile) -> Layers:
+    """:func:`layers.loader.load_layers`, cached on disk per input (see
+    :func:`layers_cache_key`), in :func:`cache_folder`.
+
+    The warnings the funnels gave (repairs, fallbacks) are stored with the layers and
+    given again on a cache hit, so the user sees the same messages every run.
+    """
+    import pickle
+    import warnings
+
+    from layers import LayerWarning
+    from layers.loader import load_layers
+
+    key = layers_cache_key(prof)
+    path = cache_folder() / f"layers-{key}.pickle" if key else None
+    if path is not None and path.exists():
+        try:
+            with path.open("rb") as fh:
+                cached, caught = pickle.load(fh)
+            for category, message in caught:
+                warnings.warn(message, category, stacklevel=2)
+            return cached  # type: ignore[no-any-return]
+        except Exception:  # a broken or foreign cache file is only a miss
+            path.unlink(missing_ok=True)
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        loaded = load_layers(prof)
+    for r in records:  # as they came, to the caller's filters
+        warnings.warn_explicit(r.message, r.category, r.filename, r.lineno)
+    caught = [(r.category, str(r.message)) for r in records
+              if issubclass(r.category, LayerWarning)]
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump((loaded, caught), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(path)
+        except OSError:  # a read-only home is fine: just no cache
+            pass
+    return loaded
 
 
 def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
@@ -33,7 +108,6 @@ def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
     gives a new key.
     """
     import hashlib
-    import os
 
     import pandas as pd
     import shapely
@@ -46,7 +120,7 @@ def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
     segs = segment_paths(paths, segment_length_m)
     h = hashlib.blake2b(network_key(segs).encode(), digest_size=16)
     h.update(b"".join(shapely.to_wkb(schools.geometry.values).tolist()))
-    folder = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "trygga"
+    folder = cache_folder()
     path = folder / f"routes-{h.hexdigest()}.parquet"
     if path.exists():
         try:
@@ -72,7 +146,6 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
     from gis.outputs import write_ranking_outputs
     from gis.ranking import rank
     from layers import ValidationError, load_profile
-    from layers.loader import load_layers
     from layers.osm import OsmDownloadError
     from walks.seed import read_open_findings
     from walks.service import open_findings as store_open_findings
@@ -96,7 +169,7 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
                 src = dataclasses.replace(src, lighting_inventory=lighting)
             if src is not prof.sources:
                 prof = dataclasses.replace(prof, sources=src)
-            layers = load_layers(prof)
+            layers = cached_layers(prof)
             if findings is not None:
                 open_findings = read_open_findings(findings, prof.crs)
             else:
