@@ -167,7 +167,7 @@ def write_illuminance_geotiff(path: str | Path,
     with rasterio.open(out, "w", driver="GTiff", width=width, height=height, count=1,
                        dtype="float32", crs=rio_crs, transform=g.transform, nodata=NODATA,
                        compress="lzw", predictor=3, tiled=True, blockxsize=256,
-                       blockysize=256) as ds:
+                       blockysize=256, num_threads="ALL_CPUS") as ds:
         ds.write(g.lux, 1)
         ds.set_band_description(1, BAND_DESCRIPTION)
         ds.set_band_unit(1, "lx")
