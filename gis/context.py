@@ -248,16 +248,18 @@ def segment_context(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
     crossings_within = np.bincount(pairs[0], minlength=n)
 
     # Priority areas by midpoint.
-    midpoints = _midpoints(geoms)
     area_pos = np.full(n, -1, dtype=np.intp)
     area_geoms = geometry_array(priority_areas)
     if n and len(area_geoms):
-        inp, tre = shapely.STRtree(area_geoms).query(midpoints, predicate="intersects")
-        if len(inp):
-            order = np.lexsort((tre, inp))
-            inp, tre = inp[order], tre[order]
-            _, first = np.unique(inp, return_index=True)
-            area_pos[inp[first]] = tre[first]
+        mid_xy = shapely.get_coordinates(_midpoints(geoms))
+        # A handful of named areas: one vectorised point-in-polygon test per area (the
+        # boundary counts as inside), first area in order wins where they overlap.
+        for pos in range(len(area_geoms)):
+            area = area_geoms[pos]
+            if area is None or shapely.is_empty(area):
+                continue
+            hit = (area_pos < 0) & shapely.intersects_xy(area, mid_xy[:, 0], mid_xy[:, 1])
+            area_pos[hit] = pos
     area_names = np.append(
         priority_areas["name"].fillna("").astype(str).to_numpy(dtype=object), "")
     priority_area = area_names[area_pos]

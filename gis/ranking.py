@@ -184,8 +184,8 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     share_dark = float(darkness["share_dark"].mean())
 
     def score_step() -> gpd.GeoDataFrame:
-        target_avg = targets.map(lambda c: P_CLASSES[c][0]).astype(float)
-        target_min = targets.map(lambda c: P_CLASSES[c][1]).astype(float)
+        target_avg = targets.map({c: v[0] for c, v in P_CLASSES.items()}).astype(float)
+        target_min = targets.map({c: v[1] for c, v in P_CLASSES.items()}).astype(float)
         feats = pd.concat([segs.drop(columns="geometry"), ctx, illum], axis=1)
         feats["lighting_status"] = status
         feats["target_class"] = targets.astype(str)
