@@ -200,3 +200,17 @@ def test_midpoints_match_geos_for_segments_and_fall_back_for_other_geometry():
                      dtype=object)
     assert _midpoints(multi)[0].equals(shapely.line_interpolate_point(multi[0], 0.5,
                                                                       normalized=True))
+
+
+def test_priority_area_boundary_counts_and_first_area_wins(segments, schools, crossings):
+    # Midpoints at x = 10, 30, 50 on y = 0. "Kant" has its edge exactly at x = 10;
+    # "Först" and "Sedan" both cover x = 30 and x = 50: the first in order wins.
+    areas = gpd.GeoDataFrame(
+        {"name": ["Kant", "Först", "Sedan", "Tom"]},
+        geometry=[shapely.box(-5, -5, 10, 5), shapely.box(25, -5, 45, 5),
+                  shapely.box(25, -5, 60, 5), shapely.Polygon()],
+        index=pd.Index(["a", "b", "c", "d"], name="area_id"), crs=CRS)
+    ctx = segment_context(segments, schools, crossings, areas)
+    assert ctx["priority_area"].to_dict() == {"w1:0001": "Först", "w1:0000": "Kant",
+                                              "w1:0002": "Sedan"}
+    assert ctx["in_priority_area"].all()
