@@ -42,13 +42,27 @@ logger = logging.getLogger("trygga.serve")
 def preload(modules: tuple[str, ...] = PRELOAD) -> float:
     """Import *modules*; returns the seconds it took. A missing module is only logged."""
     t0 = time.perf_counter()
+    # Decorating st.cache_data functions before the runtime exists only validates their
+    # options, against an in-memory manager, and logs "No runtime found" for each; the
+    # caches themselves (disk-persisted) are created inside the runtime on first use.
+    importlib.import_module("streamlit.runtime.caching.cache_data_api")  # sets its level
+    cache_log = logging.getLogger("streamlit.runtime.caching.cache_data_api")
+    level = cache_log.level
+    cache_log.setLevel(logging.ERROR)
+    try:
+        _import_all(modules)
+        _warm_first_use()
+    finally:
+        cache_log.setLevel(level)
+    return time.perf_counter() - t0
+
+
+def _import_all(modules: tuple[str, ...]) -> None:
     for name in modules:
         try:
             importlib.import_module(name)
         except ImportError as exc:  # the page that needs it will report it properly
             logger.warning("preload: %s: %s", name, exc)
-    _warm_first_use()
-    return time.perf_counter() - t0
 
 
 def _warm_first_use() -> None:
