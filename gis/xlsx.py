@@ -15,6 +15,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 _NS = ('xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
@@ -52,47 +53,60 @@ def column_letter(i: int) -> str:
     return letters
 
 
-def _text(values: pd.Series) -> pd.Series:
-    return values.astype(object).where(values.notna(), "").astype(str).str.replace(
-        _ILLEGAL, "", regex=True).map(escape)
+def _text(values: pd.Series) -> npt.NDArray[np.object_]:
+    """Cells as escaped XML text (``""`` for missing), each distinct value escaped once."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    texts = [escape(_ILLEGAL.sub("", str(u))) for u in uniques]
+    return np.asarray([*texts, ""], dtype=object)[codes]  # code -1 (missing) -> ""
 
 
-def _cells(col: pd.Series, letter: str, rows: pd.Series, wrap: bool) -> pd.Series:
-    """The XML of one column's cells (empty string for missing values)."""
+def _cells(col: pd.Series, letter: str, rows: npt.NDArray[np.object_],
+           wrap: bool) -> npt.NDArray[np.object_]:
+    """The XML of one column's cells (empty string for missing values).
+
+    Built on numpy object arrays: ``str + array`` concatenates element-wise in C, without
+    the per-result validation of pandas string columns.
+    """
     ref = '<c r="' + letter + rows + '"'
     present = col.notna().to_numpy().copy()
     if pd.api.types.is_bool_dtype(col):
-        body = ref + ' t="b"><v>' + col.astype(int).astype(str) + "</v></c>"
+        values = np.asarray(col.fillna(False).astype(int).astype(str).tolist(), dtype=object)
+        body = ref + ' t="b"><v>' + values + "</v></c>"
     elif pd.api.types.is_numeric_dtype(col):
-        num = col.astype(float)
-        finite = np.isfinite(num.to_numpy())
+        num = col.astype(float).to_numpy()
+        finite = np.isfinite(num)
         present &= finite
-        # Shortest round-trip text of each float; non-finite values are left empty.
-        body = ref + "><v>" + num.where(finite, 0.0).astype(str) + "</v></c>"
+        # Shortest round-trip text of each float (``repr``, as ``str`` of a float); non-
+        # finite values are left empty.
+        values = np.asarray(list(map(repr, np.where(finite, num, 0.0).tolist())),
+                            dtype=object)
+        body = ref + "><v>" + values + "</v></c>"
     else:
         style = ' s="2"' if wrap else ""
         body = (ref + style + ' t="inlineStr"><is><t xml:space="preserve">' + _text(col)
                 + "</t></is></c>")
-    return body.where(present, "")
+    body[~present] = ""
+    return body
 
 
 def _sheet_xml(df: pd.DataFrame, widths: list[float], wrap: set[str]) -> str:
     n = len(df)
-    rows = pd.Series(np.arange(2, n + 2).astype(str), index=df.index)
+    rows = np.asarray(np.arange(2, n + 2).astype(str).tolist(), dtype=object)
     header = "".join(
         f'<c r="{column_letter(j)}1" s="1" t="inlineStr"><is><t>{escape(str(c))}</t></is></c>'
         for j, c in enumerate(df.columns))
-    body = pd.Series("", index=df.index, dtype="str")
-    for j, c in enumerate(df.columns):
-        body = body + _cells(df[c], column_letter(j), rows, c in wrap)
-    row_xml = '<row r="' + rows + '">' + body + "</row>"
+    columns = [_cells(df.iloc[:, j], column_letter(j), rows, c in wrap)
+               for j, c in enumerate(df.columns)]
+    row_xml = ['<row r="' + r + '">' + "".join(cells) + "</row>"
+               for r, *cells in zip(rows.tolist(), *(c.tolist() for c in columns),
+                                    strict=True)]
     last = column_letter(max(len(df.columns) - 1, 0))
     cols = "".join(f'<col min="{j + 1}" max="{j + 1}" width="{w:g}" customWidth="1"/>'
                    for j, w in enumerate(widths))
     return (_HEAD + f"<worksheet {_NS}><sheetViews><sheetView workbookViewId=\"0\">"
             '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
             "</sheetView></sheetViews>" + (f"<cols>{cols}</cols>" if cols else "")
-            + f'<sheetData><row r="1">{header}</row>' + "".join(row_xml.tolist())
+            + f'<sheetData><row r="1">{header}</row>' + "".join(row_xml)
             + f'</sheetData><autoFilter ref="A1:{last}{n + 1}"/></worksheet>')
 
 
