@@ -122,7 +122,8 @@ def illuminance_grid(paths_or_segments: gpd.GeoDataFrame | gpd.GeoSeries,
     inside = mask.ravel()
     # Luminaires grouped by their own reach (in whole cells): a 6 m pole lights a disc of
     # 34 m under the downward model, a 10 m pole one of 50 m, and the cost is the disc area.
-    reach_each = np.array([reach_m([h], cutoff_m, model) for h in lum.height.tolist()])
+    heights, which = np.unique(lum.height, return_inverse=True)
+    reach_each = np.array([reach_m([h], cutoff_m, model) for h in heights.tolist()])[which]
     cells = np.ceil(reach_each / cell_m).astype(np.int64)
     for k in np.unique(cells):
         sel = np.flatnonzero(cells == k)

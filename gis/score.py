@@ -155,16 +155,6 @@ def rank_by_score(score: pd.Series) -> pd.Series:
     return pd.Series(rank, index=score.index, name="rank")
 
 
-def _fmt_m(d: pd.Series) -> pd.Series:
-    """Distances as Swedish text: "40 m", "1,2 km"; empty for NaN/inf (vectorised)."""
-    d = d.astype(float)
-    finite = np.isfinite(d)
-    metres = d.where(finite, 0).round(0).astype(int).astype(str) + " m"
-    km = (d.where(finite, 0) / 1000).round(1).astype(str).str.replace(".", ",",
-                                                                       regex=False) + " km"
-    return metres.where(d < 1000, km).where(finite, "")
-
-
 def _one_decimal_sv(values: np.ndarray) -> np.ndarray:
     """``f"{v:.1f}"`` with a decimal comma, for a float array (object array of str).
 

@@ -88,15 +88,18 @@ def cached_layers(prof: Profile) -> Layers:
     caught = [(r.category, str(r.message)) for r in records
               if issubclass(r.category, LayerWarning)]
     if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump((loaded, caught), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)
-        except OSError:  # a read-only home is fine: just no cache
-            pass
+        _store(path, pickle.dumps((loaded, caught), protocol=pickle.HIGHEST_PROTOCOL))
     return loaded
+
+
+def _store(path: Path, data: bytes) -> None:
+    """Write a cache file atomically; a read-only home is fine: just no cache."""
+    import contextlib
+
+    from layers.io import write_atomic
+
+    with contextlib.suppress(OSError):
+        write_atomic(path, data)
 
 
 def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
@@ -120,8 +123,7 @@ def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
     segs = segment_paths(paths, segment_length_m)
     h = hashlib.blake2b(network_key(segs).encode(), digest_size=16)
     h.update(b"".join(shapely.to_wkb(schools.geometry.values).tolist()))
-    folder = cache_folder()
-    path = folder / f"routes-{h.hexdigest()}.parquet"
+    path = cache_folder() / f"routes-{h.hexdigest()}.parquet"
     if path.exists():
         try:
             cached: pd.Series = pd.read_parquet(path)["school_routes"]
@@ -129,13 +131,7 @@ def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)
     counts = school_route_counts(segs, schools)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        counts.to_frame().to_parquet(tmp)
-        tmp.replace(path)
-    except OSError:  # a read-only home is fine: just no cache
-        pass
+    _store(path, counts.to_frame().to_parquet())
     return counts
 
 
