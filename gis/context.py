@@ -16,9 +16,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 
 from gis._crs import require_projected
-from gis.fastquery import line_vertices, midpoints_and_extent, nearest_geometries
+from gis.fastquery import (
+    SegmentArrays,
+    line_vertices,
+    midpoints_and_extent,
+    nearest_geometries,
+    nearest_point_to_lines,
+    pairs_within,
+    point_line_distance,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +83,38 @@ def _pairs_within(geoms: np.ndarray, others: np.ndarray, radius_m: float) -> np.
     if len(geoms) == 0 or len(others) == 0:
         return np.empty((2, 0), dtype=np.intp)
     return shapely.STRtree(others).query(geoms, predicate="dwithin", distance=radius_m)
+
+
+def _point_pairs(arrays: SegmentArrays, xy: np.ndarray, radius_m: float) -> np.ndarray:
+    """As :func:`_pairs_within` for points ``xy`` (k, 2) on segment ``arrays``: a KD-tree
+    radius search around the midpoints widened by the half extents, then exact
+    point-to-line distances; (2, k) pairs sorted by segment, then point."""
+    if len(arrays) == 0 or len(xy) == 0:
+        return np.empty((2, 0), dtype=np.intp)
+    si, pj, _ = pairs_within(cKDTree(xy), arrays.mid, radius_m + float(arrays.ext.max()))
+    keep = point_line_distance(arrays.verts, si, xy[pj, 0], xy[pj, 1]) <= radius_m
+    si, pj = si[keep], pj[keep]
+    order = np.lexsort((pj, si))
+    return np.vstack([si[order], pj[order]])
+
+
+def _nearest_point_distance(arrays: SegmentArrays, xy: np.ndarray, cap_m: float) -> np.ndarray:
+    """Distance (m) from each segment to the nearest of the points ``xy``; NaN beyond
+    ``cap_m`` or without points."""
+    if len(xy) == 0:
+        return np.full(len(arrays), np.nan)
+    return nearest_point_to_lines(arrays.verts, arrays.mid, arrays.ext, cKDTree(xy), xy, cap_m)
+
+
+def _point_xy(geoms: np.ndarray) -> np.ndarray | None:
+    """(k, 2) coordinates of plain, non-empty Points; None for anything else."""
+    if len(geoms) == 0:
+        return np.empty((0, 2))
+    if not (shapely.get_type_id(geoms) == shapely.GeometryType.POINT).all():
+        return None
+    if shapely.is_empty(geoms).any():
+        return None
+    return shapely.get_coordinates(geoms)
 
 
 def _midpoints(geoms: np.ndarray) -> np.ndarray:
@@ -166,7 +207,8 @@ def segment_context(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
                     crossings: gpd.GeoDataFrame, priority_areas: gpd.GeoDataFrame,
                     findings: gpd.GeoDataFrame | None = None, school_cap_m: float = 2000.0,
                     crossing_cap_m: float = 500.0,
-                    findings_radius_m: float = 30.0) -> pd.DataFrame:
+                    findings_radius_m: float = 30.0,
+                    arrays: SegmentArrays | None = None) -> pd.DataFrame:
     """Context of each segment for the ranking: schools, crossings, areas, findings.
 
     Parameters
@@ -187,6 +229,10 @@ def segment_context(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
         Search radii in metres for the nearest school and nearest marked crossing.
     findings_radius_m : float
         Radius in metres around the segment within which findings count.
+    arrays : SegmentArrays, optional
+        :meth:`gis.fastquery.SegmentArrays.of` the segment geometries, if the caller has
+        them already; computed here otherwise. With them, the point searches (crossings,
+        findings) run on KD-trees and numpy instead of GEOS, with the same results.
 
     All frames must share the CRS of ``segments``.
 
@@ -233,9 +279,16 @@ def segment_context(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
 
     geoms = geometry_array(segments)
     n = len(geoms)
+    if arrays is None:
+        arrays = SegmentArrays.of(geoms)
+    elif len(arrays) != n:
+        raise ValueError(f"arrays has {len(arrays)} segments, segments {n}. Fix: pass "
+                         "SegmentArrays.of(segments.geometry)")
+    discs = None if arrays is None else (arrays.mid, arrays.ext)
 
     # Schools.
-    school_pos, school_dist = _nearest_positions(geoms, geometry_array(schools), school_cap_m)
+    school_pos, school_dist = nearest_geometries(geoms, geometry_array(schools), school_cap_m,
+                                                 discs=discs)
     school_names = np.append(
         schools["name"].fillna("").astype(str).to_numpy(dtype=object), "")
     nearest_school = school_names[school_pos]  # -1 picks the trailing ''
@@ -243,15 +296,20 @@ def segment_context(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
     # Marked crossings.
     marked = crossings["marked"].to_numpy(dtype=bool, na_value=False)
     marked_geoms = geometry_array(crossings)[marked]
-    _, crossing_dist = _nearest_positions(geoms, marked_geoms, crossing_cap_m)
-    pairs = _pairs_within(geoms, marked_geoms, CROSSING_COUNT_RADIUS_M)
+    marked_xy = _point_xy(marked_geoms) if arrays is not None else None
+    if arrays is not None and marked_xy is not None:
+        crossing_dist = _nearest_point_distance(arrays, marked_xy, crossing_cap_m)
+        pairs = _point_pairs(arrays, marked_xy, CROSSING_COUNT_RADIUS_M)
+    else:
+        _, crossing_dist = _nearest_positions(geoms, marked_geoms, crossing_cap_m)
+        pairs = _pairs_within(geoms, marked_geoms, CROSSING_COUNT_RADIUS_M)
     crossings_within = np.bincount(pairs[0], minlength=n)
 
     # Priority areas by midpoint.
     area_pos = np.full(n, -1, dtype=np.intp)
     area_geoms = geometry_array(priority_areas)
     if n and len(area_geoms):
-        mid_xy = shapely.get_coordinates(_midpoints(geoms))
+        mid_xy = arrays.mid if arrays is not None else shapely.get_coordinates(_midpoints(geoms))
         # A handful of named areas: one vectorised point-in-polygon test per area (the
         # boundary counts as inside), first area in order wins where they overlap.
         for pos in range(len(area_geoms)):
@@ -269,7 +327,12 @@ def segment_context(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
     severity_sum = np.zeros(n, dtype=np.int64)
     lighting = np.zeros(n, dtype=bool)
     if findings is not None and len(findings):
-        pairs = _pairs_within(geoms, geometry_array(findings), findings_radius_m)
+        finding_geoms = geometry_array(findings)
+        finding_xy = _point_xy(finding_geoms) if arrays is not None else None
+        if arrays is not None and finding_xy is not None:
+            pairs = _point_pairs(arrays, finding_xy, findings_radius_m)
+        else:
+            pairs = _pairs_within(geoms, finding_geoms, findings_radius_m)
         severity = pd.to_numeric(findings["severity"], errors="coerce").fillna(0)
         severity_arr = severity.to_numpy(dtype=float)
         is_light = (findings["category"].astype("string").str.strip().str.lower()

@@ -196,6 +196,95 @@ def point_line_distance(verts: FloatArray, seg: IntArray, px: FloatArray,
     return np.sqrt(best).reshape(shape)
 
 
+@dataclass(frozen=True)
+class SegmentArrays:
+    """Vertex arrays of short LineStrings (segments), computed once and shared by the steps.
+
+    The ranking's context, lighting and LED steps all need the same per-segment numbers
+    (vertices, midpoint, half extent, cumulative length); computing them once from the
+    segment geometries saves each step its own pass over GEOS. Coordinates in metres in the
+    segments' projected CRS.
+
+    Attributes
+    ----------
+    verts : ndarray, shape (n, v, 2)
+        Vertices, padded by repeating the last one (:func:`line_vertices`).
+    cum : ndarray, shape (n, v - 1)
+        Distance (m) along the line at the end of each sub-segment.
+    mid : ndarray, shape (n, 2)
+        Point at half the length.
+    ext : ndarray, shape (n,)
+        Half extent (m): the line lies within ``ext`` of ``mid``.
+    """
+
+    verts: FloatArray
+    cum: FloatArray
+    mid: FloatArray
+    ext: FloatArray
+
+    #: Largest vertex count and half extent (m) the padded arrays are used for.
+    MAX_VERTICES = 16
+    MAX_EXTENT_M = 100.0
+
+    @classmethod
+    def of(cls, lines: npt.ArrayLike) -> SegmentArrays | None:
+        """Arrays of plain, non-empty LineStrings of at most :attr:`MAX_VERTICES` vertices
+        and :attr:`MAX_EXTENT_M` half extent; None for anything else (callers then fall back
+        to GEOS)."""
+        g = np.asarray(lines, dtype=object)
+        if len(g) == 0:
+            return None
+        if not (shapely.get_type_id(g) == shapely.GeometryType.LINESTRING).all():
+            return None
+        n_coords = shapely.get_num_coordinates(g)
+        if int(n_coords.min()) < 2 or int(n_coords.max()) > cls.MAX_VERTICES:
+            return None
+        verts = line_vertices(g)
+        mid, ext = midpoints_and_extent(verts)
+        if float(ext.max()) > cls.MAX_EXTENT_M:
+            return None
+        step = np.hypot(*np.diff(verts, axis=1).transpose(2, 0, 1))
+        return cls(verts, np.cumsum(step, axis=1), mid, ext)
+
+    def __len__(self) -> int:
+        return len(self.verts)
+
+    def take(self, order: npt.ArrayLike) -> SegmentArrays:
+        """The arrays of the segments at positions ``order`` (e.g. after sorting by rank)."""
+        o = np.asarray(order, dtype=np.intp)
+        return SegmentArrays(self.verts[o], self.cum[o], self.mid[o], self.ext[o])
+
+    def points_at(self, fractions: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """Points at the given fractions (0..1) of each line's length.
+
+        Returns x, y of shape ``(n * len(fractions),)``, line-major (as
+        ``shapely.line_interpolate_point(..., normalized=True)`` on every line).
+        """
+        f = np.asarray(fractions, dtype="float64")
+        n, k = len(self.verts), len(f)
+        cum = self.cum
+        n_sub = cum.shape[1]
+        target = (cum[:, -1:] * f[None, :]).ravel()  # (n * k,), line-major
+        line = np.repeat(np.arange(n), k)
+        # sub-segment holding each target: the first whose end is >= the target (a loop over
+        # the few vertex positions, not over lines)
+        s = np.zeros(n * k, dtype=np.intp)
+        for j in range(n_sub - 1):
+            s += cum[line, j] < target
+        flat = line * n_sub + s
+        cum_flat = cum.ravel()
+        end = cum_flat[flat]
+        start = np.where(s > 0, cum_flat[flat - 1], 0.0)
+        length = end - start
+        t = np.divide(target - start, length, out=np.zeros(n * k), where=length > 0)
+        np.clip(t, 0.0, 1.0, out=t)
+        v = line * (n_sub + 1) + s
+        vx = self.verts[:, :, 0].ravel()
+        vy = self.verts[:, :, 1].ravel()
+        ax, ay = vx[v], vy[v]
+        return ax + (vx[v + 1] - ax) * t, ay + (vy[v + 1] - ay) * t
+
+
 # ---------------------------------------------------------------------------------------------
 # Search kernels
 # ---------------------------------------------------------------------------------------------
@@ -353,6 +442,7 @@ def centres_and_radii(geoms: npt.NDArray[np.object_]) -> tuple[FloatArray, Float
 
 def nearest_geometries(geoms: npt.ArrayLike, others: npt.ArrayLike,
                        max_distance_m: float | None = None, k0: int = 2,
+                       discs: tuple[FloatArray, FloatArray] | None = None,
                        ) -> tuple[IntArray, FloatArray]:
     """Position in ``others`` of the nearest geometry of each of ``geoms``, and its distance.
 
@@ -361,6 +451,9 @@ def nearest_geometries(geoms: npt.ArrayLike, others: npt.ArrayLike,
     ``|c_i − c_j| − r_i − r_j ≤ dist ≤ |c_i − c_j| + r_i + r_j``; ``k`` grows ×4 until no
     unseen geometry can be as near. Ties go to the lowest position in ``others`` (as
     ``STRtree.query_nearest`` + lowest index). Missing/empty geometries never match.
+    ``discs`` = (centres, radii) of ``geoms``, if known (any disc that contains each
+    geometry, e.g. :attr:`SegmentArrays.mid` and :attr:`SegmentArrays.ext`); they only
+    prune candidates, so the result is the same.
 
     Returns
     -------
@@ -376,7 +469,10 @@ def nearest_geometries(geoms: npt.ArrayLike, others: npt.ArrayLike,
     oj = np.flatnonzero(~(shapely.is_missing(o) | shapely.is_empty(o))) if len(o) else pos[:0]
     if len(gi) == 0 or len(oj) == 0:
         return pos, dist
-    cg, rg = centres_and_radii(g[gi])
+    if discs is None:
+        cg, rg = centres_and_radii(g[gi])
+    else:
+        cg, rg = np.asarray(discs[0])[gi], np.asarray(discs[1])[gi]
     co, ro = centres_and_radii(o[oj])
     tree = cKDTree(co)
     cap = math.inf if max_distance_m is None else float(max_distance_m)
@@ -612,7 +708,7 @@ def reference_query(segments: gpd.GeoDataFrame | gpd.GeoSeries,
     return pd.DataFrame(out, index=segments.index)
 
 
-__all__ = ["COLUMNS", "Context", "Polygons", "ReferenceParams", "line_vertices",
+__all__ = ["COLUMNS", "Context", "Polygons", "ReferenceParams", "SegmentArrays", "line_vertices",
            "centres_and_radii", "midpoints_and_extent", "nearest_geometries", "nearest_point_to_lines", "nearest_polygon_to_lines",
            "pairs_within", "pairs_within_knn", "point_line_distance", "query_chunk", "rank_scores",
            "reference_query", "reference_query_arrays", "reference_score", "spatial_order"]

@@ -61,9 +61,9 @@ from scipy.spatial import cKDTree
 
 from gis._crs import require_projected
 from gis.fastquery import (
-    line_vertices,
-    midpoints_and_extent,
+    SegmentArrays,
     nearest_geometries,
+    nearest_point_to_lines,
     pairs_within,
     point_line_distance,
 )
@@ -431,27 +431,23 @@ def illuminance_at(points: gpd.GeoSeries | gpd.GeoDataFrame, luminaires: gpd.Geo
 
 
 def _line_luminaire_pairs(lines: npt.NDArray[np.object_], lum: _Lums, radius: float,
+                          arrays: SegmentArrays | None, tree: cKDTree | None,
                           ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], FloatArray]:
     """(line index, luminaire index, distance in m) of every luminaire within ``radius`` of
     a line, sorted by line then luminaire.
 
-    Short simple LineStrings (segments): a KD-tree radius search around each midpoint
-    widened by the line's half extent, then exact point-to-polyline distances
-    (:mod:`gis.fastquery`). Anything else: one STRtree ``dwithin`` query and GEOS distances.
-    Both give the same pairs and distances (to ~1e-12 m).
+    With segment ``arrays`` (short simple LineStrings) and a KD-``tree`` of the luminaires:
+    a radius search around each midpoint widened by the line's half extent, then exact
+    point-to-polyline distances (:mod:`gis.fastquery`). Otherwise one STRtree ``dwithin``
+    query and GEOS distances. Both give the same pairs and distances (to ~1e-12 m).
     """
-    simple = bool((shapely.get_type_id(lines) == shapely.GeometryType.LINESTRING).all())
-    if simple and int(shapely.get_num_coordinates(lines).max()) <= 16:
-        verts = line_vertices(lines)
-        mid, ext = midpoints_and_extent(verts)
-        if float(ext.max()) <= 100.0:
-            lum_xy = np.column_stack([lum.x, lum.y])
-            si, lj, _ = pairs_within(cKDTree(lum_xy), mid, radius + float(ext.max()))
-            dist = point_line_distance(verts, si, lum.x[lj], lum.y[lj])
-            keep = dist <= radius
-            si, lj, dist = si[keep], lj[keep], dist[keep]
-            order = np.lexsort((lj, si))
-            return si[order], lj[order], dist[order]
+    if arrays is not None and tree is not None:
+        si, lj, _ = pairs_within(tree, arrays.mid, radius + float(arrays.ext.max()))
+        dist = point_line_distance(arrays.verts, si, lum.x[lj], lum.y[lj])
+        keep = dist <= radius
+        si, lj, dist = si[keep], lj[keep], dist[keep]
+        order = np.lexsort((lj, si))
+        return si[order], lj[order], dist[order]
     lum_pts = _points(lum.x, lum.y)
     si, lj = shapely.STRtree(lum_pts).query(lines, predicate="dwithin", distance=radius)
     return si, lj, shapely.distance(lines[si], lum_pts[lj])
@@ -459,7 +455,8 @@ def _line_luminaire_pairs(lines: npt.NDArray[np.object_], lum: _Lums, radius: fl
 
 def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame,
                         samples_per_segment: int = 5, cutoff_m: float = 50.0,
-                        default_height_m: float = 6.0, model: Model = DEFAULT_MODEL) -> pd.DataFrame:
+                        default_height_m: float = 6.0, model: Model = DEFAULT_MODEL,
+                        arrays: SegmentArrays | None = None) -> pd.DataFrame:
     """Modelled light on every segment, sampled at evenly spaced points.
 
     The samples sit at fractions ``(k + 0.5) / n`` of each segment's length,
@@ -478,8 +475,11 @@ def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame
         Horizontal reach of one luminaire in metres (see :func:`illuminance_xy`).
     default_height_m : float, default 6.0
         Mounting height (m) for luminaires without one.
-    model : {"cosine", "isotropic"}
+    model : {"downward", "cosine", "isotropic"}
         Intensity model, see the module docstring.
+    arrays : SegmentArrays, optional
+        :meth:`gis.fastquery.SegmentArrays.of` the segment geometries, if the caller has
+        them already (the ranking shares one between its steps); computed here otherwise.
 
     Returns
     -------
@@ -500,11 +500,17 @@ def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame
     lines = np.asarray(segments.geometry.values)
     m = len(lines)
     n = int(samples_per_segment)
+    if arrays is None:
+        arrays = SegmentArrays.of(lines)
+    elif len(arrays) != m:
+        raise ValueError(f"arrays has {len(arrays)} segments, segments {m}. Fix: pass "
+                         "SegmentArrays.of(segments.geometry)")
     lum = _prepare_luminaires(luminaires, default_height_m, model)
-    sx, sy = _points_along(lines, (np.arange(n) + 0.5) / n)
+    fractions = (np.arange(n) + 0.5) / n
+    sx, sy = arrays.points_at(fractions) if arrays is not None else _points_along(lines, fractions)
 
-    # One dwithin query (segment lines x luminaire tree) serves all three measures: a sample
-    # on a segment can only be reached by a luminaire within `reach` of the segment line.
+    # One search (segment lines x luminaires) serves all three measures: a sample on a
+    # segment can only be reached by a luminaire within `reach` of the segment line.
     reach = reach_m(lum.height, cutoff_m, model)
     radius = max(reach, COUNT_RADIUS_M)
     count = np.zeros(m, dtype=np.int64)
@@ -512,12 +518,18 @@ def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame
     qi = li = np.empty(0, dtype=np.intp)
     e = np.empty(0)
     if m and len(lum.x):
-        si, lj, dist = _line_luminaire_pairs(lines, lum, radius)
+        lum_xy = np.column_stack([lum.x, lum.y])
+        tree = cKDTree(lum_xy) if arrays is not None else None
+        si, lj, dist = _line_luminaire_pairs(lines, lum, radius, arrays, tree)
         count = np.bincount(si[dist <= COUNT_RADIUS_M], minlength=m).astype(np.int64)
         np.minimum.at(nearest, si, dist)
         missing = np.flatnonzero(np.isinf(nearest))
         if len(missing) and radius < NEAREST_MAX_M:
-            _, md = nearest_geometries(lines[missing], _points(lum.x, lum.y), NEAREST_MAX_M)
+            if arrays is not None and tree is not None:
+                md = nearest_point_to_lines(arrays.verts, arrays.mid, arrays.ext, tree, lum_xy,
+                                            NEAREST_MAX_M, rows=missing)[missing]
+            else:
+                _, md = nearest_geometries(lines[missing], _points(lum.x, lum.y), NEAREST_MAX_M)
             found = ~np.isnan(md)
             nearest[missing[found]] = md[found]
         near = dist <= reach

@@ -21,6 +21,7 @@ import pandas as pd
 from gis._crs import require_projected
 from gis.context import segment_context
 from gis.darkness import commute_darkness_by_month
+from gis.fastquery import SegmentArrays
 from gis.led import led_replacements
 from gis.lighting_model import (
     inventory_present,
@@ -128,6 +129,14 @@ def _timed(timings: dict[str, float], name: str, fn: Callable[[], Any],
     return out
 
 
+def _segments_and_arrays(paths: gpd.GeoDataFrame, max_length_m: float,
+                         ) -> tuple[gpd.GeoDataFrame, SegmentArrays | None]:
+    """Segments, and their vertex arrays shared by the later steps (None when the
+    segments are not short plain LineStrings; the steps then use GEOS)."""
+    segs = segment_paths(paths, max_length_m)
+    return segs, SegmentArrays.of(segs.geometry.values)
+
+
 def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
          crossings: gpd.GeoDataFrame, priority_areas: gpd.GeoDataFrame, profile: Profile,
          findings: gpd.GeoDataFrame | None = None, route_counts: pd.Series | None = None,
@@ -163,16 +172,17 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     require_projected(*frames)
     t: dict[str, float] = {}
     lighting = profile.lighting
-    segs = _timed(t, "segments", lambda: segment_paths(paths, lighting.segment_length_m),
-                  progress)
+    segs, arrays = _timed(t, "segments", lambda: _segments_and_arrays(
+        paths, lighting.segment_length_m), progress)
     ctx = _timed(t, "context", lambda: segment_context(
-        segs, schools, crossings, priority_areas, findings), progress)
+        segs, schools, crossings, priority_areas, findings, arrays=arrays), progress)
     if route_counts is None:
         route_counts = _timed(t, "school_routes", lambda: school_route_counts(segs, schools),
                               progress)
     routes = route_counts.reindex(segs.index).fillna(0).astype(int)
     illum = _timed(t, "lighting_model", lambda: segment_illuminance(
-        segs, luminaires, default_height_m=lighting.default_mounting_height_m), progress)
+        segs, luminaires, default_height_m=lighting.default_mounting_height_m, arrays=arrays),
+        progress)
     near_school = ctx["school_distance_m"].le(lighting.school_distance_m)
     targets = target_class(segs, lighting, near_school=near_school,
                            in_priority_area=ctx["in_priority_area"])

@@ -214,3 +214,55 @@ def test_priority_area_boundary_counts_and_first_area_wins(segments, schools, cr
     assert ctx["priority_area"].to_dict() == {"w1:0001": "Först", "w1:0000": "Kant",
                                               "w1:0002": "Sedan"}
     assert ctx["in_priority_area"].all()
+
+
+def _random_layers(seed: int):
+    """Random polyline segments and point/polygon layers in a 600 m square."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    for s in rng.uniform(0, 600, (250, 2)):  # test-data generation only
+        k = int(rng.integers(2, 6))
+        steps = rng.normal(0, 1, (k - 1, 2))
+        steps *= (rng.uniform(3, 25) / (k - 1)) / np.hypot(*steps.T)[:, None]
+        lines.append(np.vstack([s, s + np.cumsum(steps, axis=0)]))
+    segs = _segments(lines)
+    cr_xy = rng.uniform(0, 600, (40, 2))
+    cr_xy[-5:] = cr_xy[:5]  # exact duplicates: ties
+    crossings = gpd.GeoDataFrame(
+        {"marked": rng.random(40) < 0.8}, geometry=shapely.points(cr_xy), crs=CRS)
+    schools = gpd.GeoDataFrame(
+        {"name": [f"S{i}" for i in range(4)]},
+        geometry=[shapely.box(x, y, x + 60, y + 40) for x, y in rng.uniform(0, 600, (4, 2))],
+        crs=CRS)
+    areas = gpd.GeoDataFrame({"name": ["A", "B"]},
+                             geometry=[shapely.box(0, 0, 300, 300), shapely.box(200, 200, 600, 600)],
+                             crs=CRS)
+    fi = gpd.GeoDataFrame(
+        {"severity": rng.integers(1, 4, 60),
+         "category": rng.choice(["belysning", "vegetation", " Belysning"], 60)},
+        geometry=shapely.points(rng.uniform(0, 600, (60, 2))), crs=CRS)
+    return segs, schools, crossings, areas, fi
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_segment_context_fast_path_matches_geos(seed, monkeypatch):
+    """The KD-tree/numpy path (segment arrays) gives what the GEOS path gives."""
+    import gis.context as context_module
+    from gis.fastquery import SegmentArrays
+
+    segs, schools, crossings, areas, fi = _random_layers(seed)
+    assert SegmentArrays.of(segs.geometry.values) is not None
+    fast = segment_context(segs, schools, crossings, areas, fi, crossing_cap_m=150.0)
+    monkeypatch.setattr(context_module.SegmentArrays, "of", staticmethod(lambda lines: None))
+    geos = segment_context(segs, schools, crossings, areas, fi, crossing_cap_m=150.0)
+    assert fast["crossings_within_50m"].sum() > 0 and fast["findings_count"].sum() > 0
+    assert fast["crossing_distance_m"].isna().any() and fast["in_priority_area"].any()
+    pd.testing.assert_frame_equal(fast, geos, check_exact=False, rtol=0, atol=1e-9)
+
+
+def test_segment_context_rejects_arrays_of_other_segments(segments, schools, crossings, areas):
+    from gis.fastquery import SegmentArrays
+
+    arrays = SegmentArrays.of(segments.geometry.values[:2])
+    with pytest.raises(ValueError, match="arrays has 2 segments, segments 3"):
+        segment_context(segments, schools, crossings, areas, arrays=arrays)

@@ -12,6 +12,7 @@ from scipy.spatial import cKDTree
 from gis._crs import CRSError
 from gis.fastquery import (
     ReferenceParams,
+    SegmentArrays,
     line_vertices,
     midpoints_and_extent,
     nearest_geometries,
@@ -219,3 +220,35 @@ def test_nearest_geometries_matches_strtree(cap: float | None) -> None:
     want_pos, want_d = _strtree_nearest(queries, others, cap)
     np.testing.assert_array_equal(got_pos, want_pos)
     np.testing.assert_allclose(got_d, want_d, atol=1e-9, equal_nan=True)
+
+
+def test_segment_arrays_points_match_geos() -> None:
+    segs, *_ = tiny_data(11)
+    lines = np.asarray(segs.geometry.values)
+    # a repeated vertex (zero-length sub-segment) must not upset the interpolation
+    lines[0] = shapely.LineString([(X0, Y0), (X0, Y0), (X0 + 10, Y0), (X0 + 10, Y0 + 5)])
+    arrays = SegmentArrays.of(lines)
+    assert arrays is not None and len(arrays) == len(lines)
+    fractions = np.array([0.0, 0.1, 0.5, 0.9, 1.0])
+    x, y = arrays.points_at(fractions)
+    want = shapely.get_coordinates(shapely.line_interpolate_point(
+        np.repeat(lines, len(fractions)), np.tile(fractions, len(lines)), normalized=True))
+    np.testing.assert_allclose(np.column_stack([x, y]), want, rtol=0, atol=1e-8)
+    mid, ext = midpoints_and_extent(line_vertices(lines))
+    np.testing.assert_array_equal(arrays.mid, mid)
+    np.testing.assert_array_equal(arrays.ext, ext)
+    # take() keeps rows together
+    sub = arrays.take([3, 1])
+    np.testing.assert_array_equal(sub.verts, arrays.verts[[3, 1]])
+    np.testing.assert_array_equal(sub.points_at([0.5])[0], arrays.points_at([0.5])[0][[3, 1]])
+
+
+@pytest.mark.parametrize("lines", [
+    [shapely.MultiLineString([[(0, 0), (1, 0)], [(2, 0), (3, 0)]])],
+    [shapely.LineString([(0, 0), (1, 0)]), shapely.LineString()],
+    [shapely.LineString([(i, 0) for i in range(20)])],
+    [shapely.LineString([(0, 0), (500, 0)])],
+    [],
+], ids=["multi", "empty", "many-vertices", "long", "none"])
+def test_segment_arrays_refuse_what_they_cannot_hold(lines: list) -> None:
+    assert SegmentArrays.of(np.array(lines, dtype=object)) is None

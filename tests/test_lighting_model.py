@@ -321,3 +321,24 @@ def test_downward_model_hand_values():
     assert e.iloc[2] > 0                      # 28 m < 5·tan 80° = 28.36 m
     assert e.iloc[3] == 0                     # beyond the 80° cut-off
     assert _illuminance_at(points([(0, 0)]), lum, model="downward").iloc[0] == e.iloc[0]
+
+
+def test_segment_illuminance_fast_path_matches_geos(monkeypatch):
+    """Segment arrays + KD-tree give the same light, counts and distances as GEOS."""
+    import gis.lighting_model as lm
+
+    rng = np.random.default_rng(8)
+    starts = rng.uniform(0, 700, (150, 2))
+    mids = starts + rng.uniform(-10, 10, (150, 2))
+    ends = mids + rng.uniform(-10, 10, (150, 2))
+    s = segs([[tuple(a), tuple(b), tuple(c)] for a, b, c in zip(starts, mids, ends, strict=True)])
+    lu = pd.concat([lums([tuple(p) for p in rng.uniform(0, 300, (40, 2))], source="HPS",
+                         i0=300.0, h=6.0),
+                    lums([tuple(p) for p in rng.uniform(0, 300, (20, 2))], i0=200.0, h=8.0)])
+    lu.index = pd.Index([f"L{k}" for k in range(len(lu))], name="luminaire_id")
+    fast = _segment_illuminance(s, lu)
+    monkeypatch.setattr(lm.SegmentArrays, "of", staticmethod(lambda lines: None))
+    geos = _segment_illuminance(s, lu)
+    assert (fast["avg_lux"] > 0).any() and fast["nearest_luminaire_m"].isna().any()
+    assert (fast["nearest_luminaire_m"] > 50).any()  # some found by the nearest search
+    pd.testing.assert_frame_equal(fast, geos, check_exact=False, rtol=1e-9, atol=1e-9)
