@@ -18,12 +18,17 @@ segment's score, then kWh saved, then id.
 
 from __future__ import annotations
 
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 
 from gis._crs import require_projected
+from gis.fastquery import SegmentArrays, pairs_within, point_line_distance
 from layers.profile import Costs
 
 BALLAST_FACTOR = {"LED": 1.0, "HPS": 1.12, "Hg": 1.1, "MH": 1.1, "LPS": 1.15,
@@ -37,9 +42,13 @@ MIN_LED_W = 10.0
 #: Distance (m) within which a luminaire serves a segment.
 SERVE_RADIUS_M = 30.0
 
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+
 
 def led_replacements(luminaires: gpd.GeoDataFrame, ranked: gpd.GeoDataFrame, costs: Costs,
-                     school_distance_m: float = 300.0) -> gpd.GeoDataFrame:
+                     school_distance_m: float = 300.0,
+                     arrays: SegmentArrays | None = None) -> gpd.GeoDataFrame:
     """Plan LED replacement of every non-LED luminaire, in priority order.
 
     Parameters
@@ -48,11 +57,14 @@ def led_replacements(luminaires: gpd.GeoDataFrame, ranked: gpd.GeoDataFrame, cos
         Luminaire layer (``layers.schemas.LUMINAIRES``) in a projected CRS (metres).
     ranked : GeoDataFrame
         Ranked segments in the same CRS with ``score``, ``rank``, ``school_distance_m``,
-        ``crossing_distance_m`` and ``priority_area``.
+        ``crossing_distance_m`` and ``priority_area``, best first (sorted by rank).
     costs : Costs
         The profile's cost and energy parameters.
     school_distance_m : float
         Distance (m) to school grounds that counts as "near a school" for tier 2.
+    arrays : SegmentArrays, optional
+        :meth:`gis.fastquery.SegmentArrays.of` ``ranked``'s geometries, row for row, if the
+        caller has them; computed here otherwise.
 
     Returns
     -------
@@ -61,71 +73,134 @@ def led_replacements(luminaires: gpd.GeoDataFrame, ranked: gpd.GeoDataFrame, cos
         led_w, kwh_saved_per_year, sek_saved_per_year, co2_kg_saved_per_year,
         payback_years, served_segment, segment_score, segment_rank, school_distance_m,
         crossing_distance_m, priority_area, tier, priority (1..n) and reason.
+        A luminaire serves the nearest segment within :data:`SERVE_RADIUS_M`; of equally
+        near segments (a lamp at a junction), the one first in ``ranked``.
     """
     crs = require_projected(("luminaires", luminaires), ("ranked", ranked))
-    old = luminaires[luminaires["light_source"].ne("LED")]
-    src = old["light_source"].astype(str)
-    watt = old["wattage_w"].astype(float).fillna(src.map(DEFAULT_W).astype(float))
-    current = watt * src.map(BALLAST_FACTOR).astype(float).fillna(1.1)
-    led = np.maximum(current * src.map(LED_EQUIVALENCE).astype(float).fillna(0.5), MIN_LED_W)
-    kwh = (current - led).clip(lower=0) * costs.burning_hours_per_year / 1000
+    keep = luminaires["light_source"].ne("LED").to_numpy(dtype=bool, na_value=False)
+    old = luminaires[keep]
+    n = len(old)
+    src = old["light_source"].astype(str).to_numpy(dtype=object)
+    codes, uniques = pd.factorize(src)
+
+    def per_source(table: dict[str, float], default: float) -> FloatArray:
+        values = np.array([table.get(str(u), default) for u in uniques] + [default])
+        return values[codes]  # codes are never -1 here: src has no missing values
+
+    watt = old["wattage_w"].to_numpy(dtype="float64", na_value=np.nan)
+    watt = np.where(np.isnan(watt), per_source(DEFAULT_W, np.nan), watt)
+    current = watt * per_source(BALLAST_FACTOR, 1.1)
+    led = np.maximum(current * per_source(LED_EQUIVALENCE, 0.5), MIN_LED_W)
+    kwh = np.clip(current - led, 0, None) * costs.burning_hours_per_year / 1000
     sek = kwh * costs.electricity_sek_per_kwh
-    out = pd.DataFrame({
-        "light_source": src,
-        "current_w": current.round(1),
-        "led_w": led.round(1),
-        "kwh_saved_per_year": kwh.round(1),
-        "sek_saved_per_year": sek.round(0),
-        "co2_kg_saved_per_year": (kwh * costs.co2_kg_per_kwh).round(1),
-        "payback_years": (costs.led_retrofit_sek / sek.where(sek > 0)).round(1),
-    }, index=old.index)
-    # Served segment: the nearest segment within the serve radius (bulk STRtree query).
-    tree = shapely.STRtree(ranked.geometry.values)
-    pairs = tree.query_nearest(old.geometry.values, max_distance=SERVE_RADIUS_M,
-                               return_distance=False, all_matches=False)
-    seg_pos = np.full(len(old), -1)
-    seg_pos[pairs[0]] = pairs[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        payback = np.where(sek > 0, costs.led_retrofit_sek / sek, np.nan)
+    kwh_1 = np.round(kwh, 1)
+
+    seg_pos = _served_segments(old, ranked, arrays)
     has = seg_pos >= 0
     take = np.where(has, seg_pos, 0)
 
-    def served(col: str, fill: float | str) -> np.ndarray:
-        values = (ranked[col].to_numpy(dtype=object)[take] if col in ranked and len(ranked)
-                  else np.full(len(old), fill, dtype=object))
-        return np.where(has, values, np.asarray(fill, dtype=object))
+    def served(col: str, fill: Any, dtype: Any) -> np.ndarray:
+        if col not in ranked or len(ranked) == 0:
+            return np.full(n, fill, dtype=dtype)
+        values = ranked[col].to_numpy(dtype=dtype, na_value=fill)
+        return np.where(has, values[take], fill)
 
-    out["served_segment"] = np.where(has, ranked.index.to_numpy(dtype=object)[take]
-                                     if len(ranked) else "", "")
-    out["segment_score"] = served("score", 0.0).astype(float)
-    out["segment_rank"] = pd.Series(served("rank", 0), index=out.index).astype("Int64").where(
-        has)
-    out["school_distance_m"] = served("school_distance_m", np.nan).astype(float)
-    out["crossing_distance_m"] = served("crossing_distance_m", np.nan).astype(float)
-    out["priority_area"] = served("priority_area", "").astype(str)
-    near = ((out["school_distance_m"] <= school_distance_m)
-            | (out["crossing_distance_m"] <= 50) | out["priority_area"].ne(""))
-    out["tier"] = np.select([src.eq("Hg"), src.eq("HPS") & near, src.eq("HPS")], [1, 2, 3], 4)
-    keys = out.index.to_numpy().astype(str)
-    order = np.lexsort((keys, -out["kwh_saved_per_year"].to_numpy(float),
-                        -out["segment_score"].to_numpy(float), out["tier"].to_numpy()))
-    prio = np.empty(len(out), dtype=int)
-    prio[order] = np.arange(1, len(out) + 1)
-    out["priority"] = prio
-    out["reason"] = _reasons(out)
+    served_id = (np.where(has, ranked.index.to_numpy(dtype=object)[take], "") if len(ranked)
+                 else np.full(n, "", dtype=object))
+    seg_score = served("score", 0.0, "float64")
+    seg_rank = pd.array(served("rank", 0, "int64"), dtype="Int64")
+    seg_rank[~has] = pd.NA
+    school = served("school_distance_m", np.nan, "float64")
+    crossing = served("crossing_distance_m", np.nan, "float64")
+    area = served("priority_area", "", object).astype(str).astype(object)
+    near = (school <= school_distance_m) | (crossing <= 50) | (area != "")
+    tier = np.select([src == "Hg", (src == "HPS") & near, src == "HPS"], [1, 2, 3], 4)
+    keys = old.index.to_numpy().astype(str)
+    order = np.lexsort((keys, -kwh_1, -seg_score, tier))
+    prio = np.empty(n, dtype=int)
+    prio[order] = np.arange(1, n + 1)
+    out = pd.DataFrame({
+        "light_source": pd.Series(src, index=old.index, dtype=str),
+        "current_w": np.round(current, 1),
+        "led_w": np.round(led, 1),
+        "kwh_saved_per_year": kwh_1,
+        "sek_saved_per_year": np.round(sek, 0),
+        "co2_kg_saved_per_year": np.round(kwh * costs.co2_kg_per_kwh, 1),
+        "payback_years": np.round(payback, 1),
+        "served_segment": served_id,
+        "segment_score": seg_score,
+        "segment_rank": seg_rank,
+        "school_distance_m": school,
+        "crossing_distance_m": crossing,
+        "priority_area": pd.Series(area, index=old.index, dtype=str),
+        "tier": tier,
+        "priority": prio,
+        "reason": _reasons(uniques, codes, kwh_1, school <= school_distance_m, crossing, area),
+    }, index=old.index)
     gdf = gpd.GeoDataFrame(out, geometry=old.geometry.values, crs=crs)
     gdf.index.name = "luminaire_id"
-    return gdf.sort_values("priority")
+    return gdf.take(order)
 
 
-def _reasons(out: pd.DataFrame) -> pd.Series:
-    names = {"Hg": "Kvicksilverlampa (förbjuden i EU sedan 2015)", "HPS": "Högtrycksnatrium",
+def _served_segments(old: gpd.GeoDataFrame, ranked: gpd.GeoDataFrame,
+                     arrays: SegmentArrays | None) -> IntArray:
+    """Position in ``ranked`` of the segment each luminaire serves, -1 for none: the
+    nearest within :data:`SERVE_RADIUS_M`, ties to the lowest position."""
+    n = len(old)
+    seg_pos = np.full(n, -1, dtype=np.intp)
+    if n == 0 or len(ranked) == 0:
+        return seg_pos
+    if arrays is None:
+        arrays = SegmentArrays.of(ranked.geometry.values)
+    elif len(arrays) != len(ranked):
+        raise ValueError(f"arrays has {len(arrays)} segments, ranked {len(ranked)}. Fix: "
+                         "pass SegmentArrays.of(ranked.geometry)")
+    pts = np.asarray(old.geometry.values, dtype=object)
+    plain = bool((shapely.get_type_id(pts) == shapely.GeometryType.POINT).all()
+                 and not shapely.is_empty(pts).any())
+    if arrays is not None and plain:
+        xy = shapely.get_coordinates(pts)
+        lj, si, _ = pairs_within(cKDTree(arrays.mid), xy,
+                                 SERVE_RADIUS_M + float(arrays.ext.max()))
+        dist = point_line_distance(arrays.verts, si, xy[lj, 0], xy[lj, 1])
+    else:
+        lj, si = shapely.STRtree(np.asarray(ranked.geometry.values)).query(
+            pts, predicate="dwithin", distance=SERVE_RADIUS_M)
+        dist = shapely.distance(np.asarray(ranked.geometry.values)[si], pts[lj])
+    ok = dist <= SERVE_RADIUS_M
+    lj, si, dist = lj[ok], si[ok], dist[ok]
+    order = np.lexsort((si, dist, lj))  # per luminaire: nearest, then lowest position
+    lj, si = lj[order], si[order]
+    first = np.r_[True, lj[1:] != lj[:-1]] if len(lj) else np.zeros(0, dtype=bool)
+    seg_pos[lj[first]] = si[first]
+    return seg_pos
+
+
+#: Swedish name of each light source, for the reason text.
+SOURCE_SV = {"Hg": "Kvicksilverlampa (förbjuden i EU sedan 2015)", "HPS": "Högtrycksnatrium",
              "MH": "Metallhalogen", "LPS": "Lågtrycksnatrium", "fluorescent": "Lysrör",
              "other": "Annan ljuskälla", "unknown": "Okänd ljuskälla"}
-    text = out["light_source"].map(names).fillna("Ljuskälla")
-    text = text + ", sparar " + out["kwh_saved_per_year"].round(0).astype(int).astype(str) + \
-        " kWh/år"
-    near_school = out["school_distance_m"].le(300)
-    text = text.where(~near_school, text + ", nära skola")
-    near_cross = out["crossing_distance_m"].le(50)
-    text = text.where(~near_cross, text + ", vid övergångsställe")
-    area = out["priority_area"].ne("")
-    return text.where(~area, text + ", i " + out["priority_area"]).rename("reason")
+
+
+def _reasons(uniques: np.ndarray, codes: np.ndarray, kwh: FloatArray,
+             near_school: npt.NDArray[np.bool_], crossing_m: FloatArray,
+             area: np.ndarray) -> np.ndarray:
+    """One Swedish line per luminaire, e.g. "Högtrycksnatrium, sparar 180 kWh/år, nära skola"
+    (built column-wise on object arrays)."""
+    n = len(codes)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    names = np.array([SOURCE_SV.get(str(u), "Ljuskälla") for u in uniques], dtype=object)
+    text = names[codes] + ", sparar " + np.round(kwh, 0).astype(np.int64).astype(str).astype(
+        object) + " kWh/år"
+
+    def clause(mask: np.ndarray, words: object) -> np.ndarray:
+        out = np.full(n, "", dtype=object)
+        out[mask] = words if np.isscalar(words) else np.asarray(words, dtype=object)[mask]
+        return out
+
+    text = text + clause(near_school, ", nära skola") + clause(
+        crossing_m <= 50, ", vid övergångsställe")
+    return text + clause(area != "", ", i " + area)

@@ -213,13 +213,17 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
         out = gpd.GeoDataFrame(feats[SEGMENT_COLUMNS], geometry=segs.geometry.values,
                                crs=segs.crs, index=segs.index)
         out.index.name = "segment_id"
-        return out.sort_values("rank")
+        return out
 
-    ranked = _timed(t, "score", score_step, progress)
+    scored = _timed(t, "score", score_step, progress)
+    by_rank = np.argsort(scored["rank"].to_numpy(), kind="stable")
+    ranked = scored.take(by_rank)
+    ranked_arrays = arrays.take(by_rank) if arrays is not None else None
     packages = _timed(t, "packages", lambda: work_packages(ranked, lighting, profile.costs),
                       progress)
-    led = _timed(t, "led", lambda: led_replacements(luminaires, ranked, profile.costs,
-                                                    lighting.school_distance_m), progress)
+    led = _timed(t, "led", lambda: led_replacements(
+        luminaires, ranked, profile.costs, lighting.school_distance_m, arrays=ranked_arrays),
+        progress)
     return RankingResult(ranked, packages, led, darkness, t)
 
 

@@ -2,6 +2,7 @@
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point
 
@@ -52,3 +53,54 @@ def test_no_old_luminaires_gives_an_empty_plan():
     lum, seg = _data()
     plan = led_replacements(lum.iloc[:1], seg, Costs())
     assert len(plan) == 0 and plan.crs.to_epsg() == 3007
+
+
+def _junction_data():
+    """A lamp 10 m from a junction where two paths meet: equally near to both segments."""
+    lum = gpd.GeoDataFrame({"light_source": ["HPS"], "wattage_w": [70.0]},
+                           geometry=[Point(0, 10)], index=["x"], crs="EPSG:3007")
+    lum.index.name = "luminaire_id"
+    seg = gpd.GeoDataFrame({
+        "score": [3.0, 1.0], "rank": [1, 2], "school_distance_m": [100.0, 900.0],
+        "crossing_distance_m": [500.0, 500.0], "priority_area": ["", ""],
+    }, geometry=[LineString([(0, 0), (25, 0)]), LineString([(-25, 0), (0, 0)])],
+        index=["b:0000", "a:0000"], crs="EPSG:3007")
+    return lum, seg
+
+
+@pytest.mark.parametrize("geos", [False, True], ids=["arrays", "geos"])
+def test_lamp_at_a_junction_serves_the_better_ranked_segment(geos, monkeypatch):
+    import gis.led as led_module
+
+    lum, seg = _junction_data()
+    if geos:
+        monkeypatch.setattr(led_module.SegmentArrays, "of", staticmethod(lambda lines: None))
+    plan = led_replacements(lum, seg, Costs())
+    assert plan.loc["x", "served_segment"] == "b:0000"
+    assert plan.loc["x", "segment_rank"] == 1 and "nära skola" in plan.loc["x", "reason"]
+    # the other order of the ranked table: still the better-ranked (now first) segment
+    plan = led_replacements(lum, seg.iloc[::-1].assign(rank=[1, 2], score=[3.0, 1.0]), Costs())
+    assert plan.loc["x", "served_segment"] == "a:0000"
+
+
+def test_served_segment_fast_path_matches_geos(monkeypatch):
+    import gis.led as led_module
+
+    rng = np.random.default_rng(4)
+    starts = rng.uniform(0, 500, (200, 2))
+    ends = starts + rng.uniform(-20, 20, (200, 2))
+    seg = gpd.GeoDataFrame({
+        "score": rng.uniform(0, 5, 200), "rank": np.arange(1, 201),
+        "school_distance_m": rng.uniform(0, 900, 200), "crossing_distance_m": 500.0,
+        "priority_area": "",
+    }, geometry=[LineString([a, b]) for a, b in zip(starts, ends, strict=True)],
+        index=[f"s{i}:0000" for i in range(200)], crs="EPSG:3007")
+    lum = gpd.GeoDataFrame({"light_source": rng.choice(["HPS", "Hg", "MH"], 150),
+                            "wattage_w": rng.choice([70.0, 100.0, np.nan], 150)},
+                           geometry=[Point(p) for p in rng.uniform(0, 500, (150, 2))],
+                           index=[f"L{i}" for i in range(150)], crs="EPSG:3007")
+    fast = led_replacements(lum, seg, Costs())
+    monkeypatch.setattr(led_module.SegmentArrays, "of", staticmethod(lambda lines: None))
+    geos = led_replacements(lum, seg, Costs())
+    assert (fast["served_segment"] != "").sum() > 50 and (fast["served_segment"] == "").any()
+    pd.testing.assert_frame_equal(fast, geos)
