@@ -49,8 +49,9 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -143,6 +144,7 @@ NEAREST_MAX_M = 200.0
 
 #: Categories of :func:`lighting_status`, worst first.
 STATUS_CATEGORIES = ("unlit", "underlit", "lit_old_technology", "ok", "unknown")
+_STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_CATEGORIES))
 
 _SOURCE_INDEX = pd.Index(list(LIGHT_SOURCES), dtype="str")
 _UNKNOWN_CODE = LIGHT_SOURCES.index("unknown")
@@ -601,8 +603,11 @@ def _points_along(lines: npt.NDArray[np.object_], fractions: FloatArray,
 # Targets and status
 # ---------------------------------------------------------------------------------------------
 
-def _class_number(classes: pd.Series) -> npt.NDArray[np.int64]:
-    return np.asarray(classes.str.slice(1).astype("int64"), dtype=np.int64)
+def _per_value(values: pd.Series, fn: Callable[[str], Any]) -> tuple[np.ndarray, np.ndarray]:
+    """``fn`` of each distinct value (as str), and each row's position in that list."""
+    codes, uniques = pd.factorize(values.astype("str").to_numpy(dtype=object),
+                                  use_na_sentinel=False)
+    return np.array([fn(str(u)) for u in uniques], dtype=object), codes
 
 
 def _aligned_flag(flag: pd.Series | None, index: pd.Index) -> npt.NDArray[np.bool_]:
@@ -637,16 +642,17 @@ def target_class(segments: pd.DataFrame, profile_lighting: Lighting,
         ``target_class`` (str, e.g. ``"P4"``), aligned to ``segments.index``.
     """
     table = {**Lighting().target_class, **profile_lighting.target_class}
-    path_type = segments["path_type"].astype("str")
-    classes = path_type.map(table)
-    unknown = classes.isna()
+    # Distinct path types are few: look each up once, then index by the row codes.
+    classes, codes = _per_value(segments["path_type"], table.get)
+    unknown = np.array([c is None for c in classes], dtype=bool)
     if unknown.any():
-        kinds = sorted(set(path_type[unknown]))
-        warnings.warn(f"target_class: {int(unknown.sum())} segment(s) with path type(s) "
+        rows = unknown[codes]
+        kinds = sorted(set(segments["path_type"].astype("str").to_numpy(dtype=object)[rows]))
+        warnings.warn(f"target_class: {int(rows.sum())} segment(s) with path type(s) "
                       f"{kinds} not in lighting.target_class; using P4", LayerWarning,
                       stacklevel=2)
-        classes = classes.fillna("P4")
-    number = _class_number(classes.astype("str"))
+        classes[unknown] = "P4"
+    number = np.array([int(str(c)[1:]) for c in classes] + [0], dtype=np.int64)[codes]
     for flag, p_class in ((near_school, profile_lighting.school_class),
                           (in_priority_area, profile_lighting.priority_area_class)):
         if p_class not in P_CLASSES:
@@ -654,8 +660,8 @@ def target_class(segments: pd.DataFrame, profile_lighting: Lighting,
                              f"{', '.join(P_CLASSES)}")
         mask = _aligned_flag(flag, segments.index)
         number = np.where(mask, np.minimum(number, int(p_class[1:])), number)
-    return pd.Series(np.char.add("P", number.astype(str)), index=segments.index,
-                     name="target_class", dtype="str")
+    labels = np.array([f"P{k}" for k in range(int(number.max(initial=0)) + 1)], dtype=object)
+    return pd.Series(labels[number], index=segments.index, name="target_class", dtype="str")
 
 
 def lighting_status(segments: pd.DataFrame, illum: pd.DataFrame, targets: pd.Series,
@@ -703,27 +709,31 @@ def lighting_status(segments: pd.DataFrame, illum: pd.DataFrame, targets: pd.Ser
     avg = il["avg_lux"].to_numpy(dtype="float64", na_value=0.0)
     mn = il["min_lux"].to_numpy(dtype="float64", na_value=0.0)
     share = il["share_old_tech"].to_numpy(dtype="float64", na_value=0.0)
-    tclass = targets.reindex(index).astype("str")
-    bad = ~tclass.isin(list(P_CLASSES))
-    if bad.any():
-        raise ValueError(f"targets has unknown classes {sorted(set(tclass[bad]))[:5]}; use "
-                         f"one of {', '.join(P_CLASSES)}")
-    t_avg = tclass.map({k: v[0] for k, v in P_CLASSES.items()}).to_numpy(dtype="float64")
-    t_min = tclass.map({k: v[1] for k, v in P_CLASSES.items()}).to_numpy(dtype="float64")
+    classes, codes = _per_value(targets.reindex(index), str)
+    known = np.array([c in P_CLASSES for c in classes] + [True], dtype=bool)
+    if not known[codes].all():
+        raise ValueError(f"targets has unknown classes {sorted(classes[~known[:-1]])[:5]}; "
+                         f"use one of {', '.join(P_CLASSES)}")
+    t_avg = np.array([P_CLASSES[c][0] for c in classes] + [0.0], dtype="float64")[codes]
+    t_min = np.array([P_CLASSES[c][1] for c in classes] + [0.0], dtype="float64")[codes]
 
+    # Work on category codes (positions in STATUS_CATEGORIES), not strings.
+    unlit, underlit, old_tech, ok, unknown = range(len(STATUS_CATEGORIES))
     has_light = avg >= UNLIT_LUX
     modelled = np.select(
         [~has_light, (avg < t_avg) | (mn < t_min), share >= OLD_TECH_SHARE],
-        ["unlit", "underlit", "lit_old_technology"], default="ok").astype(object)
+        [unlit, underlit, old_tech], default=ok)
     if has_inventory:
         status = modelled
     else:
-        lit = segments["lit"].astype("str").to_numpy(dtype=object)
+        lit_values, lit_codes = _per_value(segments["lit"], str)
+        lit = np.append(lit_values, "")[lit_codes]
         status = np.select(
             [np.isin(lit, ["yes", "automatic"]), lit == "limited", has_light,
              lit == "no"],
-            ["ok", "underlit", modelled, "unlit"], default="unknown").astype(object)
+            [ok, underlit, modelled, unlit], default=unknown)
     reported = _aligned_flag(findings_lighting, index)
-    status = np.where(reported & np.isin(status, ["ok", "unknown"]), "underlit", status)
-    return pd.Series(pd.Categorical(status, categories=list(STATUS_CATEGORIES)), index=index,
+    status = np.where(reported & ((status == ok) | (status == unknown)), underlit, status)
+    codes = np.asarray(status, dtype=np.int8)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=_STATUS_DTYPE), index=index,
                      name="lighting_status")

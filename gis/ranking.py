@@ -194,24 +194,30 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     share_dark = float(darkness["share_dark"].mean())
 
     def score_step() -> gpd.GeoDataFrame:
-        target_avg = targets.map({c: v[0] for c, v in P_CLASSES.items()}).astype(float)
-        target_min = targets.map({c: v[1] for c, v in P_CLASSES.items()}).astype(float)
-        feats = pd.concat([segs.drop(columns="geometry"), ctx, illum], axis=1)
-        feats["lighting_status"] = status
-        feats["target_class"] = targets.astype(str)
-        feats["school_route_count"] = routes
-        feats["mean_lux"] = illum["avg_lux"]
-        need = need_component(status, illum["avg_lux"], illum["min_lux"], target_avg,
-                              target_min)
+        t_codes, t_uniques = pd.factorize(targets.to_numpy(dtype=object))
+        target_avg = np.array([P_CLASSES[c][0] for c in t_uniques] + [np.nan])[t_codes]
+        target_min = np.array([P_CLASSES[c][1] for c in t_uniques] + [np.nan])[t_codes]
+        # One frame of all per-segment columns (no alignment needed: every input is aligned
+        # to segs.index by construction).
+        cols: dict[str, Any] = {c: segs[c].array for c in segs.columns if c != "geometry"}
+        cols.update({c: ctx[c].array for c in ctx.columns})
+        cols.update({c: illum[c].array for c in illum.columns})
+        cols.update(lighting_status=status.array, target_class=targets.array,
+                    school_route_count=routes.to_numpy(), mean_lux=illum["avg_lux"].array)
+        feats = pd.DataFrame(cols, index=segs.index, copy=False)
+        need = need_component(status, illum["avg_lux"], illum["min_lux"],
+                              pd.Series(target_avg, index=segs.index),
+                              pd.Series(target_min, index=segs.index))
         comps = score_components(feats, lighting.school_distance_m, share_dark)
         score = score_segments(need, comps, profile.weights).round(6)
         feats["need"] = need.round(4)
-        feats = pd.concat([feats, comps.round(4)], axis=1)
+        for c in comps.columns:
+            feats[c] = comps[c].round(4)
         feats["score"] = score
         feats["rank"] = rank_by_score(score)
         feats["reason"] = reasons(feats)
-        out = gpd.GeoDataFrame(feats[SEGMENT_COLUMNS], geometry=segs.geometry.values,
-                               crs=segs.crs, index=segs.index)
+        out = gpd.GeoDataFrame({c: feats[c].array for c in SEGMENT_COLUMNS},
+                               geometry=segs.geometry.values, crs=segs.crs, index=segs.index)
         out.index.name = "segment_id"
         return out
 

@@ -129,9 +129,12 @@ def segment_paths(paths: gpd.GeoDataFrame, max_length_m: float = 25.0) -> gpd.Ge
     end_m = end_m + part_offset[part_of_piece]
     n_lines = len(lines)
 
-    seq_str = pd.Series(seq, dtype="int64").astype(str).str.zfill(4)
-    pid_rep = pd.Series(np.asarray(pid, dtype=object)[line_of_piece], dtype="str")
-    segment_id = pd.Index(pid_rep.str.cat(seq_str, sep=":"), name=SEGMENTS_INDEX)
+    # "<path_id>:<seq, 4 digits>": formatted once per distinct seq, joined on object arrays.
+    seq_text = np.array([f"{k:04d}" for k in range(int(seq.max(initial=0)) + 1)],
+                        dtype=object)[seq]
+    pid_obj = np.asarray(pid, dtype=object)[line_of_piece]
+    pid_rep = pd.Series(pid_obj, dtype="str")
+    segment_id = pd.Index(pid_obj + ":" + seq_text, name=SEGMENTS_INDEX, dtype="str")
 
     def copied(col: str) -> pd.Series:
         return src[col].take(line_of_piece).set_axis(segment_id)
