@@ -24,6 +24,7 @@ import pandas as pd
 import shapely
 
 from gis._crs import require_projected
+from gis.score import int_text
 from layers.profile import Costs, Lighting
 
 PACKAGE_STATUSES = ("unlit", "underlit")
@@ -142,47 +143,64 @@ def work_packages(ranked: gpd.GeoDataFrame, lighting: Lighting, costs: Costs) ->
                              "top_segment", "reason"]}, geometry=[], crs=crs)
         empty.index.name = "package_id"
         return empty
-    todo = todo.assign(stretch=stretch_ids(todo)).sort_values(["stretch", "seq"])
-    stretch = todo["stretch"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, stretch[1:] != stretch[:-1]])
-    g = todo.groupby("stretch", sort=True)
-    # Best segment per stretch: highest score, ties by segment id (rows are id-sorted by seq).
-    ids = todo.index.to_numpy().astype(str)
-    order = np.lexsort((ids, -todo["score"].to_numpy(float), stretch))
-    best_pos = order[np.flatnonzero(np.r_[True, stretch[order][1:] != stretch[order][:-1]])]
-    first = todo.iloc[starts]
-    class_no = todo["target_class"].astype(str).str.slice(1).astype(int)
+    # Stretches on numpy: rows in (path_id, seq) order, a new stretch wherever the path
+    # changes, seq jumps or the status changes; per-stretch sums with reduceat.
+    path_codes, _ = pd.factorize(todo["path_id"].astype(str).to_numpy(dtype=object), sort=True)
+    seq_all = todo["seq"].to_numpy(dtype=np.int64)
+    order = np.lexsort((seq_all, path_codes))
+    path = path_codes[order]
+    seq = seq_all[order]
+    status = todo["lighting_status"].astype(str).to_numpy(dtype=object)[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (path[1:] != path[:-1]) | (seq[1:] != seq[:-1] + 1) | (status[1:] != status[:-1])
+    starts = np.flatnonzero(new)
+    stretch = np.cumsum(new) - 1
+    ids = todo.index.to_numpy().astype(str)[order]
+    score = todo["score"].to_numpy(dtype="float64")[order]
+    length = todo["length_m"].to_numpy(dtype="float64")[order]
+    # Best segment per stretch: highest score, ties by segment id.
+    best = np.lexsort((ids, -score, stretch))
+    best_pos = best[np.flatnonzero(np.r_[True, stretch[best][1:] != stretch[best][:-1]])]
+    class_codes, class_values = pd.factorize(todo["target_class"].astype(str).to_numpy(
+        dtype=object))
+    class_no = np.array([int(str(c)[1:]) for c in class_values], dtype=np.int64)[class_codes]
+    existing = np.maximum.reduceat(
+        todo["n_luminaires_30m"].to_numpy(dtype=np.int64)[order], starts)
+    first_path = todo["path_id"].astype(str).to_numpy(dtype=object)[order][starts]
+    length_sum = np.add.reduceat(length, starts)
+    points = np.ceil(length_sum / lighting.light_point_spacing_m).astype(int)
+    underlit = status[starts] == "underlit"
+    points = np.where(underlit, np.maximum(points - existing, 1), points).astype(int)
+    cost = points * costs.new_light_point_sek
     out = pd.DataFrame({
-        "path_id": first["path_id"].to_numpy(),
-        "lighting_status": first["lighting_status"].astype(str).to_numpy(),
-        "length_m": g["length_m"].sum().to_numpy(),
-        "n_segments": g.size().to_numpy(),
-        "score": g["score"].sum().to_numpy(),
-        "existing_luminaires": g["n_luminaires_30m"].max().to_numpy(),
-        "expected_class": "P" + class_no.groupby(stretch).min().astype(str).to_numpy(),
+        "path_id": first_path,
+        "lighting_status": status[starts],
+        "length_m": length_sum,
+        "n_segments": np.diff(np.r_[starts, len(order)]),
+        "score": np.add.reduceat(score, starts),
+        "expected_class": "P" + int_text(np.minimum.reduceat(class_no[order], starts)),
         "top_segment": ids[best_pos],
-        "reason": todo["reason"].to_numpy()[best_pos],
+        "reason": todo["reason"].to_numpy(dtype=object)[order][best_pos],
+        "new_light_points": points,
+        "cost_sek": cost,
+        "energy_kwh_per_year": (points * costs.led_power_w * costs.burning_hours_per_year
+                                / 1000),
     })
-    points = np.ceil(out["length_m"] / lighting.light_point_spacing_m).astype(int)
-    underlit = out["lighting_status"].eq("underlit")
-    points = points.where(~underlit, np.maximum(points - out["existing_luminaires"], 1))
-    out["new_light_points"] = points.astype(int)
-    out["cost_sek"] = out["new_light_points"] * costs.new_light_point_sek
-    out["energy_kwh_per_year"] = (out["new_light_points"] * costs.led_power_w
-                                  * costs.burning_hours_per_year / 1000)
-    out["score_per_msek"] = out["score"] / out["cost_sek"] * 1e6
-    out.index = pd.Index(first["path_id"].astype(str).to_numpy() + ":"
-                         + first["seq"].astype(int).map("{:04d}".format).to_numpy(),
-                         name="package_id")
-    geoms = _merge_lines(todo.geometry.values, starts)
-    gdf = gpd.GeoDataFrame(out.drop(columns="existing_luminaires"), geometry=geoms, crs=crs)
-    keys = gdf.index.to_numpy().astype(str)
-    order = np.lexsort((keys, -gdf["score"].to_numpy(float)))
-    rank = np.empty(len(gdf), dtype=int)
-    rank[order] = np.arange(1, len(gdf) + 1)
+    out["score_per_msek"] = out["score"].to_numpy() / cost * 1e6
+    seq_first = seq[starts]
+    seq_text = np.array([f"{k:04d}" for k in range(int(seq_first.max()) + 1)],
+                        dtype=object)[seq_first]
+    keys = first_path + ":" + seq_text
+    out.index = pd.Index(keys, name="package_id", dtype="str")
+    geoms = _merge_lines(np.asarray(todo.geometry.values)[order], starts)
+    gdf = gpd.GeoDataFrame(out, geometry=geoms, crs=crs)
+    keys_str = keys.astype(str)
+    by_score = np.lexsort((keys_str, -out["score"].to_numpy(float)))
+    rank = np.empty(len(out), dtype=int)
+    rank[by_score] = np.arange(1, len(out) + 1)
     gdf["rank"] = rank
-    order = np.lexsort((keys, -gdf["score_per_msek"].to_numpy(float)))
-    rank_sek = np.empty(len(gdf), dtype=int)
-    rank_sek[order] = np.arange(1, len(gdf) + 1)
+    by_sek = np.lexsort((keys_str, -out["score_per_msek"].to_numpy(float)))
+    rank_sek = np.empty(len(out), dtype=int)
+    rank_sek[by_sek] = np.arange(1, len(out) + 1)
     gdf["rank_per_sek"] = rank_sek
-    return gdf.sort_values("rank")
+    return gdf.take(by_score)

@@ -156,7 +156,7 @@ def rank_by_score(score: pd.Series) -> pd.Series:
     return pd.Series(rank, index=score.index, name="rank")
 
 
-def _int_text(values: np.ndarray) -> np.ndarray:
+def int_text(values: np.ndarray) -> np.ndarray:
     """``str(v)`` of an integer array, as an object array (each distinct value formatted
     once)."""
     uniques, inverse = np.unique(np.asarray(values, dtype=np.int64), return_inverse=True)
@@ -179,7 +179,7 @@ def _one_decimal_sv(values: np.ndarray) -> np.ndarray:
     tenths = np.rint(scaled[fast]).astype(np.int64)
     sign = np.where(scaled[fast] < 0, "-", "").astype(object)
     a = np.abs(tenths)
-    out[fast] = sign + _int_text(a // 10) + "," + _int_text(a % 10)
+    out[fast] = sign + int_text(a // 10) + "," + int_text(a % 10)
     slow = np.flatnonzero(~fast)
     out[slow] = [f"{x:.1f}".replace(".", ",") for x in v[slow].tolist()]
     return out
@@ -225,7 +225,7 @@ def reasons(features: pd.DataFrame, school_scale_m: float = SCHOOL_SCALE_M) -> p
         out = empty()
         out[n == 1] = one
         several = n > 1
-        out[several] = before + _int_text(n[several]) + after
+        out[several] = before + int_text(n[several]) + after
         return out
 
     status = col("lighting_status", "")
@@ -254,7 +254,7 @@ def reasons(features: pd.DataFrame, school_scale_m: float = SCHOOL_SCALE_M) -> p
         km = np.flatnonzero(near & ~metres)
         clause = empty()
         # rint and "%.0f" both round the exact binary value half to even: same text
-        clause[metres] = " " + _int_text(np.rint(dist[metres]).astype(np.int64))
+        clause[metres] = " " + int_text(np.rint(dist[metres]).astype(np.int64))
         clause[km] = " " + _one_decimal_sv(dist[km] / 1000) + " km"
         clause[metres] = clause[metres] + " m"
         clause[near] = clause[near] + " från " + school[near]
