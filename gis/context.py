@@ -94,7 +94,7 @@ def _point_pairs(arrays: SegmentArrays, xy: np.ndarray, radius_m: float) -> np.n
     si, pj, _ = pairs_within(cKDTree(xy), arrays.mid, radius_m + float(arrays.ext.max()))
     keep = point_line_distance(arrays.verts, si, xy[pj, 0], xy[pj, 1]) <= radius_m
     si, pj = si[keep], pj[keep]
-    order = np.lexsort((pj, si))
+    order = np.argsort(si.astype(np.int64) * len(xy) + pj, kind="stable")
     return np.vstack([si[order], pj[order]])
 
 

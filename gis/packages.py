@@ -24,6 +24,7 @@ import pandas as pd
 import shapely
 
 from gis._crs import require_projected
+from gis.fastquery import linestrings_sorted
 from gis.score import int_text
 from layers.profile import Costs, Lighting
 
@@ -67,7 +68,7 @@ def _merge_lines(lines: np.ndarray, starts: np.ndarray) -> np.ndarray:
     first_piece[starts] = True
     keep = ~piece_start | first_piece[piece]
     run = np.searchsorted(starts, piece[keep], side="right") - 1
-    return np.asarray(shapely.linestrings(coords[keep], indices=run), dtype=object)
+    return linestrings_sorted(coords[keep], run)
 
 
 def runs(ranked: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

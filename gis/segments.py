@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 
 from gis._crs import require_projected
+from gis.fastquery import linestrings_sorted
 from layers._common import LayerWarning
 from layers.schemas import PATHS_INDEX
 
@@ -44,7 +45,7 @@ def segment_paths(paths: gpd.GeoDataFrame, max_length_m: float = 25.0) -> gpd.Ge
     Each piece keeps the original vertices between its cut points, so the pieces follow the
     path exactly and their lengths add up to the path length. Fully vectorised: cut points
     come from one ``shapely.line_interpolate_point`` call and all pieces are built with one
-    ``shapely.linestrings(..., indices=...)`` call. Z coordinates are dropped.
+    ``shapely.from_ragged_array`` call. Z coordinates are dropped.
 
     Parameters
     ----------
@@ -211,7 +212,7 @@ def split_at_junctions(lines: np.ndarray, snap_m: float = 0.01
     is_second[1:] = dup[1:] == dup[:-1]
     starts_part = is_second | np.r_[True, c_vline[dup][1:] != c_vline[dup][:-1]]
     part_id = np.cumsum(starts_part) - 1
-    cut_parts = np.asarray(shapely.linestrings(c_coords[dup], indices=part_id), dtype=object)
+    cut_parts = linestrings_sorted(c_coords[dup], part_id)
     cut_line = c_vline[dup][starts_part]
     # Merge: whole lines without junctions, and the parts of the others, in line order.
     keep_line = np.flatnonzero(~has_cut)
@@ -288,5 +289,5 @@ def _equal_pieces(lines: np.ndarray, length: np.ndarray, max_length_m: float
                            np.full(n_total, 2, np.int8)])
     order_in = np.concatenate([np.zeros(n_total, np.int64), iv, np.zeros(n_total, np.int64)])
     order = np.lexsort((order_in, role, piece))
-    pieces = np.asarray(shapely.linestrings(all_xy[order], indices=piece[order]), dtype=object)
+    pieces = linestrings_sorted(all_xy[order], piece[order])
     return pieces, line_of_piece, seq, start_m, end_m
