@@ -286,6 +286,55 @@ def lux_from_distance(d2: FloatArray, intensity_cd: FloatArray, height_m: FloatA
     return np.where(d2 <= limit * limit, e, 0.0)
 
 
+@dataclass(frozen=True)
+class LuxTerms:
+    """Per-luminaire constants of :func:`lux_from_distance`, for evaluating many
+    (luminaire, point) pairs with one gather per constant.
+
+    Attributes
+    ----------
+    numerator : ndarray
+        ``I·h`` (downward, isotropic) or ``I0·h²`` (cosine), cd·m or cd·m².
+    h2 : ndarray
+        Squared mounting height, m².
+    limit2 : ndarray
+        Squared horizontal reach, m².
+    quartic : bool
+        True for the cosine model (divide by ``r⁴``), else ``r³``.
+    """
+
+    numerator: FloatArray
+    h2: FloatArray
+    limit2: FloatArray
+    quartic: bool
+
+
+def lux_terms(intensity_cd: FloatArray, height_m: FloatArray, cutoff_m: float,
+              model: Model = DEFAULT_MODEL) -> LuxTerms:
+    """The constants of :func:`lux_from_distance` per luminaire (same arithmetic)."""
+    _check_model(model)
+    i = np.asarray(intensity_cd, dtype="float64")
+    h = np.asarray(height_m, dtype="float64")
+    if model == "cosine":
+        limit = np.minimum(h * _TAN_CUTOFF, cutoff_m)
+        numerator = i * h * h
+    elif model == "downward":
+        limit = np.minimum(h * _TAN_DOWN, cutoff_m)
+        numerator = i * h
+    else:
+        limit = np.full_like(h, float(cutoff_m))
+        numerator = i * h
+    return LuxTerms(numerator, h * h, limit * limit, model == "cosine")
+
+
+def lux_at(d2: FloatArray, terms: LuxTerms, index: npt.NDArray[np.intp]) -> FloatArray:
+    """Lux of luminaires ``index`` at squared horizontal distances ``d2`` (m², pairwise);
+    the same numbers as :func:`lux_from_distance`."""
+    r2 = terms.h2[index] + d2
+    den = r2 * r2 if terms.quartic else r2 * np.sqrt(r2)
+    return np.where(d2 <= terms.limit2[index], terms.numerator[index] / den, 0.0)
+
+
 def _contributions(x: FloatArray, y: FloatArray, lum_x: FloatArray, lum_y: FloatArray,
                    lum_i: FloatArray, lum_h: FloatArray, cutoff_m: float, model: Model,
                    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], FloatArray]:
@@ -539,7 +588,7 @@ def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame
         qi = (si[near][:, None] * n + np.arange(n)).ravel()
         li = np.repeat(lj[near], n)
         d2 = (sx[qi] - lum.x[li]) ** 2 + (sy[qi] - lum.y[li]) ** 2
-        e = lux_from_distance(d2, lum.intensity[li], lum.height[li], cutoff_m, model)
+        e = lux_at(d2, lux_terms(lum.intensity, lum.height, cutoff_m, model), li)
     nearest = np.where(nearest <= NEAREST_MAX_M, nearest, np.nan)
 
     e_sample = np.bincount(qi, weights=e, minlength=m * n).reshape(m, n)

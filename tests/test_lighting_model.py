@@ -342,3 +342,18 @@ def test_segment_illuminance_fast_path_matches_geos(monkeypatch):
     assert (fast["avg_lux"] > 0).any() and fast["nearest_luminaire_m"].isna().any()
     assert (fast["nearest_luminaire_m"] > 50).any()  # some found by the nearest search
     pd.testing.assert_frame_equal(fast, geos, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("model", ["downward", "cosine", "isotropic"])
+def test_lux_terms_give_the_same_numbers_as_lux_from_distance(model):
+    from gis.lighting_model import lux_at, lux_from_distance, lux_terms
+
+    rng = np.random.default_rng(5)
+    intensity = rng.uniform(50, 900, 30)
+    height = rng.uniform(3, 12, 30)
+    which = rng.integers(0, 30, 500)
+    d2 = rng.uniform(0, 60, 500) ** 2
+    want = lux_from_distance(d2, intensity[which], height[which], 50.0, model)
+    got = lux_at(d2, lux_terms(intensity, height, 50.0, model), which)
+    assert (want > 0).any() and (want == 0).any()  # inside and beyond the reach
+    np.testing.assert_array_equal(got, want)
