@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import shapely
 from rasterio.transform import Affine
 from shapely.geometry import LineString, Point
 
@@ -114,3 +115,22 @@ def test_degrees_are_refused(tmp_path, paths, luminaires):
     with pytest.raises(CRSError, match="in degrees"):
         write_illuminance_geotiff(tmp_path / "lux.tif", paths.to_crs("EPSG:4326"),
                                   luminaires.to_crs("EPSG:4326"))
+
+
+@pytest.mark.parametrize("geoms", [
+    [shapely.box(0, 0, 10, 10).difference(shapely.box(2, 2, 4, 4)), shapely.box(20, 0, 30, 5)],
+    [shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(5, 5, 6, 6)]),
+     shapely.box(0, 0, 2, 2)],
+    [shapely.LineString([(0, 0), (1, 1)]), shapely.LineString([(2, 2), (3, 2), (4, 5)])],
+], ids=["polygons-with-hole", "multi-and-single", "lines"])
+def test_geojson_like_round_trips(geoms):
+    from shapely.geometry import shape
+
+    from gis.raster_out import _geojson_like
+
+    arr = np.array(geoms, dtype=object)
+    back = [shape(d) for d in _geojson_like(arr)]
+    assert len(back) == len(geoms)
+    for got, want in zip(back, geoms, strict=True):
+        assert got.geom_type == want.geom_type
+        assert got.equals_exact(want, tolerance=0)  # same rings, same coordinates
