@@ -43,21 +43,29 @@ def table_for_excel(gdf: gpd.GeoDataFrame | pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _csv_field(text: str) -> str:
+    if ";" in text or '"' in text or "\r" in text or "\n" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def _csv_texts(col: pd.Series) -> list[str]:
-    """One column as Swedish CSV fields: decimal comma, quoted where needed, NaN empty."""
-    values = col.tolist()
+    """One column as Swedish CSV fields: decimal comma, quoted where needed, NaN empty.
+
+    Each distinct value is formatted once (columns repeat values a lot: statuses, classes,
+    counts, zero components).
+    """
     if pd.api.types.is_float_dtype(col):
-        return ["" if v != v else repr(v).replace(".", ",") for v in values]
-    out = []
-    for v in values:
-        if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-            out.append("")
-            continue
-        text = str(v)
-        if any(ch in text for ch in ';"\r\n'):
-            text = '"' + text.replace('"', '""') + '"'
-        out.append(text)
-    return out
+        values = col.to_numpy(dtype="float64", na_value=np.nan)
+        # factorize the bit patterns, so that 0.0 and -0.0 stay apart ("0,0" / "-0,0")
+        codes, uniques = pd.factorize(values.view(np.int64))
+        codes[np.isnan(values)] = -1
+        texts = [repr(v).replace(".", ",") for v in uniques.view(np.float64).tolist()]
+    else:
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        texts = [_csv_field(str(v)) for v in np.asarray(uniques, dtype=object).tolist()]
+    table = np.array(texts + [""], dtype=object)
+    return table[codes].tolist()  # code -1 (missing) picks the trailing ""
 
 
 def write_csv_sv(df: pd.DataFrame, path: str | Path) -> Path:

@@ -58,6 +58,10 @@ def test_swedish_csv_is_byte_identical_to_pandas(tmp_path):
         "ok": [True, False, True],
         "reason": ['Obelyst; "citat"', "rad\nbrytning", None],
         "count": [1, 2, 3],
+        # repeated values are formatted once: 0.0 and -0.0 must still stay apart
+        "zero": [0.0, -0.0, 0.0],
+        "status": pd.Categorical(["unlit", None, "unlit"]),
+        "mixed": [1.5, "x;y", None],
     })
     ours = write_csv_sv(df, tmp_path / "a.csv").read_bytes()
     df.to_csv(tmp_path / "b.csv", sep=";", decimal=",", index=False, encoding="utf-8-sig",
