@@ -58,12 +58,14 @@ def _csv_texts(col: pd.Series) -> list[str]:
     if pd.api.types.is_float_dtype(col):
         values = col.to_numpy(dtype="float64", na_value=np.nan)
         # factorize the bit patterns, so that 0.0 and -0.0 stay apart ("0,0" / "-0,0")
-        codes, uniques = pd.factorize(values.view(np.int64))
-        codes[np.isnan(values)] = -1
-        texts = [repr(v).replace(".", ",") for v in uniques.view(np.float64).tolist()]
+        raw_codes, uniques = pd.factorize(values.view(np.int64))
+        codes = np.where(np.isnan(values), -1, raw_codes)
+        texts = [repr(v).replace(".", ",")
+                 for v in np.asarray(uniques).view(np.float64).tolist()]
     else:
-        codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        texts = [_csv_field(str(v)) for v in np.asarray(uniques, dtype=object).tolist()]
+        col_codes, col_uniques = pd.factorize(col, use_na_sentinel=True)
+        codes = np.asarray(col_codes)
+        texts = [_csv_field(str(v)) for v in np.asarray(col_uniques, dtype=object).tolist()]
     table = np.array(texts + [""], dtype=object)
     return table[codes].tolist()  # code -1 (missing) picks the trailing ""
 

@@ -76,10 +76,11 @@ def _cells(col: pd.Series, letter: str, rows: npt.NDArray[np.object_],
         num = col.astype(float).to_numpy()
         finite = np.isfinite(num)
         present &= finite
-        # Shortest round-trip text of each float (``repr``, as ``str`` of a float); non-
-        # finite values are left empty.
-        values = np.asarray(list(map(repr, np.where(finite, num, 0.0).tolist())),
-                            dtype=object)
+        # Shortest round-trip text of each float (``repr``, as ``str`` of a float), once per
+        # distinct bit pattern (0.0 and -0.0 stay apart); non-finite values are left empty.
+        codes, uniques = pd.factorize(np.where(finite, num, 0.0).view(np.int64))
+        values = np.asarray(list(map(repr, np.asarray(uniques).view(np.float64).tolist())),
+                            dtype=object)[codes]
         body = ref + "><v>" + values + "</v></c>"
     else:
         style = ' s="2"' if wrap else ""
