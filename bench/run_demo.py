@@ -49,14 +49,14 @@ def core_times(profile_path: Path, repeat: int) -> dict:
     load_s = time.perf_counter() - t0
     segs = segment_paths(layers.paths, prof.lighting.segment_length_m)
     t0 = time.perf_counter()
-    routes = school_route_counts(segs, layers.schools)
+    routes = school_route_counts(segs, layers.schools, origins=layers.route_origins())
     routes_s = time.perf_counter() - t0
     darkness = commute_darkness_by_month(prof.latitude, prof.longitude, prof.timezone)
 
     def run():  # type: ignore[no-untyped-def]
         return rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
                     layers.priority_areas, prof, findings=findings, route_counts=routes,
-                    darkness=darkness)
+                    darkness=darkness, origins=layers.route_origins())
 
     run()  # warm-up
     times, steps = [], []

@@ -30,7 +30,7 @@ from gis.lighting_model import (
     target_class,
 )
 from gis.packages import work_packages
-from gis.school_routes import school_route_counts
+from gis.school_routes import ROUTE_GRID_SPACING_M, school_route_counts
 from gis.score import need_component, rank_by_score, reasons, score_components, score_segments
 from gis.segments import segment_paths
 from layers.profile import P_CLASSES, Profile
@@ -68,6 +68,9 @@ class RankingResult:
         Commute darkness by month (see :func:`gis.darkness.commute_darkness_by_month`).
     timings : dict
         Seconds per step.
+    route_origins : dict
+        Where the school routes start: ``{"kind": "homes", "count": n}`` or
+        ``{"kind": "grid", "spacing_m": 250.0}``.
     """
 
     segments: gpd.GeoDataFrame
@@ -75,6 +78,7 @@ class RankingResult:
     led: gpd.GeoDataFrame
     darkness: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
+    route_origins: dict[str, Any] = field(default_factory=dict)
 
     def summary(self, profile: Profile, top: int = 10) -> dict[str, Any]:
         """Key figures: km per status, km unlit near schools, top packages, LED savings."""
@@ -115,6 +119,7 @@ class RankingResult:
             },
             "commute_darkness_by_month": {
                 str(m): round(float(v), 3) for m, v in self.darkness["share_dark"].items()},
+            "school_route_origins": dict(self.route_origins),
         }
 
 
@@ -141,7 +146,8 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
          crossings: gpd.GeoDataFrame, priority_areas: gpd.GeoDataFrame, profile: Profile,
          findings: gpd.GeoDataFrame | None = None, route_counts: pd.Series | None = None,
          darkness: pd.DataFrame | None = None,
-         progress: Callable[[str], None] | None = None) -> RankingResult:
+         progress: Callable[[str], None] | None = None,
+         origins: gpd.GeoDataFrame | None = None) -> RankingResult:
     """Rank path segments for new lighting and plan LED replacement.
 
     Parameters
@@ -160,6 +166,10 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
         Precomputed commute darkness by month.
     progress : callable, optional
         Called with the name of each step as it starts.
+    origins : GeoDataFrame, optional
+        Where school routes start, e.g. homes (``Layers.route_origins()``), same CRS;
+        default a regular grid (see :func:`gis.school_routes.school_route_counts`). Pass the
+        same origins that gave ``route_counts``: they are also reported in the summary.
 
     Returns
     -------
@@ -169,6 +179,10 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
               ("crossings", crossings), ("priority_areas", priority_areas)]
     if findings is not None:
         frames.append(("findings", findings))
+    if origins is not None and len(origins) == 0:
+        origins = None  # no homes: the grid
+    if origins is not None:
+        frames.append(("origins", origins))
     require_projected(*frames)
     t: dict[str, float] = {}
     lighting = profile.lighting
@@ -177,8 +191,8 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     ctx = _timed(t, "context", lambda: segment_context(
         segs, schools, crossings, priority_areas, findings, arrays=arrays), progress)
     if route_counts is None:
-        route_counts = _timed(t, "school_routes", lambda: school_route_counts(segs, schools),
-                              progress)
+        route_counts = _timed(t, "school_routes", lambda: school_route_counts(
+            segs, schools, origins=origins), progress)
     routes = route_counts.reindex(segs.index).fillna(0).astype(int)
     illum = _timed(t, "lighting_model", lambda: segment_illuminance(
         segs, luminaires, default_height_m=lighting.default_mounting_height_m, arrays=arrays),
@@ -230,7 +244,10 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     led = _timed(t, "led", lambda: led_replacements(
         luminaires, ranked, profile.costs, lighting.school_distance_m, arrays=ranked_arrays),
         progress)
-    return RankingResult(ranked, packages, led, darkness, t)
+    route_origins: dict[str, Any] = (
+        {"kind": "homes", "count": len(origins)} if origins is not None
+        else {"kind": "grid", "spacing_m": ROUTE_GRID_SPACING_M})
+    return RankingResult(ranked, packages, led, darkness, t, route_origins)
 
 
 def improved_km(before: pd.DataFrame, after: pd.DataFrame) -> float:

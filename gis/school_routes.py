@@ -32,6 +32,9 @@ if TYPE_CHECKING:  # networkx (0.1 s to import) only when a network is built
 
 logger = logging.getLogger(__name__)
 
+#: Spacing (m) of the default grid of route origins, used when no homes are given.
+ROUTE_GRID_SPACING_M = 250.0
+
 #: Node id of the temporary super-source joined to a school's nodes during the search.
 _SOURCE = -1
 
@@ -185,7 +188,8 @@ def _tree_counts(pred: dict[int, list[int]], dist: dict[int, float], weight: np.
 
 def school_route_counts(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
                         origins: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
-                        grid_spacing_m: float = 250.0, max_distance_m: float = 2000.0, *,
+                        grid_spacing_m: float = ROUTE_GRID_SPACING_M,
+                        max_distance_m: float = 2000.0, *,
                         origin_snap_m: float = 100.0, school_snap_m: float = 30.0,
                         snap_m: float = 0.1) -> pd.Series:
     """Count, per segment, the shortest routes to school that use it.

@@ -18,7 +18,8 @@ from layers.profile import Profile
 logger = logging.getLogger(__name__)
 
 #: Layer names in the order they are loaded and reported.
-LAYER_NAMES = ("boundary", "paths", "luminaires", "schools", "crossings", "priority_areas")
+LAYER_NAMES = ("boundary", "paths", "luminaires", "schools", "crossings", "priority_areas",
+               "residences")
 
 
 @dataclass
@@ -46,6 +47,9 @@ class Layers:
         is an empty frame with the right columns.
     reports : dict
         :class:`LayerReport` per layer name.
+    residences : GeoDataFrame or None
+        Homes where school routes start (:mod:`layers.residences`); empty when the sources
+        have none (routes then start from a grid). None only for frames built by hand.
     """
 
     profile: Profile
@@ -56,14 +60,24 @@ class Layers:
     crossings: gpd.GeoDataFrame
     priority_areas: gpd.GeoDataFrame
     reports: dict[str, LayerReport] = field(default_factory=dict)
+    residences: gpd.GeoDataFrame | None = None
+
+    def route_origins(self) -> gpd.GeoDataFrame | None:
+        """Where school routes start: the homes, or None (a grid) when there are none."""
+        if self.residences is None or len(self.residences) == 0:
+            return None
+        return self.residences
 
     def frames(self) -> dict[str, gpd.GeoDataFrame]:
         """The layers as GeoDataFrames by name (the boundary as a one-row frame)."""
         boundary = gpd.GeoDataFrame({"name": [self.profile.name]}, geometry=[self.boundary],
                                     crs=self.profile.crs, index=["boundary"])
-        return {"boundary": boundary, "paths": self.paths, "luminaires": self.luminaires,
-                "schools": self.schools, "crossings": self.crossings,
-                "priority_areas": self.priority_areas}
+        out = {"boundary": boundary, "paths": self.paths, "luminaires": self.luminaires,
+               "schools": self.schools, "crossings": self.crossings,
+               "priority_areas": self.priority_areas}
+        if self.residences is not None:
+            out["residences"] = self.residences
+        return out
 
 
 def empty_layer(columns: dict[str, str], index_name: str, crs: str) -> gpd.GeoDataFrame:
@@ -112,6 +126,7 @@ def load_layers(profile: Profile) -> Layers:
     from layers.lighting import luminaires_from_osm, read_inventory
     from layers.osm import OsmExtract, download_osm, read_osm_file
     from layers.paths import paths_from_osm
+    from layers.residences import read_residences_file, residences_from_osm
     from layers.schools import read_schools_file, schools_from_osm
 
     s = profile.sources
@@ -171,4 +186,14 @@ def load_layers(profile: Profile) -> Layers:
     else:
         areas = empty_layer(schemas.AREAS, schemas.AREAS_INDEX, crs)
         reports["priority_areas"] = LayerReport("priority_areas", "-")
-    return Layers(profile, boundary, paths, luminaires, schools, crossings, areas, reports)
+
+    if s.residences is not None:
+        res = s.residences
+        residences = _run("residences", res.name, lambda: read_residences_file(
+            res, crs, boundary=boundary), reports)
+    else:
+        residences = _run("residences", osm_label + " (building)", lambda: from_osm_or_empty(
+            lambda x: residences_from_osm(x, crs, boundary=boundary),
+            schemas.RESIDENCES, schemas.RESIDENCES_INDEX), reports)
+    return Layers(profile, boundary, paths, luminaires, schools, crossings, areas, reports,
+                  residences=residences)

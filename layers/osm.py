@@ -35,13 +35,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import osmium
 import pandas as pd
 import shapely
@@ -63,12 +64,20 @@ OSM_KEYS: tuple[str, ...] = (
 #: :data:`OSM_KEYS` are attributes only (a county's buildings are never materialised).
 SELECT_KEYS: tuple[str, ...] = ("highway", "amenity", "footway", "cycleway", "crossing")
 
+#: ``building`` values that are homes: their points are the origins of the school routes
+#: (:mod:`layers.residences`). Holiday cabins and generic ``building=yes`` are not homes.
+RESIDENTIAL_BUILDINGS: frozenset[str] = frozenset({
+    "house", "residential", "apartments", "detached", "semidetached_house", "terrace",
+    "bungalow", "dormitory", "farm",
+})
+
 #: Multipolygon relations carrying one of these keys are assembled into areas.
 AREA_RELATION_KEYS: tuple[str, ...] = ("amenity", "highway")
 
 #: Tags queried from Overpass by :func:`download_osm` (osmnx ``tags`` argument).
 DOWNLOAD_TAGS: dict[str, bool | str | list[str]] = {
     "highway": True, "amenity": True, "footway": True, "bicycle": True, "foot": True,
+    "building": sorted(RESIDENTIAL_BUILDINGS),
 }
 
 #: File name endings :func:`read_osm_file` accepts.
@@ -107,12 +116,19 @@ class OsmExtract:
         as for *nodes*.
     source : str
         File name, or ``'overpass'`` for downloaded data.
+    residences : GeoDataFrame
+        One point per residential building (``building`` in
+        :data:`RESIDENTIAL_BUILDINGS`): the mean of its outline's distinct vertices (the
+        node itself for a building mapped as a node). Index ``osm_id`` as a string
+        (``'w123'``, ``'n5'``, ``'r7'``), column ``building``. Only the points are kept, so
+        a county's buildings cost three numbers each.
     """
 
     nodes: gpd.GeoDataFrame
     ways: gpd.GeoDataFrame
     areas: gpd.GeoDataFrame
     source: str
+    residences: gpd.GeoDataFrame = field(default_factory=lambda: _residence_frame([], [], [], []))
 
 
 # --------------------------------------------------------------------------- frames
@@ -132,6 +148,35 @@ def _frame(ids: Any, tags: Sequence[dict[str, str]] | pd.DataFrame,
     geoms = np.asarray(geometry, dtype=object) if len(index) else np.array([], dtype=object)
     return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, index=index, crs=_WGS84),
                             crs=_WGS84)
+
+
+def _residence_frame(ids: Sequence[str], building: npt.ArrayLike, lon: npt.ArrayLike,
+                     lat: npt.ArrayLike) -> gpd.GeoDataFrame:
+    """The extract's residences frame: points in EPSG:4326, index ``osm_id`` (str)."""
+    index = pd.Index(np.asarray(ids, dtype=object), dtype="str", name="osm_id")
+    return gpd.GeoDataFrame(
+        {"building": pd.array(np.asarray(building, dtype=object), dtype="string")},
+        geometry=gpd.GeoSeries(shapely.points(np.asarray(lon, dtype=float),
+                                              np.asarray(lat, dtype=float)) if len(index)
+                               else np.array([], dtype=object), index=index, crs=_WGS84),
+        index=index, crs=_WGS84)
+
+
+def _outline_means(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.float64]:
+    """(n, 2) mean of each polygon's exterior ring vertices, without the closing vertex
+    (the same point the file reader takes from a building way's nodes)."""
+    rings = shapely.get_exterior_ring(shapely.get_geometry(geoms, 0))
+    coords, idx = shapely.get_coordinates(rings, return_index=True)
+    counts = np.bincount(idx, minlength=len(geoms))
+    last = np.cumsum(counts) - 1
+    keep = np.ones(len(coords), dtype=bool)
+    closed = counts > 1
+    keep[last[closed]] = False  # drop each ring's repeated first vertex
+    n = np.maximum(np.bincount(idx[keep], minlength=len(geoms)), 1)
+    return np.column_stack([np.bincount(idx[keep], weights=coords[keep, 0],
+                                        minlength=len(geoms)) / n,
+                            np.bincount(idx[keep], weights=coords[keep, 1],
+                                        minlength=len(geoms)) / n])
 
 
 def _areas_from_ways(ways: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -229,15 +274,28 @@ def read_osm_file(path: str | Path) -> OsmExtract:
     rel_ids: list[int] = []
     rel_wkb: list[str] = []
     rel_tags: list[dict[str, str]] = []
+    res_ids: list[str] = []
+    res_kind: list[str] = []
+    res_lon: list[float] = []
+    res_lat: list[float] = []
     keyset = _KEYSET
+    select = SELECT_KEYS
+    homes = RESIDENTIAL_BUILDINGS
     factory = osmium.geom.WKBFactory()
 
     processor = (osmium.FileProcessor(str(path))
                  .with_locations()
                  .with_areas(osmium.filter.KeyFilter(*AREA_RELATION_KEYS))
-                 .with_filter(osmium.filter.KeyFilter(*SELECT_KEYS)))
+                 .with_filter(osmium.filter.KeyFilter(*SELECT_KEYS, "building")))
     try:
         for obj in processor:
+            tags = obj.tags
+            building = tags.get("building")
+            if building is not None and not any(k in tags for k in select):
+                # A building and nothing else we read: keep one point if it is a home.
+                if building.strip().lower() in homes:
+                    _add_residence(obj, building, res_ids, res_kind, res_lon, res_lat)
+                continue
             if isinstance(obj, osmium.osm.Node):
                 loc = obj.location
                 if not loc.valid():
@@ -293,9 +351,39 @@ def read_osm_file(path: str | Path) -> OsmExtract:
                        shapely.from_wkb(np.asarray(rel_wkb, dtype=object)) if rel_ids else [],
                        "str")
     areas = _concat_areas([_areas_from_ways(ways), relations])
-    logger.info("read %d nodes, %d ways, %d areas from %s", len(nodes), len(ways),
-                len(areas), path)
-    return OsmExtract(nodes=nodes, ways=ways, areas=areas, source=src)
+    residences = _residence_frame(res_ids, res_kind, res_lon, res_lat)
+    logger.info("read %d nodes, %d ways, %d areas, %d residential buildings from %s",
+                len(nodes), len(ways), len(areas), len(residences), path)
+    return OsmExtract(nodes=nodes, ways=ways, areas=areas, source=src, residences=residences)
+
+
+def _add_residence(obj: Any, building: str, ids: list[str], kinds: list[str],
+                   lon: list[float], lat: list[float]) -> None:
+    """Append the point of one residential building (node, way or assembled area)."""
+    if isinstance(obj, osmium.osm.Node):
+        if obj.location.valid():
+            ids.append(f"n{obj.id}")
+            kinds.append(building)
+            lon.append(obj.location.lon)
+            lat.append(obj.location.lat)
+        return
+    if isinstance(obj, osmium.osm.Way):
+        xs: list[float] = []
+        ys: list[float] = []
+        try:
+            for n in obj.nodes:
+                xs.append(n.location.lon)
+                ys.append(n.location.lat)
+        except osmium.InvalidLocationError:
+            return  # cut at the extract's edge: no complete outline
+        if len(xs) > 1 and xs[0] == xs[-1] and ys[0] == ys[-1]:
+            xs.pop()
+            ys.pop()
+        if xs:
+            ids.append(f"w{obj.id}")
+            kinds.append(building)
+            lon.append(sum(xs) / len(xs))
+            lat.append(sum(ys) / len(ys))
 
 
 # --------------------------------------------------------------------------- osmnx
@@ -379,7 +467,22 @@ def _extract_from_osmnx(gdf: gpd.GeoDataFrame) -> OsmExtract:
     relations = _frame(np.char.add("r", ids[is_rel].astype(str)) if is_rel.any() else [],
                        tags.loc[is_rel], geom[is_rel], "str")
     areas = _concat_areas([_areas_from_ways(ways), relations])
-    return OsmExtract(nodes=nodes, ways=ways, areas=areas, source="overpass")
+    building = tags["building"].astype("string").str.strip().str.lower()
+    home = building.isin(RESIDENTIAL_BUILDINGS).fillna(False).to_numpy(bool)
+    home_node = home & (gtype == 0)
+    home_area = home & np.isin(gtype, (3, 6))
+    xy = np.vstack([shapely.get_coordinates(geom[home_node]),
+                    _outline_means(np.asarray(geom[home_area], dtype=object))
+                    if home_area.any() else np.empty((0, 2))])
+    prefix = {"node": "n", "way": "w", "relation": "r"}
+    res_ids = [prefix.get(e, e[:1]) + str(i) for e, i in zip(
+        np.concatenate([element[home_node], element[home_area]]).tolist(),
+        np.concatenate([ids[home_node], ids[home_area]]).tolist(), strict=True)]
+    kinds = np.concatenate([tags["building"].to_numpy(dtype=object)[home_node],
+                            tags["building"].to_numpy(dtype=object)[home_area]])
+    residences = _residence_frame(res_ids, kinds, xy[:, 0], xy[:, 1])
+    return OsmExtract(nodes=nodes, ways=ways, areas=areas, source="overpass",
+                      residences=residences)
 
 
 def download_osm(polygon_or_place: shapely.Geometry | str, *, crs: str | None = None,

@@ -63,6 +63,10 @@ class Sources:
         Named priority-area polygons (GeoJSON or GeoPackage), e.g. Strömsdalen.
     findings : Path or None
         Safety-walk findings to seed the store with (the demo's few findings).
+    residences : Path or None
+        Homes (building polygons or address points, every feature a home) where school
+        routes start; when missing, OSM residential buildings are used, and when there are
+        none, a regular grid of origins.
     rasters : dict
         Named single-band rasters (e.g. night-time imagery), name -> path.
     """
@@ -76,6 +80,7 @@ class Sources:
     crossings: Path | None = None
     priority_areas: Path | None = None
     findings: Path | None = None
+    residences: Path | None = None
     rasters: dict[str, Path] = field(default_factory=dict)
 
 

@@ -67,6 +67,12 @@ CROSSINGS: dict[str, str] = {
     "osm_id": "OSM element id as 'n123' / 'w123', or empty",
 }
 
+RESIDENCES_INDEX = "residence_id"
+RESIDENCES: dict[str, str] = {
+    "building": "kind of building (OSM building tag or the file's column), or empty",
+    "source": "file name, or 'overpass'",
+}
+
 AREAS_INDEX = "area_id"
 AREAS: dict[str, str] = {
     "name": "area name, e.g. 'Strömsdalen'",

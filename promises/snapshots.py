@@ -133,7 +133,7 @@ class _Shared:
 def _shared(layers: Layers) -> _Shared:
     prof = layers.profile
     segs = segment_paths(layers.paths, prof.lighting.segment_length_m)
-    return _Shared(school_route_counts(segs, layers.schools),
+    return _Shared(school_route_counts(segs, layers.schools, origins=layers.route_origins()),
                    commute_darkness_by_month(prof.latitude, prof.longitude, prof.timezone))
 
 
@@ -165,7 +165,8 @@ def snapshot_from_inventory(layers: Layers, inventory: str | Path, label: str | 
                                   source_crs=s.lighting_crs)
     shared = _shared_work or _shared(layers)
     result = rank(layers.paths, lums, layers.schools, layers.crossings, layers.priority_areas,
-                  prof, route_counts=shared.route_counts, darkness=shared.darkness)
+                  prof, route_counts=shared.route_counts, darkness=shared.darkness,
+                  origins=layers.route_origins())
     segs = result.segments.copy()
     segs["priority_area"] = segs["priority_area"].astype(str)
     logger.info("ranked %s: %d segments, %d luminaires", inventory, len(segs), len(lums))

@@ -97,3 +97,46 @@ def test_layers_disk_cache_hits_replays_warnings_and_follows_the_inputs(tmp_path
     online = dataclasses.replace(prof, sources=dataclasses.replace(
         prof.sources, osm=None, osm_place="Strömstad, Sweden"))
     assert layers_cache_key(online) is None
+
+
+def test_route_cache_follows_the_homes(tmp_path, monkeypatch):
+    import dataclasses
+    import warnings
+
+    import geopandas as gpd
+    import shapely
+
+    from gis.school_routes import school_route_counts
+    from gis.segments import segment_paths
+    from layers import LayerWarning, load_profile
+    from layers.loader import load_layers
+    from trygga_cli.rank import cached_route_counts, format_rank_summary
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    prof = load_profile(ROOT / "data/stromstad/profile.toml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LayerWarning)
+        layers = load_layers(prof)
+    seg_len = prof.lighting.segment_length_m
+    grid = cached_route_counts(layers, seg_len)
+    xy = shapely.get_coordinates(layers.paths.geometry.values)[::50]
+    homes = gpd.GeoDataFrame({"building": ["house"] * len(xy), "source": "test"},
+                             geometry=shapely.points(xy), crs=prof.crs)
+    with_homes = dataclasses.replace(layers, residences=homes)
+    from_homes = cached_route_counts(with_homes, seg_len)
+    assert len(list((tmp_path / "cache" / "trygga").glob("routes-*.parquet"))) == 2
+    segs = segment_paths(layers.paths, seg_len)
+    pd.testing.assert_series_equal(
+        from_homes, school_route_counts(segs, layers.schools, origins=homes),
+        check_names=False)
+    assert not from_homes.equals(grid)
+    pd.testing.assert_series_equal(cached_route_counts(with_homes, seg_len), from_homes)
+
+    summary = {"municipality": "X", "demo_data": False, "segments": 1, "km_total": 1.0,
+               "km_by_status": {}, "km_unlit_near_school": 0.0, "km_dark_near_school": 0.0,
+               "school_distance_m": 300.0, "top_packages": [],
+               "led": {"luminaires": 0, "hg": 0, "kwh_saved_per_year": 0,
+                       "sek_saved_per_year": 0, "co2_kg_saved_per_year": 0},
+               "commute_darkness_by_month": {},
+               "school_route_origins": {"kind": "homes", "count": 1234}}
+    assert "1\u00a0234 bostadshus" in format_rank_summary(summary, tmp_path)

@@ -103,12 +103,13 @@ def _store(path: Path, data: bytes) -> None:
 
 
 def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
-    """School-route counts, cached on disk per input network and schools.
+    """School-route counts, cached on disk per input network, schools and homes.
 
-    The counts depend only on the path network and the school grounds, so they are kept in
-    ``$XDG_CACHE_HOME/trygga`` (default ``~/.cache/trygga``) under a key made of
-    :func:`gis.school_routes.network_key` and a hash of the schools. Any change to either
-    gives a new key.
+    The counts depend only on the path network, the school grounds and where routes start
+    (the homes, :meth:`layers.loader.Layers.route_origins`, else a grid), so they are kept
+    in ``$XDG_CACHE_HOME/trygga`` (default ``~/.cache/trygga``) under a key made of
+    :func:`gis.school_routes.network_key` and hashes of the schools and the homes. Any
+    change to one of them gives a new key.
     """
     import hashlib
 
@@ -123,6 +124,9 @@ def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
     segs = segment_paths(paths, segment_length_m)
     h = hashlib.blake2b(network_key(segs).encode(), digest_size=16)
     h.update(b"".join(shapely.to_wkb(schools.geometry.values).tolist()))
+    origins = layers.route_origins()
+    h.update(b"homes:" + (shapely.get_coordinates(origins.geometry.values).tobytes()
+                          if origins is not None else b"grid"))
     path = cache_folder() / f"routes-{h.hexdigest()}.parquet"
     if path.exists():
         try:
@@ -130,7 +134,7 @@ def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
             return cached
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)
-    counts = school_route_counts(segs, schools)
+    counts = school_route_counts(segs, schools, origins=origins)
     _store(path, counts.to_frame().to_parquet())
     return counts
 
@@ -177,7 +181,8 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
         routes = cached_route_counts(layers, prof.lighting.segment_length_m)
         result = rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
                       layers.priority_areas, prof, findings=open_findings,
-                      route_counts=routes, progress=progress)
+                      route_counts=routes, progress=progress,
+                      origins=layers.route_origins())
         progress("outputs")
         write_ranking_outputs(result, layers.luminaires, out, prof, paths=layers.paths,
                               what=("gpkg", "csv", "xlsx", "tif", "json") if raster
@@ -223,5 +228,14 @@ def format_rank_summary(s: dict, out: Path) -> str:
     months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
     lines.append(t("Mörk skolväg per månad: ", "Dark school commute by month: ") + " ".join(
         f"{months[int(m) - 1]} {v:.0%}" for m, v in s["commute_darkness_by_month"].items()))
+    origins = s.get("school_route_origins") or {}
+    if origins.get("kind") == "homes":
+        lines.append(t(f"Skolvägar räknade från {_n(origins['count'])} bostadshus",
+                       f"School routes counted from {_n(origins['count'])} homes"))
+    elif origins.get("kind") == "grid":
+        lines.append(t(f"Skolvägar räknade från ett rutnät ({origins['spacing_m']:.0f} m); "
+                       "inga bostadshus i indata",
+                       f"School routes counted from a grid ({origins['spacing_m']:.0f} m); "
+                       "no homes in the input"))
     lines.append(t(f"Filer i {out}", f"Files in {out}"))
     return "\n".join(lines)

@@ -36,7 +36,7 @@ from promises.report import (
     report_for_profile,
 )
 from ui.common import load_or_stop, show_demo_notice
-from ui.st_cache import inputs_key, profile_path, st_layers
+from ui.st_cache import InputsKey, inputs_key, profile_path, st_layers
 from ui.state import public_mode, t
 
 
@@ -54,7 +54,7 @@ def _store_path(profile: Profile) -> Path:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def st_report(profile_file: str, layers_key: tuple[float, ...], register_file: str,
+def st_report(profile_file: str, layers_key: InputsKey, register_file: str,
               data_key: tuple[tuple[int, int], ...], year: int) -> ReportData:
     """The report data of *year*, cached on the inputs' and the store's file times."""
     layers = st_layers(profile_file, layers_key)

@@ -22,7 +22,7 @@ from layers.loader import Layers
 from ui import maps
 from ui.common import load_or_stop, show_demo_notice
 from ui.public_map import build_public_map
-from ui.st_cache import inputs_key, profile_path, st_layers
+from ui.st_cache import InputsKey, inputs_key, profile_path, st_layers
 from ui.state import lang, t
 from walks.public import public_view
 from walks.service import open_store
@@ -83,7 +83,7 @@ def st_public_view(profile_file: str, key: tuple[tuple[int, int], ...]) -> gpd.G
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def st_public_context(profile_file: str, key: tuple[float, ...]) -> gpd.GeoDataFrame:
+def st_public_context(profile_file: str, key: InputsKey) -> gpd.GeoDataFrame:
     """The path network as ONE MultiLineString row (profile CRS), for grey map context.
 
     One feature instead of thousands keeps the map quick to draw in the browser.

@@ -38,7 +38,7 @@ from layers.io import write_atomic
 from layers.loader import Layers
 from ui import maps
 from ui.common import show_error, staff_store_page
-from ui.st_cache import inputs_key, profile_path, st_layers, st_ranking
+from ui.st_cache import InputsKey, inputs_key, profile_path, st_layers, st_ranking
 from ui.state import t
 from walks.categories import category_labels, staff_only_labels
 from walks.duplicates import duplicate_candidates
@@ -235,7 +235,7 @@ def findings_key(findings: pd.DataFrame) -> tuple[int, int]:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def st_walk_plan(path: str, key: tuple[float, ...], school: str, length_m: float, dark: bool,
+def st_walk_plan(path: str, key: InputsKey, school: str, length_m: float, dark: bool,
                  findings_version: tuple[int, int], _findings: gpd.GeoDataFrame) -> WalkPlan:
     """The proposed route (cached per school, length, light and findings version)."""
     layers = st_layers(path, key)
@@ -245,7 +245,7 @@ def st_walk_plan(path: str, key: tuple[float, ...], school: str, length_m: float
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def st_context_lines(path: str, key: tuple[float, ...]) -> str:
+def st_context_lines(path: str, key: InputsKey) -> str:
     """The path network as simplified GeoJSON (EPSG:4326) for map context."""
     paths = st_layers(path, key).paths
     web = maps.to_web(paths[["geometry"]], simplify_m=2.0)
@@ -255,7 +255,7 @@ def st_context_lines(path: str, key: tuple[float, ...]) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def st_dry_run(file: str, path: str, key: tuple[float, ...]) -> ImportResult:
+def st_dry_run(file: str, path: str, key: InputsKey) -> ImportResult:
     """What importing *file* (a content-hash name) would do; nothing is stored."""
     layers = st_layers(path, key)
     return read_findings_file(file, layers.profile.crs, boundary=layers.boundary)

@@ -10,6 +10,8 @@ page without recomputing them.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import os
 import warnings
 from pathlib import Path
@@ -32,22 +34,46 @@ def profile_path() -> Path:
     return Path(os.environ.get("TRYGGA_PROFILE", DEFAULT_PROFILE))
 
 
-def inputs_key(path: Path) -> tuple[float, ...]:
-    """Modification times of the profile and every file it names (cache key)."""
+#: Cache key of the inputs: file modification times, then the code fingerprint.
+InputsKey = tuple[float | str, ...]
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """Hash of the source of the analysis packages (``layers``, ``gis``).
+
+    Part of every cache key, so that results persisted to disk by an older version of the
+    code (a changed funnel or score) are never served after an upgrade.
+    """
+    import gis
+    import layers
+
+    h = hashlib.blake2b(digest_size=8)
+    for pkg in (layers, gis):
+        for src in sorted(Path(str(pkg.__file__)).parent.glob("*.py")):
+            h.update(src.name.encode())
+            h.update(src.read_bytes())
+    return h.hexdigest()
+
+
+def inputs_key(path: Path) -> InputsKey:
+    """Modification times of the profile and every file it names, and the code fingerprint
+    (cache key)."""
     prof = load_profile(path)
     files = [path, prof.boundary, *[v for v in dataclasses.asdict(prof.sources).values()
                                      if isinstance(v, Path)]]
-    return tuple(f.stat().st_mtime if f.exists() else 0.0 for f in files)
+    times: list[float | str] = [f.stat().st_mtime if f.exists() else 0.0 for f in files]
+    return (*times, code_fingerprint())
 
 
 @st.cache_data(show_spinner=False)
-def st_profile(path: str, _key: tuple[float, ...] = ()) -> Profile:
+def st_profile(path: str, _key: InputsKey = ()) -> Profile:
     """The municipality profile (cached per path and file times)."""
     return load_profile(path)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def st_layers(path: str, key: tuple[float, ...]) -> Layers:
+def st_layers(path: str, key: InputsKey) -> Layers:
     """All layers of the profile, cached on the profile path and its files' mtimes.
 
     One shared object per key (``st.cache_resource``): a hit costs nothing, where
@@ -58,7 +84,7 @@ def st_layers(path: str, key: tuple[float, ...]) -> Layers:
 
 
 @st.cache_data(show_spinner=False, max_entries=4, persist="disk")
-def _layers_persisted(path: str, key: tuple[float, ...]) -> Layers:
+def _layers_persisted(path: str, key: InputsKey) -> Layers:
     """:func:`st_layers`, persisted to Streamlit's disk cache across restarts."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LayerWarning)
@@ -66,11 +92,11 @@ def _layers_persisted(path: str, key: tuple[float, ...]) -> Layers:
 
 
 @st.cache_data(show_spinner=False, max_entries=4, persist="disk")
-def st_route_counts(path: str, key: tuple[float, ...]) -> pd.Series:
+def st_route_counts(path: str, key: InputsKey) -> pd.Series:
     """School-route counts, once per input network."""
     layers = st_layers(path, key)
     segs = segment_paths(layers.paths, layers.profile.lighting.segment_length_m)
-    return school_route_counts(segs, layers.schools)
+    return school_route_counts(segs, layers.schools, origins=layers.route_origins())
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -80,7 +106,7 @@ def st_darkness(lat: float, lon: float, tz: str) -> pd.DataFrame:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def st_ranking(path: str, key: tuple[float, ...], weights: tuple[tuple[str, float], ...],
+def st_ranking(path: str, key: InputsKey, weights: tuple[tuple[str, float], ...],
                school_class: str) -> RankingResult:
     """The ranking for a set of weights and a school target class (cached per combination).
 
@@ -90,7 +116,7 @@ def st_ranking(path: str, key: tuple[float, ...], weights: tuple[tuple[str, floa
 
 
 @st.cache_data(show_spinner=False, max_entries=16, persist="disk")
-def _ranking_persisted(path: str, key: tuple[float, ...],
+def _ranking_persisted(path: str, key: InputsKey,
                        weights: tuple[tuple[str, float], ...],
                        school_class: str) -> RankingResult:
     """:func:`st_ranking`, persisted to Streamlit's disk cache across restarts."""
@@ -102,7 +128,8 @@ def _ranking_persisted(path: str, key: tuple[float, ...],
     routes = st_route_counts(path, key)
     dark = st_darkness(prof.latitude, prof.longitude, prof.timezone)
     return rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
-                layers.priority_areas, prof, route_counts=routes, darkness=dark)
+                layers.priority_areas, prof, route_counts=routes, darkness=dark,
+                origins=layers.route_origins())
 
 
 #: Cell size (m) of the lux overlay on the map; the GeoTIFF download keeps 2 m.
@@ -110,7 +137,7 @@ OVERLAY_CELL_M = 4.0
 
 
 @st.cache_data(show_spinner=False, max_entries=4, persist="disk")
-def st_lux_overlay(path: str, key: tuple[float, ...]) -> tuple[bytes, tuple[float, ...]]:
+def st_lux_overlay(path: str, key: InputsKey) -> tuple[bytes, tuple[float, ...]]:
     """The modelled illuminance as a map overlay: PNG bytes and lon/lat bounds."""
     from gis.raster_out import illuminance_grid
     from ui.maps import lux_overlay_png
