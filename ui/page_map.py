@@ -185,6 +185,11 @@ def _totals(result: RankingResult, layers: Layers) -> None:
     c4.metric(t("led_saving"), f"{s['led']['kwh_saved_per_year']:,.0f}".replace(",", " "))
     months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
     st.html(_darkness_bars(months, result.darkness["share_dark"].to_numpy() * 100))
+    origins = s.get("school_route_origins") or {}
+    if origins.get("kind") == "homes":
+        st.caption(t("routes_from_homes").format(n=f"{origins['count']:,}".replace(",", " ")))
+    elif origins.get("kind") == "grid":
+        st.caption(t("routes_from_grid").format(m=f"{origins['spacing_m']:.0f}"))
 
 
 def _darkness_bars(months: list[str], percent: np.ndarray) -> str:

@@ -49,6 +49,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "top_kwh": ("Energi topp 10 paket (kWh/år)", "Energy of top 10 packages (kWh/yr)"),
     "led_saving": ("LED-besparing (kWh/år)", "LED saving (kWh/yr)"),
     "darkness_chart": ("Andel mörk skolväg per månad", "Share of dark school commute by month"),
+    "routes_from_homes": ("Skolvägarna är räknade från {n} bostadshus inom 2 km från skolorna.",
+                          "School routes are counted from {n} homes within 2 km of the schools."),
+    "routes_from_grid": ("Skolvägarna är räknade från ett rutnät ({m} m): indata saknar "
+                         "bostadshus.", "School routes are counted from a grid ({m} m): the "
+                         "input has no homes."),
     "select_row_zoom": ("Välj en rad för att zooma kartan dit.",
                         "Select a row to zoom the map to it."),
     "rank": ("Rang", "Rank"),
