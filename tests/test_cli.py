@@ -19,9 +19,11 @@ def test_layers_summary_on_stromstad_demo():
     assert result.exit_code == 0, result.output
     out = result.output
     assert "DEMODATA" in out
-    for layer in ("boundary", "paths", "luminaires", "schools", "crossings", "priority_areas"):
+    for layer in ("boundary", "paths", "luminaires", "schools", "crossings", "priority_areas",
+                  "residences"):
         assert f"[{layer}]" in out
-    assert out.count("CRS: EPSG:3007") == 6
+    assert out.count("CRS: EPSG:3007") == 7
+    assert "[residences] källa: stromstad_demo.osm (building)\n  antal: 0" in out
     assert "Strömstiernaskolan *" in out  # designated school marked
     assert "belysning_demo.csv" in out
 
