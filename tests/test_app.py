@@ -26,8 +26,8 @@ def test_map_page_is_default_and_shows_demo_notice():
                                             "LED-byten"]
     assert len(at.dataframe) == 0
     assert at.metric[0].label == "km obelyst nära skola"
-    # the demo has no homes: the overview says the routes start from a grid
-    assert any("rutnät (250 m)" in c.value for c in at.caption)
+    # the overview says where the school routes start: the demo's homes
+    assert any("räknade från 3 190 bostadshus" in c.value for c in at.caption)
     for label, first_col in (("Segment", "Rang"), ("Åtgärdspaket", "Rang"),
                              ("LED-byten", "#")):
         at.session_state["map_tab"] = label

@@ -48,6 +48,8 @@ def test_rank_writes_all_outputs(tmp_path):
         assert ds.crs.to_epsg() == 3007 and ds.res == (2.0, 2.0)
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["municipality"] == "Strömstad" and summary["demo_data"] is True
+    assert summary["school_route_origins"] == {"kind": "homes", "count": 3190}
+    assert "Skolvägar räknade från 3\u00a0190 bostadshus" in result.output
 
 
 def test_rank_with_missing_override_file_fails_cleanly(tmp_path):
@@ -118,13 +120,15 @@ def test_route_cache_follows_the_homes(tmp_path, monkeypatch):
         warnings.simplefilter("ignore", LayerWarning)
         layers = load_layers(prof)
     seg_len = prof.lighting.segment_length_m
-    grid = cached_route_counts(layers, seg_len)
+    osm_homes = cached_route_counts(layers, seg_len)  # the demo's OSM buildings
+    grid = cached_route_counts(dataclasses.replace(layers, residences=None), seg_len)
+    assert not grid.equals(osm_homes)
     xy = shapely.get_coordinates(layers.paths.geometry.values)[::50]
     homes = gpd.GeoDataFrame({"building": ["house"] * len(xy), "source": "test"},
                              geometry=shapely.points(xy), crs=prof.crs)
     with_homes = dataclasses.replace(layers, residences=homes)
     from_homes = cached_route_counts(with_homes, seg_len)
-    assert len(list((tmp_path / "cache" / "trygga").glob("routes-*.parquet"))) == 2
+    assert len(list((tmp_path / "cache" / "trygga").glob("routes-*.parquet"))) == 3
     segs = segment_paths(layers.paths, seg_len)
     pd.testing.assert_series_equal(
         from_homes, school_route_counts(segs, layers.schools, origins=homes),

@@ -153,3 +153,5 @@ def test_real_osm_sample_without_inventory():
     unknown_tag = seg["lit"].eq("unknown") & seg["mean_lux"].lt(0.1)
     assert seg.loc[unknown_tag, "lighting_status"].eq("unknown").all()
     assert np.isfinite(seg["score"]).all()
+    # no origins given: the routes start from the grid, and the summary says so
+    assert res.summary(profile)["school_route_origins"] == {"kind": "grid", "spacing_m": 250.0}

@@ -150,7 +150,9 @@ def test_profile_with_a_residences_file_routes_from_homes(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LayerWarning)
         base = load_layers(demo)
-    assert base.route_origins() is None  # the demo has no homes: a grid
+    demo_homes = base.route_origins()  # the demo's OSM buildings
+    assert demo_homes is not None and len(demo_homes) > 3000
+    assert not demo_homes["building"].isin(["cabin", "yes"]).any()
 
     # homes: every 40th path vertex, as if the houses stood along the paths
     xy = shapely.get_coordinates(base.paths.geometry.values)[::40]
@@ -169,7 +171,7 @@ def test_profile_with_a_residences_file_routes_from_homes(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LayerWarning)
         layers = load_layers(prof)
-    origins = layers.route_origins()
+    origins = layers.route_origins()  # the file replaces the OSM buildings
     assert origins is not None and len(origins) == len(homes)
     assert layers.reports["residences"].source == "hus.gpkg"
 

@@ -65,6 +65,8 @@ logger = logging.getLogger("generate_demo")
 
 #: Seed of every random choice (Strömstad's kommun code).
 SEED = 1486
+#: Seed of the homes: their own random stream, so that adding them changed no other value.
+SEED_HOMES = SEED + 7
 #: Metric CRS of the local frame and of the lighting inventory.
 METRIC_CRS = "EPSG:3007"
 #: Default output folder: the folder of this script.
@@ -785,6 +787,8 @@ class Town:
         (``(role, corners)`` in local metres).
     signals : ndarray
         (k, 2) traffic-signal junctions, local metres.
+    homes : list of (ndarray, dict)
+        Buildings as (4, 2) corners in local metres and their tags.
     """
 
     frame: Frame
@@ -793,6 +797,7 @@ class Town:
     lines: list[Line]
     schools: list[dict]
     signals: np.ndarray
+    homes: list[tuple[np.ndarray, dict[str, str]]] = field(default_factory=list)
 
 
 def run_edges(g: GridTown) -> list[tuple[str, list[tuple[int, int]]]]:
@@ -1192,6 +1197,55 @@ def shrink(corners: np.ndarray, factor: float) -> np.ndarray:
     return m + (corners - m) * factor
 
 
+def place_homes(g: GridTown, lines: Sequence[Line], school_cells: set[tuple[int, int]],
+                rng: np.random.Generator, note: str) -> list[tuple[np.ndarray, dict[str, str]]]:
+    """Buildings along the inside of the town's blocks, for the school-route origins.
+
+    Apartment blocks and terraces near the centre, detached houses further out, none
+    beyond 2.1 km; gaps at random, and nothing within 4 m of a road or path. A few holiday
+    cabins and garages (``building=cabin`` / ``yes``) are not homes: they show that the
+    school routes skip them.
+    """
+    blockers = shapely.STRtree([LineString(ln.coords) for ln in lines])
+    out: list[tuple[np.ndarray, dict[str, str]]] = []
+    for i in range(g.n - 1):
+        for j in range(g.n - 1):
+            if (i, j) in school_cells:
+                continue
+            cell = g.cell_corners(i, j)
+            r = float(np.hypot(*cell.mean(axis=0)))
+            if r > 2100:
+                continue
+            inner = shrink(cell, 0.72)
+            ring = LineString(np.vstack([inner, inner[:1]]))
+            spacing = 24.0 if r < 700 else 30.0 if r < 1400 else 42.0
+            kinds = ({"apartments": 0.45, "terrace": 0.2, "house": 0.3, "yes": 0.05}
+                     if r < 700 else
+                     {"house": 0.55, "detached": 0.3, "semidetached_house": 0.08,
+                      "yes": 0.07} if r < 1400 else
+                     {"house": 0.6, "detached": 0.25, "cabin": 0.08, "yes": 0.07})
+            for k in range(int(ring.length // spacing)):
+                if rng.random() < 0.25:
+                    continue
+                d = (k + rng.uniform(0.3, 0.7)) * spacing
+                centre = np.array(ring.interpolate(d).coords[0])
+                kind = weighted(rng, kinds)
+                w, h = {"apartments": (24.0, 12.0), "terrace": (20.0, 8.0),
+                        "yes": (6.0, 5.0)}.get(kind, (10.0, 8.0))
+                a, b = np.array(ring.interpolate(d - 1).coords[0]), np.array(
+                    ring.interpolate(d + 1).coords[0])
+                u = (b - a) / max(float(np.hypot(*(b - a))), 1e-9)
+                v = np.array([-u[1], u[0]])
+                corners = np.array([centre - u * w / 2 - v * h / 2,
+                                    centre + u * w / 2 - v * h / 2,
+                                    centre + u * w / 2 + v * h / 2,
+                                    centre - u * w / 2 + v * h / 2])
+                if len(blockers.query(Polygon(corners), predicate="dwithin", distance=4.0)):
+                    continue
+                out.append((corners, {"building": kind, "note": note}))
+    return out
+
+
 def block_fill(g: GridTown, rng: np.random.Generator, roads: RoadIndex, namer: Namer,
                school_cells: set[tuple[int, int]],
                signals: np.ndarray, n_culdesac: int, n_service: int, steps_p: float,
@@ -1448,7 +1502,9 @@ def build_stromstad(rng: np.random.Generator) -> Town:
         "operator": "Strömstads kommun", "note": NOTE_SCHOOL}, "point": koster})
     lines = roads + roads_extra + paths
     net = build_network(lines, rng, signals)
-    return Town(frame, NOTE_STROMSTAD, net, lines, schools, signals)
+    homes = place_homes(g, lines, school_cells, np.random.default_rng(SEED_HOMES),
+                        NOTE_STROMSTAD)
+    return Town(frame, NOTE_STROMSTAD, net, lines, schools, signals, homes)
 
 
 # --------------------------------------------------------------------------- Tanum
@@ -1745,6 +1801,8 @@ def write_osm(path: Path, town: Town, lamps: Sequence[tuple[np.ndarray, dict[str
             relations.append((members, {"type": "multipolygon", **school["tags"]}))
     for xy, tags in lamps:
         add_node(xy, tags)
+    for corners, tags in town.homes:  # last: the ids of everything else stay as they were
+        add_ring(corners, tags)
     lonlat = town.frame.lonlat(np.array(node_xy))
     lat_s = [f"{v:.7f}" for v in lonlat[:, 1]]
     lon_s = [f"{v:.7f}" for v in lonlat[:, 0]]
