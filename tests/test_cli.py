@@ -23,7 +23,7 @@ def test_layers_summary_on_stromstad_demo():
                   "residences"):
         assert f"[{layer}]" in out
     assert out.count("CRS: EPSG:3007") == 7
-    assert "[residences] källa: stromstad_demo.osm (building)\n  antal: 0" in out
+    assert "[residences] källa: stromstad_demo.osm (building)\n  antal: 3190" in out
     assert "Strömstiernaskolan *" in out  # designated school marked
     assert "belysning_demo.csv" in out
 
