@@ -166,9 +166,10 @@ def _served_segments(old: gpd.GeoDataFrame, ranked: gpd.GeoDataFrame,
                                  SERVE_RADIUS_M + float(arrays.ext.max()))
         dist = point_line_distance(arrays.verts, si, xy[lj, 0], xy[lj, 1])
     else:
-        lj, si = shapely.STRtree(np.asarray(ranked.geometry.values)).query(
-            pts, predicate="dwithin", distance=SERVE_RADIUS_M)
-        dist = shapely.distance(np.asarray(ranked.geometry.values)[si], pts[lj])
+        seg_geoms = np.asarray(ranked.geometry.values)
+        lj, si = shapely.STRtree(seg_geoms).query(pts, predicate="dwithin",
+                                                  distance=SERVE_RADIUS_M)
+        dist = shapely.distance(seg_geoms[si], pts[lj])
     ok = dist <= SERVE_RADIUS_M
     lj, si, dist = lj[ok], si[ok], dist[ok]
     order = np.lexsort((si, dist, lj))  # per luminaire: nearest, then lowest position

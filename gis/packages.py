@@ -26,6 +26,7 @@ import shapely
 from gis._crs import require_projected
 from gis.fastquery import linestrings_sorted
 from gis.score import int_text
+from gis.segments import seq_labels
 from layers.profile import Costs, Lighting
 
 PACKAGE_STATUSES = ("unlit", "underlit")
@@ -188,10 +189,7 @@ def work_packages(ranked: gpd.GeoDataFrame, lighting: Lighting, costs: Costs) ->
                                 / 1000),
     })
     out["score_per_msek"] = out["score"].to_numpy() / cost * 1e6
-    seq_first = seq[starts]
-    seq_text = np.array([f"{k:04d}" for k in range(int(seq_first.max()) + 1)],
-                        dtype=object)[seq_first]
-    keys = first_path + ":" + seq_text
+    keys = first_path + ":" + seq_labels(seq[starts])
     out.index = pd.Index(keys, name="package_id", dtype="str")
     geoms = _merge_lines(np.asarray(todo.geometry.values)[order], starts)
     gdf = gpd.GeoDataFrame(out, geometry=geoms, crs=crs)

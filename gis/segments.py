@@ -130,12 +130,9 @@ def segment_paths(paths: gpd.GeoDataFrame, max_length_m: float = 25.0) -> gpd.Ge
     end_m = end_m + part_offset[part_of_piece]
     n_lines = len(lines)
 
-    # "<path_id>:<seq, 4 digits>": formatted once per distinct seq, joined on object arrays.
-    seq_text = np.array([f"{k:04d}" for k in range(int(seq.max(initial=0)) + 1)],
-                        dtype=object)[seq]
     pid_obj = np.asarray(pid, dtype=object)[line_of_piece]
     pid_rep = pd.Series(pid_obj, dtype="str")
-    segment_id = pd.Index(pid_obj + ":" + seq_text, name=SEGMENTS_INDEX, dtype="str")
+    segment_id = pd.Index(pid_obj + ":" + seq_labels(seq), name=SEGMENTS_INDEX, dtype="str")
 
     def copied(col: str) -> pd.Series:
         return src[col].take(line_of_piece).set_axis(segment_id)
@@ -153,6 +150,14 @@ def segment_paths(paths: gpd.GeoDataFrame, max_length_m: float = 25.0) -> gpd.Ge
     logger.debug("segment_paths: %d paths -> %d segments (max %.1f m)", n_lines, n_total,
                  max_length_m)
     return out
+
+
+def seq_labels(seq: np.ndarray) -> np.ndarray:
+    """``f"{k:04d}"`` of each non-negative ``seq`` as an object array (the id suffix of
+    segments and packages), each value formatted once."""
+    table = np.array([f"{k:04d}" for k in range(int(np.max(seq, initial=0)) + 1)],
+                     dtype=object)
+    return table[np.asarray(seq, dtype=np.intp)]
 
 
 def split_at_junctions(lines: np.ndarray, snap_m: float = 0.01

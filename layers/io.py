@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import uuid
 from pathlib import Path
+from types import ModuleType
 
 import geopandas as gpd
 import pyogrio
@@ -120,3 +122,17 @@ def write_atomic(path: str | Path, data: bytes, mode: int | None = None) -> Path
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def source_fingerprint(*packages: ModuleType) -> str:
+    """Hash of the Python source of *packages* (their ``*.py`` files, by name and content).
+
+    Part of the keys of results cached on disk (layers, rankings), so that a new version of
+    the code never gets results an older version computed.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    for pkg in packages:
+        for src in sorted(Path(str(pkg.__file__)).parent.glob("*.py")):
+            h.update(src.name.encode())
+            h.update(src.read_bytes())
+    return h.hexdigest()

@@ -42,6 +42,7 @@ def layers_cache_key(prof: Profile) -> str | None:
     import hashlib
 
     import layers as layers_pkg
+    from layers.io import source_fingerprint
 
     if prof.sources.osm_place and prof.sources.osm is None:
         return None
@@ -51,8 +52,7 @@ def layers_cache_key(prof: Profile) -> str | None:
     for f in files:
         st = f.stat() if f.exists() else None
         h.update(f"{f}:{st.st_size if st else -1}:{st.st_mtime_ns if st else -1};".encode())
-    for src in sorted(Path(layers_pkg.__file__).parent.glob("*.py")):
-        h.update(src.read_bytes())
+    h.update(source_fingerprint(layers_pkg).encode())
     return h.hexdigest()
 
 

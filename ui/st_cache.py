@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import os
 import warnings
 from pathlib import Path
@@ -47,13 +46,9 @@ def code_fingerprint() -> str:
     """
     import gis
     import layers
+    from layers.io import source_fingerprint
 
-    h = hashlib.blake2b(digest_size=8)
-    for pkg in (layers, gis):
-        for src in sorted(Path(str(pkg.__file__)).parent.glob("*.py")):
-            h.update(src.name.encode())
-            h.update(src.read_bytes())
-    return h.hexdigest()
+    return source_fingerprint(layers, gis)
 
 
 def inputs_key(path: Path) -> InputsKey:
