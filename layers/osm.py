@@ -359,7 +359,8 @@ def read_osm_file(path: str | Path) -> OsmExtract:
 
 def _add_residence(obj: Any, building: str, ids: list[str], kinds: list[str],
                    lon: list[float], lat: list[float]) -> None:
-    """Append the point of one residential building (node, way or assembled area)."""
+    """Append the point of one residential building mapped as a node or a way (building
+    relations are not assembled, see ``AREA_RELATION_KEYS``)."""
     if isinstance(obj, osmium.osm.Node):
         if obj.location.valid():
             ids.append(f"n{obj.id}")
@@ -469,18 +470,17 @@ def _extract_from_osmnx(gdf: gpd.GeoDataFrame) -> OsmExtract:
     areas = _concat_areas([_areas_from_ways(ways), relations])
     building = tags["building"].astype("string").str.strip().str.lower()
     home = building.isin(RESIDENTIAL_BUILDINGS).fillna(False).to_numpy(bool)
-    home_node = home & (gtype == 0)
-    home_area = home & np.isin(gtype, (3, 6))
-    xy = np.vstack([shapely.get_coordinates(geom[home_node]),
-                    _outline_means(np.asarray(geom[home_area], dtype=object))
-                    if home_area.any() else np.empty((0, 2))])
+    node_rows = np.flatnonzero(home & (gtype == 0))
+    area_rows = np.flatnonzero(home & np.isin(gtype, (3, 6)))
+    rows = np.concatenate([node_rows, area_rows])
+    xy = np.vstack([shapely.get_coordinates(geom[node_rows]),
+                    _outline_means(np.asarray(geom[area_rows], dtype=object))
+                    if len(area_rows) else np.empty((0, 2))])
     prefix = {"node": "n", "way": "w", "relation": "r"}
-    res_ids = [prefix.get(e, e[:1]) + str(i) for e, i in zip(
-        np.concatenate([element[home_node], element[home_area]]).tolist(),
-        np.concatenate([ids[home_node], ids[home_area]]).tolist(), strict=True)]
-    kinds = np.concatenate([tags["building"].to_numpy(dtype=object)[home_node],
-                            tags["building"].to_numpy(dtype=object)[home_area]])
-    residences = _residence_frame(res_ids, kinds, xy[:, 0], xy[:, 1])
+    res_ids = [prefix.get(e, e[:1]) + str(i)
+               for e, i in zip(element[rows].tolist(), ids[rows].tolist(), strict=True)]
+    residences = _residence_frame(res_ids, tags["building"].to_numpy(dtype=object)[rows],
+                                  xy[:, 0], xy[:, 1])
     return OsmExtract(nodes=nodes, ways=ways, areas=areas, source="overpass",
                       residences=residences)
 
