@@ -156,7 +156,8 @@ def load_layers(profile: Profile) -> Layers:
         inv = s.lighting_inventory
         luminaires = _run("luminaires", inv.name, lambda: read_inventory(
             inv, crs, boundary=boundary, column_map=s.lighting_columns or None,
-            source_crs=s.lighting_crs), reports)
+            source_crs=s.lighting_crs, aliases=profile.inventory.columns or None,
+            codes=profile.inventory.codes or None, strict=profile.inventory.strict), reports)
     else:
         luminaires = _run("luminaires", osm_label + " (street_lamp)", lambda: from_osm_or_empty(
             lambda x: luminaires_from_osm(x.nodes, crs),

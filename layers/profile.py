@@ -85,6 +85,33 @@ class Sources:
 
 
 @dataclass(frozen=True)
+class Inventory:
+    """How to read the municipal lighting inventory (``[inventory]``, all optional).
+
+    Attributes
+    ----------
+    columns : dict
+        Extra column names per schema column, tried before the built-in table
+        (``layers/inventory_columns.toml``), e.g. ``wattage_w = ["LAMPWATT"]``. Keys:
+        ``luminaire_id``, ``pole_id``, ``light_source``, ``wattage_w``, ``lumen_lm``,
+        ``mounting_height_m``, ``install_year``, ``owner``, ``status``, ``x``, ``y``.
+    codes : dict
+        Code tables per column, ``[inventory.codes.light_source]`` ``"3" = "HPS"``,
+        ``[inventory.codes.status]`` ``"9" = "ur drift"``, ``[inventory.codes.owner]``:
+        a cell equal to a code (ignoring case and surrounding spaces) is read as its
+        meaning. Light-source codes not in the table count as unknown and are listed with
+        their frequencies in the layer report.
+    strict : bool
+        Reject an inventory with duplicate luminaire ids. Default False: keep both rows,
+        give the later a derived id (``"A-1~2"``) and warn with the ids and their distance.
+    """
+
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    codes: dict[str, dict[str, str]] = field(default_factory=dict)
+    strict: bool = False
+
+
+@dataclass(frozen=True)
 class Lighting:
     """Target lighting and lighting-model defaults.
 
@@ -203,8 +230,9 @@ class Profile:
         True when the sources are the synthetic demo data; the app then shows a notice.
     store : Path or None
         Findings store (GeoPackage) for this municipality.
-    sources, lighting, costs, weights
-        See :class:`Sources`, :class:`Lighting`, :class:`Costs`, :class:`Weights`.
+    sources, inventory, lighting, costs, weights
+        See :class:`Sources`, :class:`Inventory`, :class:`Lighting`, :class:`Costs`,
+        :class:`Weights`.
     path : Path
         The profile file itself.
     """
@@ -220,6 +248,7 @@ class Profile:
     demo: bool = False
     store: Path | None = None
     sources: Sources = field(default_factory=Sources)
+    inventory: Inventory = field(default_factory=Inventory)
     lighting: Lighting = field(default_factory=Lighting)
     costs: Costs = field(default_factory=Costs)
     weights: Weights = field(default_factory=Weights)
@@ -241,7 +270,7 @@ def _kp(source: str, row: str, key: str, message: str, fix: str) -> Problem:
 
 
 _SECTIONS: dict[str, type] = {
-    "sources": Sources, "lighting": Lighting, "costs": Costs, "weights": Weights,
+    "sources": Sources, "inventory": Inventory, "lighting": Lighting, "costs": Costs, "weights": Weights,
 }
 
 
@@ -291,6 +320,8 @@ def _convert(value: Any, annotation: Any, base: Path) -> Any:
         return tuple(value)
     if origin is dict and args[1] is Path:
         return {k: _convert(v, Path, base) for k, v in value.items()}
+    if origin is dict and typing.get_origin(args[1]) in (tuple, dict):
+        return {k: _convert(v, args[1], base) for k, v in value.items()}
     if origin is dict:
         return dict(value)
     return value
@@ -379,7 +410,9 @@ def load_profile(path: str | Path) -> Profile:
 
 
 def _check_semantics(p: Profile, src: str) -> list[Problem]:
-    problems = []
+    from layers.lighting import check_aliases, check_codes
+
+    problems = [*check_aliases(p.inventory.columns, src), *check_codes(p.inventory.codes, src)]
     try:
         crs = CRS.from_user_input(p.crs)
         if not crs.is_projected:
