@@ -89,12 +89,14 @@ def write_csv_sv(df: pd.DataFrame, path: str | Path) -> Path:
 XLSX_COLUMNS_SV: dict[str, dict[str, str]] = {
     "segments": {
         "rank": "Rang", "segment_id": "Segment", "score": "Poäng",
-        "lighting_status": "Status", "reason": "Motivering", "mean_lux": "Medel (lx)",
+        "lighting_status": "Status", "lux_basis": "Ljusnivå enligt",
+        "reason": "Motivering", "mean_lux": "Medel (lx)",
         "min_lux": "Min (lx)", "target_class": "Klass", "path_type": "Vägtyp",
         "length_m": "Längd (m)", "school_distance_m": "Till skola (m)",
         "nearest_school": "Närmaste skola", "crossing_distance_m": "Till övergångsställe (m)",
         "priority_area": "Prioriterat område", "school_route_count": "Skolvägar",
-        "findings_count": "Fynd", "E": "E (m)", "N": "N (m)",
+        "findings_count": "Fynd", "n_out_of_service_30m": "Armaturer ur drift (30 m)",
+        "E": "E (m)", "N": "N (m)",
     },
     "work_packages": {
         "rank": "Rang", "rank_per_sek": "Rang per krona", "package_id": "Paket",
@@ -105,7 +107,8 @@ XLSX_COLUMNS_SV: dict[str, dict[str, str]] = {
     },
     "led_replacements": {
         "priority": "Prioritet", "luminaire_id": "Armatur", "tier": "Grupp",
-        "light_source": "Ljuskälla", "reason": "Motivering", "current_w": "Effekt nu (W)",
+        "light_source": "Ljuskälla", "reason": "Motivering", "wattage_basis": "Effekt enligt",
+        "current_w": "Effekt nu (W)",
         "led_w": "LED (W)", "kwh_saved_per_year": "Sparat (kWh/år)",
         "sek_saved_per_year": "Sparat (SEK/år)", "co2_kg_saved_per_year": "CO2 (kg/år)",
         "payback_years": "Återbetalning (år)", "served_segment": "Segment",
@@ -114,7 +117,8 @@ XLSX_COLUMNS_SV: dict[str, dict[str, str]] = {
 }
 
 
-def write_xlsx(tables: dict[str, tuple[str, pd.DataFrame]], path: str | Path) -> Path:
+def write_xlsx(tables: dict[str, tuple[str, pd.DataFrame]], path: str | Path,
+               currency: str = "SEK") -> Path:
     """Write tables as sheets of one XLSX workbook with Swedish headers.
 
     Parameters
@@ -125,6 +129,8 @@ def write_xlsx(tables: dict[str, tuple[str, pd.DataFrame]], path: str | Path) ->
         tables with other keys are written as they are.
     path : path
         Output ``.xlsx``.
+    currency : str, default "SEK"
+        The profile's currency; written in the money headers instead of SEK.
     """
     from gis.xlsx import write_sheets
 
@@ -133,6 +139,8 @@ def write_xlsx(tables: dict[str, tuple[str, pd.DataFrame]], path: str | Path) ->
     wrap: set[str] = set()
     for key, (sheet, df) in tables.items():
         names = XLSX_COLUMNS_SV.get(key, {c: c for c in df.columns})
+        if currency != "SEK":
+            names = {c: h.replace("SEK", currency) for c, h in names.items()}
         cols = [c for c in names if c in df.columns]
         view = df[cols]
         if "lighting_status" in view:
@@ -309,7 +317,7 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
             "segments": ("Segment", tables["segments"]),
             "work_packages": ("Åtgärdspaket", tables["work_packages"]),
             "led_replacements": ("LED-byten", tables["led_replacements"])},
-            out / "ranking.xlsx")
+            out / "ranking.xlsx", currency=profile.costs.currency)
     if "json" in what:
         files["json"] = write_json(result.summary(profile), out / "summary.json")
     return files

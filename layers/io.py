@@ -45,7 +45,7 @@ def read_vector(path: str | Path, layer: str | None = None,
     Parameters
     ----------
     path : str or Path
-        GeoPackage, GeoJSON, Shapefile, FlatGeobuf or KML file.
+        GeoPackage, GeoJSON, Shapefile, FlatGeobuf, KML or GML file.
     layer : str, optional
         Layer name inside a multi-layer file (GeoPackage).
     require_crs : bool, default True
@@ -70,7 +70,10 @@ def read_vector(path: str | Path, layer: str | None = None,
         raise ValidationError([Problem(src, "", "", "the file is empty (0 bytes)",
                                        "export the layer again from its source program")])
     try:
-        gdf = pyogrio.read_dataframe(path, layer=layer, use_arrow=False)
+        # GML: never write a .gfs schema file next to the input (it may be read-only, and
+        # a stale one would decide the field types of the next read).
+        options = {"WRITE_GFS": "NO"} if path.suffix.lower() == ".gml" else {}
+        gdf = pyogrio.read_dataframe(path, layer=layer, use_arrow=False, **options)
     except Exception as exc:  # pyogrio raises DataSourceError/DataLayerError/...
         raise ValidationError([Problem(
             src, "", "", f"cannot be read as a vector file ({type(exc).__name__}: "

@@ -464,7 +464,7 @@ _OWNER_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^(okand|okant|ukjent|unknown|saknas|n a|na|none)$", "unknown"),
         (r"trafikverket|\btrv\b|vagverket|swedish transport administration", "Trafikverket"),
         (r"vegvesen|fylkeskommun|\blansstyrelse", "annan"),
-        (r"kommun|municipal|\bstad\b|gatukontor|tekniska forvaltning|samhallsbyggnad"
+        (r"kommun|municipal|\bstad\b|\bcity\b|\btown\b|\bborough\b|gatukontor|tekniska forvaltning|samhallsbyggnad"
          r"|\bcouncil\b", "kommun"),
         (r"privat|private|samfallighet|vagforening|\bbrf\b|bostadsratt|fastighetsagare"
          r"|gemensamhetsanlaggning|\bga\b|\bvelforening|\bsameie", "privat"),

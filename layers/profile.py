@@ -150,21 +150,35 @@ class Lighting:
 class Costs:
     """Cost and energy parameters for work packages and LED savings.
 
+    Money is in the profile's ``currency`` (the ``_sek`` names are historical: they hold
+    amounts in whatever currency the profile names).
+
     Attributes
     ----------
+    currency : str
+        ISO 4217 code of every amount, default ``"SEK"`` (e.g. ``"NOK"``, ``"EUR"``).
+    currency_symbol : str
+        How amounts are written in texts, default ``"kr"`` (e.g. ``"€"``).
     new_light_point_sek : float
-        Installed cost of one new light point (pole, luminaire, cable, ground work), SEK.
+        Installed cost of one new light point (pole, luminaire, cable, ground work), in
+        ``currency``. Default 56 000 (Swedish municipal framework prices, 2023).
     led_retrofit_sek : float
-        Cost of replacing one luminaire with LED on an existing pole, SEK.
+        Cost of replacing one luminaire with LED on an existing pole, in ``currency``.
+        Default 3 800.
     burning_hours_per_year : float
-        Hours per year the lighting is on (h/year).
+        Hours per year the lighting is on (h/year). Default 4 000 (dusk to dawn at 59° N).
     electricity_sek_per_kwh : float
-        Electricity price including network charges, SEK/kWh.
+        Electricity price including network charges and taxes, ``currency``/kWh. Default
+        1.5 (Swedish price area SE3, 2023–2024).
     co2_kg_per_kwh : float
-        Emission factor, kg CO2e/kWh (Nordic electricity mix by default).
+        Emission factor, kg CO2e/kWh. Default 0.045 (Nordic residual mix, consumption
+        based); set your country's factor (e.g. 0.25 for the EU-27 average).
     led_power_w : float
         Power of a new LED luminaire for a path, W.
     """
+
+    currency: str = "SEK"
+    currency_symbol: str = "kr"
 
     new_light_point_sek: float = 56_000.0
     led_retrofit_sek: float = 3_800.0

@@ -212,19 +212,41 @@ def format_rank_summary(s: dict, out: Path) -> str:
                    f"{s['km_unlit_near_school']:.2f} km",
                    f"Unlit within {s['school_distance_m']:.0f} m of a school: "
                    f"{s['km_unlit_near_school']:.2f} km"))
+    basis = s.get("km_by_lux_basis") or {}
+    if basis:
+        words = {"inventory": t("registret", "the inventory"),
+                 "defaults": t("standardvärden", "defaults"),
+                 "osm_lit_only": t("bara OSM lit", "OSM lit only")}
+        lines.append(t("Ljusnivån bygger på", "Light levels rest on") + ": " + ", ".join(
+            f"{words.get(k, k)} {v:.1f} km" for k, v in basis.items()))
+    if s.get("luminaires_out_of_service"):
+        n = s["luminaires_out_of_service"]
+        lines.append(t(f"Fel: {n} armaturer ur drift (ger inget ljus i modellen)",
+                       f"Faults: {n} luminaires out of service (no light in the model)"))
+    cur = s.get("currency", "SEK")
     lines.append(t("Topp 10 åtgärdspaket:", "Top 10 work packages:"))
     for p in s["top_packages"]:
         lines.append(f"  {p['rank']:>2}. {p['length_m']:>6.0f} m  {p['new_light_points']:>3} "
-                     f"{t('ljuspunkter', 'light points')}  {_n(p['cost_sek']):>10} SEK  "
+                     f"{t('ljuspunkter', 'light points')}  {_n(p['cost_sek']):>10} {cur}  "
                      f"{p['reason']}")
     led = s["led"]
     lines.append(t(
         f"LED-byten: {led['luminaires']} armaturer ({led['hg']} kvicksilver), sparar "
-        f"{_n(led['kwh_saved_per_year'])} kWh/år, {_n(led['sek_saved_per_year'])} SEK/år, "
+        f"{_n(led['kwh_saved_per_year'])} kWh/år, {_n(led['sek_saved_per_year'])} {cur}/år, "
         f"{_n(led['co2_kg_saved_per_year'])} kg CO₂/år",
         f"LED replacements: {led['luminaires']} luminaires ({led['hg']} mercury), saving "
-        f"{_n(led['kwh_saved_per_year'])} kWh/yr, {_n(led['sek_saved_per_year'])} SEK/yr, "
+        f"{_n(led['kwh_saved_per_year'])} kWh/yr, {_n(led['sek_saved_per_year'])} {cur}/yr, "
         f"{_n(led['co2_kg_saved_per_year'])} kg CO₂/yr"))
+    if led.get("unknown_light_source"):
+        n = led["unknown_light_source"]
+        lines.append(t(f"  + {n} armaturer med okänd ljuskälla: inventera (inte med i "
+                       "besparingen)",
+                       f"  + {n} luminaires of unknown light source: survey them (not in "
+                       "the savings)"))
+    if led.get("wattage_assumed"):
+        n = led["wattage_assumed"]
+        lines.append(t(f"  varav {n} med antagen effekt (saknas i registret)",
+                       f"  of which {n} with an assumed wattage (missing in the inventory)"))
     months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
     lines.append(t("Mörk skolväg per månad: ", "Dark school commute by month: ") + " ".join(
         f"{months[int(m) - 1]} {v:.0%}" for m, v in s["commute_darkness_by_month"].items()))
