@@ -121,7 +121,7 @@ class RankingResult:
                 for i, r in top_pk.iterrows()],
             "top_packages_cost_sek": float(top_pk["cost_sek"].sum()),
             "top_packages_kwh_per_year": float(top_pk["energy_kwh_per_year"].sum()),
-            "km_by_lux_basis": {str(k): float(v) for k, v in basis_km.items()},
+            "km_by_lux_basis": {k: float(basis_km[k]) for k in LUX_BASES if k in basis_km},
             "luminaires_out_of_service": len(self.out_of_service),
             "led": {
                 "luminaires": len(known),
@@ -201,6 +201,9 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     if origins is not None:
         frames.append(("origins", origins))
     require_projected(*frames)
+    if len(paths) == 0:
+        raise ValueError("paths is empty: nothing to rank. Fix: load an OSM extract (or a "
+                         "paths file) that overlaps the municipality's boundary")
     t: dict[str, float] = {}
     lighting = profile.lighting
     segs, arrays = _timed(t, "segments", lambda: _segments_and_arrays(

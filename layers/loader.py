@@ -132,7 +132,8 @@ def load_layers(profile: Profile) -> Layers:
     s = profile.sources
     crs = profile.crs
     reports: dict[str, LayerReport] = {}
-    boundary = _run("boundary", profile.boundary.name, lambda: load_boundary(profile), reports)
+    boundary_label = profile.boundary.name
+    boundary = _run("boundary", boundary_label, lambda: load_boundary(profile), reports)
 
     extract: OsmExtract | None = None
     osm_label = "-"
@@ -149,7 +150,8 @@ def load_layers(profile: Profile) -> Layers:
         return fn(extract) if extract is not None else empty_layer(columns, index, crs)
 
     paths = _run("paths", osm_label, lambda: from_osm_or_empty(
-        lambda x: paths_from_osm(x, crs, boundary=boundary),
+        lambda x: paths_from_osm(x, crs, boundary=boundary,
+                                 boundary_label=boundary_label),
         schemas.PATHS, schemas.PATHS_INDEX), reports)
 
     if s.lighting_inventory is not None:

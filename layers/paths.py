@@ -45,6 +45,7 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
@@ -228,7 +229,8 @@ def select_path_ways(ways: pd.DataFrame) -> pd.Series:
 
 
 def paths_from_osm(extract: OsmExtract, crs: str | CRS,
-                   boundary: shapely.Geometry | None = None) -> gpd.GeoDataFrame:
+                   boundary: shapely.Geometry | None = None,
+                   boundary_label: str = "the boundary") -> gpd.GeoDataFrame:
     """Walking and cycling paths from an OSM extract.
 
     Parameters
@@ -240,6 +242,8 @@ def paths_from_osm(extract: OsmExtract, crs: str | CRS,
     boundary : shapely geometry, optional
         Municipality boundary in *crs* (metres). Ways that do not touch it are left out
         (ways crossing it are kept whole, so ids and geometry stay OSM's).
+    boundary_label : str, optional
+        What to call the boundary in warnings (its file name).
 
     Returns
     -------
@@ -256,16 +260,38 @@ def paths_from_osm(extract: OsmExtract, crs: str | CRS,
     """
     ways = extract.ways
     ways = ways.loc[select_path_ways(ways).to_numpy()]
+    if not len(ways):
+        warn_layer(f"paths ({extract.source}): the extract has no walking or cycling paths "
+                   "(highway=footway/cycleway/path/..., sidewalks, crossings); check that it "
+                   "covers the municipality and was not filtered")
     if boundary is not None and len(ways):
         zone = gpd.GeoSeries([boundary], crs=crs).to_crs(ways.crs).iloc[0]
         shapely.prepare(zone)
-        ways = ways.loc[shapely.intersects(zone, ways.geometry.values)]
+        inside = shapely.intersects(zone, ways.geometry.values)
+        if not inside.any():
+            warn_layer(no_overlap_message(extract.source, boundary_label,
+                                          ways.geometry.values, zone, len(ways)))
+        ways = ways.loc[inside]
     gdf = gpd.GeoDataFrame(ways[list(_TAGS)].copy(), geometry=ways.geometry.values,
                            crs=ways.crs)
     gdf["osm_id"] = ways.index.to_numpy(dtype="int64")
     gdf.index = pd.Index(element_ids(pd.Series(gdf["osm_id"].to_numpy(), index=gdf.index),
                                      "w").to_numpy(dtype=object), name=schemas.PATHS_INDEX)
     return _normalize_paths(gdf, str(crs), extract.source)
+
+
+def no_overlap_message(source: str, boundary_label: str, geoms: np.ndarray,
+                       zone: shapely.Geometry, n: int) -> str:
+    """Why no path is left: the extract and the boundary do not overlap (bounds in
+    degrees, WGS 84, so the user can see which is where)."""
+    def box(bounds: np.ndarray) -> str:
+        w, s, e, n_ = (float(v) for v in bounds)
+        return f"lon {w:.3f}–{e:.3f}, lat {s:.3f}–{n_:.3f}"
+
+    return (f"paths ({source}): none of the {n} paths lies inside the boundary "
+            f"({boundary_label}); the extract and the boundary do not overlap (extract "
+            f"{box(shapely.total_bounds(geoms))}; boundary {box(shapely.bounds(zone))}). "
+            "Use an extract of the municipality, or the right boundary file")
 
 
 def read_paths_file(path: str | Path, crs: str | CRS) -> gpd.GeoDataFrame:

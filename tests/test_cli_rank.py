@@ -50,6 +50,28 @@ def test_rank_writes_all_outputs(tmp_path):
     assert summary["municipality"] == "Strömstad" and summary["demo_data"] is True
     assert summary["school_route_origins"] == {"kind": "homes", "count": 3190}
     assert "Skolvägar räknade från 3\u00a0190 bostadshus" in result.output
+    # honest numbers (issue 12): what the light rests on, the faults, the LED headline
+    assert set(seg["lux_basis"]) <= {"inventory", "defaults"}
+    assert summary["luminaires_out_of_service"] == 159
+    assert summary["currency"] == "SEK"
+    assert "Fel: 159 armaturer ur drift (ger inget ljus i modellen)" in result.output
+    assert "Ljusnivån bygger på: registret" in result.output
+    n = summary["led"]["wattage_assumed"]
+    assert n > 0 and f"varav {n} med antagen effekt" in result.output
+    assert "okänd ljuskälla" not in result.output  # the demo knows every lamp type
+
+
+def test_rank_stops_when_the_extract_does_not_overlap_the_boundary(tmp_path):
+    result = CliRunner().invoke(app, ["rank", "--profile",
+                                      str(ROOT / "data/stromstad/profile.toml"), "--osm",
+                                      str(ROOT / "data/demo/tanum_demo.osm"), "--out",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "broadcast" not in result.output
+    assert ("paths (tanum_demo.osm): none of the 121 paths lies inside the boundary "
+            "(boundary.geojson); the extract and the boundary do not overlap") in result.output
+    assert "Fix: use an OSM extract" in result.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_rank_with_missing_override_file_fails_cleanly(tmp_path):

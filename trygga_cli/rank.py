@@ -177,6 +177,10 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
         except (ValidationError, OsmDownloadError) as exc:
             typer.echo(t("Fel i indata:", "Invalid input:") + f"\n{exc}", err=True)
             return 2
+        if len(layers.paths) == 0:
+            typer.echo(t("Fel i indata:", "Invalid input:") + "\n" + no_paths_message(layers),
+                       err=True)
+            return 2
         progress("school_routes")
         routes = cached_route_counts(layers, prof.lighting.segment_length_m)
         result = rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
@@ -190,6 +194,19 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
         summary = result.summary(prof)
     typer.echo(format_rank_summary(summary, out))
     return 0
+
+
+def no_paths_message(layers: Layers) -> str:
+    """Why there is nothing to rank: the path layer's own warning (the extract and the
+    boundary do not overlap, or the extract has no paths), naming both files."""
+    report = layers.reports.get("paths")
+    why = [w for w in (report.warnings if report else []) if w.startswith("paths (")]
+    source = report.source if report else "-"
+    boundary = layers.reports["boundary"].source if "boundary" in layers.reports else "-"
+    return "\n".join(why or [f"no walking or cycling path from {source} lies inside the "
+                             f"boundary {boundary}"]) + (
+        "\nFix: use an OSM extract (sources.osm / --osm) that covers the municipality "
+        f"of the boundary ({boundary}), or the boundary of the extract's area")
 
 
 def _n(value: float) -> str:
