@@ -12,7 +12,7 @@ from typing import Any
 import geopandas as gpd
 import shapely
 
-from layers.boundary import load_boundary, read_priority_areas
+from layers.boundary import boundary_from_paths, load_boundary, read_priority_areas
 from layers.profile import Profile
 
 logger = logging.getLogger(__name__)
@@ -132,8 +132,12 @@ def load_layers(profile: Profile) -> Layers:
     s = profile.sources
     crs = profile.crs
     reports: dict[str, LayerReport] = {}
-    boundary_label = profile.boundary.name
-    boundary = _run("boundary", boundary_label, lambda: load_boundary(profile), reports)
+    boundary: shapely.Geometry | None = None
+    if profile.boundary is not None:
+        boundary_label = profile.boundary.name
+        boundary = _run("boundary", boundary_label, lambda: load_boundary(profile), reports)
+    else:
+        boundary_label = "convex hull of the paths"
 
     extract: OsmExtract | None = None
     osm_label = "-"
@@ -153,6 +157,9 @@ def load_layers(profile: Profile) -> Layers:
         lambda x: paths_from_osm(x, crs, boundary=boundary,
                                  boundary_label=boundary_label),
         schemas.PATHS, schemas.PATHS_INDEX), reports)
+    if boundary is None:
+        boundary = _run("boundary", boundary_label, lambda: boundary_from_paths(paths),
+                        reports)
 
     if s.lighting_inventory is not None:
         inv = s.lighting_inventory

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import tomllib
 import types
 import typing
@@ -24,6 +25,9 @@ from typing import Any
 from pyproj import CRS
 
 from layers._common import Problem, ValidationError
+
+#: Buffer (m) around the convex hull of the paths when a profile names no boundary.
+HULL_BUFFER_M = 500.0
 
 #: EN 13201-2 P-classes: class -> (average lux, minimum lux), maintained horizontal illuminance.
 P_CLASSES: dict[str, tuple[float, float]] = {
@@ -228,12 +232,16 @@ class Profile:
     name : str
         Municipality name, e.g. ``"Strömstad"``.
     kommun_code : str
-        Four-digit SCB municipality code, e.g. ``"1486"``.
+        Municipality code: the four-digit SCB kommunkod in Sweden (``"1486"``), or any
+        short code elsewhere (Norwegian ``"3107"``, Finnish ``"285"``, ``"DK-101"``): 1–12
+        letters, digits, dots, dashes or underscores.
     crs : str
         Metric analysis CRS, e.g. ``"EPSG:3007"`` (SWEREF 99 12 00). Every layer leaves
         :mod:`layers` in this CRS.
-    boundary : Path
-        Municipality boundary polygon file (any CRS the file declares).
+    boundary : Path or None
+        Municipality boundary polygon file (any CRS the file declares). Optional: without
+        it the convex hull of the paths, buffered by :data:`HULL_BUFFER_M`, is used, with a
+        warning (luminaires and homes are then checked against that hull).
     latitude, longitude : float
         Reference point in degrees (WGS 84) for sun-position calculations.
     timezone : str
@@ -254,9 +262,9 @@ class Profile:
     name: str
     kommun_code: str
     crs: str
-    boundary: Path
     latitude: float
     longitude: float
+    boundary: Path | None = None
     timezone: str = "Europe/Stockholm"
     designated_schools: tuple[str, ...] = ()
     demo: bool = False
@@ -436,9 +444,15 @@ def _check_semantics(p: Profile, src: str) -> list[Problem]:
     except Exception:  # pyproj raises CRSError; we add the fix
         problems.append(_kp(src, "", "crs", f"unknown CRS {p.crs!r}",
                                 "use an EPSG code such as 'EPSG:3007'"))
-    if not (len(p.kommun_code) == 4 and p.kommun_code.isdigit()):
-        problems.append(_kp(src, "", "kommun_code", f"{p.kommun_code!r} is not a 4-digit code",
-                                "use the SCB kommunkod, e.g. '1486' for Strömstad"))
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,11}", p.kommun_code):
+        problems.append(_kp(src, "", "kommun_code",
+                            f"{p.kommun_code!r} is not a short municipality code",
+                            "use 1–12 letters, digits, dots, dashes or underscores, e.g. the "
+                            "SCB kommunkod '1486' for Strömstad or '3107' for Fredrikstad"))
+    if not re.fullmatch(r"[A-Z]{3}", p.costs.currency):
+        problems.append(_kp(src, "", "costs.currency", f"{p.costs.currency!r} is not an "
+                            "ISO 4217 currency code", "use three capital letters, e.g. "
+                            "'SEK', 'NOK', 'DKK' or 'EUR'"))
     if not (-90 <= p.latitude <= 90 and -180 <= p.longitude <= 180):
         problems.append(_kp(src, "", "latitude", "latitude/longitude out of range",
                                 "give the reference point in degrees WGS 84"))
@@ -449,7 +463,7 @@ def _check_semantics(p: Profile, src: str) -> list[Problem]:
         if value not in P_CLASSES:
             problems.append(_kp(src, "", key, f"unknown lighting class {value!r}",
                                     f"use one of {', '.join(P_CLASSES)}"))
-    files = {"boundary": p.boundary}
+    files = {"boundary": p.boundary} if p.boundary is not None else {}
     for f in dataclasses.fields(Sources):
         v = getattr(p.sources, f.name)
         if isinstance(v, Path):

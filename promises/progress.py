@@ -510,7 +510,8 @@ def compute_progress(register: Register, year: int, inputs: ProgressInputs,
                                    inputs.costs)
                 outcome = float(led.conversions)
                 details.append(f"Sparar {fmt_number(led.kwh_saved_per_year)} kWh, "
-                               f"{fmt_number(led.sek_saved_per_year)} kr och "
+                               f"{fmt_number(led.sek_saved_per_year)} "
+                               f"{inputs.costs.currency_symbol} och "
                                f"{fmt_number(led.co2_kg_saved_per_year)} kg CO₂ per år")
         elif p.measure == "walks":
             held = held_walks(inputs.walks, year, inputs.tz)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyogrio
+import pytest
 import rasterio
 from typer.testing import CliRunner
 
@@ -166,3 +167,52 @@ def test_route_cache_follows_the_homes(tmp_path, monkeypatch):
                "commute_darkness_by_month": {},
                "school_route_origins": {"kind": "homes", "count": 1234}}
     assert "1\u00a0234 bostadshus" in format_rank_summary(summary, tmp_path)
+
+
+def test_rank_outside_sweden_without_boundary_in_the_profiles_currency(tmp_path):
+    """A Norwegian-style profile: short code, NOK, own price and CO₂ factor, no boundary
+    file (the paths' hull), an inventory with one lamp of unknown type."""
+    (tmp_path / "lys.csv").write_text(
+        "lokalId;Lyskilde;Effekt;Høyde;Øst;Nord\n"
+        "N-1;Natrium høytrykk;100;8;624910;6535175\n"
+        "N-2;Ukjent;;;624950;6535200\n", encoding="utf-8")
+    prof = tmp_path / "profile.toml"
+    prof.write_text(f"""
+name = "Grensekommune"
+kommun_code = "3107"
+crs = "EPSG:25832"
+latitude = 58.937
+longitude = 11.172
+timezone = "Europe/Oslo"
+[sources]
+osm = "{ROOT / 'tests/fixtures/osm/stromstad_small.osm'}"
+lighting_inventory = "lys.csv"
+[costs]
+currency = "NOK"
+electricity_sek_per_kwh = 1.1
+co2_kg_per_kwh = 0.019
+""", encoding="utf-8")
+    layers = CliRunner().invoke(app, ["layers", "--profile", str(prof)])
+    assert layers.exit_code == 0, layers.output
+    assert "[boundary] källa: convex hull of the paths" in layers.output
+    assert "the profile names no boundary file; using the convex hull of the 16 paths " \
+           "buffered 500 m" in layers.output
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["rank", "--profile", str(prof), "--out", str(out),
+                                      "--no-raster"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    led = summary["led"]
+    assert summary["currency"] == "NOK"
+    assert (led["luminaires"], led["unknown_light_source"], led["wattage_assumed"]) == (1, 1, 0)
+    plan = pyogrio.read_dataframe(out / "ranking.gpkg", layer="led_replacements")
+    hps = plan.set_index("luminaire_id").loc["N-1"]
+    assert led["kwh_saved_per_year"] == pytest.approx(round(hps["kwh_saved_per_year"]))
+    assert hps["sek_saved_per_year"] == pytest.approx(round(hps["kwh_saved_per_year"] * 1.1))
+    assert hps["co2_kg_saved_per_year"] == pytest.approx(hps["kwh_saved_per_year"] * 0.019,
+                                                         abs=0.06)
+    assert "NOK/år" in result.output and "SEK" not in result.output
+    assert "+ 1 armaturer med okänd ljuskälla: inventera (inte med i besparingen)" in \
+        result.output
+    sheets = pd.read_excel(out / "ranking.xlsx", sheet_name=None)
+    assert "Sparat (NOK/år)" in sheets["LED-byten"].columns

@@ -47,8 +47,8 @@ def layers_cache_key(prof: Profile) -> str | None:
     if prof.sources.osm_place and prof.sources.osm is None:
         return None
     h = hashlib.blake2b(repr(prof).encode(), digest_size=16)
-    files = [prof.boundary, *[v for v in dataclasses.asdict(prof.sources).values()
-                              if isinstance(v, Path)]]
+    files = [*([prof.boundary] if prof.boundary else []),
+             *[v for v in dataclasses.asdict(prof.sources).values() if isinstance(v, Path)]]
     for f in files:
         st = f.stat() if f.exists() else None
         h.update(f"{f}:{st.st_size if st else -1}:{st.st_mtime_ns if st else -1};".encode())

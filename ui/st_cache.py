@@ -55,8 +55,8 @@ def inputs_key(path: Path) -> InputsKey:
     """Modification times of the profile and every file it names, and the code fingerprint
     (cache key)."""
     prof = load_profile(path)
-    files = [path, prof.boundary, *[v for v in dataclasses.asdict(prof.sources).values()
-                                     if isinstance(v, Path)]]
+    files = [path, *([prof.boundary] if prof.boundary else []),
+             *[v for v in dataclasses.asdict(prof.sources).values() if isinstance(v, Path)]]
     times: list[float | str] = [f.stat().st_mtime if f.exists() else 0.0 for f in files]
     return (*times, code_fingerprint())
 
