@@ -164,7 +164,8 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
          findings: gpd.GeoDataFrame | None = None, route_counts: pd.Series | None = None,
          darkness: pd.DataFrame | None = None,
          progress: Callable[[str], None] | None = None,
-         origins: gpd.GeoDataFrame | None = None) -> RankingResult:
+         origins: gpd.GeoDataFrame | None = None,
+         walkable: gpd.GeoDataFrame | None = None) -> RankingResult:
     """Rank path segments for new lighting and plan LED replacement.
 
     Parameters
@@ -187,6 +188,9 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
         Where school routes start, e.g. homes (``Layers.route_origins()``), same CRS;
         default a regular grid (see :func:`gis.school_routes.school_route_counts`). Pass the
         same origins that gave ``route_counts``: they are also reported in the summary.
+    walkable : GeoDataFrame, optional
+        Roads a pedestrian may use (``Layers.walkable``), routed over but not scored; pass
+        the same roads that gave ``route_counts``.
 
     Returns
     -------
@@ -212,7 +216,7 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
         segs, schools, crossings, priority_areas, findings, arrays=arrays), progress)
     if route_counts is None:
         route_counts = _timed(t, "school_routes", lambda: school_route_counts(
-            segs, schools, origins=origins), progress)
+            segs, schools, origins=origins, walkable=walkable), progress)
     routes = route_counts.reindex(segs.index).fillna(0).astype(int)
     illum = _timed(t, "lighting_model", lambda: segment_illuminance(
         segs, luminaires, default_height_m=lighting.default_mounting_height_m, arrays=arrays),
@@ -270,6 +274,9 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     route_origins: dict[str, Any] = (
         {"kind": "homes", "count": len(origins)} if origins is not None
         else {"kind": "grid", "spacing_m": ROUTE_GRID_SPACING_M})
+    route_origins["network"] = ("paths_and_roads" if walkable is not None and len(walkable)
+                                else "paths")
+    route_origins["reached_per_school"] = dict(route_counts.attrs.get("homes_reached", {}))
     faulty = (luminaires.index[luminaires["operating"].astype("str").eq("out_of_service")
                                .to_numpy(dtype=bool, na_value=False)].astype(str).tolist()
               if "operating" in luminaires.columns else [])

@@ -65,7 +65,7 @@ OSM_KEYS: tuple[str, ...] = (
     "highway", "footway", "cycleway", "bicycle", "foot", "segregated", "surface", "name",
     "lit", "crossing", "crossing:markings", "amenity", "isced:level", "grades", "lamp_type",
     "light:method", "light:count", "ref", "operator", "lamp_mount", "height", "light:colour",
-    "building", "area", "landuse",
+    "building", "area", "landuse", "access",
 )
 
 #: An element is read only when it carries at least one of these keys. The other

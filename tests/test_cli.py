@@ -20,9 +20,14 @@ def test_layers_summary_on_stromstad_demo():
     out = result.output
     assert "DEMODATA" in out
     for layer in ("boundary", "paths", "luminaires", "schools", "crossings", "priority_areas",
-                  "residences"):
+                  "residences", "walkable"):
         assert f"[{layer}]" in out
-    assert out.count("CRS: EPSG:3007") == 7
+    assert out.count("CRS: EPSG:3007") == 8
+    # the streets one may walk along, for school routes (not scored)
+    assert "[walkable] källa: stromstad_demo.osm (roads)\n  antal: 622" in out
+    # the inventory's faults are in the report, with ids
+    assert "luminaires: out of service by their status (faults: no light in the lighting " \
+           "model): 159 feature(s) [A-010422" in out
     assert "[residences] källa: stromstad_demo.osm (building)\n  antal: 3190" in out
     assert "Strömstiernaskolan *" in out  # designated school marked
     assert "belysning_demo.csv" in out

@@ -49,7 +49,13 @@ def test_rank_writes_all_outputs(tmp_path):
         assert ds.crs.to_epsg() == 3007 and ds.res == (2.0, 2.0)
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["municipality"] == "Strömstad" and summary["demo_data"] is True
-    assert summary["school_route_origins"] == {"kind": "homes", "count": 3190}
+    origins = summary["school_route_origins"]
+    assert {k: origins[k] for k in ("kind", "count", "network")} == {
+        "kind": "homes", "count": 3190, "network": "paths_and_roads"}
+    assert origins["reached_per_school"]["Strömstiernaskolan"] == {"near": 2741,
+                                                                   "reached": 2741}
+    assert "Hem med skolväg (nådde skolan / inom 2 km): Strömstiernaskolan 2\u00a0741/2\u00a0741" \
+        in result.output
     assert "Skolvägar räknade från 3\u00a0190 bostadshus" in result.output
     # honest numbers (issue 12): what the light rests on, the faults, the LED headline
     assert set(seg["lux_basis"]) <= {"inventory", "defaults"}
@@ -154,10 +160,17 @@ def test_route_cache_follows_the_homes(tmp_path, monkeypatch):
     assert len(list((tmp_path / "cache" / "trygga").glob("routes-*.parquet"))) == 3
     segs = segment_paths(layers.paths, seg_len)
     pd.testing.assert_series_equal(
-        from_homes, school_route_counts(segs, layers.schools, origins=homes),
+        from_homes, school_route_counts(segs, layers.schools, origins=homes,
+                                        walkable=layers.walkable),
         check_names=False)
+    assert from_homes.attrs["homes_reached"]  # kept beside the cached counts
     assert not from_homes.equals(grid)
-    pd.testing.assert_series_equal(cached_route_counts(with_homes, seg_len), from_homes)
+    again = cached_route_counts(with_homes, seg_len)
+    pd.testing.assert_series_equal(again, from_homes)
+    assert again.attrs["homes_reached"] == from_homes.attrs["homes_reached"]
+    # the roads are part of the key: without them, other counts
+    paths_only = cached_route_counts(dataclasses.replace(with_homes, walkable=None), seg_len)
+    assert not paths_only.equals(from_homes)
 
     summary = {"municipality": "X", "demo_data": False, "segments": 1, "km_total": 1.0,
                "km_by_status": {}, "km_unlit_near_school": 0.0, "km_dark_near_school": 0.0,

@@ -17,7 +17,7 @@ from layers.crossings import crossings_from_osm
 from layers.lighting import luminaires_from_osm
 from layers.loader import empty_layer, load_layers
 from layers.osm import read_osm_file
-from layers.paths import paths_from_osm
+from layers.paths import paths_from_osm, walkable_from_osm
 from layers.schemas import AREAS, AREAS_INDEX
 from layers.schools import schools_from_osm
 
@@ -163,7 +163,23 @@ def test_real_osm_sample_without_inventory():
     assert seg.loc[unknown_tag, "lighting_status"].eq("unknown").all()
     assert np.isfinite(seg["score"]).all()
     # no origins given: the routes start from the grid, and the summary says so
-    assert res.summary(profile)["school_route_origins"] == {"kind": "grid", "spacing_m": 250.0}
+    assert res.summary(profile)["school_route_origins"] == {
+        "kind": "grid", "spacing_m": 250.0, "network": "paths",
+        "reached_per_school": {"Helilän koulu": {"near": 38, "reached": 7}}}
+    # over the whole walkable network (paths + streets one may walk) far more grid points
+    # reach the school; counts still land on the scored segments only
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LayerWarning)
+        roads = walkable_from_osm(ext, crs)
+    assert len(roads) > 50 and "motorway" not in set(roads["highway"])
+    both = rank(paths, lum, schools, crossings, empty_layer(AREAS, AREAS_INDEX, crs), profile,
+                walkable=roads)
+    origins = both.summary(profile)["school_route_origins"]
+    assert origins["network"] == "paths_and_roads"
+    reached = origins["reached_per_school"]["Helilän koulu"]
+    # (the grid spans the larger network, so more points lie near the school too)
+    assert reached["near"] >= 38 and reached["reached"] / reached["near"] > 7 / 38
+    assert set(both.segments.index) == set(seg.index)
 
 
 def test_lux_basis_says_what_the_light_level_rests_on():

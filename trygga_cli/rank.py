@@ -112,11 +112,12 @@ def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
     change to one of them gives a new key.
     """
     import hashlib
+    import json
 
     import pandas as pd
     import shapely
 
-    from gis.school_routes import network_key, school_route_counts
+    from gis.school_routes import layer_route_counts, network_key
     from gis.segments import segment_paths
 
     paths = layers.paths
@@ -127,15 +128,24 @@ def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
     origins = layers.route_origins()
     h.update(b"homes:" + (shapely.get_coordinates(origins.geometry.values).tobytes()
                           if origins is not None else b"grid"))
+    walkable = layers.walkable
+    h.update(b"roads:" + (shapely.get_coordinates(walkable.geometry.values).tobytes()
+                          if walkable is not None else b"none"))
+    h.update(b"foot:" + "|".join(paths["foot"].astype("string").fillna("").tolist()).encode())
+    h.update(b"schools:" + "|".join(schools["name"].astype("string").fillna("").tolist())
+             .encode())
     path = cache_folder() / f"routes-{h.hexdigest()}.parquet"
-    if path.exists():
+    reach = path.with_suffix(".json")
+    if path.exists() and reach.exists():
         try:
             cached: pd.Series = pd.read_parquet(path)["school_routes"]
+            cached.attrs["homes_reached"] = json.loads(reach.read_text(encoding="utf-8"))
             return cached
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)
-    counts = school_route_counts(segs, schools, origins=origins)
+    counts = layer_route_counts(layers, segs)
     _store(path, counts.to_frame().to_parquet())
+    _store(reach, json.dumps(counts.attrs.get("homes_reached", {})).encode("utf-8"))
     return counts
 
 
@@ -186,7 +196,7 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
         result = rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
                       layers.priority_areas, prof, findings=open_findings,
                       route_counts=routes, progress=progress,
-                      origins=layers.route_origins())
+                      origins=layers.route_origins(), walkable=layers.walkable)
         progress("outputs")
         write_ranking_outputs(result, layers.luminaires, out, prof, paths=layers.paths,
                               what=("gpkg", "csv", "xlsx", "tif", "json") if raster
@@ -276,5 +286,13 @@ def format_rank_summary(s: dict, out: Path) -> str:
                        "inga bostadshus i indata",
                        f"School routes counted from a grid ({origins['spacing_m']:.0f} m); "
                        "no homes in the input"))
+    if origins.get("network") == "paths_and_roads":
+        lines.append(t("  över gång- och cykelvägar och gator man får gå på",
+                       "  over paths and the streets one may walk along"))
+    reached = origins.get("reached_per_school") or {}
+    if reached and origins.get("kind") == "homes":
+        lines.append(t("Hem med skolväg (nådde skolan / inom 2 km): ",
+                       "Homes with a school route (reached / within 2 km): ") + ", ".join(
+            f"{name} {_n(r['reached'])}/{_n(r['near'])}" for name, r in reached.items()))
     lines.append(t(f"Filer i {out}", f"Files in {out}"))
     return "\n".join(lines)
