@@ -1279,6 +1279,24 @@ def _read_xlsx(path: Path, src: str) -> tuple[pd.DataFrame, list[str]]:
     return _drop_blank(df, np.arange(len(df)) + 2)
 
 
+def _unwrap_ngsi(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """FIWARE NGSI-LD / NGSI v2 "normalized" entities carry every attribute as an object
+    ``{"type": "Property", "value": 8}``: keep the ``value`` (GeoJSON exports of a context
+    broker). Other columns are unchanged."""
+    out = gdf
+    for col in gdf.columns:
+        if col == gdf.geometry.name or gdf[col].dtype != object:
+            continue
+        values = gdf[col]
+        first = values.dropna().head(1)
+        if len(first) and isinstance(first.iloc[0], dict) and "value" in first.iloc[0]:
+            if out is gdf:
+                out = gdf.copy()
+            out[col] = values.map(lambda v: v.get("value") if isinstance(v, dict) else v)
+            logger.info("%s: NGSI attribute objects unwrapped to their value", col)
+    return out
+
+
 def read_inventory(
     path: str | Path,
     crs: str | CRS,
@@ -1369,7 +1387,7 @@ def read_inventory(
     elif kind == "xlsx":
         df, rows = _read_xlsx(path, src)
     else:
-        gdf = read_vector(path, require_crs=source_crs is None)
+        gdf = _unwrap_ngsi(read_vector(path, require_crs=source_crs is None))
         if gdf.crs is None:
             gdf = gdf.set_crs(source_crs)
         df, rows = gdf, [str(i + 1) for i in range(len(gdf))]

@@ -208,3 +208,21 @@ def test_unrecognised_status_is_listed_not_guessed():
     out, unknown = operating_state(pd.Series(["Besiktigad", "Besiktigad", "I drift"]))
     assert out.tolist() == ["in_service"] * 3
     assert unknown == ["'Besiktigad' ×2"]
+
+
+def test_fiware_ngsi_ld_normalized_entities(tmp_path):
+    """A context broker's GeoJSON: every attribute an object with its ``value``."""
+    path = tmp_path / "streetlights.geojson"
+    path.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": '
+        '{"type": "Point", "coordinates": [11.171994, 58.936997]}, "properties": '
+        '{"id": "urn:ngsi-ld:Streetlight:s-1", "type": "Streetlight", '
+        '"status": {"type": "Property", "value": "defectiveLamp"}, '
+        '"lanternHeight": {"type": "Property", "value": 8}, '
+        '"powerConsumption": {"type": "Property", "value": 70, "unitCode": "WTT"}, '
+        '"lampTechnology": {"type": "Property", "value": "LED"}}}]}', encoding="utf-8")
+    lum, _ = read_with_report(path, CRS)
+    row = lum.iloc[0]
+    assert (lum.index[0], row["light_source"], row["wattage_w"], row["mounting_height_m"],
+            row["operating"]) == ("urn:ngsi-ld:Streetlight:s-1", "LED", 70.0, 8.0,
+                                  "out_of_service")
