@@ -395,15 +395,22 @@ def _fold_words(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", _fold(text)).strip()
 
 
-def _classify_light_source(raw: str) -> str | None:
-    """Class of one raw light-source text; None when not recognised."""
+def _first_rule(raw: str, rules: Sequence[tuple[re.Pattern[str], str]], empty: str,
+                default: str | None = None) -> str | None:
+    """The class of the first of *rules* whose pattern matches the folded text of *raw*;
+    *empty* for an empty text, *default* when none matches."""
     text = _fold_words(raw)
     if not text:
-        return "unknown"
-    for pattern, cls in _LIGHT_SOURCE_RULES:
+        return empty
+    for pattern, cls in rules:
         if pattern.search(text):
             return cls
-    return None
+    return default
+
+
+def _classify_light_source(raw: str) -> str | None:
+    """Class of one raw light-source text; None when not recognised."""
+    return _first_rule(raw, _LIGHT_SOURCE_RULES, "unknown")
 
 
 def normalize_light_source(values: pd.Series, fix: str = "") -> pd.Series:
@@ -472,13 +479,8 @@ _OWNER_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 
 
 def _classify_owner(raw: str) -> str:
-    text = _fold_words(raw)
-    if not text:
-        return "unknown"
-    for pattern, cls in _OWNER_RULES:
-        if pattern.search(text):
-            return cls
-    return "annan"
+    """Owner class of one owner text (unrecognised names are ``"annan"``)."""
+    return _first_rule(raw, _OWNER_RULES, "unknown", default="annan") or "annan"
 
 
 def _normalize_owner(values: pd.Series) -> pd.Series:
@@ -517,13 +519,8 @@ OPERATING_STATES = ("in_service", "out_of_service", "removed", "planned")
 
 
 def _classify_status(raw: str) -> str | None:
-    text = _fold_words(raw)
-    if not text:
-        return "in_service"
-    for pattern, state in _STATUS_RULES:
-        if pattern.search(text):
-            return state
-    return None
+    """Operating state of one status text; None when not recognised."""
+    return _first_rule(raw, _STATUS_RULES, "in_service")
 
 
 def operating_state(values: pd.Series) -> tuple[pd.Series, list[str]]:

@@ -280,10 +280,16 @@ def walkable_from_osm(extract: OsmExtract, crs: str | CRS,
     ways = extract.ways
     ways = ways.loc[select_walkable_roads(ways).to_numpy()]
     if boundary is not None and len(ways):
-        zone = gpd.GeoSeries([boundary], crs=crs).to_crs(ways.crs).iloc[0]
-        shapely.prepare(zone)
+        zone = _zone(boundary, crs, ways.crs)
         ways = ways.loc[shapely.intersects(zone, ways.geometry.values)]
     return _normalize_paths(_osm_frame(ways), str(crs), extract.source)
+
+
+def _zone(boundary: shapely.Geometry, crs: str | CRS, to: object) -> shapely.Geometry:
+    """The boundary (in the profile CRS) in the ways' CRS, prepared for predicates."""
+    zone = gpd.GeoSeries([boundary], crs=crs).to_crs(to).iloc[0]
+    shapely.prepare(zone)
+    return zone
 
 
 def _osm_frame(ways: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -333,8 +339,7 @@ def paths_from_osm(extract: OsmExtract, crs: str | CRS,
                    "(highway=footway/cycleway/path/..., sidewalks, crossings); check that it "
                    "covers the municipality and was not filtered")
     if boundary is not None and len(ways):
-        zone = gpd.GeoSeries([boundary], crs=crs).to_crs(ways.crs).iloc[0]
-        shapely.prepare(zone)
+        zone = _zone(boundary, crs, ways.crs)
         inside = shapely.intersects(zone, ways.geometry.values)
         if not inside.any():
             warn_layer(no_overlap_message(extract.source, boundary_label,
