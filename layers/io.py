@@ -131,11 +131,14 @@ def source_fingerprint(*packages: ModuleType) -> str:
     """Hash of the Python source of *packages* (their ``*.py`` files, by name and content).
 
     Part of the keys of results cached on disk (layers, rankings), so that a new version of
-    the code never gets results an older version computed.
+    the code never gets results an older version computed. The packages' ``*.toml`` data
+    files (``layers/inventory_columns.toml``) count as source.
     """
     h = hashlib.blake2b(digest_size=16)
     for pkg in packages:
-        for src in sorted(Path(str(pkg.__file__)).parent.glob("*.py")):
+        folder = Path(str(pkg.__file__)).parent
+        # data files too (the inventory column table is TOML)
+        for src in sorted([*folder.glob("*.py"), *folder.glob("*.toml")]):
             h.update(src.name.encode())
             h.update(src.read_bytes())
     return h.hexdigest()

@@ -79,9 +79,12 @@ RESIDENTIAL_BUILDINGS: frozenset[str] = frozenset({
     "bungalow", "dormitory", "farm",
 })
 
-#: Multipolygon relations carrying one of these keys are assembled into areas (``building``
-#: relations only to give homes their point, see :attr:`OsmExtract.residences`).
-AREA_RELATION_KEYS: tuple[str, ...] = ("amenity", "highway", "building")
+#: Multipolygon relations carrying one of these keys are assembled into areas.
+AREA_RELATION_KEYS: tuple[str, ...] = ("amenity", "highway")
+
+#: Relations the file reader assembles: the area relations, and building relations to give
+#: homes their point (:attr:`OsmExtract.residences`; they are not areas).
+_ASSEMBLE_KEYS: tuple[str, ...] = (*AREA_RELATION_KEYS, "building")
 
 #: Tags queried from Overpass by :func:`download_osm` (osmnx ``tags`` argument).
 DOWNLOAD_TAGS: dict[str, bool | str | list[str]] = {
@@ -301,7 +304,7 @@ def read_osm_file(path: str | Path) -> OsmExtract:
 
     processor = (osmium.FileProcessor(str(path))
                  .with_locations()
-                 .with_areas(osmium.filter.KeyFilter(*AREA_RELATION_KEYS))
+                 .with_areas(osmium.filter.KeyFilter(*_ASSEMBLE_KEYS))
                  .with_filter(osmium.filter.KeyFilter(*SELECT_KEYS, "building")))
     try:
         for obj in processor:

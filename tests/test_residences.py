@@ -182,8 +182,9 @@ def test_profile_with_a_residences_file_routes_from_homes(tmp_path):
     assert from_homes.sum() > 0 and not from_homes.equals(from_grid)
     result = rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
                   layers.priority_areas, prof, route_counts=from_homes, origins=origins)
-    assert result.summary(prof)["school_route_origins"] == {"kind": "homes",
-                                                            "count": len(homes)}
+    said = result.summary(prof)["school_route_origins"]
+    assert (said["kind"], said["count"], said["network"]) == ("homes", len(homes), "paths")
+    assert set(said["reached_per_school"]) == set(layers.schools["name"])
     np.testing.assert_array_equal(
         result.segments["school_route_count"].to_numpy(),
         from_homes.reindex(result.segments.index).to_numpy())
