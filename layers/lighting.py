@@ -963,6 +963,7 @@ def _normalize_luminaires(
     if mapped:
         warn_layer("luminaires: mapped coded values with [inventory.codes]: "
                    + ", ".join(mapped))
+    numbers["wattage_w"] = _wattage_from_text(numbers["wattage_w"], light_text)
     operating, unknown_status = operating_state(status_text)
     if unknown_status:
         warn_layer(f"luminaires: status value(s) not recognised, counted as in service: "
@@ -1087,6 +1088,27 @@ def _normalize_luminaires(
     out = finalize(gdf, list(schemas.LUMINAIRES), schemas.LUMINAIRES_INDEX, target)
     logger.info("%s: %d luminaires (%s)", src, len(out), source)
     return out
+
+
+_WATT_IN_TEXT = r"(?i)(?<![\d.,])(\d{1,4}(?:[.,]\d+)?)\s*(?:w|watt|watts)\b"
+
+
+def _wattage_from_text(watt: np.ndarray, light_text: pd.Series) -> np.ndarray:
+    """Wattages the light-source text states (``"HPS 100W"``, ``"SON-T 70 W"``) where the
+    wattage cell is empty; reported in a LayerWarning. Known wattages are never replaced."""
+    missing = ~np.isfinite(watt)
+    if not missing.any():
+        return watt
+    codes, uniques = pd.factorize(light_text)
+    found_u = pd.to_numeric(pd.Series(uniques, dtype="str").str.extract(
+        _WATT_IN_TEXT, expand=False).str.replace(",", ".", regex=False), errors="coerce")
+    found = found_u.to_numpy(dtype="float64", na_value=np.nan)[codes]
+    use = missing & np.isfinite(found) & (found > 0) & (found <= _NUMERIC["wattage_w"][1])
+    if use.any():
+        examples = ", ".join(f"'{v}'" for v in pd.unique(light_text[use])[:5])
+        warn_layer(f"luminaires: {int(use.sum())} wattage(s) read from the light-source text "
+                   f"where the wattage cell is empty ({examples})")
+    return np.where(use, found, watt)
 
 
 def _derive_ids(ids: pd.Series, groups: list[tuple[str, list[int]]]) -> pd.Series:

@@ -226,3 +226,18 @@ def test_fiware_ngsi_ld_normalized_entities(tmp_path):
     assert (lum.index[0], row["light_source"], row["wattage_w"], row["mounting_height_m"],
             row["operating"]) == ("urn:ngsi-ld:Streetlight:s-1", "LED", 70.0, 8.0,
                                   "out_of_service")
+
+
+def test_wattage_stated_in_the_light_source_text_fills_only_empty_cells(tmp_path):
+    path = tmp_path / "inv.csv"
+    path.write_text("id;LIGHTTYPE_DESC;WATTAGE1;x;y\n"
+                    "A;HPS 100W;;102324;6535946\n"
+                    "B;SON-T 70 W;150;102410;6536020\n"
+                    "C;LED;;102198;6535801\n", encoding="utf-8")
+    lum, report = read_with_report(path, CRS)
+    assert lum.loc["A", "wattage_w"] == 100.0
+    assert lum.loc["B", "wattage_w"] == 150.0        # the cell wins over the text
+    assert np.isnan(lum.loc["C", "wattage_w"])       # nothing stated: stays unknown
+    assert one(report, "luminaires: 1 wattage(s) read from the light-source text") == (
+        "luminaires: 1 wattage(s) read from the light-source text where the wattage cell "
+        "is empty ('HPS 100W')")
