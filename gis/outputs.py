@@ -26,6 +26,12 @@ STATUS_LABELS_SV = {
     "unlit": "Obelyst", "underlit": "Underbelyst", "lit_old_technology": "Gammal teknik (Hg/HPS)",
     "ok": "Tillräckligt belyst", "unknown": "Okänd",
 }
+#: Swedish labels of ``lux_basis`` (what a segment's light level rests on) and of the LED
+#: plan's ``wattage_basis``, for the XLSX.
+BASIS_LABELS_SV = {
+    "inventory": "Registret", "defaults": "Standardvärden", "osm_lit_only": "Bara OSM lit",
+    "default": "Antagen (saknas i registret)",
+}
 
 
 def table_for_excel(gdf: gpd.GeoDataFrame | pd.DataFrame) -> pd.DataFrame:
@@ -146,6 +152,10 @@ def write_xlsx(tables: dict[str, tuple[str, pd.DataFrame]], path: str | Path,
         if "lighting_status" in view:
             view = view.assign(lighting_status=view["lighting_status"].astype(str)
                                .map(STATUS_LABELS_SV).fillna(view["lighting_status"]))
+        for col in ("lux_basis", "wattage_basis"):
+            if col in view:
+                view = view.assign(**{col: view[col].astype(str).map(BASIS_LABELS_SV)
+                                      .fillna(view[col].astype(str))})
         frames[sheet] = view.rename(columns=names)
         widths[sheet] = [60 if c == "reason" else max(8, min(30, len(names[c]) + 2))
                               for c in cols]

@@ -229,3 +229,19 @@ co2_kg_per_kwh = 0.019
         result.output
     sheets = pd.read_excel(out / "ranking.xlsx", sheet_name=None)
     assert "Sparat (NOK/år)" in sheets["LED-byten"].columns
+
+
+def test_xlsx_names_what_the_light_level_rests_on(tmp_path):
+    out = tmp_path / "rank"
+    result = CliRunner().invoke(app, ["rank", "--profile",
+                                      str(ROOT / "data/stromstad/profile.toml"), "--out",
+                                      str(out), "--no-raster"])
+    assert result.exit_code == 0, result.output
+    sheets = pd.read_excel(out / "ranking.xlsx", sheet_name=None)
+    seg = sheets["Segment"]
+    assert set(seg["Ljusnivå enligt"]) == {"Registret", "Standardvärden"}
+    assert seg["Armaturer ur drift (30 m)"].sum() > 0
+    led = sheets["LED-byten"]
+    assert set(led["Effekt enligt"]) == {"Registret", "Antagen (saknas i registret)"}
+    csv = pd.read_csv(out / "segments.csv", sep=";", decimal=",", encoding="utf-8-sig")
+    assert set(csv["lux_basis"]) == {"inventory", "defaults"}  # codes in the CSV
