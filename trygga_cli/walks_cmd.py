@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -18,19 +17,20 @@ walks_app = typer.Typer(
 
 ProfileOpt = Annotated[Path, typer.Option("--profile", "-p", help=t(
     "Kommunprofil (TOML).", "Municipality profile (TOML)."))]
-StoreOpt = Annotated[Path | None, typer.Option("--store", help=t(
-    "Fyndlager (GeoPackage); standard är profilens.",
-    "Findings store (GeoPackage); default is the profile's."))]
+StoreOpt = Annotated[str | None, typer.Option("--store", help=t(
+    "Fyndlager: GeoPackage-fil eller postgresql://värd/databas; standard är profilens.",
+    "Findings store: GeoPackage file or postgresql://host/database; default is the profile's."))]
 DEFAULT_PROFILE = Path("data/stromstad/profile.toml")
 
 
-def _profile_and_store(profile: Path, store: Path | None):  # type: ignore[no-untyped-def]
+def _profile_and_store(profile: Path, store: str | None):  # type: ignore[no-untyped-def]
     from layers import load_profile
     from walks.service import open_store
 
     prof = load_profile(profile)
     if store is not None:
-        prof = dataclasses.replace(prof, store=store)
+        from walks.store import override_store
+        prof = override_store(prof, store)
     return prof, open_store(prof)
 
 

@@ -12,7 +12,7 @@ from layers.loader import Layers
 from layers.osm import OsmDownloadError
 from ui.st_cache import inputs_key, profile_path, st_layers
 from ui.state import t
-from walks.store import GeoPackageStore
+from walks.store import FindingStore
 
 
 def load_or_stop() -> Layers:
@@ -40,7 +40,7 @@ def show_demo_notice(profile: Profile) -> None:
 
 
 @contextmanager
-def staff_store_page(title_key: str) -> Iterator[tuple[str, Layers, GeoPackageStore]]:
+def staff_store_page(title_key: str) -> Iterator[tuple[str, Layers, FindingStore]]:
     """The shared start of a staff page: login, layers, demo notice, title, open store.
 
     Yields ``(role, layers, store)`` and closes the store afterwards; a store that cannot

@@ -26,7 +26,7 @@ from ui.state import t
 from walks.categories import category_labels
 from walks.duplicates import duplicate_candidates, open_findings_mask
 from walks.model import FINDING_STATES, RESPONSIBLE_PARTIES, Finding, finding_state
-from walks.store import ConflictError, GeoPackageStore
+from walks.store import ConflictError, FindingStore
 
 #: Widget keys of the edit form; cleared whenever a new snapshot is loaded.
 FORM_KEYS = ("act_state", "act_reason", "act_responsible_sel", "act_measure", "act_deadline",
@@ -128,7 +128,7 @@ def _label(findings: pd.DataFrame, fid: str) -> str:
             f"{str(r['description'])[:50]}")
 
 
-def _load_snapshot(store: GeoPackageStore, fid: str) -> Finding:
+def _load_snapshot(store: FindingStore, fid: str) -> Finding:
     snap = store.get_finding(fid)
     st.session_state["act_loaded"] = snap
     for k in FORM_KEYS:
@@ -136,14 +136,14 @@ def _load_snapshot(store: GeoPackageStore, fid: str) -> Finding:
     return snap
 
 
-def _snapshot(store: GeoPackageStore, fid: str) -> Finding:
+def _snapshot(store: FindingStore, fid: str) -> Finding:
     snap = st.session_state.get("act_loaded")
     if isinstance(snap, Finding) and snap.id == fid:
         return snap
     return _load_snapshot(store, fid)
 
 
-def _history(store: GeoPackageStore, fid: str, tz: str) -> None:
+def _history(store: FindingStore, fid: str, tz: str) -> None:
     st.markdown(f"**{t('act_history')}**")
     rows = store.history(fid)
     zone = ZoneInfo(tz)
@@ -176,7 +176,7 @@ def _duplicates(snap: Finding, findings: gpd.GeoDataFrame) -> None:
     }), hide_index=True, width="stretch")
 
 
-def _details(store: GeoPackageStore, snap: Finding, tz: str) -> None:
+def _details(store: FindingStore, snap: Finding, tz: str) -> None:
     zone = ZoneInfo(tz)
     st.markdown(f"**{md(snap.category)}** · {t('rec_severity')} {snap.severity} · "
                 f"{snap.created.astimezone(zone):%Y-%m-%d %H:%M} · "
@@ -192,7 +192,7 @@ def _details(store: GeoPackageStore, snap: Finding, tz: str) -> None:
             st.caption(t("act_photo_missing"))
 
 
-def _form(store: GeoPackageStore, role: str, snap: Finding) -> None:
+def _form(store: FindingStore, role: str, snap: Finding) -> None:
     labels = [s.label for s in FINDING_STATES]
     parties = ["", *RESPONSIBLE_PARTIES]
     with st.form("act_form"):
@@ -259,7 +259,7 @@ def render() -> None:
         _page(store, role, layers.profile.timezone)
 
 
-def _page(store: GeoPackageStore, role: str, tz: str) -> None:
+def _page(store: FindingStore, role: str, tz: str) -> None:
     ss = st.session_state
     msg = ss.get("act_message")
     if msg:

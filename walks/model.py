@@ -197,6 +197,11 @@ _GROUP_ALIASES = {
 #: Roles that may author an update. Roles, never names.
 AUTHOR_ROLES: tuple[str, ...] = ("staff", "moderator", "admin", "import", "system", "public")
 
+#: Moderation states of a finding (visibility, separate from its state): residents'
+#: findings wait as ``pending`` until a moderator approves (public) or rejects them.
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+MODERATION_STATES: tuple[str, ...] = (PENDING, APPROVED, REJECTED)
+
 #: Allowed severities: 1 (low) to 3 (high).
 SEVERITIES: tuple[int, ...] = (1, 2, 3)
 
@@ -423,7 +428,11 @@ class Finding:
     state : State
         Current state (:data:`FINDING_STATES`).
     closed_reason : str
-        Required when the state requires a reason (avslutad utan åtgärd).
+        Internal reason, required when the state requires one (avslutad utan åtgärd).
+        Never public.
+    public_note : str
+        Public explanation of what was done or why nothing will be done; the only
+        closing text public outputs show.
     non_public : bool
         Never publish this finding (visibility is separate from state).
     version : int
@@ -438,6 +447,10 @@ class Finding:
         When the finding was marked fixed.
     description_original : str or None
         The text as first submitted; kept when the public description is moderated.
+    moderation : str
+        ``pending``, ``approved`` or ``rejected`` (:data:`MODERATION_STATES`); only
+        approved findings are public. The store sets it on creation from its moderation
+        policy, whatever is passed.
     """
 
     id: str
@@ -462,6 +475,8 @@ class Finding:
     raw_category: str = ""
     fixed_at: datetime | None = None
     description_original: str | None = None
+    public_note: str = ""
+    moderation: str = APPROVED
 
     def validate(self, categories: Sequence[Category] | None = None) -> None:
         """Check every field; raise one :class:`ValidationError` naming each bad field.
@@ -496,7 +511,7 @@ class Finding:
             problems.append(_problem(src, "severity", f"severity {self.severity!r} is not "
                                      "1, 2 or 3", "use 1 (low), 2 or 3 (high)"))
         for name in ("description", "internal_note", "measure", "closed_reason",
-                     "raw_category"):
+                     "raw_category", "public_note"):
             if not isinstance(getattr(self, name), str):
                 problems.append(_problem(src, name, "not text", "give a text (may be empty)"))
         if not (self.walk_id or self.channel):
@@ -521,6 +536,10 @@ class Finding:
             problems.append(_problem(src, "closed_reason",
                                      f"state {self.state.label!r} requires a reason",
                                      "say why the finding is closed without action"))
+        if self.moderation not in MODERATION_STATES:
+            problems.append(_problem(src, "moderation", f"unknown moderation state "
+                                     f"{self.moderation!r}",
+                                     f"use one of: {', '.join(MODERATION_STATES)}"))
         if not isinstance(self.non_public, bool):
             problems.append(_problem(src, "non_public", f"{self.non_public!r} is not "
                                      "True/False", "use True or False"))
@@ -569,6 +588,9 @@ class FindingUpdate:
         ``description_original``.
     version_after : int
         The finding's version after this change.
+    author_id : str or None
+        Pseudonymous id of the author (OIDC subject, local account name or
+        ``cli:<login>``); staff-only, never public.
     """
 
     finding_id: str
@@ -579,6 +601,7 @@ class FindingUpdate:
     note: str = ""
     changes: Mapping[str, Any] = field(default_factory=dict)
     version_after: int = 1
+    author_id: str | None = None
 
     def __post_init__(self) -> None:
         src = f"update of finding {self.finding_id}"

@@ -45,6 +45,7 @@ import shapely
 from layers._common import Problem, ValidationError
 from layers.io import write_atomic
 from walks.categories import CATEGORIES, Category
+from walks.model import APPROVED
 from walks.store import FindingStore
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ logger = logging.getLogger(__name__)
 #: The only columns a public output may contain (``geometry``: EPSG:4326 points, 5 decimals).
 PUBLIC_COLUMNS: tuple[str, ...] = (
     "id", "category", "description", "state_label", "state_type", "date", "fixed_date",
-    "public_photo", "geometry",
+    "public_note", "public_photo", "geometry",
 )
 
 #: Fields of the staff frame that are internal and never public (documentation and tests;
@@ -61,13 +62,14 @@ INTERNAL_COLUMNS: tuple[str, ...] = (
     "internal_note", "description_original", "responsible", "measure", "deadline",
     "severity", "closed_reason", "walk_id", "channel", "source_id", "content_hash",
     "raw_category", "version", "updated", "photos", "non_public", "author_role", "note",
-    "participants", "organiser",
+    "participants", "organiser", "moderation", "created_by", "author_id",
 )
 
 #: Decimals of the public coordinates (5 decimals ≈ 1 m).
 PUBLIC_DECIMALS = 5
 
-_REQUIRED = ("category", "description", "state_label", "state_type", "created", "non_public")
+_REQUIRED = ("category", "description", "state_label", "state_type", "created", "non_public",
+             "moderation")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -125,7 +127,10 @@ def public_view(findings: gpd.GeoDataFrame, *, categories: Sequence[Category] = 
     ids = findings["id"] if "id" in findings.columns else pd.Series(
         findings.index, index=findings.index)
     public_labels = {c.label for c in categories if not c.staff_only}
+    # Only findings a moderator approved (residents' reports wait), not hidden, in a
+    # public category.
     keep = (~findings["non_public"].fillna(True).astype(bool)) \
+        & findings["moderation"].astype(object).eq(APPROVED) \
         & findings["category"].isin(public_labels)
     unknown = ~findings["category"].isin({c.label for c in categories})
     if unknown.any():
@@ -154,6 +159,8 @@ def public_view(findings: gpd.GeoDataFrame, *, categories: Sequence[Category] = 
         "state_type": [_clean(v) for v in state_type],
         "date": _local_date(sel["created"], tz),
         "fixed_date": fixed,
+        "public_note": ([_clean(v) for v in sel["public_note"]] if "public_note" in sel.columns
+                        else [""] * len(sel)),
         "public_photo": photos,
     })
     result = gpd.GeoDataFrame(out, geometry=geom.reset_index(drop=True), crs="EPSG:4326")

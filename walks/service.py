@@ -14,7 +14,8 @@ import pandas as pd
 from layers.boundary import load_boundary
 from layers.profile import Profile
 from walks.model import finding_state
-from walks.store import GeoPackageStore, ImportReport
+from walks.store import FindingStore, ImportReport
+from walks.store import open_store as open_profile_store
 
 logger = logging.getLogger(__name__)
 
@@ -28,13 +29,13 @@ class ImportOutcome:
     ok: bool
 
 
-def import_file(store: GeoPackageStore, profile: Profile, path: str | Path,
+def import_file(store: FindingStore, profile: Profile, path: str | Path,
                 walk_id: str | None = None, dry_run: bool = False) -> ImportOutcome:
     """Read a findings file and import it into *store*, all or nothing.
 
     Parameters
     ----------
-    store : GeoPackageStore
+    store : FindingStore
         The findings store (profile CRS).
     profile : Profile
         For the CRS and the municipality boundary (points outside are errors).
@@ -59,7 +60,7 @@ def import_file(store: GeoPackageStore, profile: Profile, path: str | Path,
     return ImportOutcome(text + "\n\n" + report.summary(), report, report.ok)
 
 
-def seed_demo_store(store: GeoPackageStore, profile: Profile) -> int:
+def seed_demo_store(store: FindingStore, profile: Profile) -> int:
     """Put the demo findings (``sources.findings``) into an empty store, with their states.
 
     Returns the number of findings added; 0 when the store already has findings or the
@@ -91,20 +92,22 @@ def seed_demo_store(store: GeoPackageStore, profile: Profile) -> int:
                      + timedelta(days=21 + int(str(fid).replace("-", "")[:8], 16) % 35)
                      if target.is_fixed() else None)
             store.set_state(str(fid), finding.version, target, note="demo",
-                            author_role="staff", reason=reason, fixed_at=fixed)
+                            author_role="staff", reason=reason, fixed_at=fixed,
+                            public_note=reason)
     logger.info("seeded %d demo findings", outcome.report.new)
     return outcome.report.new
 
 
-def open_store(profile: Profile) -> GeoPackageStore:
-    """The profile's store; on the demo, seeded with the demo findings on first use."""
-    store = GeoPackageStore.from_profile(profile)
+def open_store(profile: Profile, *, actor_id: str | None = None) -> FindingStore:
+    """The profile's store (GeoPackage or PostGIS, see :func:`walks.store.open_store`);
+    on the demo, seeded with the demo findings on first use."""
+    store = open_profile_store(profile, actor_id=actor_id)
     if profile.demo:
         seed_demo_store(store, profile)
     return store
 
 
-def open_findings(store: GeoPackageStore) -> gpd.GeoDataFrame:
+def open_findings(store: FindingStore) -> gpd.GeoDataFrame:
     """Open findings (state type ``open``) with category and severity, for the ranking."""
     f = store.findings()
     if f.empty:
