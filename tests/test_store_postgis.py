@@ -20,6 +20,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from _server import temp_profile
+from test_store_contract import CRS_, finding, import_frame
 from typer.testing import CliRunner
 
 from layers import load_profile
@@ -33,9 +35,6 @@ from walks.store import (
     StoreError,
     open_store,
 )
-
-from _server import temp_profile
-from test_store_contract import CRS_, finding, import_frame
 
 CTX = mp.get_context("fork")
 ROOT = Path(__file__).resolve().parents[1]
