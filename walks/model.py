@@ -387,7 +387,7 @@ class Walk:
 #: change.
 EDITABLE_FIELDS: tuple[str, ...] = (
     "geometry", "category", "severity", "description", "internal_note", "photos",
-    "responsible", "measure", "deadline", "non_public", "walk_id", "channel",
+    "responsible", "measure", "deadline", "non_public", "walk_id", "channel", "public_note",
 )
 
 
