@@ -84,10 +84,26 @@ def _clean(value: Any) -> str:
 
 
 def _local_date(values: pd.Series, tz: str) -> list[str | None]:
-    ts = pd.to_datetime(values, utc=True, format="ISO8601") if len(values) else values
-    out: list[str | None] = []
-    for t in ts:
-        out.append(None if pd.isna(t) else t.tz_convert(tz).date().isoformat())
+    """ISO local dates (the profile's time zone) of UTC times; None for missing."""
+    if not len(values):
+        return []
+    ts = pd.to_datetime(pd.Series(values, copy=False), utc=True, format="ISO8601")
+    local = ts.dt.tz_convert(tz).dt.strftime("%Y-%m-%d")
+    return [None if pd.isna(v) else str(v) for v in local]
+
+
+def _clean_all(values: Any) -> list[str]:
+    """:func:`_clean` of every value, computed once per distinct value."""
+    vals = list(values)
+    cache: dict[Any, str] = {}
+    out = []
+    for v in vals:
+        try:
+            out.append(cache[v])
+        except KeyError:
+            out.append(cache.setdefault(v, _clean(v)))
+        except TypeError:  # unhashable
+            out.append(_clean(v))
     return out
 
 
@@ -152,14 +168,14 @@ def public_view(findings: gpd.GeoDataFrame, *, categories: Sequence[Category] = 
     else:
         photos = [None] * len(sel)
     out = pd.DataFrame({
-        "id": [_clean(v) for v in ids.loc[sel.index]],
-        "category": [_clean(v) for v in sel["category"]],
-        "description": [_clean(v) for v in sel["description"]],
-        "state_label": [_clean(v) for v in sel["state_label"]],
-        "state_type": [_clean(v) for v in state_type],
+        "id": _clean_all(ids.loc[sel.index]),
+        "category": _clean_all(sel["category"]),
+        "description": _clean_all(sel["description"]),
+        "state_label": _clean_all(sel["state_label"]),
+        "state_type": _clean_all(state_type),
         "date": _local_date(sel["created"], tz),
         "fixed_date": fixed,
-        "public_note": ([_clean(v) for v in sel["public_note"]] if "public_note" in sel.columns
+        "public_note": (_clean_all(sel["public_note"]) if "public_note" in sel.columns
                         else [""] * len(sel)),
         "public_photo": photos,
     })
