@@ -298,3 +298,29 @@ def test_copy_keeps_everything_and_checks_it(store: FindingStore, dst_kind: str,
                                   store.findings().drop(columns="geometry"))
     with pytest.raises(ValidationError, match="not empty"):
         store.copy_to(dst)
+
+
+# --- import hardening (issue: no double imports, duplicates reported) --------------------
+
+def test_import_reports_likely_duplicates_within_50_m(store: FindingStore) -> None:
+    near = store.add_finding(finding(0, category="belysning"))
+    frame = import_frame(3, start=100)
+    frame.geometry = [Point(X0 + 30, Y0 + 40),     # 50 m from the stored one: reported
+                      Point(X0 + 30.1, Y0 + 40),   # 50.08 m: not
+                      Point(X0 + 3, Y0 + 4)]       # 5 m but another category: not
+    frame.loc["104", "category"] = "buskar/vegetation"
+    rep = store.import_findings(frame, "fynd.gpkg", dry_run=True)
+    dups = [n for n in rep.notes if "likely duplicate" in n.message]
+    assert [(n.row, n.column) for n in dups] == [("102", "geometry")]
+    assert near.id in dups[0].message and "50 m away" in dups[0].message
+    assert rep.new == 3  # a note, not a refusal
+
+
+def test_the_same_waypoint_with_and_without_its_time_is_one_finding(
+        store: FindingStore) -> None:
+    with_time = import_frame(2, channel="import:gpx")
+    without = import_frame(2, channel="import:gpx")
+    without["created"] = pd.NaT
+    assert store.import_findings(with_time, "a.gpx").new == 2
+    rep = store.import_findings(without, "b.gpx")
+    assert (rep.new, rep.duplicates) == (0, 2)

@@ -50,14 +50,23 @@ def import_file(store: FindingStore, profile: Profile, path: str | Path,
     from walks.importers import dry_run_report, read_findings_file
 
     result = read_findings_file(path, profile.crs, boundary=load_boundary(profile))
-    text = dry_run_report(result)
+    text = dry_run_report(result, dry_run=dry_run)
     if result.problems:
         return ImportOutcome(text, None, False)
     frame = result.findings
     if walk_id is not None:
         frame = frame.assign(walk_id=walk_id)
     report = store.import_findings(frame, Path(path).name, dry_run=dry_run)
-    return ImportOutcome(text + "\n\n" + report.summary(), report, report.ok)
+    lines = [text, "", report.summary()]
+    store_notes = [n for n in report.notes if n.column in ("geometry", "source_id")]
+    if store_notes:
+        lines.append("Att kontrollera / to check:")
+        lines.extend(f"  - rad / row {n.row}: {n.message}. Åtgärd / fix: {n.fix}"
+                     for n in store_notes)
+    if report.new == 0 and report.duplicates and report.ok:
+        lines.append("Alla rader fanns redan i lagret; inget nytt sparades / every row was "
+                     "already in the store; nothing new was saved")
+    return ImportOutcome("\n".join(lines), report, report.ok)
 
 
 def seed_demo_store(store: FindingStore, profile: Profile) -> int:

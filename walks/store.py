@@ -523,11 +523,12 @@ def prepare_import(gdf: gpd.GeoDataFrame, crs: str, source: str,
             prep.error_rows.append((pos, row, category))
             continue
         assert isinstance(geom, Point)
+        # The time is not part of the content: the same waypoint exported with and
+        # without its timestamp (or with its time zone fixed) is the same finding.
         chash = _content_hash({
             "raw_category": raw_category, "category": _text(rec.get("category")),
             "severity": None if _is_missing(sev_raw) else severity,
             "description": description, "internal_note": internal_note,
-            "created": None if _is_missing(created_raw) else _ts(created),
             "x": round(geom.x, 2), "y": round(geom.y, 2), "walk_id": walk_id,
             "photos": sorted(photo_hashes),
         })
@@ -1104,6 +1105,7 @@ class FindingStore:
         findings = [(pos, row, dataclasses.replace(
             f, moderation=self.moderation.initial(f.channel, author_role)))
             for pos, row, f in prep.findings]
+        dup_notes: list[Problem] = []  # likely duplicates of stored findings (50 m rule)
 
         def plan(t: Any) -> _Plan:
             """Classify rows as new/duplicate against the store (inside the transaction)."""
@@ -1131,6 +1133,7 @@ class FindingStore:
                     by_source.setdefault(f.source_id, f.id)
                 rows.append((pos, ImportRow(row, "new", f.id, f.category)))
                 new.append(f)
+            dup_notes[:] = self._likely_duplicates(t, source, rows, new)
             return rows, new, changed
 
         def report(planned: _Plan) -> ImportReport:
@@ -1142,7 +1145,7 @@ class FindingStore:
                 new=sum(r.action == "new" for r in ordered),
                 duplicates=sum(r.action == "duplicate" for r in ordered),
                 changed=len(changed), problems=tuple(prep.problems),
-                notes=(*prep.notes, *changed), rows=tuple(ordered))
+                notes=(*prep.notes, *changed, *dup_notes), rows=tuple(ordered))
 
         if dry_run or prep.problems:
             with self.backend.reading() as t:
@@ -1190,6 +1193,32 @@ class FindingStore:
         rep = report(self.backend.write(tx))
         logger.info("%s", rep.summary())
         return rep
+
+    def _likely_duplicates(self, t: Any, source: str, rows: list[tuple[int, ImportRow]],
+                           new: list[Finding]) -> list[Problem]:
+        """Notes for new rows near an open stored finding of the same category (the 50 m
+        rule of :mod:`walks.duplicates`, as the app applies it when recording)."""
+        from walks.duplicates import DUPLICATE_RADIUS_M, nearest_duplicates
+
+        if not new:
+            return []
+        stored = t.finding_records(True)
+        if not stored:
+            return []
+        existing = gpd.GeoDataFrame(
+            {"category": [r["category"] for r in stored],
+             "state_label": [r["state_label"] for r in stored]},
+            index=pd.Index([r["uuid"] for r in stored]),
+            geometry=[r["geometry"] for r in stored], crs=self.crs)
+        pts = np.array([f.geometry for f in new], dtype=object)
+        cats = np.array([f.category for f in new], dtype=object)
+        near = nearest_duplicates(pts, cats, existing, DUPLICATE_RADIUS_M)
+        row_of = {r.finding_id: r.row for _p, r in rows if r.action == "new"}
+        return [Problem(
+            source, row_of.get(new[int(p)].id, ""), "geometry",
+            f"likely duplicate: open finding {fid} of the same category is {d:.0f} m away",
+            "check both; if it is the same thing, close one of them and note the other")
+            for p, fid, d in near.itertuples(index=False)]
 
     # photos -----------------------------------------------------------------------------
     def _put_photo(self, data: bytes | str | Path, declared_name: str | None = None,
