@@ -359,3 +359,40 @@ def test_store_commands_move_a_kommun_to_postgis_and_back(
     assert pyogrio.read_info(back, layer="findings")["features"] == 5
     r = runner.invoke(app, ["store", "copy", str(src), str(back), "--profile", str(prof)])
     assert r.exit_code == 2 and "not empty" in r.output
+
+
+def test_app_pages_and_public_map_run_unchanged_on_postgis(
+        tmp_path: Path, pg_dsn: str, pg_schema: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo profile pointed at PostGIS (TRYGGA_STORE): staff and public pages work and
+    the store is shared: a write on one 'instance' is seen by the other."""
+    from streamlit.testing.v1 import AppTest
+
+    from trygga_cli.main import app
+
+    prof = temp_profile(tmp_path / "prof")
+    text = prof.read_text(encoding="utf-8")
+    prof.write_text(text.replace("\ndemo = true", f'\ndemo = true\nstore_schema = "{pg_schema}"'),
+                    encoding="utf-8")
+    PostGISBackend(pg_dsn, CRS_, schema=pg_schema).init()
+    monkeypatch.setenv("TRYGGA_STORE", pg_dsn)
+    monkeypatch.setenv("TRYGGA_PROFILE", str(prof))
+    monkeypatch.delenv("TRYGGA_MODE", raising=False)
+    actions = AppTest.from_file(str(ROOT / "ui" / "pages" / "atgarder.py"),
+                                default_timeout=90).run()
+    assert not actions.exception, [e.value for e in actions.exception]
+    assert not (tmp_path / "prof" / "walks.gpkg").exists()  # nothing local
+    with open_store(load_profile(prof)) as store:
+        assert isinstance(store.backend, PostGISBackend)
+        seeded = store.findings()
+    assert len(seeded) > 10  # the demo findings went into PostGIS
+    public = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    public.switch_page("ui/pages/offentlig.py").run()
+    assert not public.exception, [e.value for e in public.exception]
+    out = tmp_path / "karta.html"
+    r = CliRunner().invoke(app, ["public-map", "--out", str(out), "--profile", str(prof)])
+    assert r.exit_code == 0, r.output
+    html = out.read_text(encoding="utf-8")
+    shown = seeded.loc[~seeded["non_public"] & seeded["moderation"].eq("approved")
+                       & ~seeded["description"].str.contains(r"[<>&\"']", regex=True)]
+    assert len(shown) > 5
+    assert all(d in html for d in shown["description"].head(5))
