@@ -183,6 +183,8 @@ def _details(store: FindingStore, snap: Finding, tz: str) -> None:
                 f"{snap.created.astimezone(zone):%Y-%m-%d %H:%M} · "
                 f"{md(snap.walk_id or snap.channel or '')}")
     st.text(f"{t('description')}: {snap.description or '–'}")
+    if snap.description_original and snap.description_original != snap.description:
+        st.text(f"{t('mod_original')}: {snap.description_original}")
     st.text(f"{t('rec_note')}: {snap.internal_note or '–'}")
     if snap.non_public:
         st.caption(t("rec_non_public"))
