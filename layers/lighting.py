@@ -518,6 +518,40 @@ _STATUS_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 OPERATING_STATES = ("in_service", "out_of_service", "removed", "planned")
 
 
+def mark_out_of_service(luminaires: gpd.GeoDataFrame, ids: Sequence[str]
+                        ) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """A copy of *luminaires* where the lamps *ids* are out of service (reported faults).
+
+    Parameters
+    ----------
+    luminaires : GeoDataFrame
+        The luminaire layer (index ``luminaire_id``, column ``operating``; any CRS).
+    ids : sequence of str
+        Luminaire ids with an open fault report (e.g. lamp-fault findings).
+
+    Returns
+    -------
+    (GeoDataFrame, list of str)
+        The new frame (lamps in service with a fault become ``out_of_service``; removed or
+        planned lamps keep their state) and the ids not found in the layer, for a warning.
+        *luminaires* is not changed.
+    """
+    wanted = {str(i) for i in ids if i is not None and str(i).strip()}
+    if not wanted or len(luminaires) == 0:
+        return luminaires, sorted(wanted)
+    lid = pd.Series(luminaires.index.astype(str), index=luminaires.index)
+    hit = lid.isin(wanted).to_numpy()
+    missing = sorted(wanted - set(lid[hit]))
+    if not hit.any():
+        return luminaires, missing
+    out = luminaires.copy()
+    state = (out["operating"].astype(str) if "operating" in out.columns
+             else pd.Series("in_service", index=out.index))
+    out["operating"] = state.where(~(hit & state.eq("in_service").to_numpy()),
+                                   "out_of_service").astype("str")
+    return out, missing
+
+
 def _classify_status(raw: str) -> str | None:
     """Operating state of one status text; None when not recognised."""
     return _first_rule(raw, _STATUS_RULES, "in_service")

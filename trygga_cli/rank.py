@@ -156,10 +156,11 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
     from gis.outputs import write_ranking_outputs
     from gis.ranking import rank
     from layers import ValidationError, load_profile
+    from layers.lighting import mark_out_of_service
     from layers.osm import OsmDownloadError
     from walks.seed import read_open_findings
+    from walks.service import lamp_faults, open_store
     from walks.service import open_findings as store_open_findings
-    from walks.service import open_store
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   transient=True) as bar:
@@ -180,10 +181,21 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
             if src is not prof.sources:
                 prof = dataclasses.replace(prof, sources=src)
             layers = cached_layers(prof)
+            luminaires = layers.luminaires
             if findings is not None:
                 open_findings = read_open_findings(findings, prof.crs)
             else:
-                open_findings = store_open_findings(open_store(prof))
+                store = open_store(prof)
+                open_findings = store_open_findings(store)
+                # Reported lamp faults: the lamp is dark until the finding is fixed.
+                faults = lamp_faults(store)
+                luminaires, unknown = mark_out_of_service(
+                    luminaires, faults["luminaire_id"].astype(str).tolist())
+                store.close()
+                if unknown:
+                    typer.echo(t("Varning: felanmälda armaturer finns inte i "
+                                 "belysningsregistret: ", "Warning: reported luminaires are "
+                                 "not in the inventory: ") + ", ".join(unknown[:20]), err=True)
         except (ValidationError, OsmDownloadError) as exc:
             typer.echo(t("Fel i indata:", "Invalid input:") + f"\n{exc}", err=True)
             return 2
@@ -193,12 +205,12 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
             return 2
         progress("school_routes")
         routes = cached_route_counts(layers, prof.lighting.segment_length_m)
-        result = rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
+        result = rank(layers.paths, luminaires, layers.schools, layers.crossings,
                       layers.priority_areas, prof, findings=open_findings,
                       route_counts=routes, progress=progress,
                       origins=layers.route_origins(), walkable=layers.walkable)
         progress("outputs")
-        write_ranking_outputs(result, layers.luminaires, out, prof, paths=layers.paths,
+        write_ranking_outputs(result, luminaires, out, prof, paths=layers.paths,
                               what=("gpkg", "csv", "xlsx", "tif", "json") if raster
                               else ("gpkg", "csv", "xlsx", "json"))
         summary = result.summary(prof)
