@@ -203,6 +203,11 @@ class Profile:
         True when the sources are the synthetic demo data; the app then shows a notice.
     store : Path or None
         Findings store (GeoPackage) for this municipality.
+    partner_registers : tuple of Path
+        Promise registers of other municipalities whose joint promises (``joint_with``
+        naming this profile's ``name``) this municipality takes part in, e.g. Tanum's
+        ``["../stromstad/medborgarloften_2023_2024.toml"]``; their reports show them in a
+        joint section.
     sources, lighting, costs, weights
         See :class:`Sources`, :class:`Lighting`, :class:`Costs`, :class:`Weights`.
     path : Path
@@ -219,6 +224,7 @@ class Profile:
     designated_schools: tuple[str, ...] = ()
     demo: bool = False
     store: Path | None = None
+    partner_registers: tuple[Path, ...] = ()
     sources: Sources = field(default_factory=Sources)
     lighting: Lighting = field(default_factory=Lighting)
     costs: Costs = field(default_factory=Costs)
@@ -287,6 +293,8 @@ def _convert(value: Any, annotation: Any, base: Path) -> Any:
         return p if p.is_absolute() else Path(os.path.normpath(base / p))
     if annotation is float:
         return float(value)
+    if origin is tuple and typing.get_args(annotation)[0] is Path:
+        return tuple(_convert(v, Path, base) for v in value)
     if origin is tuple:
         return tuple(value)
     if origin is dict and args[1] is Path:
@@ -409,6 +417,8 @@ def _check_semantics(p: Profile, src: str) -> list[Problem]:
             files[f"sources.{f.name}"] = v
     for name, r in p.sources.rasters.items():
         files[f"sources.rasters.{name}"] = r
+    for i, r in enumerate(p.partner_registers):
+        files[f"partner_registers[{i}]"] = r
     for key, fpath in files.items():
         if not fpath.exists():
             problems.append(_kp(src, "", key, f"file not found: {fpath}",

@@ -64,6 +64,7 @@ from layers.profile import Profile
 from promises import charts
 from promises.activities import open_activity_log
 from promises.demo import seed_demo_walks
+from promises.milestones import open_milestone_log
 from promises.progress import (
     LedProgress,
     LightingProgress,
@@ -214,6 +215,8 @@ class ReportData:
     show_closed_reasons: bool = True
     sources: tuple[str, ...] = field(default_factory=tuple)
     partial_share: float = 0.5
+    joint: tuple[PromiseProgress, ...] = ()
+    joint_municipalities: tuple[str, ...] = ()
 
     def chart(self, key: str) -> Chart:
         """The chart or map named *key*. Raises KeyError."""
@@ -405,7 +408,8 @@ def build_report(profile: Profile, register: Register, store: FindingStore,
                  activities: pd.DataFrame, year: int, *,
                  before: RankingSnapshot | None = None, after: RankingSnapshot | None = None,
                  layers: Layers | None = None, as_of: dt.date | None = None,
-                 show_closed_reasons: bool = True, draw: bool = True) -> ReportData:
+                 show_closed_reasons: bool = True, draw: bool = True,
+                 milestones: pd.DataFrame | None = None) -> ReportData:
     """Gather the report of *year* from the store, the activity log and two snapshots.
 
     Parameters
@@ -431,6 +435,14 @@ def build_report(profile: Profile, register: Register, store: FindingStore,
         Print why findings were closed without action.
     draw : bool
         Draw the charts and maps (False: numbers only, faster).
+    milestones : DataFrame, optional
+        :meth:`promises.milestones.MilestoneLog.frame` (default: none recorded).
+
+    Notes
+    -----
+    Promises shared with other municipalities (``joint_with``) are also listed in
+    ``joint``, with ``joint_municipalities`` (this register's municipality first), for the
+    joint section printed in every partner's report.
     """
     tz = profile.timezone
     as_of = as_of or dt.datetime.now(ZoneInfo(tz)).date()
@@ -443,7 +455,8 @@ def build_report(profile: Profile, register: Register, store: FindingStore,
     inputs = ProgressInputs(walks=walks, activities=activities, before=before, after=after,
                             costs=profile.costs,
                             designated_schools=tuple(profile.designated_schools),
-                            walk_findings=per_walk, tz=tz)
+                            walk_findings=per_walk, tz=tz,
+                            **({} if milestones is None else {"milestones": milestones}))
     progress = compute_progress(register, year, inputs, as_of)
     fs = summarize_findings(public, staff, year, show_closed_reasons=show_closed_reasons,
                             category_order=[c.label for c in store.categories])
@@ -473,7 +486,11 @@ def build_report(profile: Profile, register: Register, store: FindingStore,
     if labels is not None:
         sources.append(f"Belysning: {labels[0]} och {labels[1]}, rangordnade med samma "
                        "belysningsmodell (EN 13201-2)")
+    joint = tuple(p for p in progress if p.promise.joint_with)
+    names = dict.fromkeys([register.municipality,
+                           *(m for p in joint for m in p.promise.joint_with)])
     return ReportData(
+        joint=joint, joint_municipalities=tuple(names) if joint else (),
         year=year, as_of=as_of, generated=_date_sv(as_of), municipality=profile.name,
         title=register.title, demo=profile.demo, note=register.note,
         progress=tuple(progress), status_counts=status_counts(progress),
@@ -513,13 +530,15 @@ def report_for_profile(profile: Profile, register: Register, year: int, *,
     snap_before, snap_after = snapshots_for_year(profile, register, year, layers=layers,
                                                  before=before, after=after)
     log = open_activity_log(profile, register)
+    milestone_log = open_milestone_log(profile, register)
     with contextlib.ExitStack() as stack:
         if store is None:
             store = stack.enter_context(open_store(profile))
         seed_demo_walks(store, profile)
         return build_report(profile, register, store, log.frame(), year, before=snap_before,
                             after=snap_after, layers=layers, as_of=as_of,
-                            show_closed_reasons=show_closed_reasons, draw=draw)
+                            show_closed_reasons=show_closed_reasons, draw=draw,
+                            milestones=milestone_log.frame())
 
 
 # --------------------------------------------------------------------------------------
