@@ -27,6 +27,7 @@ from promises.activities import (
     open_activity_log,
 )
 from promises.demo import seed_demo_walks
+from promises.milestones import STEPS, Milestone, milestone_log_path, open_milestone_log
 from promises.register import Register, load_register, register_for_profile
 from promises.report import (
     ReportData,
@@ -55,11 +56,17 @@ def _store_path(profile: Profile) -> Path:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def st_report(profile_file: str, layers_key: InputsKey, register_file: str,
-              data_key: tuple[tuple[int, int], ...], year: int) -> ReportData:
-    """The report data of *year*, cached on the inputs' and the store's file times."""
+              data_key: tuple[tuple[int, int], ...], year: int,
+              joint_for: str = "") -> ReportData:
+    """The report data of *year*, cached on the inputs' and the store's file times.
+
+    *joint_for*: a partner municipality's name; the report then covers only the
+    register's promises shared with it (:meth:`promises.register.Register.joint_for`).
+    """
     layers = st_layers(profile_file, layers_key)
-    return report_for_profile(layers.profile, load_register(register_file), year,
-                              layers=layers)
+    reg = load_register(register_file)
+    return report_for_profile(layers.profile, reg.joint_for(joint_for) if joint_for else reg,
+                              year, layers=layers)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -78,6 +85,7 @@ def _prepare_demo(profile: Profile, reg: Register) -> None:
     with open_store(profile) as store:
         seed_demo_walks(store, profile)
     open_activity_log(profile, reg)
+    open_milestone_log(profile, reg)
 
 
 @st.cache_data(show_spinner=False)
@@ -117,14 +125,22 @@ def _show_report(data: ReportData) -> None:
         col.metric(label, n)
     st.dataframe(pd.DataFrame({
         "Löfte": [p.promise.text for p in data.progress],
-        "Ansvar": [p.promise.owner_label for p in data.progress],
+        "Område": [p.promise.area for p in data.progress],
+        "Ansvar": [p.promise.responsible_label for p in data.progress],
         "Mål": [p.target_text for p in data.progress],
         f"Utfall {data.year}": [p.outcome_text for p in data.progress],
         "Status": [p.status.label for p in data.progress],
-        "Detaljer": ["; ".join([*p.details, *([f"Platser: {', '.join(p.places)}"]
-                                              if p.places else [])])
+        "Detaljer": ["; ".join([*p.details, *(f"{d} {s}: {n}" if n else f"{d} {s}"
+                                               for d, s, n in p.milestones),
+                                *([f"Platser: {', '.join(p.places)}"] if p.places else [])])
                      for p in data.progress],
     }), hide_index=True)
+    if data.joint:
+        st.subheader(f"{t('fu_joint')}: {' och '.join(data.joint_municipalities)}")
+        st.dataframe(pd.DataFrame({
+            "Löfte": [p.promise.text for p in data.joint],
+            f"Utfall {data.year}": [p.outcome_text for p in data.joint],
+            "Status": [p.status.label for p in data.joint]}), hide_index=True)
 
     st.subheader(f"{t('fu_walks')} {data.year}")
     if data.walks:
@@ -235,6 +251,27 @@ def _staff_forms(profile: Profile, reg: Register, year: int) -> None:
             else:
                 st.success(t("fu_log_saved"))
                 st.rerun()
+    steps = [p for p in reg.promises if p.has_milestones]
+    if steps:
+        mlog = open_milestone_log(profile, reg)
+        with st.expander(t("fu_milestone")), st.form("log_milestone", clear_on_submit=True):
+            promise = st.selectbox(t("fu_log_promise"), steps, format_func=lambda p: p.text)
+            step = st.radio(t("fu_milestone_step"), STEPS, horizontal=True)
+            default = dt.date(year, 12, 31) if year < dt.date.today().year else dt.date.today()
+            when = st.date_input(t("fu_log_date"), value=default,
+                                 min_value=dt.date(reg.period_start, 1, 1),
+                                 max_value=dt.date(reg.period_end, 12, 31),
+                                 key="milestone_date")
+            note = st.text_input(t("fu_milestone_note"), max_chars=200)
+            if st.form_submit_button(t("fu_log_save")):
+                try:
+                    mlog.add(Milestone(when if isinstance(when, dt.date) else dt.date.today(),
+                                       promise.id, step, note), reg)  # type: ignore[arg-type]
+                except ValidationError as exc:
+                    st.error(str(exc))
+                else:
+                    st.success(t("fu_milestone_saved"))
+                    st.rerun()
     with st.expander(t("fu_import")):
         st.caption(t("fu_import_help"))
         upload = st.file_uploader("CSV", type=["csv", "txt"], key="activity_csv")
@@ -261,12 +298,18 @@ def render() -> None:
     path = profile_path()
     prof = load_profile(path)
     reg_file = register_for_profile(prof)
+    joint_for = ""
+    if reg_file is None:  # a partner municipality: the joint promises of a partner register
+        reg_file = next(iter(prof.partner_registers), None)
+        joint_for = prof.name
     if reg_file is None:
         st.info(t("fu_no_register"))
         st.stop()
         return
     try:
         reg = load_register(reg_file)
+        if joint_for:
+            reg = reg.joint_for(joint_for)
     except ValidationError as exc:
         st.error(f"{t('fu_register_error')}:\n\n{exc}")
         st.stop()
@@ -278,10 +321,11 @@ def render() -> None:
     _prepare_demo(prof, reg)
     store = _store_path(prof)
     data_key = _mtime_key(store, store.with_name(store.name + "-wal"),
-                          activity_log_path(prof), reg_file)
+                          activity_log_path(prof), milestone_log_path(prof), reg_file)
     try:
         with st.spinner(t("fu_building")):
-            data = st_report(str(path), inputs_key(path), str(reg_file), data_key, int(year))
+            data = st_report(str(path), inputs_key(path), str(reg_file), data_key, int(year),
+                             joint_for)
     except (ValidationError, ValueError) as exc:
         st.error(str(exc))
         st.stop()
