@@ -57,7 +57,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from gis.darkness import commute_darkness_by_month
+from gis.darkness import commute_darkness_by_month, commute_darkness_by_school, school_day_table
 from layers._common import LayerWarning
 from layers.io import write_atomic
 from layers.profile import Profile
@@ -193,6 +193,37 @@ class FindingsSummary:
 
 
 @dataclass(frozen=True)
+class SchoolDarknessRow:
+    """Dark commute hours per school day of one school, month by month.
+
+    Attributes
+    ----------
+    school : str
+    school_day : str
+        E.g. ``"08:10–14:20, 25 min resa"``.
+    hours : tuple of float
+        Mean dark hours per school day, January to December.
+    """
+
+    school: str
+    school_day: str
+    hours: tuple[float, ...]
+
+
+def school_darkness_rows(profile: Profile, schools: Any, year: int) -> tuple[
+        SchoolDarknessRow, ...]:
+    """The report's commute-darkness rows, one per school of the layer (profile times)."""
+    table = school_day_table(schools, profile.school_day)
+    if table.empty:
+        return ()
+    dark = commute_darkness_by_school(table, profile.timezone, year)["dark_h"]
+    return tuple(SchoolDarknessRow(
+        str(name), f"{r.start}–{r.end}, {fmt_number(r.travel_min)} min resa",
+        tuple(float(v) for v in dark.xs(name, level=0).to_numpy()))
+        for name, r in table.iterrows())
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything the report shows; public content only (see the module docstring)."""
 
@@ -217,6 +248,7 @@ class ReportData:
     partial_share: float = 0.5
     joint: tuple[PromiseProgress, ...] = ()
     joint_municipalities: tuple[str, ...] = ()
+    school_darkness: tuple[SchoolDarknessRow, ...] = ()
 
     def chart(self, key: str) -> Chart:
         """The chart or map named *key*. Raises KeyError."""
@@ -487,10 +519,13 @@ def build_report(profile: Profile, register: Register, store: FindingStore,
         sources.append(f"Belysning: {labels[0]} och {labels[1]}, rangordnade med samma "
                        "belysningsmodell (EN 13201-2)")
     joint = tuple(p for p in progress if p.promise.joint_with)
+    school_dark = (school_darkness_rows(profile, layers.schools, year)
+                   if layers is not None else ())
     names = dict.fromkeys([register.municipality,
                            *(m for p in joint for m in p.promise.joint_with)])
     return ReportData(
         joint=joint, joint_municipalities=tuple(names) if joint else (),
+        school_darkness=school_dark,
         year=year, as_of=as_of, generated=_date_sv(as_of), municipality=profile.name,
         title=register.title, demo=profile.demo, note=register.note,
         progress=tuple(progress), status_counts=status_counts(progress),

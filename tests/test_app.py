@@ -110,3 +110,13 @@ def test_lux_overlay_toggle_and_darkness_table():
     assert not at.exception, at.exception
     assert "data:image/png;base64," in map_script()
     assert "Modellerad belysning" in map_script()       # its legend
+
+
+def test_map_page_shows_commute_darkness_per_school():
+    at = _run()
+    assert not at.exception, at.exception
+    assert any(e.label == "Mörk skolväg per skola (timmar per skoldag)" for e in at.expander)
+    table = next(d.value for d in at.dataframe if "Skoldag" in d.value.columns)
+    assert table.index.name == "Skola" and len(table) == 7
+    assert table.loc["Bojarskolan", "Skoldag"] == "08:20–14:40"
+    assert table.loc["Bojarskolan", "jun"] == 0.0 and table.loc["Bojarskolan", "dec"] > 0

@@ -326,3 +326,18 @@ def test_cli_promises_list_and_template(tmp_path):
     made = runner.invoke(app, ["promises", "template", "--out", str(out)])
     assert made.exit_code == 0
     assert out.read_bytes().startswith("\ufeffdatum;löfte;antal".encode())
+
+
+def test_report_has_commute_darkness_per_school(demo):
+    data, page = demo
+    rows = {r.school: r for r in data.school_darkness}
+    assert len(rows) == 7 and "Bojarskolan" in rows
+    assert rows["Bojarskolan"].school_day == "08:20–14:40, 25 min resa"
+    assert rows["Strömstad gymnasium"].school_day == "08:40–16:00, 40 min resa"
+    # dark in the winter, light in the summer, never more than the trips themselves
+    bojar = rows["Bojarskolan"].hours
+    assert bojar[11] > 0 and bojar[5] == 0 and max(bojar) <= 50 / 60
+    # the late-ending gymnasium is darker on the way home in December than Bojarskolan
+    assert rows["Strömstad gymnasium"].hours[11] > bojar[11]
+    assert "Mörk skolväg per skola 2024" in page
+    assert "<th scope=\"row\">Strömstad gymnasium</th>" in page

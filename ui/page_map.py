@@ -185,11 +185,30 @@ def _totals(result: RankingResult, layers: Layers) -> None:
     c4.metric(t("led_saving"), f"{s['led']['kwh_saved_per_year']:,.0f}".replace(",", " "))
     months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
     st.html(_darkness_bars(months, result.darkness["share_dark"].to_numpy() * 100))
+    _school_darkness(months)
     origins = s.get("school_route_origins") or {}
     if origins.get("kind") == "homes":
         st.caption(t("routes_from_homes").format(n=f"{origins['count']:,}".replace(",", " ")))
     elif origins.get("kind") == "grid":
         st.caption(t("routes_from_grid").format(m=f"{origins['spacing_m']:.0f}"))
+
+
+def _school_darkness(months: list[str]) -> None:
+    """Dark commute hours per school day, per school (each school's own times)."""
+    import datetime as dt
+
+    from ui.st_cache import inputs_key, profile_path, st_school_darkness
+
+    path = profile_path()
+    table = st_school_darkness(str(path), inputs_key(path), dt.date.today().year)
+    if table.empty:
+        return
+    with st.expander(t("school_darkness")):
+        shown = table.rename(columns={m: months[m - 1] for m in range(1, 13)}
+                             | {"school_day": t("school_day_col")})
+        shown.index.name = t("school_col")
+        st.dataframe(shown[[t("school_day_col"), *months]])
+        st.caption(t("school_darkness_help"))
 
 
 def _darkness_bars(months: list[str], percent: np.ndarray) -> str:

@@ -49,6 +49,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "top_kwh": ("Energi topp 10 paket (kWh/år)", "Energy of top 10 packages (kWh/yr)"),
     "led_saving": ("LED-besparing (kWh/år)", "LED saving (kWh/yr)"),
     "darkness_chart": ("Andel mörk skolväg per månad", "Share of dark school commute by month"),
+    "school_darkness": ("Mörk skolväg per skola (timmar per skoldag)", "Dark school commute per school (hours per school day)"),
+    "school_darkness_help": ("Timmar i mörker (solen mer än 6° under horisonten) per skoldag och månad, på vägen till och från skolan, med varje skolas egna tider i profilen (school_times).", "Hours of darkness (sun more than 6° below the horizon) per school day and month on the way to and from school, using each school's own times in the profile (school_times)."),
+    "school_day_col": ("Skoldag", "School day"),
+    "school_col": ("Skola", "School"),
     "routes_from_homes": ("Skolvägarna är räknade från {n} bostadshus inom 2 km från skolorna.",
                           "School routes are counted from {n} homes within 2 km of the schools."),
     "routes_from_grid": ("Skolvägarna är räknade från ett rutnät ({m} m): indata saknar "
