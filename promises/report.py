@@ -80,6 +80,7 @@ from promises.progress import (
 from promises.register import Register
 from promises.snapshots import RankingSnapshot, snapshots_for_year
 from walks.categories import CATEGORIES
+from walks.deadlines import DeadlineSummary, finding_deadlines, summarize_deadlines
 from walks.model import FINDING_STATES, PARTICIPANT_GROUPS
 from walks.pdf import html_to_pdf
 from walks.public import public_view
@@ -223,6 +224,22 @@ def school_darkness_rows(profile: Profile, schools: Any, year: int) -> tuple[
         for name, r in table.iterrows())
 
 
+def year_deadlines(staff: pd.DataFrame, public_ids: set[str], profile: Profile, year: int,
+                   as_of: dt.date) -> DeadlineSummary | None:
+    """"Åtgärdat i tid" for the public findings fixed in *year*, and the public findings
+    overdue on *as_of* (counts only; deadlines come from the profile's ``deadlines`` and
+    the deadlines staff set, :func:`walks.deadlines.finding_deadlines`). None when the
+    profile has no deadline rules and no finding has a deadline."""
+    pub = staff.loc[staff.index.isin(list(public_ids))]
+    has_set = "deadline" in pub.columns and pub["deadline"].notna().any()
+    if not profile.deadlines and not has_set:
+        return None
+    dl = finding_deadlines(pub, profile.deadlines, as_of=as_of, tz=profile.timezone)
+    fixed_at = pd.to_datetime(pub["fixed_at"], utc=True, errors="coerce").dt.tz_convert(
+        profile.timezone) if "fixed_at" in pub.columns else pd.Series(pd.NaT, index=pub.index)
+    return summarize_deadlines(dl, fixed_at.dt.year.eq(year))
+
+
 @dataclass(frozen=True)
 class ReportData:
     """Everything the report shows; public content only (see the module docstring)."""
@@ -249,6 +266,7 @@ class ReportData:
     joint: tuple[PromiseProgress, ...] = ()
     joint_municipalities: tuple[str, ...] = ()
     school_darkness: tuple[SchoolDarknessRow, ...] = ()
+    deadlines: DeadlineSummary | None = None
 
     def chart(self, key: str) -> Chart:
         """The chart or map named *key*. Raises KeyError."""
@@ -518,6 +536,7 @@ def build_report(profile: Profile, register: Register, store: FindingStore,
     if labels is not None:
         sources.append(f"Belysning: {labels[0]} och {labels[1]}, rangordnade med samma "
                        "belysningsmodell (EN 13201-2)")
+    deadlines = year_deadlines(staff, public_ids, profile, year, as_of)
     joint = tuple(p for p in progress if p.promise.joint_with)
     school_dark = (school_darkness_rows(profile, layers.schools, year)
                    if layers is not None else ())
@@ -525,7 +544,7 @@ def build_report(profile: Profile, register: Register, store: FindingStore,
                            *(m for p in joint for m in p.promise.joint_with)])
     return ReportData(
         joint=joint, joint_municipalities=tuple(names) if joint else (),
-        school_darkness=school_dark,
+        school_darkness=school_dark, deadlines=deadlines,
         year=year, as_of=as_of, generated=_date_sv(as_of), municipality=profile.name,
         title=register.title, demo=profile.demo, note=register.note,
         progress=tuple(progress), status_counts=status_counts(progress),

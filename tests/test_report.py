@@ -341,3 +341,13 @@ def test_report_has_commute_darkness_per_school(demo):
     assert rows["Strömstad gymnasium"].hours[11] > bojar[11]
     assert "Mörk skolväg per skola 2024" in page
     assert "<th scope=\"row\">Strömstad gymnasium</th>" in page
+
+
+def test_report_counts_fixed_in_time(demo):
+    data, page = demo
+    d = data.deadlines
+    assert d is not None
+    # three public findings were fixed in 2024; two of them within their category's limit
+    assert (d.fixed, d.fixed_in_time) == (3, 2)
+    assert d.overdue_open == 12            # all 12 open public findings are late on 1 March
+    assert "åtgärdat i tid" in page and "(2 av 3 åtgärdade 2024)" in page

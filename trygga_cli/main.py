@@ -33,6 +33,9 @@ from trygga_cli.report_cmd import REPORT_HELP, promises_app, report_command  # n
 
 app.add_typer(promises_app, name="promises")
 app.command("report", help=REPORT_HELP)(report_command)
+from trygga_cli.deadlines_cmd import DEADLINES_HELP, deadlines_command  # noqa: E402
+
+app.command("deadlines", help=DEADLINES_HELP)(deadlines_command)
 
 ProfileOption = Annotated[Path, typer.Option(
     "--profile", "-p",

@@ -15,6 +15,7 @@ import os
 import warnings
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
@@ -113,6 +114,16 @@ def st_school_darkness(path: str, key: InputsKey, year: int) -> pd.DataFrame:
     dark = dark.reindex(table.index)
     day = [f"{r.start}–{r.end}" for r in table.itertuples()]
     return dark.round(2).assign(school_day=day)
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def st_roads(path: str, key: InputsKey) -> gpd.GeoDataFrame:
+    """Road owners of the profile (:func:`layers.roads.load_roads`), once per input set."""
+    from layers.roads import load_roads
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LayerWarning)
+        return load_roads(st_layers(path, key).profile)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

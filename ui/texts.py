@@ -53,6 +53,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "school_darkness_help": ("Timmar i mörker (solen mer än 6° under horisonten) per skoldag och månad, på vägen till och från skolan, med varje skolas egna tider i profilen (school_times).", "Hours of darkness (sun more than 6° below the horizon) per school day and month on the way to and from school, using each school's own times in the profile (school_times)."),
     "school_day_col": ("Skoldag", "School day"),
     "school_col": ("Skola", "School"),
+    "act_due": ("Senast åtgärdat (regel)", "Due (rule)"),
+    "act_suggested": ("Förslag: ansvarig", "Suggested responsible"),
+    "act_rule_overdue": ("{n} öppna fynd har passerat tidsgränsen i profilen (per kategori och ansvarig)", "{n} open findings are past the profile's deadline (per category and responsible party)"),
     "routes_from_homes": ("Skolvägarna är räknade från {n} bostadshus inom 2 km från skolorna.",
                           "School routes are counted from {n} homes within 2 km of the schools."),
     "routes_from_grid": ("Skolvägarna är räknade från ett rutnät ({m} m): indata saknar "
