@@ -36,6 +36,9 @@ app.command("report", help=REPORT_HELP)(report_command)
 from trygga_cli.deadlines_cmd import DEADLINES_HELP, deadlines_command  # noqa: E402
 
 app.command("deadlines", help=DEADLINES_HELP)(deadlines_command)
+from trygga_cli.open311_cmd import open311_app  # noqa: E402
+
+app.add_typer(open311_app, name="open311")
 
 ProfileOption = Annotated[Path, typer.Option(
     "--profile", "-p",
