@@ -39,6 +39,9 @@ app.command("deadlines", help=DEADLINES_HELP)(deadlines_command)
 from trygga_cli.open311_cmd import open311_app  # noqa: E402
 
 app.add_typer(open311_app, name="open311")
+from trygga_cli.feed_cmd import FEED_HELP, feed_command  # noqa: E402
+
+app.command("feed", help=FEED_HELP)(feed_command)
 
 ProfileOption = Annotated[Path, typer.Option(
     "--profile", "-p",
