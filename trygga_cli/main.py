@@ -42,6 +42,9 @@ app.add_typer(open311_app, name="open311")
 from trygga_cli.feed_cmd import FEED_HELP, feed_command  # noqa: E402
 
 app.command("feed", help=FEED_HELP)(feed_command)
+from trygga_cli.lagesbild_cmd import LAGESBILD_HELP, lagesbild_command  # noqa: E402
+
+app.command("lagesbild", help=LAGESBILD_HELP)(lagesbild_command)
 
 ProfileOption = Annotated[Path, typer.Option(
     "--profile", "-p",
