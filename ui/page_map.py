@@ -204,10 +204,17 @@ def _school_darkness(months: list[str]) -> None:
     if table.empty:
         return
     with st.expander(t("school_darkness")):
-        shown = table.rename(columns={m: months[m - 1] for m in range(1, 13)}
-                             | {"school_day": t("school_day_col")})
-        shown.index.name = t("school_col")
-        st.dataframe(shown[[t("school_day_col"), *months]])
+        head = "".join(f"<th scope=\"col\">{html.escape(m)}</th>" for m in months)
+        rows = "".join(
+            f"<tr><th scope=\"row\" style=\"text-align:left\">{html.escape(str(name))}</th>"
+            f"<td>{html.escape(str(r['school_day']))}</td>"
+            + "".join(f"<td style=\"text-align:right\">{r[m]:.2f}</td>" for m in range(1, 13))
+            + "</tr>" for name, r in table.iterrows())
+        st.html(f"<table class=\"trygga-school-darkness\" style=\"font-size:0.8rem;"
+                f"border-collapse:collapse\"><thead><tr><th scope=\"col\">"
+                f"{html.escape(t('school_col'))}</th><th scope=\"col\">"
+                f"{html.escape(t('school_day_col'))}</th>{head}</tr></thead>"
+                f"<tbody>{rows}</tbody></table>")
         st.caption(t("school_darkness_help"))
 
 
