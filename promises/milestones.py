@@ -20,15 +20,12 @@ take the same folder lock as the activity log and replace the file atomically.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import difflib
-import fcntl
 import io
 import logging
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -38,6 +35,7 @@ import pandas as pd
 from layers._common import Problem, ValidationError, source_label
 from layers.io import write_atomic
 from layers.lighting import read_delimited
+from promises.activities import LogFile
 from promises.register import Register
 
 if TYPE_CHECKING:
@@ -154,31 +152,8 @@ def _read_file(path: Path) -> list[Milestone]:
     return out
 
 
-class MilestoneLog:
-    """The milestone log file (see the module docstring).
-
-    Parameters
-    ----------
-    path : path
-        The CSV file; created on the first write.
-    """
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-
-    def __repr__(self) -> str:
-        return f"MilestoneLog({str(self.path)!r})"
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+class MilestoneLog(LogFile):
+    """The milestone log file (see the module docstring); locks like the activity log."""
 
     def _write_all(self, milestones: Sequence[Milestone]) -> None:
         data = ("\ufeff" + milestones_to_csv(milestones)).encode("utf-8")

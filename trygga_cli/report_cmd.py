@@ -75,6 +75,29 @@ def _load(profile: Path, register: Path | None, store: Path | None,
     return prof, found
 
 
+def _load_for_day(profile: Path, register: Path | None, store: Path | None,
+                  date: str | None) -> tuple[Profile, Register, dt.date]:
+    """Profile, the register covering *date* (``YYYY-MM-DD``, default today) and the day.
+
+    Raises
+    ------
+    ValueError
+        *date* is not a date.
+    """
+    from zoneinfo import ZoneInfo
+
+    try:
+        given = dt.date.fromisoformat(date) if date else None
+    except ValueError:
+        raise ValueError(t(f"--date {date!r} är inget datum (ÅÅÅÅ-MM-DD)",
+                           f"--date {date!r} is not a date (YYYY-MM-DD)")) from None
+    prof, reg = _load(profile, register, store)
+    day = given or dt.datetime.now(ZoneInfo(prof.timezone)).date()
+    if register is None and not reg.covers(day.year):
+        prof, reg = _load(profile, None, store, day.year)
+    return prof, reg, day
+
+
 def report_command(
     year: YearOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help=t(
@@ -180,25 +203,14 @@ def log_cmd(
     register: RegisterOpt = None,
     store: StoreOpt = None,
 ) -> None:
-    from zoneinfo import ZoneInfo
-
     from layers import ValidationError
     from promises.activities import Activity, open_activity_log
 
     try:
-        given = dt.date.fromisoformat(date) if date else None
-    except ValueError:
-        _fail(ValueError(t(f"--date {date!r} är inget datum (ÅÅÅÅ-MM-DD)",
-                           f"--date {date!r} is not a date (YYYY-MM-DD)")))
-        return
-    try:
-        prof, reg = _load(profile, register, store)
-        day = given or dt.datetime.now(ZoneInfo(prof.timezone)).date()
-        if register is None and not reg.covers(day.year):
-            prof, reg = _load(profile, None, store, day.year)
+        prof, reg, day = _load_for_day(profile, register, store, date)
         log = open_activity_log(prof, reg)
         saved = log.add(Activity(day, promise, count, place, lat, lon, note), reg)
-    except (ValidationError, FileNotFoundError) as exc:
+    except (ValidationError, FileNotFoundError, ValueError) as exc:
         _fail(exc)
         return
     typer.echo(t(f"Loggat: {saved.date} {saved.promise_id} × {saved.count} i {log.path}",
@@ -225,25 +237,14 @@ def milestone_cmd(
     register: RegisterOpt = None,
     store: StoreOpt = None,
 ) -> None:
-    from zoneinfo import ZoneInfo
-
     from layers import ValidationError
     from promises.milestones import Milestone, open_milestone_log
 
     try:
-        given = dt.date.fromisoformat(date) if date else None
-    except ValueError:
-        _fail(ValueError(t(f"--date {date!r} är inget datum (ÅÅÅÅ-MM-DD)",
-                           f"--date {date!r} is not a date (YYYY-MM-DD)")))
-        return
-    try:
-        prof, reg = _load(profile, register, store)
-        day = given or dt.datetime.now(ZoneInfo(prof.timezone)).date()
-        if register is None and not reg.covers(day.year):
-            prof, reg = _load(profile, None, store, day.year)
+        prof, reg, day = _load_for_day(profile, register, store, date)
         log = open_milestone_log(prof, reg)
         saved = log.add(Milestone(day, promise, step, note), reg)  # type: ignore[arg-type]
-    except (ValidationError, FileNotFoundError) as exc:
+    except (ValidationError, FileNotFoundError, ValueError) as exc:
         _fail(exc)
         return
     typer.echo(t(f"Registrerat: {saved.date} {saved.promise_id} {saved.step} i {log.path}",

@@ -29,7 +29,7 @@ from promises.register import load_register_for_profile
 from ui.common import show_error, staff_store_page
 from ui.page_followup import pdf_problem
 from ui.state import t
-from walks.feed import FeedInfo, atom_feed, finding_areas
+from walks.feed import FeedInfo, atom_feed, finding_areas, kommun_name
 from walks.open311 import georeport_requests, georeport_services
 from walks.public import public_view
 from walks.store import GeoPackageStore
@@ -84,8 +84,7 @@ def _feeds(layers: Layers, store: GeoPackageStore) -> None:
     with st.expander(t("lb_publish")):
         st.caption(t("lb_publish_help"))
         info = FeedInfo(f"Trygghetsfynd i {prof.name}", f"urn:trygga:{prof.kommun_code}:fynd",
-                        f"{prof.name} kommun" if prof.name.endswith("s")
-                        else f"{prof.name}s kommun", prof.timezone)
+                        kommun_name(prof.name), prof.timezone)
         area_of = finding_areas(view, layers.priority_areas)
         c1, c2, c3 = st.columns(3)
         c1.download_button("fynd.atom", atom_feed(view, info, area_of=area_of), "fynd.atom",

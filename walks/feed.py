@@ -38,11 +38,30 @@ _STATUS_TITLE = {"open": "nytt fynd", "fixed": "åtgärdad", "closed": "avslutad
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
-def area_slug(name: str) -> str:
-    """File- and id-safe form of an area name: ``"Strömsdalen"`` → ``"stromsdalen"``."""
+def slug(name: str) -> str:
+    """File-, id- and code-safe form of a name: ``"Strömsdalen"`` → ``"stromsdalen"``,
+    ``"vegetation/buskage"`` → ``"vegetation-buskage"`` (``""`` for no letters)."""
     text = unicodedata.normalize("NFKD", name.casefold())
     text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "omrade"
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+
+
+def area_slug(name: str) -> str:
+    """:func:`slug` of an area name (``"omrade"`` when it has no letters)."""
+    return slug(name) or "omrade"
+
+
+def kommun_name(municipality: str) -> str:
+    """``"Strömstad"`` → ``"Strömstads kommun"``, ``"Borås"`` → ``"Borås kommun"``."""
+    return f"{municipality} kommun" if municipality.endswith("s") \
+        else f"{municipality}s kommun"
+
+
+def plain_text(value: object) -> str:
+    """Plain text of a public-view value (its HTML escaping undone; missing -> ``""``)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return html.unescape(str(value))
 
 
 def finding_areas(view: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Series:
@@ -102,12 +121,6 @@ class FeedInfo:
     self_url: str = ""
 
 
-def _plain(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    return html.unescape(str(value))
-
-
 def _stamp(day: str, tz: str) -> str:
     """RFC 3339 timestamp of local midnight of an ISO date."""
     d = dt.date.fromisoformat(day)
@@ -141,11 +154,11 @@ def atom_feed(view: gpd.GeoDataFrame, info: FeedInfo, *,
     feed.set("{http://www.w3.org/XML/1998/namespace}lang", "sv")
     rows = []
     for i, rec in zip(view.index, view.to_dict("records"), strict=True):
-        state_type = _plain(rec["state_type"]) or "open"
-        last = _plain(rec["fixed_date"]) if state_type == "fixed" and _plain(
-            rec["fixed_date"]) else _plain(rec["date"])
+        state_type = plain_text(rec["state_type"]) or "open"
+        last = plain_text(rec["fixed_date"]) if state_type == "fixed" and plain_text(
+            rec["fixed_date"]) else plain_text(rec["date"])
         rows.append((last, i, rec, state_type))
-    rows.sort(key=lambda r: (r[0], _plain(r[2]["id"])), reverse=True)
+    rows.sort(key=lambda r: (r[0], plain_text(r[2]["id"])), reverse=True)
     newest = rows[0][0] if rows else None
     etree.SubElement(feed, f"{a}id").text = info.feed_id
     etree.SubElement(feed, f"{a}title", type="text").text = info.title
@@ -162,11 +175,11 @@ def atom_feed(view: gpd.GeoDataFrame, info: FeedInfo, *,
         etree.SubElement(feed, f"{a}link", rel="alternate", href=info.base_url,
                          type="text/html")
     for last, i, rec, state_type in rows:
-        fid = _plain(rec["id"])
-        category = _plain(rec["category"])
-        state = _plain(rec["state_label"])
-        text = _plain(rec["description"])
-        area = _plain(area_of.get(i, "")) if area_of is not None else ""
+        fid = plain_text(rec["id"])
+        category = plain_text(rec["category"])
+        state = plain_text(rec["state_label"])
+        text = plain_text(rec["description"])
+        area = plain_text(area_of.get(i, "")) if area_of is not None else ""
         entry = etree.SubElement(feed, f"{a}entry")
         etree.SubElement(entry, f"{a}id").text = (
             f"urn:uuid:{fid.lower()}" if _UUID.match(fid) else f"{info.feed_id}:{fid}")
@@ -175,15 +188,15 @@ def atom_feed(view: gpd.GeoDataFrame, info: FeedInfo, *,
         etree.SubElement(entry, f"{a}title", type="text").text = (
             f"{title} – {short}" if short else title)
         etree.SubElement(entry, f"{a}updated").text = _stamp(last, info.tz)
-        etree.SubElement(entry, f"{a}published").text = _stamp(_plain(rec["date"]), info.tz)
+        etree.SubElement(entry, f"{a}published").text = _stamp(plain_text(rec["date"]), info.tz)
         etree.SubElement(entry, f"{a}category", term=category, label=category)
         if area:
             etree.SubElement(entry, f"{a}category", term=area_slug(area), label=area,
                              scheme="urn:trygga:omrade")
         lines = [f"Läge: {state}.", f"Kategori: {category}.",
-                 f"Registrerat {_plain(rec['date'])}."]
-        if state_type == "fixed" and _plain(rec["fixed_date"]):
-            lines.append(f"Åtgärdat {_plain(rec['fixed_date'])}.")
+                 f"Registrerat {plain_text(rec['date'])}."]
+        if state_type == "fixed" and plain_text(rec["fixed_date"]):
+            lines.append(f"Åtgärdat {plain_text(rec['fixed_date'])}.")
         if area:
             lines.append(f"Område: {area}.")
         g = view.geometry.loc[i]
@@ -227,8 +240,7 @@ def write_feeds(view: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None, folder: 
         The written feeds, the kommun's first.
     """
     folder = Path(folder)
-    author = (f"{municipality} kommun" if municipality.endswith("s")
-              else f"{municipality}s kommun")
+    author = kommun_name(municipality)
     area_of = finding_areas(view, areas) if areas is not None else None
     names = [] if areas is None or areas.empty else list(dict.fromkeys(
         areas["name"].astype(str)))
@@ -259,4 +271,5 @@ def write_feeds(view: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None, folder: 
     return out
 
 
-__all__ = ["ATOM_NS", "FeedInfo", "area_slug", "atom_feed", "finding_areas", "write_feeds"]
+__all__ = ["ATOM_NS", "FeedInfo", "area_slug", "atom_feed", "finding_areas", "kommun_name",
+           "plain_text", "slug", "write_feeds"]

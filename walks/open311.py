@@ -29,11 +29,8 @@ funnel (:mod:`walks.importers.open311`), all or nothing.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import logging
-import re
-import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -42,11 +39,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import numpy as np
 
 from layers._common import Problem, ValidationError
 from layers.io import write_atomic
 from walks.categories import Category
+from walks.feed import plain_text, slug
 from walks.public import PUBLIC_COLUMNS, PUBLIC_DECIMALS
 
 if TYPE_CHECKING:
@@ -73,9 +70,7 @@ def service_code(label: str, service_codes: Mapping[str, str] | None = None) -> 
     for code, category in (service_codes or {}).items():
         if category == label:
             return code
-    text = unicodedata.normalize("NFKD", label.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+    return slug(label)
 
 
 def georeport_services(categories: Sequence[Category],
@@ -97,9 +92,8 @@ def georeport_services(categories: Sequence[Category],
 
 
 def _plain(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    return html.unescape(str(value))
+    """:func:`walks.feed.plain_text`, with None for a missing value (JSON null)."""
+    return plain_text(value) or None
 
 
 def georeport_requests(view: gpd.GeoDataFrame,
