@@ -48,6 +48,10 @@ def test_followup_page_lists_every_promise_and_records_a_milestone(tmp_path, mon
     assert len(joint) == 1 and joint[0]["Löfte"].str.contains("Tanums kommun").all()
     assert any(s.value.startswith("Gemensamma löften: Strömstad och Tanum")
                for s in at.subheader)
+    # "åtgärdat i tid" and the commute darkness per school, as in the printed report
+    assert any(c.value.startswith("Åtgärdat i tid: ") for c in at.caption)
+    dark = next(d.value for d in at.dataframe if "Skoldag" in d.value.columns)
+    assert len(dark) == 7 and "Bojarskolan" in dark["Skola"].tolist()
     # record a milestone for a promise that has none yet
     # the milestone form comes after the activity form (both have a "Löfte" list)
     form_select = [s for s in at.selectbox if s.label == "Löfte"][-1]

@@ -133,3 +133,26 @@ def test_suggest_refuses_degrees_and_mixed_crs():
         suggest_responsible(pts, roads)
     with pytest.raises(ValueError, match="roads are in"):
         suggest_responsible(pts.to_crs("EPSG:3006"), roads)
+
+
+def test_profile_road_owner_layer_wins_over_osm(tmp_path):
+    from layers import load_profile
+    from layers.roads import load_roads
+    from tests.test_app_followup import _copy
+
+    lines = gpd.GeoDataFrame({"huvudman": ["Statlig"]},
+                             geometry=[LineString([(X0, Y0), (X0 + 100, Y0)])], crs=CRS)
+    lines.to_file(tmp_path / "nvdb.gpkg", driver="GPKG")
+    path = _copy(tmp_path / "p", "stromstad")
+    text = path.read_text(encoding="utf-8")
+    good = text.replace('store = "walks.gpkg"',
+                        f'store = "walks.gpkg"\nroad_owners = "{tmp_path / "nvdb.gpkg"}"')
+    path.write_text(good, encoding="utf-8")
+    roads = load_roads(load_profile(path))
+    assert roads["operator"].tolist() == ["Statlig"] and roads["source"].tolist() == [
+        "nvdb.gpkg"]
+    path.write_text(text.replace('store = "walks.gpkg"', 'store = "walks.gpkg"\n'
+                                 f'road_owners = "{tmp_path / "saknas.gpkg"}"'),
+                    encoding="utf-8")
+    with pytest.raises(ValidationError, match="road_owners.*file not found"):
+        load_profile(path)

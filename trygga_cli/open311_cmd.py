@@ -12,11 +12,14 @@ import dataclasses
 import datetime as dt
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from trygga_cli.i18n import t
+
+if TYPE_CHECKING:
+    from layers.profile import Profile
 
 DEFAULT_PROFILE = Path("data/stromstad/profile.toml")
 
@@ -34,7 +37,7 @@ StoreOpt = Annotated[Path | None, typer.Option("--store", help=t(
     "Findings store (GeoPackage); default is the profile's."))]
 
 
-def _profile(profile: Path, store: Path | None):  # type: ignore[no-untyped-def]
+def _profile(profile: Path, store: Path | None) -> Profile:
     from layers import load_profile
 
     prof = load_profile(profile)

@@ -162,6 +162,11 @@ def _show_report(data: ReportData) -> None:
     c3.metric("Dagar i median till åtgärd",
               "–" if f.median_days_to_fix is None else f"{f.median_days_to_fix:.0f}")
     c4.metric(t("fu_closed"), len(f.closed))
+    if data.deadlines is not None and data.deadlines.fixed:
+        d = data.deadlines
+        st.caption(t("fu_in_time").format(share=f"{100 * (d.share_in_time or 0):.0f}",
+                                          n=d.fixed_in_time, total=d.fixed,
+                                          late=d.overdue_open))
     if f.by_category:
         table = pd.DataFrame([[cat, *counts, total] for cat, counts, total in f.by_category],
                              columns=["Kategori", *f.states, "Totalt"])
@@ -208,6 +213,14 @@ def _show_report(data: ReportData) -> None:
 
     st.subheader(t("fu_darkness"))
     _show_chart(data, "commute_darkness")
+    if data.school_darkness:
+        months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov",
+                  "dec"]
+        st.markdown(f"**{t('school_darkness')}**")
+        st.dataframe(pd.DataFrame(
+            [[r.school, r.school_day, *(round(h, 2) for h in r.hours)]
+             for r in data.school_darkness],
+            columns=[t("school_col"), t("school_day_col"), *months]), hide_index=True)
     st.caption(" · ".join(data.sources))
     if data.note:
         st.caption(data.note)

@@ -370,6 +370,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "fu_milestone_note": ('Offentlig notering (högst 200 tecken, inga namn)', 'Public note (at most 200 characters, no names)'),
     "fu_milestone_saved": ('Milstolpen är sparad.', 'The milestone is saved.'),
     "fu_joint": ('Gemensamma löften', 'Joint promises'),
+    "fu_in_time": ('Åtgärdat i tid: {share} % ({n} av {total} åtgärdade under året); {late} öppna fynd efter tidsgränsen.', 'Fixed in time: {share} % ({n} of {total} fixed this year); {late} open findings overdue.'),
     "fu_log_saved": ('Aktiviteten är sparad.', 'The activity is saved.'),
     "fu_import": ('Importera aktiviteter från CSV', 'Import activities from CSV'),
     "fu_import_help": ('Kolumner: datum;löfte;antal;plats;lat;lon;anteckning. Allt eller inget: med ett fel importeras ingenting.', 'Columns: datum;löfte;antal;plats;lat;lon;anteckning. All or nothing: with one error nothing is imported.'),
