@@ -35,7 +35,7 @@ import pandas as pd
 from layers._common import Problem, ValidationError, source_label
 from layers.io import write_atomic
 from layers.lighting import read_delimited
-from promises.activities import LogFile
+from promises.activities import LogFile, activity_log_path
 from promises.register import Register
 
 if TYPE_CHECKING:
@@ -115,9 +115,9 @@ def milestones_to_csv(milestones: Sequence[Milestone]) -> str:
 
 
 def milestone_log_path(profile: Profile) -> Path:
-    """``milstolpar.csv`` in the folder of the profile's findings store."""
-    store = profile.store or profile.folder / "walks.gpkg"
-    return Path(store).parent / LOG_NAME
+    """``milstolpar.csv`` beside the activity log (:func:`promises.activities.
+    activity_log_path`: the GeoPackage store's folder, or the profile folder)."""
+    return activity_log_path(profile).with_name(LOG_NAME)
 
 
 def _read_file(path: Path) -> list[Milestone]:

@@ -9,7 +9,6 @@ Register in :mod:`trygga_cli.main`::
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +16,7 @@ from typing import Annotated
 import typer
 
 from trygga_cli.i18n import t
+from trygga_cli.walks_cmd import StoreOpt
 
 DEFAULT_PROFILE = Path("data/stromstad/profile.toml")
 
@@ -29,7 +29,7 @@ DEADLINES_HELP = t(
     "from road data (OSM operator/ref or the profile's road-owner layer). Internal: staff.")
 
 
-def deadline_table(profile_path: Path, store: Path | None, as_of: dt.date,
+def deadline_table(profile_path: Path, store: str | Path | None, as_of: dt.date,
                    overdue_only: bool = False, include_closed: bool = False) -> list[dict]:
     """Rows of the deadline list (dicts, oldest due date first)."""
     import warnings
@@ -42,10 +42,10 @@ def deadline_table(profile_path: Path, store: Path | None, as_of: dt.date,
     from walks.duplicates import open_findings_mask
     from walks.responsibility import suggest_responsible
     from walks.service import open_store
+    from walks.store import override_store
 
     prof = load_profile(profile_path)
-    if store is not None:
-        prof = dataclasses.replace(prof, store=store)
+    prof = override_store(prof, store)
     with open_store(prof) as s:
         findings = s.findings(include_hidden=False)
     dl = finding_deadlines(findings, prof.deadlines, as_of=as_of, tz=prof.timezone)
@@ -74,9 +74,7 @@ def deadline_table(profile_path: Path, store: Path | None, as_of: dt.date,
 def deadlines_command(
     profile: Annotated[Path, typer.Option("--profile", "-p", help=t(
         "Kommunprofil (TOML).", "Municipality profile (TOML)."))] = DEFAULT_PROFILE,
-    store: Annotated[Path | None, typer.Option("--store", help=t(
-        "Fyndlager (GeoPackage); standard är profilens.",
-        "Findings store (GeoPackage); default is the profile's."))] = None,
+    store: StoreOpt = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help=t(
         "Datum (ÅÅÅÅ-MM-DD) att räkna förseningar från; standard i dag.",
         "Date (YYYY-MM-DD) to count overdue from; default today."))] = None,

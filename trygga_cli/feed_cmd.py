@@ -9,13 +9,13 @@ Register in :mod:`trygga_cli.main`::
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from trygga_cli.i18n import t
+from trygga_cli.walks_cmd import StoreOpt
 
 DEFAULT_PROFILE = Path("data/stromstad/profile.toml")
 
@@ -39,9 +39,7 @@ def feed_command(
         "Address where the feeds are published (folder), for rel=self."))] = "",
     profile: Annotated[Path, typer.Option("--profile", "-p", help=t(
         "Kommunprofil (TOML).", "Municipality profile (TOML)."))] = DEFAULT_PROFILE,
-    store: Annotated[Path | None, typer.Option("--store", help=t(
-        "Fyndlager (GeoPackage); standard är profilens.",
-        "Findings store (GeoPackage); default is the profile's."))] = None,
+    store: StoreOpt = None,
 ) -> None:
     """``trygga feed --out DIR [--area NAME] [--base-url URL] [--feed-url URL]``."""
     from layers import load_profile
@@ -49,11 +47,11 @@ def feed_command(
     from walks.feed import write_feeds
     from walks.public import public_view
     from walks.service import open_store
+    from walks.store import override_store
 
     try:
         prof = load_profile(profile)
-        if store is not None:
-            prof = dataclasses.replace(prof, store=store)
+        prof = override_store(prof, store)
         pa = prof.sources.priority_areas
         areas = read_priority_areas(pa, prof.crs) if pa is not None else None
         with open_store(prof) as s:

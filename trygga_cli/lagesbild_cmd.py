@@ -8,7 +8,6 @@ Register in :mod:`trygga_cli.main`::
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +15,7 @@ from typing import Annotated
 import typer
 
 from trygga_cli.i18n import t
+from trygga_cli.walks_cmd import StoreOpt
 
 DEFAULT_PROFILE = Path("data/stromstad/profile.toml")
 
@@ -39,9 +39,7 @@ def lagesbild_command(
         "html or pdf (default: from the extension)."))] = None,
     profile: Annotated[Path, typer.Option("--profile", "-p", help=t(
         "Kommunprofil (TOML).", "Municipality profile (TOML)."))] = DEFAULT_PROFILE,
-    store: Annotated[Path | None, typer.Option("--store", help=t(
-        "Fyndlager (GeoPackage); standard är profilens.",
-        "Findings store (GeoPackage); default is the profile's."))] = None,
+    store: StoreOpt = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help=t(
         "Datum för lägesbilden (ÅÅÅÅ-MM-DD); standard i dag.",
         "Date of the lägesbild (YYYY-MM-DD); default today."))] = None,
@@ -56,13 +54,13 @@ def lagesbild_command(
         write_lagesbild,
     )
     from promises.register import load_register_for_profile
+    from walks.store import override_store
 
     try:
         first = parse_month(month)
         when = dt.date.fromisoformat(as_of) if as_of else None
         prof = load_profile(profile)
-        if store is not None:
-            prof = dataclasses.replace(prof, store=store)
+        prof = override_store(prof, store)
         register = load_register_for_profile(prof, first.year)
         data = lagesbild_for_profile(prof, first, register=register, as_of=when)
         path = write_lagesbild(data, out or Path(f"lagesbild_{month}.html"), fmt)

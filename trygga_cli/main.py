@@ -29,6 +29,10 @@ from trygga_cli.walks_cmd import walks_app  # noqa: E402  (sub-app after the roo
 
 app.add_typer(walks_app, name="walks")
 
+from trygga_cli.store_cmd import store_app  # noqa: E402
+
+app.add_typer(store_app, name="store")
+
 from trygga_cli.report_cmd import REPORT_HELP, promises_app, report_command  # noqa: E402
 
 app.add_typer(promises_app, name="promises")

@@ -8,7 +8,6 @@ Register in :mod:`trygga_cli.main`::
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import tempfile
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from trygga_cli.i18n import t
+from trygga_cli.walks_cmd import StoreOpt
 
 if TYPE_CHECKING:
     from layers.profile import Profile
@@ -32,16 +32,14 @@ open311_app = typer.Typer(
 
 ProfileOpt = Annotated[Path, typer.Option("--profile", "-p", help=t(
     "Kommunprofil (TOML).", "Municipality profile (TOML)."))]
-StoreOpt = Annotated[Path | None, typer.Option("--store", help=t(
-    "Fyndlager (GeoPackage); standard är profilens.",
-    "Findings store (GeoPackage); default is the profile's."))]
 
 
-def _profile(profile: Path, store: Path | None) -> Profile:
+def _profile(profile: Path, store: str | None) -> Profile:
     from layers import load_profile
+    from walks.store import override_store
 
     prof = load_profile(profile)
-    return dataclasses.replace(prof, store=store) if store is not None else prof
+    return override_store(prof, store)
 
 
 def _fail(exc: Exception) -> None:

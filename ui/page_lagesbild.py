@@ -32,7 +32,7 @@ from ui.state import t
 from walks.feed import FeedInfo, atom_feed, finding_areas, kommun_name
 from walks.open311 import georeport_requests, georeport_services
 from walks.public import public_view
-from walks.store import GeoPackageStore
+from walks.store import FindingStore
 
 
 def _months(today: dt.date, first_year: int) -> list[dt.date]:
@@ -77,7 +77,7 @@ def _show(data: LagesbildData) -> None:
     st.caption(" · ".join(f"{t('lb_' + k)}: {v}" for k, v in data.changes.items()))
 
 
-def _feeds(layers: Layers, store: GeoPackageStore) -> None:
+def _feeds(layers: Layers, store: FindingStore) -> None:
     prof = layers.profile
     view = public_view(store.findings(include_hidden=False), categories=store.categories,
                        tz=prof.timezone)

@@ -49,7 +49,7 @@ from walks.public import PUBLIC_COLUMNS, PUBLIC_DECIMALS
 if TYPE_CHECKING:
     from layers.profile import Profile
     from walks.service import ImportOutcome
-    from walks.store import GeoPackageStore
+    from walks.store import FindingStore
 
 logger = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ def fetch_requests(url: str, out: str | Path, *, timeout_s: float = 30.0) -> Pat
     return path
 
 
-def import_requests(store: GeoPackageStore, profile: Profile, path: str | Path, *,
+def import_requests(store: FindingStore, profile: Profile, path: str | Path, *,
                     dry_run: bool = False) -> ImportOutcome:
     """Import a GeoReport v2 ``requests.json`` into *store*, all or nothing, with the
     profile's ``open311_services`` mapping (as :func:`walks.service.import_file` does for

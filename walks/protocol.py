@@ -313,7 +313,7 @@ def _photos(rows: list[_Row], f: pd.DataFrame, store: FindingStore | None
             continue
         for h in list(hashes)[:MAX_PHOTOS_PER_FINDING]:
             try:
-                data = store.photo_file(str(h), public=True).read_bytes()
+                data = store.photo_bytes(str(h), public=True)
             except (KeyError, OSError) as exc:
                 logger.warning("protocol: public photo %s of finding %d not found (%s)",
                                h, row.no, exc)
