@@ -147,7 +147,8 @@ def plan_cmd(
         warnings.simplefilter("ignore", LayerWarning)
         lay = load_layers(prof)
     ranked = rank(lay.paths, lay.luminaires, lay.schools, lay.crossings, lay.priority_areas,
-                  prof, findings=open_findings(st))
+                  prof, findings=open_findings(st), origins=lay.route_origins(),
+                  walkable=lay.walkable)  # the same routes as `trygga rank`
     try:
         plan = plan_walk(lay, school, length_m, dark=dark, ranked=ranked,
                          findings=st.findings(include_hidden=False))
