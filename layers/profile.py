@@ -12,6 +12,7 @@ maintained horizontal illuminance on the path surface, in lux.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import os
 import re
@@ -20,7 +21,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pyproj import CRS
 
@@ -284,6 +285,31 @@ class Profile:
         (None) keeps them in the database.
     moderation : Moderation
         Which new findings wait for a moderator before they can be public.
+    school_times : dict
+        School day per school, for the commute darkness per school
+        (:func:`gis.darkness.commute_darkness_by_school`): school name (as in the school
+        layer) or ``"default"`` -> ``{start = "HH:MM", end = "HH:MM", travel_min = N}``,
+        local times of the first lesson and the end of the day and the minutes the trip to
+        or from school takes (default 30). Schools not listed use ``"default"``, else
+        :data:`DEFAULT_SCHOOL_DAY`. See :meth:`school_day`.
+    deadlines : dict
+        Deadlines of measures in days from the finding: finding category (e.g.
+        ``"belysning"``), responsible party (e.g. ``"Trafikverket"``), ``"category |
+        party"`` for one pair, or ``"default"`` -> days (see
+        :func:`walks.deadlines.deadline_days`).
+    road_owners : Path or None
+        Road-owner layer (NVDB väghållare lines, any vector format with a ``owner``/
+        ``vaghallare`` column) that suggests who is responsible for a finding
+        (:func:`walks.responsibility.suggest_responsible`).
+    open311_services : dict
+        Open311 GeoReport v2 service code -> finding category, for importing
+        ``requests.json`` (:mod:`walks.importers.open311`) and for the exported
+        ``services.json``.
+    partner_registers : tuple of Path
+        Promise registers of other municipalities whose joint promises (``joint_with``
+        naming this profile's ``name``) this municipality takes part in, e.g. Tanum's
+        ``["../stromstad/medborgarloften_2023_2024.toml"]``; their reports show them in a
+        joint section.
     sources, inventory, lighting, costs, weights
         See :class:`Sources`, :class:`Inventory`, :class:`Lighting`, :class:`Costs`,
         :class:`Weights`.
@@ -304,6 +330,11 @@ class Profile:
     store_schema: str = "trygga"
     store_photos: Path | None = None
     moderation: Moderation = field(default_factory=Moderation)
+    school_times: dict[str, dict[str, str | int | float]] = field(default_factory=dict)
+    deadlines: dict[str, int] = field(default_factory=dict)
+    road_owners: Path | None = None
+    open311_services: dict[str, str] = field(default_factory=dict)
+    partner_registers: tuple[Path, ...] = ()
     sources: Sources = field(default_factory=Sources)
     inventory: Inventory = field(default_factory=Inventory)
     lighting: Lighting = field(default_factory=Lighting)
@@ -319,6 +350,59 @@ class Profile:
     def target_lux(self, p_class: str) -> tuple[float, float]:
         """Average and minimum maintained lux for an EN 13201-2 P-class."""
         return P_CLASSES[p_class]
+
+    def school_day(self, school: str) -> tuple[str, str, float]:
+        """(start, end, travel_min) of *school*: its ``school_times`` entry (name matched
+        case-insensitively), else ``school_times["default"]``, else
+        :data:`DEFAULT_SCHOOL_DAY`; missing keys of an entry come from the default."""
+        by_name = {k.casefold(): v for k, v in self.school_times.items()}
+        base = {**dict(zip(("start", "end", "travel_min"), DEFAULT_SCHOOL_DAY, strict=True)),
+                **by_name.get("default", {})}
+        entry = {**base, **by_name.get(school.strip().casefold(), {})}
+        return (str(entry["start"]), str(entry["end"]),
+                float(cast(float, entry["travel_min"])))
+
+
+#: School day used when the profile gives none: first lesson, end of day, travel minutes.
+DEFAULT_SCHOOL_DAY: tuple[str, str, float] = ("08:15", "14:30", 30.0)
+_SCHOOL_TIME_KEYS = ("start", "end", "travel_min")
+
+
+def _hhmm(value: object) -> int | None:
+    """Minutes after midnight of an ``"HH:MM"`` text, or None."""
+    if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
+        return None
+    try:
+        t = dt.time.fromisoformat(value)
+    except ValueError:
+        return None
+    return t.hour * 60 + t.minute
+
+
+def _school_time_problems(p: Profile, src: str) -> list[Problem]:
+    problems = []
+    for school, entry in p.school_times.items():
+        key = f"school_times.{school}"
+        for k, v in entry.items():
+            if k not in _SCHOOL_TIME_KEYS:
+                problems.append(_kp(src, "", f"{key}.{k}", "unknown key",
+                                    f"use only {', '.join(_SCHOOL_TIME_KEYS)}"))
+            elif k == "travel_min" and (isinstance(v, (bool, str)) or not 0 < v <= 180):
+                problems.append(_kp(src, "", f"{key}.{k}", f"{v!r} is not a number of "
+                                    "minutes in (0, 180]", "give e.g. travel_min = 30"))
+            elif k != "travel_min" and _hhmm(v) is None:
+                problems.append(_kp(src, "", f"{key}.{k}", f"{v!r} is not a time HH:MM",
+                                    'write e.g. start = "08:15"'))
+        start, end = _hhmm(entry.get("start")), _hhmm(entry.get("end"))
+        if start is not None and end is not None and end <= start:
+            problems.append(_kp(src, "", f"{key}.end", f"the school day ends ({entry['end']})"
+                                f" before it starts ({entry['start']})",
+                                "give start and end within one day"))
+    for key, days in p.deadlines.items():
+        if isinstance(days, bool) or not isinstance(days, int) or days <= 0:
+            problems.append(_kp(src, "", f"deadlines.{key}", f"{days!r} is not a number "
+                                "of days above 0", "give whole days, e.g. 10"))
+    return problems
 
 
 def _kp(source: str, row: str, key: str, message: str, fix: str) -> Problem:
@@ -374,6 +458,8 @@ def _convert(value: Any, annotation: Any, base: Path) -> Any:
         return p if p.is_absolute() else Path(os.path.normpath(base / p))
     if annotation is float:
         return float(value)
+    if origin is tuple and typing.get_args(annotation)[0] is Path:
+        return tuple(_convert(v, Path, base) for v in value)
     if origin is tuple:
         return tuple(value)
     if origin is dict and args[1] is Path:
@@ -506,6 +592,11 @@ def _check_semantics(p: Profile, src: str) -> list[Problem]:
             files[f"sources.{f.name}"] = v
     for name, r in p.sources.rasters.items():
         files[f"sources.rasters.{name}"] = r
+    for i, r in enumerate(p.partner_registers):
+        files[f"partner_registers[{i}]"] = r
+    if p.road_owners is not None:
+        files["road_owners"] = p.road_owners
+    problems.extend(_school_time_problems(p, src))
     for key, fpath in files.items():
         if not fpath.exists():
             problems.append(_kp(src, "", key, f"file not found: {fpath}",

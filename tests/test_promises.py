@@ -121,7 +121,7 @@ def _write(tmp_path: Path, text: str, name: str = "reg.toml") -> Path:
 def test_stromstad_register_loads():
     reg = load_register(REGISTER)
     assert reg.period_start == 2023 and reg.period_end == 2024
-    assert len(reg.promises) == 12 and len(set(reg.ids)) == 12
+    assert len(reg.promises) == 21 and len(set(reg.ids)) == 21
     assert reg.get("trafikkontroller").target == 80.0
     assert reg.get("patruller").target == 40.0
     assert reg.get("skolbesok").target == 30.0
@@ -134,8 +134,17 @@ def test_stromstad_register_loads():
     assert (light.school_distance_m, light.crossing_distance_m) == (300.0, 50.0)
     assert reg.get("led").measure == "led_conversions"
     assert {p.owner for p in reg.promises} == {"polisen", "kommunen", "båda"}
-    assert [p.id for p in reg.promises if p.measure == "done"] == ["lagesbild",
-                                                                   "sommarsamverkan"]
+    assert not [p.id for p in reg.promises if p.measure == "done"]
+    assert [p.id for p in reg.promises if p.measure == "milestones"] == [
+        "narkotika-unga", "narkotika-krog", "krogar-mot-knark", "tidig-upptackt", "hundsok",
+        "foraldramoten", "postnord", "bedrageri-aldre", "vnr-socialtjansten",
+        "vagledning-vald", "samverkan-tanum"]
+    assert reg.get("vnr-konferens").partners == ("Fyrbodals kommuner",
+                                                 "Brottsofferjouren Fyrbodal")
+    assert reg.get("postnord").responsible_label == "Polisen, med PostNord"
+    assert [p.id for p in reg.joint_promises] == ["samverkan-tanum"]
+    assert reg.joint_for("tanum").ids == ("samverkan-tanum",)
+    assert reg.joint_for("tanum").inventories == ()
     # police activity places are not public by default; the dialogue meetings' are
     assert not reg.get("trafikkontroller").places_public
     assert reg.get("dialogmoten").places_public
@@ -494,7 +503,8 @@ def test_demo_activity_log_is_seeded_next_to_the_store(tmp_path):
     log = open_activity_log(prof, reg)
     totals = log.frame().groupby("promise_id")["count"].sum().to_dict()
     assert totals == {"trafikkontroller": 92, "patruller": 31, "skolbesok": 34,
-                      "grannsamverkan": 1, "dialogmoten": 2, "sommarsamverkan": 1}
+                      "grannsamverkan": 1, "dialogmoten": 2, "foraldramoten": 3,
+                      "bedrageri-aldre": 4, "hundsok": 2}
     # a real (non-demo) profile starts with an empty log
     real = dataclasses.replace(prof, demo=False, store=tmp_path / "real" / "walks.gpkg")
     assert open_activity_log(real, reg).frame().empty

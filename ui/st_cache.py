@@ -15,10 +15,11 @@ import os
 import warnings
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from gis.darkness import commute_darkness_by_month
+from gis.darkness import commute_darkness_by_month, commute_darkness_by_school, school_day_table
 from gis.ranking import RankingResult, rank
 from gis.school_routes import layer_route_counts
 from gis.segments import segment_paths
@@ -98,6 +99,31 @@ def st_route_counts(path: str, key: InputsKey) -> pd.Series:
 def st_darkness(lat: float, lon: float, tz: str) -> pd.DataFrame:
     """Commute darkness by month for the profile's reference point."""
     return commute_darkness_by_month(lat, lon, tz)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def st_school_darkness(path: str, key: InputsKey, year: int) -> pd.DataFrame:
+    """Dark commute hours per school day: one row per school (with its school day), one
+    column per month (:func:`gis.darkness.commute_darkness_by_school`)."""
+    layers = st_layers(path, key)
+    prof = layers.profile
+    table = school_day_table(layers.schools, prof.school_day)
+    if table.empty:
+        return pd.DataFrame()
+    dark = commute_darkness_by_school(table, prof.timezone, year)["dark_h"].unstack("month")
+    dark = dark.reindex(table.index)
+    day = [f"{r.start}–{r.end}" for r in table.itertuples()]
+    return dark.round(2).assign(school_day=day)
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def st_roads(path: str, key: InputsKey) -> gpd.GeoDataFrame:
+    """Road owners of the profile (:func:`layers.roads.load_roads`), once per input set."""
+    from layers.roads import load_roads
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LayerWarning)
+        return load_roads(st_layers(path, key).profile)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

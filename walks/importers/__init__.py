@@ -16,6 +16,7 @@ Epicollect5                ``.csv``, ``.json``             ``import:epicollect5`
 GPX waypoints              ``.gpx``                        ``import:gpx``
 Google My Maps             ``.kml``, ``.kmz``              ``import:kml``
 GeoJSON                    ``.geojson``, ``.json``         ``import:geojson``
+Open311 GeoReport v2       ``.json`` (``requests.json``)   ``import:open311``
 our CSV template           ``.csv``, ``.txt``              ``import:csv``
 other Shapefiles           ``.shp``, ``.zip``              ``import:shapefile``
 =========================  ==============================  =====================
@@ -26,7 +27,7 @@ The template is ``data/templates/fynd_mall.csv``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import shapely
@@ -47,6 +48,7 @@ from walks.importers._funnel import (
 )
 from walks.importers.gpx import read_gpx_findings
 from walks.importers.kml import read_kml_findings
+from walks.importers.open311 import georeport_requests, read_open311_requests
 from walks.importers.report import dry_run_report
 from walks.importers.spatial import read_geojson_findings, read_vector_findings
 from walks.importers.tabular import (
@@ -75,17 +77,22 @@ logger = logging.getLogger(__name__)
 _Reader = Callable[[Path, CRS], RawTable]
 
 
-def _read_json(path: Path, target: CRS) -> RawTable:
-    """``.json``: Epicollect5 entries, else GeoJSON."""
+def _read_json(path: Path, target: CRS,
+               service_codes: Mapping[str, str] | None = None) -> RawTable:
+    """``.json``: Epicollect5 entries, GeoJSON, or an Open311 GeoReport v2 requests list."""
     obj = load_json(path)
     if epicollect5_entries(obj) is not None:
         return read_epicollect5_json(path, target)
     if isinstance(obj, dict) and obj.get("type") in ("FeatureCollection", "Feature"):
         return read_geojson_findings(path, target)
+    if georeport_requests(obj) is not None:
+        return read_open311_requests(path, target, service_codes)
     raise ValidationError([Problem(
         source_label(path), "", "", "neither an Epicollect5 export (a \"data\" list of "
-        "entries with \"ec5_uuid\") nor GeoJSON (a FeatureCollection)",
-        "export the entries as JSON from Epicollect5, or the findings as GeoJSON points")])
+        "entries with \"ec5_uuid\"), GeoJSON (a FeatureCollection) nor an Open311 "
+        "requests.json (a list of service requests)",
+        "export the entries as JSON from Epicollect5, the findings as GeoJSON points, or "
+        "fetch requests.json from the Open311 server")])
 
 
 #: File extension -> reader.
@@ -111,6 +118,7 @@ def read_findings_file(
     crs: str | CRS,
     boundary: shapely.Geometry | None = None,
     category_mapper: CategoryMapper | None = None,
+    service_codes: Mapping[str, str] | None = None,
 ) -> ImportResult:
     """Read a file of safety-walk findings from any supported tool.
 
@@ -130,6 +138,9 @@ def read_findings_file(
     category_mapper : callable, optional
         Text -> (label, recognised); defaults to :func:`walks.categories.map_category`.
         Unrecognised categories become ``övrigt`` with a warning, never dropped.
+    service_codes : mapping, optional
+        Open311 service code -> category (the profile's ``open311_services``), for a
+        GeoReport v2 ``requests.json``.
 
     Returns
     -------
@@ -155,7 +166,10 @@ def read_findings_file(
         return failed_result(path, "unknown", crs, [Problem(
             src, "", "", f"file not found: {path}", "check the path")])
     try:
-        table = reader(path, CRS.from_user_input(crs))
+        if ext == ".json":
+            table = _read_json(path, CRS.from_user_input(crs), service_codes)
+        else:
+            table = reader(path, CRS.from_user_input(crs))
     except ValidationError as exc:
         return failed_result(path, ext.lstrip("."), crs, exc.problems)
     return normalize_findings(table, crs, boundary, mapper)
