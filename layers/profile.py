@@ -234,14 +234,14 @@ class Moderation:
         Channels whose findings come from residents (public forms): they start as
         "awaiting moderation" and are never public before a staff member approves them.
         Exact channel names or prefixes (``"import:survey123"``, ``"public"``). Default:
-        Survey123 and Epicollect5 imports, the public channel and Open311.
+        Survey123, Epicollect5 and Open311 imports, the public channel and Open311.
     staff_public : bool
         Findings staff enter in other channels are public at once (default True); False
         sends every new finding through moderation.
     """
 
-    review_channels: tuple[str, ...] = ("import:survey123", "import:epicollect5", "public",
-                                        "open311")
+    review_channels: tuple[str, ...] = ("import:survey123", "import:epicollect5",
+                                        "import:open311", "public", "open311")
     staff_public: bool = True
 
 
