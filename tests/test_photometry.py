@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import textwrap
 from pathlib import Path
@@ -10,8 +11,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
+from typer.testing import CliRunner
 
 from gis.lighting_model import segment_illuminance
 from gis.photometry import (
@@ -30,6 +33,7 @@ from layers.photometric import (
     read_ldt,
     read_photometry,
 )
+from trygga_cli.main import app
 
 ROOT = Path(__file__).resolve().parents[1]
 LDT = ROOT / "data/photometry/road_luminaire.ldt"
@@ -303,3 +307,37 @@ def test_demo_catalogue_loads():
     assert [e.photometry.name for e in cat.entries] == ["Road Runner"]
     assert cat.width_m("cycleway") == 3.0 and cat.width_m("steps") == 2.5
     assert dataclasses.asdict(cat.entries[0])["flux_from_inventory"] is True
+
+
+# --- the ranking with the catalogue on ----------------------------------------------------
+
+
+def _profile_with_catalogue(tmp_path: Path) -> Path:
+    src = (ROOT / "data/stromstad/profile.toml").read_text(encoding="utf-8")
+    folder = ROOT / "data/stromstad"
+    text = src.replace('"../demo/', f'"{ROOT}/data/demo/').replace(
+        'boundary = "boundary.geojson"', f'boundary = "{folder}/boundary.geojson"').replace(
+        "[sources]\n", f'[sources]\nphotometry = "{ROOT}/data/photometry/katalog_demo.toml"\n')
+    assert text.count("photometry =") == 1 and "../demo" not in text
+    return write(tmp_path, "profil.toml", text)
+
+
+def test_trygga_rank_with_a_catalogue_reports_the_model_per_segment(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out = tmp_path / "rank"
+    res = CliRunner().invoke(app, ["rank", "--profile", str(_profile_with_catalogue(tmp_path)),
+                                   "--out", str(out), "--no-raster"])
+    assert res.exit_code == 0, res.output
+    assert "Fotometrisk modell (EN 13201-3)" in res.output
+    seg = pyogrio.read_dataframe(out / "ranking.gpkg", layer="segments")
+    assert set(seg["lux_model"]) == {"photometric", "mixed", "point_source"}
+    photo = seg[seg["lux_model"] != "point_source"]
+    # the status and the reported lux use the EN 13201-3 values
+    assert (photo["mean_lux"] - photo["e_av_lux"]).abs().max() < 1e-3
+    assert (photo["min_lux"] - photo["e_min_lux"]).abs().max() < 1e-3
+    assert photo["grid_points"].min() >= 30 and photo["uniformity_u0"].between(0, 1).all()
+    assert seg.loc[seg["lux_model"] == "point_source", "e_av_lux"].isna().all()
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    by_model = summary["photometry"]["segments_by_model"]
+    assert sum(by_model.values()) == len(seg)
+    assert by_model["photometric"] == int((seg["lux_model"] == "photometric").sum())
