@@ -135,18 +135,29 @@ def luminaire_angles(dx: FloatArray, dy: FloatArray, height_m: FloatArray,
         Tilt raising the C90 side, degrees.
     """
     b = np.radians(c0_bearing_deg)
-    # unit vectors of C0 and C90 (C90 is 90° counter-clockwise from C0, seen from above)
-    ux, uy = np.sin(b), np.cos(b)
-    vx, vy = -uy, ux
+    return _angles(dx, dy, height_m, np.sin(b), np.cos(b), np.asarray(tilt_deg, dtype="float64"))
+
+
+def _angles(dx: FloatArray, dy: FloatArray, height_m: FloatArray, ux: FloatArray,
+            uy: FloatArray, tilt_deg: FloatArray | float,
+            ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`luminaire_angles` with the C0 unit vector ``(ux, uy)`` (east, north) given."""
+    # C90 is 90° counter-clockwise from C0, seen from above: (-uy, ux)
     along = dx * ux + dy * uy
-    across = dx * vx + dy * vy
-    t = np.radians(tilt_deg)
-    dz = -np.asarray(height_m, dtype="float64")
-    ly = across * np.cos(t) + dz * np.sin(t)
-    lz = -across * np.sin(t) + dz * np.cos(t)
-    r = np.sqrt(along * along + across * across + dz * dz)
-    gamma = np.degrees(np.arccos(np.clip(-lz / r, -1.0, 1.0)))
-    c = np.mod(np.degrees(np.arctan2(ly, along)), 360.0)
+    across = dy * ux - dx * uy
+    h = np.asarray(height_m, dtype="float64")
+    horizontal2 = along * along + across * across
+    r = np.sqrt(horizontal2 + h * h)
+    if np.ndim(tilt_deg) == 0 and float(tilt_deg) == 0.0:
+        gamma = np.degrees(np.arctan2(np.sqrt(horizontal2), h))
+        c = np.degrees(np.arctan2(across, along))
+    else:
+        t = np.radians(tilt_deg)
+        ly = across * np.cos(t) - h * np.sin(t)
+        lz = -across * np.sin(t) - h * np.cos(t)
+        gamma = np.degrees(np.arccos(np.clip(-lz / r, -1.0, 1.0)))
+        c = np.degrees(np.arctan2(ly, along))
+    c = np.mod(c, 360.0)
     return np.where(c >= 360.0, c - 360.0, c), gamma, r
 
 
@@ -296,19 +307,20 @@ def _point_luminaire_pairs(lines: npt.NDArray[np.object_], widths: FloatArray, g
     return pi[keep].astype(np.intp), lj[keep], dx[keep], dy[keep]
 
 
-def _c0_bearings(lum_xy: FloatArray, entries: list[CatalogueEntry], entry: IntArray,
-                 lines: npt.NDArray[np.object_]) -> FloatArray:
-    """C0 bearing (degrees from grid north) per luminaire from the catalogue's ``c0``."""
+def _c0_bearings(lum_xy: FloatArray, entries: list[CatalogueEntry], matched: IntArray,
+                 lines: npt.NDArray[np.object_], tree: shapely.STRtree) -> FloatArray:
+    """C0 bearing (degrees from grid north) per luminaire from the catalogue's ``c0``
+    (0 for luminaires without an entry); *tree* is an STRtree of *lines*."""
     bearing = np.zeros(len(lum_xy))
+    entry = np.maximum(matched, 0)
     modes = np.array([e.c0 if isinstance(e.c0, str) else "fixed" for e in entries],
                      dtype=object)
     fixed = np.array([0.0 if isinstance(e.c0, str) else float(e.c0) for e in entries])
     mode = modes[entry]
     bearing[mode == "fixed"] = fixed[entry][mode == "fixed"]
-    need = np.flatnonzero(mode != "fixed")
+    need = np.flatnonzero((mode != "fixed") & (matched >= 0))
     if len(need) and len(lines):
         pts = shapely.points(lum_xy[need])
-        tree = shapely.STRtree(lines)
         nearest = tree.nearest(pts)
         on = shapely.line_interpolate_point(lines[nearest], shapely.line_locate_point(
             lines[nearest], pts))
@@ -380,8 +392,8 @@ def segment_photometric_illuminance(segments: gpd.GeoDataFrame,
                                  matched)
     # Only segments that a catalogue luminaire can reach get a grid.
     cat_pts = shapely.points(lum_xy[matched >= 0])
-    reach_seg = np.unique(shapely.STRtree(lines).query(cat_pts, predicate="dwithin",
-                                                       distance=cutoff_m)[1])
+    tree = shapely.STRtree(lines)
+    reach_seg = np.unique(tree.query(cat_pts, predicate="dwithin", distance=cutoff_m)[1])
     grid = calculation_grid(lines[reach_seg], widths[reach_seg])
     seg_of_point = reach_seg[grid.segment]
     pts_xy = np.column_stack([grid.x, grid.y])
@@ -392,7 +404,8 @@ def segment_photometric_illuminance(segments: gpd.GeoDataFrame,
     is_cat = entry >= 0
     # -- photometric luminaires, one vectorised pass per catalogue file ------------------
     entries = list(catalogue.entries)
-    bearings = _c0_bearings(lum_xy, entries, np.maximum(matched, 0), lines)
+    bearings = np.radians(_c0_bearings(lum_xy, entries, matched, lines, tree))
+    ux, uy = np.sin(bearings), np.cos(bearings)
     tilt = np.array([e_.tilt_deg for e_ in entries])
     inventory_flux = luminaire_flux_lm(luminaires).to_numpy(dtype="float64")
     for k, ent in enumerate(entries):
@@ -402,8 +415,7 @@ def segment_photometric_illuminance(segments: gpd.GeoDataFrame,
         lum = lj[sel]
         scale = (inventory_flux[lum] / ent.photometry.rated_flux_lm if ent.flux_from_inventory
                  else ent.maintenance_factor)
-        c, g, r = luminaire_angles(dx[sel], dy[sel], h[lum], bearings[lum],
-                                   np.full(len(sel), tilt[k]))
+        c, g, r = _angles(dx[sel], dy[sel], h[lum], ux[lum], uy[lum], float(tilt[k]))
         e[sel] = intensity_cd(ent.photometry, c, g) * scale * h[lum] / (r * r * r)
     # -- the rest: today's point-source model at the same points -----------------------
     rest = np.flatnonzero(~is_cat)
