@@ -223,18 +223,25 @@ def test_importer_reads_the_non_public_flag(kit, tmp_path):
     assert r.findings["internal_note"].tolist()[1] == "Boende har klagat"
 
 
-@pytest.mark.xfail(strict=True, reason="walks.store.prepare_import does not read the "
-                   "importer's non_public column yet (store rewrite; see the issue-17 report)")
 def test_non_public_flag_survives_the_import(kit, tmp_path):
     gpkg = _fill_in_the_field(kit, tmp_path / "telefon")
     store = tmp_path / "s.gpkg"
-    shutil.copy(kit["store"], store)
+    for suffix in ("", "-wal"):  # the store is in WAL mode
+        if Path(f"{kit['store']}{suffix}").exists():
+            shutil.copy(f"{kit['store']}{suffix}", f"{store}{suffix}")
     res = runner.invoke(app, ["walks", "import", str(gpkg), "--store", str(store),
                               "--profile", PROFILE])
     assert res.exit_code == 0, res.output
     found = GeoPackageStore(store, "EPSG:3007").findings()
-    flagged = found[found["description"].eq("Buskar skymmer sikten")]
-    assert flagged["non_public"].tolist() == [True]
+    mine = found[found["walk_id"].eq(kit["walk_id"])].set_index("description")
+    assert mine["non_public"].to_dict() == {"Släckt armatur vid gångtunneln": False,
+                                            "Buskar skymmer sikten": True}
+    # never in the public view
+    public = runner.invoke(app, ["walks", "export-public", "--store", str(store), "--out",
+                                 str(tmp_path / "p.geojson"), "--profile", PROFILE])
+    assert public.exit_code == 0, public.output
+    text = (tmp_path / "p.geojson").read_text(encoding="utf-8")
+    assert "Buskar skymmer sikten" not in text and "Släckt armatur vid gångtunneln" in text
 
 
 def test_unknown_walk_and_walk_without_route(kit, tmp_path):
