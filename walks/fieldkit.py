@@ -93,9 +93,10 @@ PHOTO_NAMING = "'DCIM/trygga_' || format_date(now(),'yyyyMMddhhmmsszzz') || '.{e
 FINDINGS_LAYER, STOPS_LAYER, ROUTE_LAYER = "fynd", "stopp", "rutt"
 SEGMENTS_LAYER, LUMINAIRES_LAYER = "segment", "armaturer"
 
-#: Segment columns copied from the ranking (besides ``segment_id`` and geometry).
+#: Segment columns copied from the ranking (besides ``segment_id`` and geometry); the
+#: last three only when the ranking used the photometric model (:mod:`gis.photometry`).
 SEGMENT_FIELDS = ("rank", "lighting_status", "mean_lux", "min_lux", "target_class",
-                  "length_m")
+                  "length_m", "lux_model", "e_av_lux", "uniformity_u0")
 #: Luminaire columns copied from the luminaire layer (besides ``luminaire_id``).
 LUMINAIRE_FIELDS = ("pole_id", "light_source", "wattage_w", "mounting_height_m", "owner",
                     "status")
