@@ -341,3 +341,20 @@ def test_trygga_rank_with_a_catalogue_reports_the_model_per_segment(tmp_path, mo
     by_model = summary["photometry"]["segments_by_model"]
     assert sum(by_model.values()) == len(seg)
     assert by_model["photometric"] == int((seg["lux_model"] == "photometric").sum())
+
+
+def test_c0_orientation_turns_the_beam_towards_the_path(tmp_path):
+    # all light in the C90 half-plane: a luminaire that only lights its street side
+    rows = [[10.0, 10.0, 0.0], [400.0, 300.0, 0.0], [10.0, 10.0, 0.0], [0.0, 0.0, 0.0]]
+    p = read_ldt(write(tmp_path, "a.ldt", ldt_text(0, [0, 90, 180, 270], [0, 45, 90], rows)))
+    segs, lums = _scene([(0.0, -3.0, "HPS")])  # the path runs east at y = 0, pole south
+
+    def e_av(c0: str | float) -> float:
+        res = segment_photometric_illuminance(segs, lums, _catalogue(p, c0=c0))
+        return float(res.values.loc["s1", "e_av_lux"])
+
+    # "along": C0 along the path (east), C90 north onto it; "towards": C0 north, C90 west
+    # along the path; bearing 270: C0 west, C90 south, away from the path
+    assert e_av("along") == pytest.approx(e_av(90.0))
+    assert e_av("towards") == pytest.approx(e_av(0.0))
+    assert e_av("along") > 2 * e_av("towards") > 2 * 10 * e_av(270.0)
