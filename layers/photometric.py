@@ -236,6 +236,12 @@ def read_ldt(path: str | Path) -> Photometry:
     else:
         first, count = 0, mc
     stored_c = [c_all[(first + k) % mc] for k in range(count)]
+    expected = {2: (0.0, 180.0), 3: (270.0, 90.0), 4: (0.0, 90.0)}.get(isym)
+    if expected is not None and mc and (stored_c[0] % 360, stored_c[-1] % 360) != expected:
+        raise ValidationError([_problem(
+            src, "3", "Isym", f"symmetry {isym} stores C{expected[0]:g} … C{expected[1]:g}, "
+            f"but the C angles give C{stored_c[0]:g} … C{stored_c[-1]:g}",
+            "check the symmetry indicator (line 3) and the C angles (Mc, Dc)")])
     values = [num(line + k, "luminous intensity") for k in range(count * ng)]
     table = np.asarray(values).reshape(count, ng) * conversion * flux / 1000.0
     return _normalize_photometry(src, lines[8].strip() or path.stem, stored_c, gamma, table,

@@ -138,6 +138,13 @@ def test_ies_symmetries_expand_to_the_full_distribution(tmp_path, kind, h):
     assert intensity_cd(p, cc, gg) == pytest.approx(_f(kind, cc, gg), rel=1e-9)
 
 
+def test_ldt_symmetry_that_does_not_fit_the_c_angles_is_refused(tmp_path):
+    c = [0.0, 20.0, 40.0, 60.0, 80.0, 100.0, 120.0, 140.0]  # not 0 … 360: Isym 3 impossible
+    rows = [[1.0, 1.0, 1.0, 0.0]] * 5
+    with pytest.raises(ValidationError, match=r"symmetry 3 stores C270 … C90"):
+        read_ldt(write(tmp_path, "x.ldt", ldt_text(3, c, GAMMA, rows)))
+
+
 def test_bilinear_interpolation_between_planes_and_angles(tmp_path):
     rows = [[100.0, 80.0, 0.0], [200.0, 120.0, 0.0], [100.0, 80.0, 0.0], [200.0, 120.0, 0.0]]
     p = read_ldt(write(tmp_path, "b.ldt", ldt_text(0, [0, 90, 180, 270], [0, 40, 80], rows)))
