@@ -25,6 +25,9 @@ Calculation grid (EN 13201-3:2015, clause 7.3, illuminance on the path)
     (half a spacing from the ends and the edges). ``E_av`` is their mean, ``E_min`` the
     least, uniformity ``U0 = E_min / E_av``.
 
+Luminaires that give no light (out of service, removed, planned:
+:func:`gis.lighting_model.gives_light`) are left out, as in the point-source model.
+
 Fallback
     Luminaires without a catalogue match contribute with the point-source model of
     :mod:`gis.lighting_model` (same intensity, height and cut-off) at the same grid points.
@@ -53,6 +56,7 @@ from gis._crs import require_projected
 from gis.fastquery import pairs_within
 from gis.lighting_model import (
     DEFAULT_MODEL,
+    gives_light,
     luminaire_flux_lm,
     luminaire_height_m,
     luminous_intensity_cd,
@@ -341,7 +345,8 @@ class PhotometricResult:
         Aligned to the segments: :data:`PHOTOMETRIC_COLUMNS` without ``meets_class``
         (``lux_model``, ``e_av_lux``, ``e_min_lux``, ``uniformity_u0``, ``grid_points``).
     matched : ndarray
-        Catalogue entry per luminaire (−1: none).
+        Catalogue entry per luminaire (−1: none), aligned to the input luminaires; only
+        those that give light (:func:`gis.lighting_model.gives_light`) are computed.
     """
 
     values: pd.DataFrame
@@ -380,7 +385,9 @@ def segment_photometric_illuminance(segments: gpd.GeoDataFrame,
              else pd.Series(["default"] * m, index=segments.index))
     codes, uniques = pd.factorize(types)
     widths = np.array([catalogue.width_m(str(u)) for u in uniques] + [0.0])[codes]
-    matched = match_catalogue(luminaires, catalogue)
+    matched_all = match_catalogue(luminaires, catalogue)
+    light = gives_light(luminaires)  # out-of-service, removed, planned: no light
+    luminaires, matched = luminaires[light], matched_all[light]
     lum_xy = shapely.get_coordinates(luminaires.geometry.values)
     h = luminaire_height_m(luminaires, default_height_m).to_numpy(dtype="float64")
     out_model = np.full(m, "point_source", dtype=object)
@@ -389,7 +396,7 @@ def segment_photometric_illuminance(segments: gpd.GeoDataFrame,
     n_pts = np.zeros(m, dtype=np.int64)
     if not m or not len(lum_xy) or not (matched >= 0).any():
         return PhotometricResult(_values(segments.index, out_model, e_av, e_min, n_pts),
-                                 matched)
+                                 matched_all)
     # Only segments that a catalogue luminaire can reach get a grid.
     cat_pts = shapely.points(lum_xy[matched >= 0])
     tree = shapely.STRtree(lines)
@@ -438,7 +445,8 @@ def segment_photometric_illuminance(segments: gpd.GeoDataFrame,
     e_min[has] = mins[has]
     n_pts[has] = counts[has]
     out_model[has] = np.where(other_light[has] > 0, "mixed", "photometric")
-    return PhotometricResult(_values(segments.index, out_model, e_av, e_min, n_pts), matched)
+    return PhotometricResult(_values(segments.index, out_model, e_av, e_min, n_pts),
+                             matched_all)
 
 
 def _values(index: pd.Index, model: np.ndarray, e_av: FloatArray, e_min: FloatArray,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import tomllib
 import types
 import typing
@@ -24,6 +25,9 @@ from typing import Any
 from pyproj import CRS
 
 from layers._common import Problem, ValidationError
+
+#: Buffer (m) around the convex hull of the paths when a profile names no boundary.
+HULL_BUFFER_M = 500.0
 
 #: EN 13201-2 P-classes: class -> (average lux, minimum lux), maintained horizontal illuminance.
 P_CLASSES: dict[str, tuple[float, float]] = {
@@ -90,6 +94,33 @@ class Sources:
 
 
 @dataclass(frozen=True)
+class Inventory:
+    """How to read the municipal lighting inventory (``[inventory]``, all optional).
+
+    Attributes
+    ----------
+    columns : dict
+        Extra column names per schema column, tried before the built-in table
+        (``layers/inventory_columns.toml``), e.g. ``wattage_w = ["LAMPWATT"]``. Keys:
+        ``luminaire_id``, ``pole_id``, ``light_source``, ``wattage_w``, ``lumen_lm``,
+        ``mounting_height_m``, ``install_year``, ``owner``, ``status``, ``x``, ``y``.
+    codes : dict
+        Code tables per column, ``[inventory.codes.light_source]`` ``"3" = "HPS"``,
+        ``[inventory.codes.status]`` ``"9" = "ur drift"``, ``[inventory.codes.owner]``:
+        a cell equal to a code (ignoring case and surrounding spaces) is read as its
+        meaning. Light-source codes not in the table count as unknown and are listed with
+        their frequencies in the layer report.
+    strict : bool
+        Reject an inventory with duplicate luminaire ids. Default False: keep both rows,
+        give the later a derived id (``"A-1~2"``) and warn with the ids and their distance.
+    """
+
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    codes: dict[str, dict[str, str]] = field(default_factory=dict)
+    strict: bool = False
+
+
+@dataclass(frozen=True)
 class Lighting:
     """Target lighting and lighting-model defaults.
 
@@ -128,21 +159,35 @@ class Lighting:
 class Costs:
     """Cost and energy parameters for work packages and LED savings.
 
+    Money is in the profile's ``currency`` (the ``_sek`` names are historical: they hold
+    amounts in whatever currency the profile names).
+
     Attributes
     ----------
+    currency : str
+        ISO 4217 code of every amount, default ``"SEK"`` (e.g. ``"NOK"``, ``"EUR"``).
+    currency_symbol : str
+        How amounts are written in texts, default ``"kr"`` (e.g. ``"€"``).
     new_light_point_sek : float
-        Installed cost of one new light point (pole, luminaire, cable, ground work), SEK.
+        Installed cost of one new light point (pole, luminaire, cable, ground work), in
+        ``currency``. Default 56 000 (Swedish municipal framework prices, 2023).
     led_retrofit_sek : float
-        Cost of replacing one luminaire with LED on an existing pole, SEK.
+        Cost of replacing one luminaire with LED on an existing pole, in ``currency``.
+        Default 3 800.
     burning_hours_per_year : float
-        Hours per year the lighting is on (h/year).
+        Hours per year the lighting is on (h/year). Default 4 000 (dusk to dawn at 59° N).
     electricity_sek_per_kwh : float
-        Electricity price including network charges, SEK/kWh.
+        Electricity price including network charges and taxes, ``currency``/kWh. Default
+        1.5 (Swedish price area SE3, 2023–2024).
     co2_kg_per_kwh : float
-        Emission factor, kg CO2e/kWh (Nordic electricity mix by default).
+        Emission factor, kg CO2e/kWh. Default 0.045 (Nordic residual mix, consumption
+        based); set your country's factor (e.g. 0.25 for the EU-27 average).
     led_power_w : float
         Power of a new LED luminaire for a path, W.
     """
+
+    currency: str = "SEK"
+    currency_symbol: str = "kr"
 
     new_light_point_sek: float = 56_000.0
     led_retrofit_sek: float = 3_800.0
@@ -213,12 +258,16 @@ class Profile:
     name : str
         Municipality name, e.g. ``"Strömstad"``.
     kommun_code : str
-        Four-digit SCB municipality code, e.g. ``"1486"``.
+        Municipality code: the four-digit SCB kommunkod in Sweden (``"1486"``), or any
+        short code elsewhere (Norwegian ``"3107"``, Finnish ``"285"``, ``"DK-101"``): 1–12
+        letters, digits, dots, dashes or underscores.
     crs : str
         Metric analysis CRS, e.g. ``"EPSG:3007"`` (SWEREF 99 12 00). Every layer leaves
         :mod:`layers` in this CRS.
-    boundary : Path
-        Municipality boundary polygon file (any CRS the file declares).
+    boundary : Path or None
+        Municipality boundary polygon file (any CRS the file declares). Optional: without
+        it the convex hull of the paths, buffered by :data:`HULL_BUFFER_M`, is used, with a
+        warning (luminaires and homes are then checked against that hull).
     latitude, longitude : float
         Reference point in degrees (WGS 84) for sun-position calculations.
     timezone : str
@@ -240,8 +289,9 @@ class Profile:
         (None) keeps them in the database.
     moderation : Moderation
         Which new findings wait for a moderator before they can be public.
-    sources, lighting, costs, weights
-        See :class:`Sources`, :class:`Lighting`, :class:`Costs`, :class:`Weights`.
+    sources, inventory, lighting, costs, weights
+        See :class:`Sources`, :class:`Inventory`, :class:`Lighting`, :class:`Costs`,
+        :class:`Weights`.
     path : Path
         The profile file itself.
     """
@@ -249,9 +299,9 @@ class Profile:
     name: str
     kommun_code: str
     crs: str
-    boundary: Path
     latitude: float
     longitude: float
+    boundary: Path | None = None
     timezone: str = "Europe/Stockholm"
     designated_schools: tuple[str, ...] = ()
     demo: bool = False
@@ -260,6 +310,7 @@ class Profile:
     store_photos: Path | None = None
     moderation: Moderation = field(default_factory=Moderation)
     sources: Sources = field(default_factory=Sources)
+    inventory: Inventory = field(default_factory=Inventory)
     lighting: Lighting = field(default_factory=Lighting)
     costs: Costs = field(default_factory=Costs)
     weights: Weights = field(default_factory=Weights)
@@ -281,8 +332,8 @@ def _kp(source: str, row: str, key: str, message: str, fix: str) -> Problem:
 
 
 _SECTIONS: dict[str, type] = {
-    "sources": Sources, "lighting": Lighting, "costs": Costs, "weights": Weights,
-    "moderation": Moderation,
+    "sources": Sources, "inventory": Inventory, "lighting": Lighting, "costs": Costs,
+    "weights": Weights, "moderation": Moderation,
 }
 
 
@@ -332,6 +383,8 @@ def _convert(value: Any, annotation: Any, base: Path) -> Any:
         return tuple(value)
     if origin is dict and args[1] is Path:
         return {k: _convert(v, Path, base) for k, v in value.items()}
+    if origin is dict and typing.get_origin(args[1]) in (tuple, dict):
+        return {k: _convert(v, args[1], base) for k, v in value.items()}
     if origin is dict:
         return dict(value)
     return value
@@ -420,7 +473,9 @@ def load_profile(path: str | Path) -> Profile:
 
 
 def _check_semantics(p: Profile, src: str) -> list[Problem]:
-    problems = []
+    from layers.lighting import check_aliases, check_codes
+
+    problems = [*check_aliases(p.inventory.columns, src), *check_codes(p.inventory.codes, src)]
     try:
         crs = CRS.from_user_input(p.crs)
         if not crs.is_projected:
@@ -430,9 +485,15 @@ def _check_semantics(p: Profile, src: str) -> list[Problem]:
     except Exception:  # pyproj raises CRSError; we add the fix
         problems.append(_kp(src, "", "crs", f"unknown CRS {p.crs!r}",
                                 "use an EPSG code such as 'EPSG:3007'"))
-    if not (len(p.kommun_code) == 4 and p.kommun_code.isdigit()):
-        problems.append(_kp(src, "", "kommun_code", f"{p.kommun_code!r} is not a 4-digit code",
-                                "use the SCB kommunkod, e.g. '1486' for Strömstad"))
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,11}", p.kommun_code):
+        problems.append(_kp(src, "", "kommun_code",
+                            f"{p.kommun_code!r} is not a short municipality code",
+                            "use 1–12 letters, digits, dots, dashes or underscores, e.g. the "
+                            "SCB kommunkod '1486' for Strömstad or '3107' for Fredrikstad"))
+    if not re.fullmatch(r"[A-Z]{3}", p.costs.currency):
+        problems.append(_kp(src, "", "costs.currency", f"{p.costs.currency!r} is not an "
+                            "ISO 4217 currency code", "use three capital letters, e.g. "
+                            "'SEK', 'NOK', 'DKK' or 'EUR'"))
     if not (-90 <= p.latitude <= 90 and -180 <= p.longitude <= 180):
         problems.append(_kp(src, "", "latitude", "latitude/longitude out of range",
                                 "give the reference point in degrees WGS 84"))
@@ -443,7 +504,7 @@ def _check_semantics(p: Profile, src: str) -> list[Problem]:
         if value not in P_CLASSES:
             problems.append(_kp(src, "", key, f"unknown lighting class {value!r}",
                                     f"use one of {', '.join(P_CLASSES)}"))
-    files = {"boundary": p.boundary}
+    files = {"boundary": p.boundary} if p.boundary is not None else {}
     for f in dataclasses.fields(Sources):
         v = getattr(p.sources, f.name)
         if isinstance(v, Path):

@@ -248,7 +248,8 @@ class LedProgress:
     converted_from : dict
         Conversions per former light source (normalised names, e.g. ``"Hg"``).
     kwh_saved_per_year, sek_saved_per_year, co2_kg_saved_per_year : float
-        Savings of the conversions per year.
+        Savings of the conversions per year, of the lamps whose former type is known
+        (a converted lamp of unknown type saves an unknown amount: never a guessed 70 W).
     new_luminaires, removed_luminaires : int
         Ids only in the second / only in the first inventory.
     new_led : int
@@ -267,6 +268,7 @@ class LedProgress:
     new_led: int
     sources_before: dict[str, int] = field(default_factory=dict)
     sources_after: dict[str, int] = field(default_factory=dict)
+    unknown_type_conversions: int = 0
 
     @property
     def led_share_before(self) -> float:
@@ -299,11 +301,13 @@ def led_progress(before: pd.DataFrame, after: pd.DataFrame, costs: Costs) -> Led
     ids = common[conv.to_numpy()]
     old_src = src_b.loc[ids]
     old_w = pd.to_numeric(before.loc[ids, "wattage_w"], errors="coerce").astype(float)
+    known = old_src.ne("unknown").to_numpy(dtype=bool)
     old_w = old_w.fillna(old_src.map(DEFAULT_W).astype(float)).fillna(70.0)
+    old_w = old_w.where(known)  # unknown former type: no saving is claimed
     old_sys = old_w * old_src.map(BALLAST_FACTOR).astype(float).fillna(1.1)
     new_w = pd.to_numeric(after.loc[ids, "wattage_w"], errors="coerce").astype(float)
     new_w = new_w.fillna(costs.led_power_w)
-    kwh = float(np.clip((old_sys - new_w).to_numpy(), 0, None).sum()
+    kwh = float(np.nansum(np.clip((old_sys - new_w).to_numpy(), 0, None))
                 * costs.burning_hours_per_year / 1000)
     new_ids = after.index.difference(before.index)
     removed = before.index.difference(after.index)
@@ -320,7 +324,8 @@ def led_progress(before: pd.DataFrame, after: pd.DataFrame, costs: Costs) -> Led
         co2_kg_saved_per_year=kwh * costs.co2_kg_per_kwh,
         new_luminaires=len(new_ids), removed_luminaires=len(removed),
         new_led=int(after.loc[new_ids, "light_source"].astype(str).eq("LED").sum()),
-        sources_before=counts(before), sources_after=counts(after))
+        sources_before=counts(before), sources_after=counts(after),
+        unknown_type_conversions=int((~known).sum()))
 
 
 # --------------------------------------------------------------------------------------
@@ -510,8 +515,12 @@ def compute_progress(register: Register, year: int, inputs: ProgressInputs,
                                    inputs.costs)
                 outcome = float(led.conversions)
                 details.append(f"Sparar {fmt_number(led.kwh_saved_per_year)} kWh, "
-                               f"{fmt_number(led.sek_saved_per_year)} kr och "
+                               f"{fmt_number(led.sek_saved_per_year)} "
+                               f"{inputs.costs.currency_symbol} och "
                                f"{fmt_number(led.co2_kg_saved_per_year)} kg CO₂ per år")
+                if led.unknown_type_conversions:
+                    details.append(f"{led.unknown_type_conversions} av bytena gällde "
+                                   "armaturer med okänd ljuskälla: inte med i besparingen")
         elif p.measure == "walks":
             held = held_walks(inputs.walks, year, inputs.tz)
             outcome = float(len(held))

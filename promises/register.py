@@ -498,7 +498,8 @@ def register_for_profile(profile: Profile, year: int | None = None) -> Path | No
     """The register of a profile: :func:`find_register` in the profile's folder, else in
     the folder of its boundary file (copies of a profile elsewhere keep absolute paths to
     the municipality's folder)."""
-    for folder in dict.fromkeys((profile.folder, profile.boundary.parent)):
+    folders = (profile.folder, *([profile.boundary.parent] if profile.boundary else []))
+    for folder in dict.fromkeys(folders):
         found = find_register(folder, year)
         if found is not None:
             return found

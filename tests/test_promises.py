@@ -290,6 +290,19 @@ def test_led_conversions_and_savings_by_hand():
     assert (led.new_luminaires, led.new_led, led.removed_luminaires) == (1, 1, 0)
     assert led.sources_before == {"HPS": 2, "Hg": 1, "LED": 1}
     assert led.led_share_after == pytest.approx(4 / 5)
+    assert led.unknown_type_conversions == 0
+
+
+def test_led_conversion_of_an_unknown_lamp_claims_no_saving():
+    idx = pd.Index(["a", "u"], name="luminaire_id")
+    before = pd.DataFrame({"light_source": ["HPS", "unknown"], "wattage_w": [70.0, 70.0]},
+                          index=idx)
+    after = pd.DataFrame({"light_source": ["LED", "LED"], "wattage_w": [30.0, 30.0]},
+                         index=idx)
+    costs = Costs(burning_hours_per_year=4000)
+    led = led_progress(before, after, costs)
+    assert (led.conversions, led.unknown_type_conversions) == (2, 1)
+    assert led.kwh_saved_per_year == pytest.approx((70 * 1.12 - 30) * 4000 / 1000)  # a only
 
 
 # --- walks ----------------------------------------------------------------------------------

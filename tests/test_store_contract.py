@@ -324,3 +324,63 @@ def test_the_same_waypoint_with_and_without_its_time_is_one_finding(
     assert store.import_findings(with_time, "a.gpx").new == 2
     rep = store.import_findings(without, "b.gpx")
     assert (rep.new, rep.duplicates) == (0, 2)
+
+
+# --- the walk cycle, lamp faults, residents' "not fixed" --------------------------------
+
+def test_walk_cycle_is_recorded_and_follow_ups_point_back(store: FindingStore) -> None:
+    first = store.add_walk(m.Walk(id="skee-2024", title="Skee höst", start=NOW,
+                                  light="mörker"))
+    w = store.add_walk(m.Walk(id="skee-2025", title="Skee uppföljning", start=NOW,
+                              light="mörker"))
+    met = datetime(2025, 10, 1, 16, 0, tzinfo=UTC)
+    w = store.update_walk(w.id, 1, invited=("boende", "unga", "polis"),
+                          focus="belysning, skolvägen", premeeting_at=met, follows=first.id)
+    assert (w.invited, w.follows, w.version) == (("boende", "unga", "polis"), first.id, 2)
+    with pytest.raises(ValidationError, match="no walk with id 'nope'"):
+        store.update_walk(w.id, 2, follows="nope")
+    with pytest.raises(ValidationError, match="field 'state': this field cannot"):
+        store.update_walk(w.id, 2, state="genomförd")
+    with pytest.raises(ValidationError, match="unknown group"):
+        store.update_walk(w.id, 2, invited=("Anna Svensson",))
+    with pytest.raises(ConflictError):
+        store.update_walk(w.id, 1, focus="annat")
+    w = store.set_walk_state(w.id, 2, "genomförd")
+    w = store.update_walk(w.id, w.version, feedback_at=datetime(2025, 11, 1, 16,
+                                                                tzinfo=UTC))
+    w = store.set_walk_state(w.id, w.version, "protokoll publicerat")
+    assert w.protocol_published_at is not None
+    got = store.get_walk(w.id)
+    assert got == w and got.premeeting_at == met
+    frame = store.walks()
+    assert frame.loc[w.id, "invited"] == ["boende", "unga", "polis"]
+    assert frame.loc[w.id, "follows"] == first.id
+    assert frame.loc[w.id, "feedback_at"] == pd.Timestamp("2025-11-01 16:00", tz="UTC")
+
+
+def test_lamp_fault_points_at_a_luminaire(store: FindingStore) -> None:
+    f = store.add_finding(finding(luminaire_id="SL-0042"))
+    assert store.get_finding(f.id).luminaire_id == "SL-0042"
+    store.update_finding(f.id, 1, luminaire_id="SL-0043")
+    assert store.findings().loc[f.id, "luminaire_id"] == "SL-0043"
+    frame = import_frame(1, start=60, luminaire_id=["SL-7"])
+    rep = store.import_findings(frame, "fel.csv")
+    assert store.get_finding(rep.new_ids[0]).luminaire_id == "SL-7"
+
+
+def test_residents_say_not_fixed_and_staff_review(store: FindingStore) -> None:
+    f = store.add_finding(finding())
+    with pytest.raises(ValidationError, match="only public findings marked fixed"):
+        store.report_not_fixed(f.id)
+    f = store.set_state(f.id, 1, m.ATGARDAD, "bytt lampa", "staff")
+    f = store.report_not_fixed(f.id, "Den blinkar fortfarande, ring mig 070-123")
+    f = store.report_not_fixed(f.id)
+    assert (f.not_fixed_reports, f.state.label) == (2, "åtgärdad")
+    entry = store.history(f.id)[-2]
+    assert (entry.author_role, entry.author_id) == ("public", "public")
+    assert "070-123" in entry.note
+    assert "070-123" not in public_view(store.findings()).to_json()
+    with pytest.raises(ValidationError, match="not_fixed_reports"):
+        store.update_finding(f.id, f.version, not_fixed_reports=0)
+    f = store.review_not_fixed(f.id, f.version, reopen=True, note="blinkar, ny felanmälan")
+    assert (f.not_fixed_reports, f.state.label, f.fixed_at) == (0, "bedömd", None)

@@ -128,9 +128,9 @@ def test_geopackage_of_schema_1_needs_an_upgrade(tmp_path: Path) -> None:
     f = s.add_finding(finding())
     s.close()
     con = sqlite3.connect(path)  # turn it back into a schema-1 file
-    for table, col in (("findings", "moderation"), ("findings", "public_note"),
-                       ("findings", "created_by"), ("finding_updates", "author_id"),
-                       ("walks", "created_by"), ("walks", "updated_by")):
+    from walks.backends.gpkg import _ADDED
+
+    for table, col, _type in _ADDED[2]:
         con.execute(f'ALTER TABLE "{table}" DROP COLUMN "{col}"')
     con.execute("DROP INDEX findings_import_key_idx")
     con.execute("UPDATE trygga_meta SET value = '1' WHERE key = 'schema_version'")

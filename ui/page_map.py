@@ -180,7 +180,8 @@ def _totals(result: RankingResult, layers: Layers) -> None:
     c1, c2 = st.columns(2)
     c3, c4 = st.columns(2)
     c1.metric(t("km_unlit_near_school"), f"{s['km_unlit_near_school']:.1f}")
-    c2.metric(t("top_cost"), f"{s['top_packages_cost_sek']:,.0f}".replace(",", " "))
+    c2.metric(t("top_cost").format(currency=s.get("currency", "SEK")),
+              f"{s['top_packages_cost_sek']:,.0f}".replace(",", " "))
     c3.metric(t("top_kwh"), f"{s['top_packages_kwh_per_year']:,.0f}".replace(",", " "))
     c4.metric(t("led_saving"), f"{s['led']['kwh_saved_per_year']:,.0f}".replace(",", " "))
     months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
@@ -249,7 +250,8 @@ def render() -> None:
                                           "reason": t("reason")}),
             (tab_pk, "pk", result.packages, result.packages, {
                 "rank": t("rank"), "rank_per_sek": "SEK-rang", "length_m": "m",
-                "new_light_points": "nya", "cost_sek": "SEK", "reason": t("reason")}),
+                "new_light_points": "nya", "cost_sek": layers.profile.costs.currency,
+                "reason": t("reason")}),
             (tab_led, "led", result.led, result.led, {
                 "priority": "#", "light_source": "typ", "kwh_saved_per_year": "kWh/år",
                 "payback_years": "år", "reason": t("reason")}),

@@ -20,7 +20,7 @@ import streamlit as st
 
 from gis.darkness import commute_darkness_by_month
 from gis.ranking import RankingResult, rank
-from gis.school_routes import school_route_counts
+from gis.school_routes import layer_route_counts
 from gis.segments import segment_paths
 from layers import LayerWarning, Profile, load_profile
 from layers.loader import Layers, load_layers
@@ -55,8 +55,8 @@ def inputs_key(path: Path) -> InputsKey:
     """Modification times of the profile and every file it names, and the code fingerprint
     (cache key)."""
     prof = load_profile(path)
-    files = [path, prof.boundary, *[v for v in dataclasses.asdict(prof.sources).values()
-                                     if isinstance(v, Path)]]
+    files = [path, *([prof.boundary] if prof.boundary else []),
+             *[v for v in dataclasses.asdict(prof.sources).values() if isinstance(v, Path)]]
     times: list[float | str] = [f.stat().st_mtime if f.exists() else 0.0 for f in files]
     return (*times, code_fingerprint())
 
@@ -91,7 +91,7 @@ def st_route_counts(path: str, key: InputsKey) -> pd.Series:
     """School-route counts, once per input network."""
     layers = st_layers(path, key)
     segs = segment_paths(layers.paths, layers.profile.lighting.segment_length_m)
-    return school_route_counts(segs, layers.schools, origins=layers.route_origins())
+    return layer_route_counts(layers, segs)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -124,7 +124,7 @@ def _ranking_persisted(path: str, key: InputsKey,
     dark = st_darkness(prof.latitude, prof.longitude, prof.timezone)
     return rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
                 layers.priority_areas, prof, route_counts=routes, darkness=dark,
-                origins=layers.route_origins())
+                origins=layers.route_origins(), walkable=layers.walkable)
 
 
 #: Cell size (m) of the lux overlay on the map; the GeoTIFF download keeps 2 m.

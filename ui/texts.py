@@ -45,7 +45,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "led": ("LED-byten", "LED replacements"),
     "downloads": ("Ladda ner", "Download"),
     "km_unlit_near_school": ("km obelyst nära skola", "km unlit near schools"),
-    "top_cost": ("Kostnad topp 10 paket (SEK)", "Cost of top 10 packages (SEK)"),
+    "top_cost": ("Kostnad topp 10 paket ({currency})", "Cost of top 10 packages ({currency})"),
     "top_kwh": ("Energi topp 10 paket (kWh/år)", "Energy of top 10 packages (kWh/yr)"),
     "led_saving": ("LED-besparing (kWh/år)", "LED saving (kWh/yr)"),
     "darkness_chart": ("Andel mörk skolväg per månad", "Share of dark school commute by month"),

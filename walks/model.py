@@ -324,6 +324,21 @@ class Walk:
         ``planerad`` → ``genomförd`` → ``protokoll publicerat``.
     version : int
         Edit version, starts at 1 (optimistic concurrency).
+    invited : tuple of str
+        Groups invited at the förmöte (:data:`PARTICIPANT_GROUPS`; the Brå/Boverket walk
+        cycle). No names.
+    focus : str
+        What the walk looks at, decided at the förmöte (e.g. ``"belysning, skolvägar"``).
+    premeeting_at : datetime or None
+        When the förmöte (planning meeting) was held, timezone-aware.
+    feedback_at : datetime or None
+        When the återkopplingsmöte (feedback meeting: measure, who and when for each
+        finding, or why not) was held.
+    protocol_published_at : datetime or None
+        When the public protocol was published (set when the walk reaches
+        ``protokoll publicerat``).
+    follows : str or None
+        Id of the earlier walk on the same route that this one follows up.
     """
 
     id: str
@@ -338,10 +353,30 @@ class Walk:
     participants: Mapping[str, int] = field(default_factory=dict)
     state: WalkState = WALK_PLANERAD
     version: int = 1
+    invited: tuple[str, ...] = ()
+    focus: str = ""
+    premeeting_at: datetime | None = None
+    feedback_at: datetime | None = None
+    protocol_published_at: datetime | None = None
+    follows: str | None = None
 
     def __post_init__(self) -> None:
         src = f"walk {self.id!r}"
         problems = []
+        object.__setattr__(self, "invited", tuple(self.invited))
+        unknown = [g for g in self.invited if g not in PARTICIPANT_GROUPS]
+        if unknown:
+            problems.append(_problem(src, "invited", f"unknown group(s) {', '.join(unknown)}",
+                                     "invite groups, never named people; groups: "
+                                     f"{', '.join(PARTICIPANT_GROUPS)}"))
+        for name in ("premeeting_at", "feedback_at", "protocol_published_at"):
+            value = getattr(self, name)
+            if value is not None and not _aware(value):
+                problems.append(_problem(src, name, "not a timezone-aware time",
+                                         "give the time with a time zone"))
+        if self.follows is not None and self.follows == self.id:
+            problems.append(_problem(src, "follows", "a walk cannot follow up itself",
+                                     "give the id of the earlier walk"))
         if not isinstance(self.id, str) or not self.id.strip():
             problems.append(_problem(src, "id", "missing walk id", "give the walk an id"))
         if not isinstance(self.title, str) or not self.title.strip():
@@ -388,6 +423,14 @@ class Walk:
 EDITABLE_FIELDS: tuple[str, ...] = (
     "geometry", "category", "severity", "description", "internal_note", "photos",
     "responsible", "measure", "deadline", "non_public", "walk_id", "channel", "public_note",
+    "luminaire_id",
+)
+
+#: Fields of :class:`Walk` that :meth:`walks.store.FindingStore.update_walk` may change
+#: (the state goes through ``set_walk_state``; the id never changes).
+WALK_EDITABLE_FIELDS: tuple[str, ...] = (
+    "title", "start", "light", "area", "school", "route", "stops", "organiser",
+    "participants", "invited", "focus", "premeeting_at", "feedback_at", "follows",
 )
 
 
@@ -447,6 +490,12 @@ class Finding:
         When the finding was marked fixed.
     description_original : str or None
         The text as first submitted; kept when the public description is moderated.
+    luminaire_id : str or None
+        The luminaire (inventory id) a lamp fault is about; an open fault makes it dark
+        in the lighting model until the finding is fixed.
+    not_fixed_reports : int
+        How many times residents said "not fixed" on the public page since staff last
+        looked (:meth:`walks.store.FindingStore.report_not_fixed`).
     moderation : str
         ``pending``, ``approved`` or ``rejected`` (:data:`MODERATION_STATES`); only
         approved findings are public. The store sets it on creation from its moderation
@@ -477,6 +526,8 @@ class Finding:
     description_original: str | None = None
     public_note: str = ""
     moderation: str = APPROVED
+    luminaire_id: str | None = None
+    not_fixed_reports: int = 0
 
     def validate(self, categories: Sequence[Category] | None = None) -> None:
         """Check every field; raise one :class:`ValidationError` naming each bad field.

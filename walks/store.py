@@ -314,7 +314,8 @@ def _finding_record(f: Finding, *, updated: datetime, created_by: str | None) ->
         "closed_reason": f.closed_reason, "public_note": f.public_note,
         "non_public": bool(f.non_public), "moderation": f.moderation, "version": f.version,
         "source_id": f.source_id, "content_hash": f.content_hash, "fixed_at": utc(f.fixed_at),
-        "created_by": created_by, "updated": updated, "geometry": f.geometry,
+        "created_by": created_by, "updated": updated, "luminaire_id": f.luminaire_id,
+        "not_fixed_reports": int(f.not_fixed_reports), "geometry": f.geometry,
     }
 
 
@@ -330,7 +331,8 @@ def _record_finding(r: dict[str, Any]) -> Finding:
         moderation=r.get("moderation") or APPROVED, version=int(r["version"]),
         source_id=r["source_id"], content_hash=r["content_hash"],
         raw_category=r["raw_category"] or "", fixed_at=r["fixed_at"],
-        description_original=r["description_original"])
+        description_original=r["description_original"], luminaire_id=r.get("luminaire_id"),
+        not_fixed_reports=int(r.get("not_fixed_reports") or 0))
 
 
 def _update_record(u: FindingUpdate) -> dict[str, Any]:
@@ -356,7 +358,10 @@ def _walk_record(w: Walk, *, created: datetime | None, updated: datetime,
         "stops": [{"x": s.point.x, "y": s.point.y, "label": s.label} for s in w.stops],
         "state_label": w.state.label, "state_type": w.state.type, "version": w.version,
         "created": created, "updated": updated, "created_by": created_by,
-        "updated_by": updated_by, "geometry": w.route,
+        "updated_by": updated_by, "invited": list(w.invited), "focus": w.focus,
+        "premeeting_at": utc(w.premeeting_at), "feedback_at": utc(w.feedback_at),
+        "protocol_published_at": utc(w.protocol_published_at), "follows": w.follows,
+        "geometry": w.route,
     }
 
 
@@ -367,7 +372,11 @@ def _record_walk(r: dict[str, Any]) -> Walk:
                 light=r["light"], area=r["area"] or "", school=r["school"],
                 route=route if isinstance(route, LineString) else None, stops=stops,
                 organiser=r["organiser"] or "", participants=r["participants"] or {},
-                state=walk_state(r["state_label"]), version=int(r["version"]))
+                state=walk_state(r["state_label"]), version=int(r["version"]),
+                invited=tuple(r.get("invited") or ()), focus=r.get("focus") or "",
+                premeeting_at=r.get("premeeting_at"), feedback_at=r.get("feedback_at"),
+                protocol_published_at=r.get("protocol_published_at"),
+                follows=r.get("follows"))
 
 
 def _photo_record(sp: StoredPhoto) -> dict[str, Any]:
@@ -386,7 +395,7 @@ def _photo_record(sp: StoredPhoto) -> dict[str, Any]:
 #: Columns of the frame :meth:`FindingStore.import_findings` takes (the importers' output).
 IMPORT_COLUMNS: tuple[str, ...] = (
     "source_id", "category", "raw_category", "severity", "description", "internal_note",
-    "created", "photo_paths", "walk_id", "channel", "geometry",
+    "created", "photo_paths", "walk_id", "channel", "geometry", "luminaire_id",
 )
 _IMPORT_REQUIRED = ("category", "geometry")
 
@@ -518,6 +527,7 @@ def prepare_import(gdf: gpd.GeoDataFrame, crs: str, source: str,
         source_id = _opt_text(rec.get("source_id"))
         description = _text(rec.get("description"))
         internal_note = _text(rec.get("internal_note"))
+        luminaire_id = _opt_text(rec.get("luminaire_id"))
         if row_problems:
             prep.problems.extend(row_problems)
             prep.error_rows.append((pos, row, category))
@@ -531,6 +541,7 @@ def prepare_import(gdf: gpd.GeoDataFrame, crs: str, source: str,
             "description": description, "internal_note": internal_note,
             "x": round(geom.x, 2), "y": round(geom.y, 2), "walk_id": walk_id,
             "photos": sorted(photo_hashes),
+            **({"luminaire_id": luminaire_id} if luminaire_id else {}),
         })
         try:
             finding = Finding(
@@ -538,7 +549,7 @@ def prepare_import(gdf: gpd.GeoDataFrame, crs: str, source: str,
                 category=category, severity=severity, description=description,
                 internal_note=internal_note, walk_id=walk_id, channel=channel,
                 photos=tuple(photo_hashes), source_id=source_id, content_hash=chash,
-                raw_category=raw_category)
+                raw_category=raw_category, luminaire_id=luminaire_id)
             finding.validate(categories)
         except ValidationError as exc:
             prep.problems.extend(Problem(source, row, p.column, p.message, p.fix)
@@ -560,7 +571,7 @@ FINDING_COLUMNS: tuple[str, ...] = (
     "description_original", "internal_note", "photos", "public_photos", "responsible",
     "measure", "deadline", "state_label", "state_type", "closed_reason", "non_public",
     "version", "source_id", "content_hash", "fixed_at", "updated", "public_note",
-    "moderation", "created_by",
+    "moderation", "created_by", "luminaire_id", "not_fixed_reports",
 )
 
 #: Moderation decisions :meth:`FindingStore.moderate` takes, and the state each gives.
@@ -706,6 +717,62 @@ class FindingStore:
                     f"cannot go back from {current.state.label!r} to {target.label!r}",
                     "walk states only move forward", column_label="field")])
             new = dataclasses.replace(current, state=target, version=current.version + 1)
+            if target.is_published() and new.protocol_published_at is None:
+                new = dataclasses.replace(new, protocol_published_at=_now())
+            rec = _walk_record(new, created=r.get("created"), updated=_now(),
+                               created_by=r.get("created_by"), updated_by=self._who(author_id))
+            if not t.update_walk(rec, expected_version):
+                raise ConflictError(walk_id, expected_version, -1, None, None, kind="walk")
+            return new
+        return self.backend.write(tx)
+
+    def update_walk(self, walk_id: str, expected_version: int, *,
+                    author_id: str | None = None, **changes: Any) -> Walk:
+        """Change a walk's plan or its walk-cycle record (one transaction).
+
+        Parameters
+        ----------
+        walk_id : str
+        expected_version : int
+            The version the caller loaded.
+        **changes
+            Fields from :data:`walks.model.WALK_EDITABLE_FIELDS`: the plan (title, start,
+            route, stops …), the groups invited and the focus decided at the förmöte, when
+            the förmöte and the återkopplingsmöte were held, and ``follows`` (the earlier
+            walk this one follows up; it must exist).
+
+        Raises
+        ------
+        ConflictError
+            The walk changed since *expected_version*.
+        ValidationError
+            Unknown or non-editable fields, invalid values, an unknown ``follows`` walk.
+        """
+        from walks.model import WALK_EDITABLE_FIELDS
+
+        src = f"walk {walk_id!r}"
+        bad = [Problem(src, "", k, "this field cannot be edited here",
+                       "use set_walk_state() for the state; editable: "
+                       f"{', '.join(WALK_EDITABLE_FIELDS)}", column_label="field")
+               for k in changes if k not in WALK_EDITABLE_FIELDS]
+        if bad:
+            raise ValidationError(bad)
+
+        def tx(t: Any) -> Walk:
+            r = t.walk(walk_id)
+            if r is None:
+                raise KeyError(f"no walk with id {walk_id!r} in {self.label}")
+            current = _record_walk(r)
+            if current.version != expected_version:
+                raise ConflictError(walk_id, expected_version, current.version,
+                                    r.get("updated_by"), r.get("updated"), kind="walk")
+            follows = changes.get("follows")
+            if follows and t.walk(str(follows)) is None:
+                raise ValidationError([Problem(src, "", "follows",
+                                               f"no walk with id {follows!r}",
+                                               "give the id of the earlier walk",
+                                               column_label="field")])
+            new = dataclasses.replace(current, **changes, version=current.version + 1)
             rec = _walk_record(new, created=r.get("created"), updated=_now(),
                                created_by=r.get("created_by"), updated_by=self._who(author_id))
             if not t.update_walk(rec, expected_version):
@@ -718,7 +785,9 @@ class FindingStore:
 
         Columns: title, start (UTC), light, area, school, organiser, participants (dict of
         counts), stops (list of dicts with x, y, label), state_label, state_type, version,
-        created, updated, created_by, updated_by (author ids), geometry.
+        created, updated, created_by, updated_by (author ids), invited (groups), focus,
+        premeeting_at, feedback_at, protocol_published_at (UTC), follows (walk id),
+        geometry.
         """
         with self.backend.reading() as tx:
             rows = tx.walk_records()
@@ -726,7 +795,8 @@ class FindingStore:
         df = pd.DataFrame({c: [r.get(c) for r in rows] for c in cols},
                           index=pd.Index([r["walk_id"] for r in rows], name="walk_id",
                                          dtype=object))
-        for c in ("start", "created", "updated"):
+        for c in ("start", "created", "updated", "premeeting_at", "feedback_at",
+                  "protocol_published_at"):
             df[c] = pd.to_datetime(df[c], utc=True)
         df["version"] = df["version"].astype("int64")
         return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([r["geometry"] for r in rows],
@@ -819,6 +889,7 @@ class FindingStore:
                   "public_note"):
             df[c] = df[c].fillna("").astype(object)
         df["moderation"] = df["moderation"].fillna(APPROVED).astype(object)
+        df["not_fixed_reports"] = df["not_fixed_reports"].fillna(0).astype("int64")
         return gpd.GeoDataFrame(df[list(FINDING_COLUMNS)],
                                 geometry=gpd.GeoSeries([r["geometry"] for r in rows],
                                                        index=df.index, crs=self.crs),
@@ -856,8 +927,9 @@ class FindingStore:
             if current.version != expected_version:
                 raise self._conflict(t, finding_id, expected_version, current.version)
             new = change(current)
-            if new.moderation != current.moderation and "moderation" not in allow:
-                new = dataclasses.replace(new, moderation=current.moderation)
+            for guarded in ("moderation", "not_fixed_reports"):
+                if getattr(new, guarded) != getattr(current, guarded) and guarded not in allow:
+                    new = dataclasses.replace(new, **{guarded: getattr(current, guarded)})
             new = dataclasses.replace(new, version=current.version + 1)
             new.validate(self.categories)
             self._check_photos_known(t, new)
@@ -1036,6 +1108,52 @@ class FindingStore:
                           f"moderering: {label}" + (f" — {note}" if note else ""), change,
                           author_id, allow=("moderation",))
 
+    def report_not_fixed(self, finding_id: str, comment: str = "") -> Finding:
+        """A resident says a finding marked fixed is not fixed ("Är det åtgärdat?").
+
+        The finding is flagged for staff review (``not_fixed_reports`` + 1) and the report
+        goes into the history as role ``public``; the optional *comment* is internal
+        (never public; it may hold personal data) and cut to 500 characters. The state does
+        not change: staff decide with :meth:`review_not_fixed`.
+
+        Raises
+        ------
+        ValidationError
+            The finding is not public, or not marked fixed.
+        KeyError
+            Unknown finding.
+        """
+        f = self.get_finding(finding_id)
+        if not f.state.is_fixed() or f.non_public or f.moderation != APPROVED:
+            raise ValidationError([Problem(
+                f"finding {finding_id}", "", "state", "only public findings marked fixed "
+                "can be reported as not fixed", "report it as a new finding instead",
+                column_label="field")])
+        note = "invånare: inte åtgärdat" + (f" — {comment.strip()[:500]}"
+                                              if comment.strip() else "")
+        return self._edit(finding_id, f.version, "public", note,
+                          lambda x: dataclasses.replace(
+                              x, not_fixed_reports=x.not_fixed_reports + 1),
+                          author_id="public", allow=("not_fixed_reports",))
+
+    def review_not_fixed(self, finding_id: str, expected_version: int, *, reopen: bool,
+                         note: str, author_role: str = "staff",
+                         author_id: str | None = None) -> Finding:
+        """Staff answer residents' "not fixed" reports: reopen the finding (state
+        ``bedömd``) or keep it fixed; either way the reports are cleared, and the decision
+        is in the history."""
+        from walks.model import BEDOMD
+
+        def change(f: Finding) -> Finding:
+            if reopen:
+                return dataclasses.replace(f, not_fixed_reports=0, state=BEDOMD, fixed_at=None)
+            return dataclasses.replace(f, not_fixed_reports=0)
+        label = "återöppnad efter invånares rapport" if reopen else \
+            "kontrollerad: åtgärdad"
+        return self._edit(finding_id, expected_version, author_role,
+                          f"{label}" + (f" — {note}" if note else ""), change, author_id,
+                          allow=("not_fixed_reports",))
+
     def moderation_queue(self) -> gpd.GeoDataFrame:
         """Findings waiting for moderation (``moderation == 'pending'``), oldest first."""
         f = self.findings()
@@ -1070,6 +1188,7 @@ class FindingStore:
             - ``photo_paths`` (list of absolute paths, may be empty);
             - ``walk_id`` (str or NA), ``channel`` (str, e.g. ``"import:qfield"``); at
               least one must be given;
+            - ``luminaire_id`` (str or NA, optional): the lamp a fault is about;
             - ``geometry``: Points, in the store CRS (other CRSs are reprojected).
 
             Only ``category`` and ``geometry`` are required; missing optional columns

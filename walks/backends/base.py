@@ -9,7 +9,8 @@ transactions. Records are plain dicts with Python values:
   sha256 hashes, ``geometry`` a shapely Point in the store CRS (metres);
 * update record (history): the keys of :data:`UPDATE_FIELDS`, ``changes`` a dict;
 * walk record: the keys of :data:`WALK_FIELDS`, ``participants`` a dict, ``stops`` a list of
-  ``{"x", "y", "label"}`` dicts, ``geometry`` a LineString or None;
+  ``{"x", "y", "label"}`` dicts, ``invited`` a list of group names, ``geometry`` a
+  LineString or None;
 * photo record: the keys of :data:`PHOTO_FIELDS` (metadata; the bytes are kept by the
   backend's :class:`PhotoBlobs`).
 
@@ -31,7 +32,9 @@ from layers._common import Problem, ValidationError
 T = TypeVar("T")
 
 #: Schema version of the store tables (both backends). Version 2 added moderation,
-#: author ids, the public explanation and the import-key constraint.
+#: author ids, the public explanation, the import-key constraint, luminaire ids and
+#: residents' "not fixed" reports on findings, and the walk cycle (förmöte, feedback
+#: meeting, protocol publication, follow-up walks).
 SCHEMA_VERSION = 2
 
 #: Keys of a finding record, in table column order.
@@ -40,7 +43,7 @@ FINDING_FIELDS: tuple[str, ...] = (
     "description", "description_original", "internal_note", "photos", "responsible",
     "measure", "deadline", "state_label", "state_type", "closed_reason", "public_note",
     "non_public", "moderation", "version", "source_id", "content_hash", "fixed_at",
-    "created_by", "updated", "geometry",
+    "created_by", "updated", "luminaire_id", "not_fixed_reports", "geometry",
 )
 #: Keys of a history (update) record.
 UPDATE_FIELDS: tuple[str, ...] = (
@@ -51,7 +54,8 @@ UPDATE_FIELDS: tuple[str, ...] = (
 WALK_FIELDS: tuple[str, ...] = (
     "walk_id", "title", "start", "light", "area", "school", "organiser", "participants",
     "stops", "state_label", "state_type", "version", "created", "updated", "created_by",
-    "updated_by", "geometry",
+    "updated_by", "invited", "focus", "premeeting_at", "feedback_at", "protocol_published_at",
+    "follows", "geometry",
 )
 #: Keys of a photo metadata record.
 PHOTO_FIELDS: tuple[str, ...] = (

@@ -184,12 +184,15 @@ _FINDINGS_SCHEMA: dict[str, Callable[[], pd.Series]] = {
     "internal_note": _s, "photos": _s, "responsible": _s, "measure": _s, "deadline": _d,
     "state_label": _s, "state_type": _s, "closed_reason": _s, "public_note": _s,
     "non_public": _b, "moderation": _s, "version": _i, "source_id": _s, "content_hash": _s,
-    "fixed_at": _dt, "created_by": _s, "updated": _dt,
+    "fixed_at": _dt, "created_by": _s, "updated": _dt, "luminaire_id": _s,
+    "not_fixed_reports": _i,
 }
 _WALKS_SCHEMA: dict[str, Callable[[], pd.Series]] = {
     "walk_id": _s, "title": _s, "start": _dt, "light": _s, "area": _s, "school": _s,
     "organiser": _s, "participants": _s, "stops": _s, "state_label": _s, "state_type": _s,
     "version": _i, "created": _dt, "updated": _dt, "created_by": _s, "updated_by": _s,
+    "invited": _s, "focus": _s, "premeeting_at": _dt, "feedback_at": _dt,
+    "protocol_published_at": _dt, "follows": _s,
 }
 _UPDATES_SCHEMA: dict[str, Callable[[], pd.Series]] = {
     "finding_uuid": _s, "time": _dt, "author_role": _s, "author_id": _s, "state_before": _s,
@@ -228,8 +231,12 @@ _EXTRA_DDL = (
 #: Columns added by each schema version (table, column, SQL type) for ``upgrade``.
 _ADDED: dict[int, tuple[tuple[str, str, str], ...]] = {
     2: (("findings", "public_note", "TEXT"), ("findings", "moderation", "TEXT"),
-        ("findings", "created_by", "TEXT"), ("finding_updates", "author_id", "TEXT"),
-        ("walks", "created_by", "TEXT"), ("walks", "updated_by", "TEXT")),
+        ("findings", "created_by", "TEXT"), ("findings", "luminaire_id", "TEXT"),
+        ("findings", "not_fixed_reports", "INTEGER"), ("finding_updates", "author_id", "TEXT"),
+        ("walks", "created_by", "TEXT"), ("walks", "updated_by", "TEXT"),
+        ("walks", "invited", "TEXT"), ("walks", "focus", "TEXT"),
+        ("walks", "premeeting_at", "DATETIME"), ("walks", "feedback_at", "DATETIME"),
+        ("walks", "protocol_published_at", "DATETIME"), ("walks", "follows", "TEXT")),
 }
 
 
@@ -292,17 +299,23 @@ def _row_to_finding(r: sqlite3.Row) -> dict[str, Any]:
     out["photos"] = json.loads(r["photos"] or "[]")
     out["deadline"] = date.fromisoformat(r["deadline"]) if r["deadline"] else None
     out["non_public"] = bool(r["non_public"])
+    out["not_fixed_reports"] = int(r["not_fixed_reports"] or 0)
     out["severity"] = int(r["severity"])
     out["version"] = int(r["version"])
     out["geometry"] = from_gpkg_blob(r["geom"])
     return out
 
 
+_WALK_TIMES = ("start", "created", "updated", "premeeting_at", "feedback_at",
+               "protocol_published_at")
+
+
 def _walk_to_row(r: dict[str, Any], srs_id: int) -> dict[str, Any]:
     row = {k: r.get(k) for k in _WALKS_SCHEMA}
-    for k in ("start", "created", "updated"):
+    for k in _WALK_TIMES:
         row[k] = ts_text(r.get(k))
     row["participants"] = json.dumps(dict(r.get("participants") or {}), ensure_ascii=False)
+    row["invited"] = json.dumps(list(r.get("invited") or []), ensure_ascii=False)
     row["stops"] = json.dumps(list(r.get("stops") or []), ensure_ascii=False)
     row["geom"] = gpkg_blob(r.get("geometry"), srs_id)
     return row
@@ -310,9 +323,10 @@ def _walk_to_row(r: dict[str, Any], srs_id: int) -> dict[str, Any]:
 
 def _row_to_walk(r: sqlite3.Row) -> dict[str, Any]:
     out = {k: r[k] for k in _WALKS_SCHEMA}
-    for k in ("start", "created", "updated"):
+    for k in _WALK_TIMES:
         out[k] = parse_ts(r[k])
     out["participants"] = json.loads(r["participants"] or "{}")
+    out["invited"] = json.loads(r["invited"] or "[]")
     out["stops"] = json.loads(r["stops"] or "[]")
     out["version"] = int(r["version"])
     out["geometry"] = from_gpkg_blob(r["geom"])
@@ -597,6 +611,8 @@ class GeoPackageBackend:
             # Everything stored before moderation existed was already public.
             t.con.execute('UPDATE "findings" SET "moderation" = \'approved\' WHERE '
                           '"moderation" IS NULL')
+            t.con.execute('UPDATE "findings" SET "not_fixed_reports" = 0 WHERE '
+                          '"not_fixed_reports" IS NULL')
             for ddl in _EXTRA_DDL:
                 t.con.execute(ddl)
             t.con.execute('UPDATE "trygga_meta" SET "value" = ? WHERE "key" = '

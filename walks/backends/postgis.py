@@ -61,7 +61,7 @@ _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _FINDING_COLS = [c for c in FINDING_FIELDS if c != "geometry"]
 _WALK_COLS = [c for c in WALK_FIELDS if c != "geometry"]
 _JSON_FINDING = {"photos"}
-_JSON_WALK = {"participants", "stops"}
+_JSON_WALK = {"participants", "stops", "invited"}
 
 
 def _ddl(s: str, srid: int) -> list[str]:
@@ -88,6 +88,8 @@ def _ddl(s: str, srid: int) -> list[str]:
             source_id text, content_hash text,
             fixed_at timestamptz, created_by text,
             updated timestamptz NOT NULL,
+            luminaire_id text,
+            not_fixed_reports integer NOT NULL DEFAULT 0,
             geom geometry(Point, {srid}) NOT NULL)''',
         f'CREATE INDEX IF NOT EXISTS findings_geom_idx ON "{s}".findings USING gist (geom)',
         f'CREATE UNIQUE INDEX IF NOT EXISTS findings_import_key_idx ON "{s}".findings '
@@ -95,6 +97,7 @@ def _ddl(s: str, srid: int) -> list[str]:
         f'CREATE INDEX IF NOT EXISTS findings_source_idx ON "{s}".findings (source_id)',
         f'CREATE INDEX IF NOT EXISTS findings_hash_idx ON "{s}".findings (content_hash)',
         f'CREATE INDEX IF NOT EXISTS findings_created_idx ON "{s}".findings (created, uuid)',
+        f'CREATE INDEX IF NOT EXISTS findings_luminaire_idx ON "{s}".findings (luminaire_id)',
         f'''CREATE TABLE IF NOT EXISTS "{s}".finding_updates (
             fid bigserial PRIMARY KEY,
             finding_uuid text NOT NULL REFERENCES "{s}".findings (uuid),
@@ -129,6 +132,9 @@ def _ddl(s: str, srid: int) -> list[str]:
             state_label text NOT NULL, state_type text NOT NULL,
             version integer NOT NULL CHECK (version >= 1),
             created timestamptz, updated timestamptz, created_by text, updated_by text,
+            invited jsonb NOT NULL DEFAULT '[]'::jsonb, focus text,
+            premeeting_at timestamptz, feedback_at timestamptz,
+            protocol_published_at timestamptz, follows text,
             geom geometry(LineString, {srid}))''',
         f'CREATE INDEX IF NOT EXISTS walks_geom_idx ON "{s}".walks USING gist (geom)',
         f'''CREATE TABLE IF NOT EXISTS "{s}".photos (
@@ -229,6 +235,7 @@ class _PgTx:
         vals = [Jsonb(r.get(c) if r.get(c) is not None else ({} if c == "participants"
                                                             else []))
                 if c in _JSON_WALK else r.get(c) for c in _WALK_COLS]
+        vals[_WALK_COLS.index("invited")] = Jsonb(list(r.get("invited") or []))
         g = r.get("geometry")
         return [*vals, None if g is None else shapely.to_wkb(g, output_dimension=2)]
 
@@ -237,6 +244,7 @@ class _PgTx:
         out = {c: row[c] for c in _WALK_COLS}
         out["participants"] = dict(row["participants"] or {})
         out["stops"] = list(row["stops"] or [])
+        out["invited"] = list(row["invited"] or [])
         out["geometry"] = None if row["wkb"] is None else shapely.from_wkb(bytes(row["wkb"]))
         return out
 
