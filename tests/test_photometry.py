@@ -365,3 +365,18 @@ def test_c0_orientation_turns_the_beam_towards_the_path(tmp_path):
     assert e_av("along") == pytest.approx(e_av(90.0))
     assert e_av("towards") == pytest.approx(e_av(0.0))
     assert e_av("along") > 2 * e_av("towards") > 2 * 10 * e_av(270.0)
+
+
+def test_luminaires_out_of_service_give_no_light(tmp_path):
+    p = read_ldt(_rot_luminaire(tmp_path))
+    segs, lums = _scene([(0.0, -3.0, "HPS"), (5.0, -3.0, "HPS")])
+    both = segment_photometric_illuminance(segs, lums, _catalogue(p)).values
+    one = segment_photometric_illuminance(
+        segs, lums.assign(operating=["in_service", "out_of_service"]), _catalogue(p))
+    alone = segment_photometric_illuminance(segs, lums.iloc[[0]], _catalogue(p)).values
+    assert one.matched.tolist() == [0, 0]  # matched, but only the working one lights
+    assert one.values.loc["s1", "e_av_lux"] == pytest.approx(alone.loc["s1", "e_av_lux"])
+    assert both.loc["s1", "e_av_lux"] > alone.loc["s1", "e_av_lux"]
+    none = segment_photometric_illuminance(
+        segs, lums.assign(operating="out_of_service"), _catalogue(p)).values
+    assert none["lux_model"].astype(str).tolist() == ["point_source"]
