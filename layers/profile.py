@@ -74,6 +74,10 @@ class Sources:
         none, a regular grid of origins.
     rasters : dict
         Named single-band rasters (e.g. night-time imagery), name -> path.
+    photometry : Path or None
+        Luminaire catalogue (TOML, see :func:`layers.photometric.load_catalogue`) mapping
+        inventory types to EULUMDAT/IES files; when given, the ranking computes EN 13201-3
+        illuminance with them (:mod:`gis.photometry`). Default: off (point-source model).
     """
 
     osm: Path | None = None
@@ -87,6 +91,7 @@ class Sources:
     findings: Path | None = None
     residences: Path | None = None
     rasters: dict[str, Path] = field(default_factory=dict)
+    photometry: Path | None = None
 
 
 @dataclass(frozen=True)
