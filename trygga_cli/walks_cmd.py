@@ -68,10 +68,6 @@ def import_cmd(
     try:
         prof, st = _profile_and_store(profile, store, dry_run=dry_run)
         outcome = import_file(st, prof, file, walk_id=walk, dry_run=dry_run)
-        if outcome.ok and outcome.report is not None and not dry_run:
-            # issue 17, interim until the store reads `non_public` on import
-            from walks.fieldkit import apply_non_public
-            apply_non_public(st, file, outcome.report)
     except ValidationError as exc:
         _fail(exc)
         return

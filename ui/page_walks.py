@@ -813,8 +813,6 @@ def _import_section(layers: Layers, store: FindingStore, current: Walk | None) -
             show_error(t("imp_failed"), exc)
             return
         if outcome.ok and outcome.report is not None:
-            from walks.fieldkit import apply_non_public  # issue 17, interim (see there)
-            apply_non_public(store, saved, outcome.report)
             st.session_state["walk_message"] = (f"{t('imp_done')} "
                                                 f"{outcome.report.summary()}")
             st.rerun()

@@ -64,7 +64,6 @@ from pyproj import CRS
 from layers._common import Problem, ValidationError, source_label
 from walks.categories import CATEGORIES, Category, checklist
 from walks.model import SEVERITIES, Walk
-from walks.store import FindingStore, ImportReport
 
 logger = logging.getLogger(__name__)
 
@@ -664,41 +663,3 @@ def write_field_kit(walk: Walk, out_dir: str | Path, crs: CRS | str, *,
     return FieldKit(project=project, geopackage=gpkg, dcim=dcim, basemap=base_path,
                     layers=counts)
 
-
-def apply_non_public(store: FindingStore, path: str | Path, report: ImportReport) -> int:
-    """Mark the findings of a QField kit that were ticked "Visa inte offentligt" as
-    ``non_public``, right after :func:`walks.service.import_file` stored them.
-
-    An interim step: :meth:`walks.store.FindingStore.import_findings` does not read the
-    importer's ``non_public`` column yet. Each flagged new finding gets one update (with a
-    history note); duplicates of an earlier import are left as they are. Once the store
-    sets the flag on import this finds nothing to do.
-
-    Returns
-    -------
-    int
-        Findings marked.
-    """
-    path = Path(path)
-    if path.suffix.lower() != ".gpkg" or report.dry_run:
-        return 0
-    from walks.importers import read_findings_file
-
-    result = read_findings_file(path, store.crs)
-    if not len(result.findings):
-        return 0
-    flagged = set(result.findings.index[result.findings["non_public"].to_numpy(dtype=bool)])
-    marked = 0
-    for row in report.rows:
-        if row.action != "new" or row.finding_id is None or row.row not in flagged:
-            continue
-        finding = store.get_finding(row.finding_id)
-        if not finding.non_public:
-            store.update_finding(finding.id, finding.version, author_role="import",
-                                 note="ej publik enligt fältpaketet (QField)",
-                                 non_public=True)
-            marked += 1
-    if marked:
-        logger.info("%s: %d finding(s) marked non-public from the field kit", path.name,
-                    marked)
-    return marked

@@ -397,7 +397,7 @@ def _photo_record(sp: StoredPhoto) -> dict[str, Any]:
 #: Columns of the frame :meth:`FindingStore.import_findings` takes (the importers' output).
 IMPORT_COLUMNS: tuple[str, ...] = (
     "source_id", "category", "raw_category", "severity", "description", "internal_note",
-    "created", "photo_paths", "walk_id", "channel", "geometry", "luminaire_id",
+    "created", "photo_paths", "walk_id", "channel", "geometry", "luminaire_id", "non_public",
 )
 _IMPORT_REQUIRED = ("category", "geometry")
 
@@ -530,6 +530,8 @@ def prepare_import(gdf: gpd.GeoDataFrame, crs: str, source: str,
         description = _text(rec.get("description"))
         internal_note = _text(rec.get("internal_note"))
         luminaire_id = _opt_text(rec.get("luminaire_id"))
+        np_raw = rec.get("non_public")
+        non_public = False if _is_missing(np_raw) else bool(np_raw)
         if row_problems:
             prep.problems.extend(row_problems)
             prep.error_rows.append((pos, row, category))
@@ -544,6 +546,7 @@ def prepare_import(gdf: gpd.GeoDataFrame, crs: str, source: str,
             "x": round(geom.x, 2), "y": round(geom.y, 2), "walk_id": walk_id,
             "photos": sorted(photo_hashes),
             **({"luminaire_id": luminaire_id} if luminaire_id else {}),
+            **({"non_public": True} if non_public else {}),
         })
         try:
             finding = Finding(
@@ -551,7 +554,8 @@ def prepare_import(gdf: gpd.GeoDataFrame, crs: str, source: str,
                 category=category, severity=severity, description=description,
                 internal_note=internal_note, walk_id=walk_id, channel=channel,
                 photos=tuple(photo_hashes), source_id=source_id, content_hash=chash,
-                raw_category=raw_category, luminaire_id=luminaire_id)
+                raw_category=raw_category, luminaire_id=luminaire_id,
+                non_public=non_public)
             finding.validate(categories)
         except ValidationError as exc:
             prep.problems.extend(Problem(source, row, p.column, p.message, p.fix)
@@ -1195,6 +1199,8 @@ class FindingStore:
             - ``walk_id`` (str or NA), ``channel`` (str, e.g. ``"import:qfield"``); at
               least one must be given;
             - ``luminaire_id`` (str or NA, optional): the lamp a fault is about;
+            - ``non_public`` (bool, optional): never publish (a field form's
+              "Visa inte offentligt" box);
             - ``geometry``: Points, in the store CRS (other CRSs are reprojected).
 
             Only ``category`` and ``geometry`` are required; missing optional columns
