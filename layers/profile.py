@@ -315,6 +315,10 @@ class Profile:
         naming this profile's ``name``) this municipality takes part in, e.g. Tanum's
         ``["../stromstad/medborgarloften_2023_2024.toml"]``; their reports show them in a
         joint section.
+    protocol_weeks : int
+        Weeks after a safety walk within which its public protocol should be published
+        (the Brå/Boverket walk cycle; default 4). A later protocol is shown as overdue
+        (:func:`walks.cycle.walk_cycles`).
     sources, inventory, lighting, costs, weights
         See :class:`Sources`, :class:`Inventory`, :class:`Lighting`, :class:`Costs`,
         :class:`Weights`.
@@ -340,6 +344,7 @@ class Profile:
     road_owners: Path | None = None
     open311_services: dict[str, str] = field(default_factory=dict)
     partner_registers: tuple[Path, ...] = ()
+    protocol_weeks: int = 4
     sources: Sources = field(default_factory=Sources)
     inventory: Inventory = field(default_factory=Inventory)
     lighting: Lighting = field(default_factory=Lighting)

@@ -147,6 +147,7 @@ class WalkRow:
     participants: tuple[tuple[str, int], ...]
     participants_total: int
     findings: int
+    follow_up: str = ""
 
 
 @dataclass(frozen=True)
@@ -363,8 +364,15 @@ def summarize_findings(public: pd.DataFrame, staff: pd.DataFrame, year: int, *,
 
 
 def walk_rows(walks: pd.DataFrame, year: int, findings_per_walk: dict[str, int],
-              tz: str) -> tuple[WalkRow, ...]:
-    """The held walks of *year* as report rows (no organiser, no route, no names)."""
+              tz: str, public_findings: pd.DataFrame | None = None) -> tuple[WalkRow, ...]:
+    """The held walks of *year* as report rows (no organiser, no route, no names).
+
+    A follow-up walk (``follows``) says what became of the earlier walk's public findings
+    (:func:`walks.cycle.compare_walks` on *public_findings*, the staff rows of the public
+    findings).
+    """
+    from walks.cycle import compare_walks
+
     held = held_walks(walks, year, tz)
     out = []
     for wid, r in held.iterrows():
@@ -372,10 +380,17 @@ def walk_rows(walks: pd.DataFrame, year: int, findings_per_walk: dict[str, int],
         groups = tuple((g, int(counts[g])) for g in PARTICIPANT_GROUPS if counts.get(g))
         area, school = (_text(r.get(k)).strip() for k in ("area", "school"))
         place = ", ".join(p for p in (area, school) if p) or "–"
+        follow = ""
+        prev = r.get("follows")
+        if public_findings is not None and isinstance(prev, str) and prev in walks.index:
+            c = compare_walks(walks, public_findings, str(wid))
+            follow = (f"Uppföljning av ”{walks.loc[prev, 'title']}”: {c.fixed} av {c.total} "
+                      f"fynd åtgärdade, {c.closed} avslutade utan åtgärd, {c.remaining} kvar.")
         out.append(WalkRow(date=r["local_date"].isoformat(), title=str(r["title"]),
                            place=place, light=str(r["light"]), participants=groups,
                            participants_total=sum(c for _, c in groups),
-                           findings=int(findings_per_walk.get(str(wid), 0))))
+                           findings=int(findings_per_walk.get(str(wid), 0)),
+                           follow_up=follow))
     return tuple(out)
 
 
@@ -547,7 +562,9 @@ def build_report(profile: Profile, register: Register, store: FindingStore,
         year=year, as_of=as_of, generated=_date_sv(as_of), municipality=profile.name,
         title=register.title, demo=profile.demo, note=register.note,
         progress=tuple(progress), status_counts=status_counts(progress),
-        walks=walk_rows(walks, year, per_walk, tz), findings=fs, lighting=lp, led=led,
+        walks=walk_rows(walks, year, per_walk, tz,
+                        staff.loc[staff.index.isin(public_ids)]),
+        findings=fs, lighting=lp, led=led,
         snapshot_labels=labels, charts=chart_list, maps=maps,
         show_closed_reasons=show_closed_reasons, sources=tuple(sources),
         partial_share=register.partial_share)

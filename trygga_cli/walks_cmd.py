@@ -278,3 +278,164 @@ def faults_cmd(
         _fail(exc)
         return
     typer.echo(t(f"{path}: {n} öppna felanmälningar", f"{path}: {n} open lamp faults"))
+
+
+def _local_time(text: str, tz: str, option: str):  # type: ignore[no-untyped-def]
+    """An ISO date or date-time in the profile's time zone (typer error when not)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        _fail(ValueError(t(f"{option} {text!r} är ingen tid (ÅÅÅÅ-MM-DD eller "
+                           "ÅÅÅÅ-MM-DDTHH:MM)", f"{option} {text!r} is not a time "
+                           "(YYYY-MM-DD or YYYY-MM-DDTHH:MM)")))
+    return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(tz))
+
+
+@walks_app.command("cycle", help=t(
+    "Var varje vandring är i cykeln (förmöte, vandring, återkopplingsmöte, protokoll) och "
+    "vilka protokoll som är försenade (profilens protocol_weeks).",
+    "Where each walk is in the cycle (förmöte, walk, feedback meeting, protocol) and which "
+    "protocols are overdue (the profile's protocol_weeks)."))
+def cycle_cmd(store: StoreOpt = None, profile: ProfileOpt = DEFAULT_PROFILE) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from layers import ValidationError
+    from walks.cycle import walk_cycles
+
+    try:
+        prof, st = _profile_and_store(profile, store)
+        table = walk_cycles(st.walks(), st.findings(), datetime.now(ZoneInfo(prof.timezone))
+                            .date(), protocol_weeks=prof.protocol_weeks, tz=prof.timezone)
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    if table.empty:
+        typer.echo(t("Inga vandringar.", "No walks."))
+        return
+
+    def d(v: object) -> str:
+        return str(v) if v is not None and str(v) not in ("None", "NaT") else "–"
+    for wid, r in table.iterrows():
+        late = t("  FÖRSENAT", "  OVERDUE") if r["protocol_overdue"] else ""
+        typer.echo(f"{wid}  {d(r['start_date'])}  {t('förmöte', 'förmöte')} "
+                   f"{d(r['premeeting'])}  {t('återkoppling', 'feedback')} "
+                   f"{d(r['feedback_meeting'])}  {t('protokoll', 'protocol')} "
+                   f"{d(r['protocol_published'])} ({t('senast', 'due')} "
+                   f"{d(r['protocol_due'])}){late}  {t('fynd beslutade', 'findings decided')} "
+                   f"{r['decided']}/{r['findings']}")
+
+
+@walks_app.command("meeting", help=t(
+    "Registrera förmötet (inbjudna grupper, fokus) eller återkopplingsmötet för en vandring.",
+    "Record a walk's förmöte (groups invited, focus) or its feedback meeting."))
+def meeting_cmd(
+    walk_id: Annotated[str, typer.Argument(help=t("Vandringens id.", "The walk's id."))],
+    premeeting: Annotated[str | None, typer.Option("--premeeting", help=t(
+        "När förmötet hölls (ÅÅÅÅ-MM-DD[THH:MM]).", "When the förmöte was held."))] = None,
+    invite: Annotated[str | None, typer.Option("--invite", help=t(
+        "Inbjudna grupper, kommaseparerade (t.ex. boende,unga,polis).",
+        "Groups invited, comma-separated (e.g. boende,unga,polis)."))] = None,
+    focus: Annotated[str | None, typer.Option("--focus", help=t(
+        "Vandringens fokus.", "The walk's focus."))] = None,
+    feedback: Annotated[str | None, typer.Option("--feedback", help=t(
+        "När återkopplingsmötet hölls.", "When the feedback meeting was held."))] = None,
+    store: StoreOpt = None,
+    profile: ProfileOpt = DEFAULT_PROFILE,
+) -> None:
+    from layers import ValidationError
+    from walks.store import ConflictError
+
+    try:
+        prof, st = _profile_and_store(profile, store)
+        walk = st.get_walk(walk_id)
+        changes: dict[str, object] = {}
+        if premeeting:
+            changes["premeeting_at"] = _local_time(premeeting, prof.timezone, "--premeeting")
+        if feedback:
+            changes["feedback_at"] = _local_time(feedback, prof.timezone, "--feedback")
+        if invite is not None:
+            changes["invited"] = tuple(g.strip() for g in invite.split(",") if g.strip())
+        if focus is not None:
+            changes["focus"] = focus.strip()
+        if not changes:
+            _fail(ValueError(t("inget att registrera: ange --premeeting, --invite, --focus "
+                               "eller --feedback", "nothing to record: give --premeeting, "
+                               "--invite, --focus or --feedback")))
+        walk = st.update_walk(walk_id, walk.version, **changes)
+    except KeyError:
+        _fail(ValueError(t(f"okänd vandring {walk_id!r}; se `trygga walks list`",
+                           f"unknown walk {walk_id!r}; see `trygga walks list`")))
+        return
+    except (ValidationError, ConflictError) as exc:
+        _fail(exc)
+        return
+    typer.echo(t(f"Sparat för {walk.id} (version {walk.version}).",
+                 f"Saved for {walk.id} (version {walk.version})."))
+
+
+@walks_app.command("follow-up", help=t(
+    "Planera en uppföljande vandring på samma slinga som en tidigare vandring.",
+    "Plan a follow-up walk on the same route as an earlier walk."))
+def follow_up_cmd(
+    walk_id: Annotated[str, typer.Argument(help=t("Den tidigare vandringens id.",
+                                                  "The earlier walk's id."))],
+    when: Annotated[str, typer.Option("--when", help=t(
+        "Datum och tid, t.ex. 2025-11-20T18:00.", "Date and time, e.g. 2025-11-20T18:00."))],
+    new_id: Annotated[str | None, typer.Option("--id", help=t(
+        "Den nya vandringens id (standard: <tidigare>-uppfoljning-<datum>).",
+        "The new walk's id (default: <earlier>-uppfoljning-<date>)."))] = None,
+    store: StoreOpt = None,
+    profile: ProfileOpt = DEFAULT_PROFILE,
+) -> None:
+    from layers import ValidationError
+    from walks.cycle import follow_up_walk
+
+    try:
+        prof, st = _profile_and_store(profile, store)
+        previous = st.get_walk(walk_id)
+        start = _local_time(when, prof.timezone, "--when")
+        walk = st.add_walk(follow_up_walk(
+            previous, new_id or f"{walk_id}-uppfoljning-{start:%Y-%m-%d}", start))
+    except KeyError:
+        _fail(ValueError(t(f"okänd vandring {walk_id!r}; se `trygga walks list`",
+                           f"unknown walk {walk_id!r}; see `trygga walks list`")))
+        return
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    typer.echo(t(f"Uppföljande vandring {walk.id} planerad ({len(walk.stops)} stopp).",
+                 f"Follow-up walk {walk.id} planned ({len(walk.stops)} stops)."))
+
+
+@walks_app.command("compare", help=t(
+    "Jämför en uppföljande vandring med den tidigare: vad som åtgärdats och vad som är kvar.",
+    "Compare a follow-up walk with the earlier one: what was fixed and what remains."))
+def compare_cmd(
+    walk_id: Annotated[str, typer.Argument(help=t("Den uppföljande vandringens id.",
+                                                  "The follow-up walk's id."))],
+    store: StoreOpt = None,
+    profile: ProfileOpt = DEFAULT_PROFILE,
+) -> None:
+    from layers import ValidationError
+    from walks.cycle import compare_walks
+
+    try:
+        _prof, st = _profile_and_store(profile, store)
+        c = compare_walks(st.walks(), st.findings(), walk_id)
+    except KeyError:
+        _fail(ValueError(t(f"okänd vandring {walk_id!r}", f"unknown walk {walk_id!r}")))
+        return
+    except (ValidationError, ValueError) as exc:
+        _fail(exc)
+        return
+    typer.echo(t(f"{c.walk_id} följer upp {c.previous_id}: {c.fixed} av {c.total} fynd "
+                 f"åtgärdade, {c.closed} avslutade utan åtgärd, {c.remaining} kvar; {c.new} nya "
+                 "fynd.", f"{c.walk_id} follows up {c.previous_id}: {c.fixed} of {c.total} "
+                 f"findings fixed, {c.closed} closed without action, {c.remaining} remain; "
+                 f"{c.new} new findings."))
+    for cat, n in c.remaining_by_category.items():
+        typer.echo(f"  {t('kvar', 'remaining')}: {cat} {n}")

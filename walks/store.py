@@ -681,7 +681,13 @@ class FindingStore:
         now = _now()
         rec = _walk_record(new, created=now, updated=now, created_by=self._who(author_id),
                            updated_by=self._who(author_id))
-        if not self.backend.write(lambda tx: tx.insert_walk(rec)):
+        def tx(t: Any) -> bool:
+            if walk.follows and t.walk(walk.follows) is None:
+                raise ValidationError([Problem(
+                    f"walk {walk.id!r}", "", "follows", f"no walk with id {walk.follows!r}",
+                    "give the id of the earlier walk", column_label="field")])
+            return bool(t.insert_walk(rec))
+        if not self.backend.write(tx):
             raise ValidationError([Problem(
                 f"walk {walk.id!r}", "", "id", "a walk with this id already exists",
                 "choose another id", column_label="field")])
