@@ -384,7 +384,7 @@ def walk_rows(walks: pd.DataFrame, year: int, findings_per_walk: dict[str, int],
         prev = r.get("follows")
         if public_findings is not None and isinstance(prev, str) and prev in walks.index:
             c = compare_walks(walks, public_findings, str(wid))
-            follow = (f"Uppföljning av ”{walks.loc[prev, 'title']}”: {c.fixed} av {c.total} "
+            follow = (f"Uppföljning av ”{str(walks.loc[prev, 'title'])}”: {c.fixed} av {c.total} "
                       f"fynd åtgärdade, {c.closed} avslutade utan åtgärd, {c.remaining} kvar.")
         out.append(WalkRow(date=r["local_date"].isoformat(), title=str(r["title"]),
                            place=place, light=str(r["light"]), participants=groups,
