@@ -161,3 +161,21 @@ def test_local_accounts_from_secrets() -> None:
     assert local_accounts({"accounts": {"anna": h}, "password_hash": h}) == {"anna": h}
     with pytest.raises(ValueError, match="not a plain account name"):
         local_accounts({"accounts": {"anna svensson": h}})
+
+
+def test_residents_not_fixed_reports_are_reviewed_on_the_actions_page(profile: Path) -> None:
+    with open_store(load_profile(profile)) as store:
+        f = store.findings()
+        fid = str(f[(f["state_type"] == "fixed") & ~f["non_public"]].index[0])
+        store.report_not_fixed(fid, "blinkar fortfarande")
+    at = AppTest.from_file(ACTIONS, default_timeout=90).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("inte åtgärdat” (1)" in e.label for e in at.expander)
+    assert at.selectbox(key="nf_pick").value == fid
+    at.form_submit_button(key="nf_reopen").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with open_store(load_profile(profile)) as store:
+        got = store.get_finding(fid)
+        last = store.history(fid)[-1]
+    assert (got.state.label, got.not_fixed_reports) == ("bedömd", 0)
+    assert last.note.startswith("återöppnad efter invånares rapport")

@@ -327,6 +327,7 @@ def _page(store: FindingStore, role: str, tz: str, profile: Profile | None = Non
     if extra is not None:
         _rule_overdue(findings, extra, tz)
     _moderation_queue(store, role, findings)
+    _not_fixed_queue(store, role, findings)
     shown = _filters(findings, overdue, category_labels(store.categories,
                                                         include_inactive=True))
     st.caption(t("act_table_hint").format(n=len(shown), total=len(findings)))
@@ -397,4 +398,37 @@ def _moderation_queue(store: FindingStore, role: str, findings: gpd.GeoDataFrame
             show_error(t("act_invalid"), exc)
             return
         st.session_state["act_message"] = t("mod_done")
+        st.rerun()
+
+
+def _not_fixed_queue(store: FindingStore, role: str, findings: gpd.GeoDataFrame) -> None:
+    """Fixed findings that residents say are not fixed ("Är det åtgärdat?" on the public
+    page): reopen them, or confirm the fix; the reports are then cleared."""
+    if "not_fixed_reports" not in findings.columns:
+        return
+    reported = findings.loc[findings["not_fixed_reports"].fillna(0).astype(int).gt(0)]
+    if reported.empty:
+        return
+    with st.expander(t("nf_title").format(n=len(reported)), expanded=True):
+        st.caption(t("nf_intro"))
+        fid = st.selectbox(t("mod_pick"), [str(i) for i in reported.index], key="nf_pick",
+                           format_func=lambda i: f"{_label(findings, i)} · "
+                           f"{int(findings.loc[i, 'not_fixed_reports'])} ×")
+        for u in store.history(fid)[-5:]:
+            if u.author_role == "public":
+                st.text(f"{u.time:%Y-%m-%d %H:%M} UTC: {u.note}")
+        with st.form("nf_form"):
+            note = st.text_input(t("mod_note"), max_chars=500, key=f"nf_note_{fid}")
+            c1, c2 = st.columns(2)
+            reopen = c1.form_submit_button(t("nf_reopen"), type="primary", key="nf_reopen")
+            keep = c2.form_submit_button(t("nf_keep"), key="nf_keep")
+        if not (reopen or keep):
+            return
+        try:
+            store.review_not_fixed(fid, int(reported.loc[fid, "version"]), reopen=bool(reopen),
+                                   note=(note or "").strip(), author_role=role)
+        except ConflictError as exc:
+            show_error(t("conflict"), exc)
+            st.stop()
+        st.session_state["act_message"] = t("act_saved")
         st.rerun()

@@ -338,6 +338,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "mod_note": ("Anteckning (intern)", "Note (internal)"),
     "mod_done": ("Modereringen är sparad.", "The moderation was saved."),
     "mod_state": ("Moderering", "Moderation"),
+    "nf_title": ("Invånare säger ”inte åtgärdat” ({n})", "Residents say “not fixed” ({n})"),
+    "nf_intro": ("De här fynden är markerade som åtgärdade, men invånare har svarat att de "
+                 "inte är det. Kontrollera och öppna fyndet igen, eller bekräfta åtgärden.",
+                 "These findings are marked fixed, but residents answered that they are not. "
+                 "Check, then reopen the finding or confirm the fix."),
+    "nf_reopen": ("Öppna igen (bedömd)", "Reopen (assessed)"),
+    "nf_keep": ("Åtgärden står sig", "The fix stands"),
     "act_time": ("Tid", "Time"),
     "act_role": ("Roll", "Role"),
     "act_state_change": ("Status", "State"),
