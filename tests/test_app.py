@@ -29,7 +29,7 @@ def test_map_page_is_default_and_shows_demo_notice():
     # the overview says where the school routes start: the demo's homes
     assert any("räknade från 3 190 bostadshus" in c.value for c in at.caption)
     for label, first_col in (("Segment", "Rang"), ("Åtgärdspaket", "Rang"),
-                             ("LED-byten", "#")):
+                             ("LED-byten", "Prioritet")):
         at.session_state["map_tab"] = label
         at.run()
         assert not at.exception, at.exception
