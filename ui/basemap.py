@@ -285,7 +285,7 @@ _DRAW_JS = r"""
       this._container.setAttribute('aria-hidden', 'true');
       this._container.classList.add('trygga-basemap');
       map.getContainer().style.background = C.land;
-      this._update();
+      this._redraw();
     },
     onRemove: function () {
       L.Canvas.prototype.onRemove.call(this);
@@ -295,9 +295,13 @@ _DRAW_JS = r"""
       L.Canvas.prototype._updateTransform.call(this, center, zoom);
       if (this._lab) this._lab.style[L.DomUtil.TRANSFORM] = this._container.style[L.DomUtil.TRANSFORM];
     },
-    _update: function () {
-      if (this._map._animatingZoom && this._bounds) return;
-      L.Canvas.prototype._update.call(this);
+    // No vector layer uses this renderer: every redraw Leaflet asks for (after a move,
+    // a view reset, a resize) redraws the whole basemap.
+    _redraw: function () {
+      this._redrawRequest = null;
+      this._redrawBounds = null;
+      if (!this._map || !this._bounds) return;
+      this._clear();
       var b = this._bounds, size = b.getSize(), m = L.Browser.retina ? 2 : 1;
       if (this._lab) {
         this._lab.width = m * size.x; this._lab.height = m * size.y;
