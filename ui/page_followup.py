@@ -255,8 +255,11 @@ def _staff_forms(profile: Profile, reg: Register, year: int) -> None:
 
 def render() -> None:
     """The Uppföljning page: the year's report, downloads, and (staff) activity logging."""
+    from ui.page_public import public_nav
+
     layers = load_or_stop()
     show_demo_notice(layers.profile)
+    public_nav()
     st.title(t("page_followup"))
     path = profile_path()
     prof = load_profile(path)

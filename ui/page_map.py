@@ -385,7 +385,7 @@ def render() -> None:
                   layer_control=folium.LayerControl(collapsed=True))
         if selection is not None:
             st.caption(t("zoomed_to").format(id=selection.row_id))
-            if st.button(t("show_whole_map"), key="map_reset_zoom", icon="🗺️"):
+            if st.button(t("show_whole_map"), key="map_reset_zoom"):
                 st.session_state["tbl_generation"] = st.session_state.get(
                     "tbl_generation", 0) + 1
                 st.rerun()

@@ -134,7 +134,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "public_filter_state": ("Visa", "Show"),
     "public_state_all": ("Alla", "All"),
     "public_show_map": ("Visa karta", "Show map"),
-    "public_show_led": ("Visa LED-armaturer på kartan", "Show LED luminaires on the map"),
+    "public_show_led": ("Visa armaturer bytta till LED under perioden",
+                        "Show luminaires converted to LED during the period"),
+    "public_nav": ("Sidor:", "Pages:"),
     "public_map_help": ("Kartan visar samma synpunkter som listan nedanför. Listan går att "
                         "använda med tangentbord och skärmläsare.",
                         "The map shows the same findings as the list below. The list works "
