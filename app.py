@@ -6,10 +6,11 @@ import logging
 import os
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from ui.auth import require_staff
 from ui.maps import assets_present
-from ui.state import init_state, public_mode, t
+from ui.state import init_state, lang, public_mode, t
 
 PAGES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ui", "pages")
 
@@ -21,6 +22,12 @@ init_state()
 with st.sidebar:
     st.radio("Språk / Language", ["sv", "en"], key="lang", horizontal=True,
              format_func=lambda v: {"sv": "Svenska", "en": "English"}[v])
+# <html lang> follows the chosen language (WCAG 3.1.1); Streamlit's page says "en".
+# Streamlit's captions are #828180 on white (3.9:1); WCAG 1.4.3 asks for 4.5:1.
+st.html("<style>[data-testid='stCaptionContainer'],[data-testid='stCaptionContainer'] *"
+        "{color:#5f5e5c !important}</style>")
+components.html(f'<script>window.parent.document.documentElement.lang = "{lang()}";'
+                "</script>", height=0)
 
 if not assets_present():
     st.error("Leaflet saknas i static/vendor. Kör `./dev.sh setup`. / Leaflet is missing "

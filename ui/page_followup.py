@@ -104,7 +104,7 @@ def _show_chart(data: ReportData, key: str) -> None:
         c = data.chart(key)
     except KeyError:
         return
-    st.image(c.png, caption=c.alt)
+    st.image(c.png, caption=c.alt, alt=c.alt)
     if c.rows:
         with st.expander(f"{t('fu_figures')}: {c.title.lower()}"):
             st.dataframe(_table(c.head, c.rows), hide_index=True)
@@ -187,7 +187,7 @@ def _show_report(data: ReportData) -> None:
             st.dataframe(pd.DataFrame(rows, columns=["Var", "Km"]).round(2), hide_index=True)
         if data.maps:
             for col, c in zip(st.columns(len(data.maps)), data.maps, strict=True):
-                col.image(c.png, caption=c.alt)
+                col.image(c.png, caption=c.alt, alt=c.alt)
         _show_chart(data, "led_conversions")
 
     st.subheader(t("fu_darkness"))
