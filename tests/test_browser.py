@@ -116,16 +116,7 @@ def test_click_map_and_submit_creates_a_stored_finding(staff, browser):  # noqa:
         frame = wait_for_map(page, LOAD_MS)
         frame.locator(".leaflet-container").click(position=_map_centre(page))
         # The click reruns the script; the chosen position is shown beside the form.
-        page.get_by_text(re.compile(r"Vald plats: \d+\.\d+, \d+\.\d+")).wait_for(
-            timeout=LOAD_MS)
-        page.get_by_role("textbox", name="Beskrivning (offentlig)").fill(text)
-        page.get_by_role("button", name="Spara fyndet").click()
-        saved = page.get_by_text(re.compile(r"Fyndet \(.+\) är sparat"))
-        anyway = page.get_by_role("button", name="Spara ändå")
-        saved.or_(anyway).first.wait_for(timeout=LOAD_MS)
-        if anyway.count():  # a duplicate suggestion: this test wants a new finding
-            anyway.click()
-            saved.wait_for(timeout=LOAD_MS)
+        _fill_and_save(page, text)
         page.locator(APP_IDLE).wait_for(state="attached")
         screenshot(page, "walks_finding_saved")
         # After a reload (a new session) the finding comes back from the store: the
@@ -233,16 +224,7 @@ def test_first_click_records_the_clicked_point(staff, browser, viewport):  # noq
             f"(() => {{ var ll = window.map.containerPointToLatLng([{x}, {y}]); "
             "return [ll.lat, ll.lng]; })()")
         page.mouse.click(box["x"] + x, box["y"] + y)
-        page.get_by_text(re.compile(r"Vald plats: \d+\.\d+, \d+\.\d+")).wait_for(
-            timeout=LOAD_MS)
-        page.get_by_role("textbox", name="Beskrivning (offentlig)").fill(text)
-        page.get_by_role("button", name="Spara fyndet").click()
-        saved = page.get_by_text(re.compile(r"Fyndet \(.+\) är sparat"))
-        anyway = page.get_by_role("button", name="Spara ändå")
-        saved.or_(anyway).first.wait_for(timeout=LOAD_MS)
-        if anyway.count():
-            anyway.click()
-            saved.wait_for(timeout=LOAD_MS)
+        _fill_and_save(page, text)
     finally:
         context.close()
     from layers import load_profile
@@ -289,3 +271,17 @@ def test_selecting_a_row_zooms_the_map_at_once_and_back(staff, browser):  # noqa
     assert zoomed >= whole + 2, (whole, zoomed)
     assert back == pytest.approx(whole), (whole, back)
     assert blocked.urls == []
+
+
+def _fill_and_save(page, text: str) -> None:
+    """After a map click: wait for the chosen position, describe and save the finding."""
+    page.get_by_text(re.compile(r"Vald plats: \d+\.\d+, \d+\.\d+")).wait_for(
+        timeout=LOAD_MS)
+    page.get_by_role("textbox", name="Beskrivning (offentlig)").fill(text)
+    page.get_by_role("button", name="Spara fyndet").click()
+    saved = page.get_by_text(re.compile(r"Fyndet \(.+\) är sparat"))
+    anyway = page.get_by_role("button", name="Spara ändå")
+    saved.or_(anyway).first.wait_for(timeout=LOAD_MS)
+    if anyway.count():  # a duplicate suggestion: this test wants a new finding
+        anyway.click()
+        saved.wait_for(timeout=LOAD_MS)

@@ -30,7 +30,7 @@ from folium.map import Layer
 from jinja2 import Template
 
 from layers.basemap import LANDUSE_ORDER, ROAD_ORDER, Basemap
-from ui.maps import _NoSecondPass, _Raw
+from ui.maps import CompactLines, _NoSecondPass
 
 #: Quantisation of the Web Mercator world: 2**QUANT_BITS units per world width.
 QUANT_BITS = 28
@@ -423,21 +423,8 @@ class OfflineBasemap(Layer):
             "__DATA__", self.payload_text)
         return f"var {self.get_name()} = {code};\n"
 
-    def render(self, **kwargs: object) -> None:  # type: ignore[override]
-        from branca.element import Figure
-        from folium.elements import ElementAddToElement
-
-        root = self.get_root()
-        assert isinstance(root, Figure), "OfflineBasemap must be added to a map"
-        root.script.add_child(_Raw(self.js()), name=self.get_name())
-        if self.show:
-            parent = self._parent
-            assert parent is not None
-            self.add_child(ElementAddToElement(element_name=self.get_name(),
-                                               element_parent_name=parent.get_name()),
-                           name=self.get_name() + "_add")
-        for child in self._children.values():
-            child.render(**kwargs)
+    #: Same as :class:`ui.maps.CompactLines`: the script goes in as it is.
+    render = CompactLines.render
 
 
 class _TileNotice(_NoSecondPass):

@@ -297,7 +297,7 @@ class CompactLines(Layer):
 
     def render(self, **kwargs: object) -> None:  # type: ignore[override]
         root = self.get_root()
-        assert isinstance(root, Figure), "CompactLines must be added to a map"
+        assert isinstance(root, Figure), f"{type(self).__name__} must be added to a map"
         root.script.add_child(_Raw(self.js()), name=self.get_name())
         if self.show:
             parent = self._parent
