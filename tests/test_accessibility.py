@@ -119,12 +119,7 @@ def _open(page: Any, url: str, which: str) -> None:
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=["desktop", "phone"])
-@pytest.mark.parametrize("which", [
-    "Offentlig karta",
-    pytest.param("Uppföljning", marks=pytest.mark.xfail(
-        strict=True, reason="a caption of Uppföljning is drawn at 2.7:1 contrast "
-                            "(Streamlit's faded caption colour); open, see issue 14")),
-])
+@pytest.mark.parametrize("which", ["Offentlig karta", "Uppföljning"])
 def test_every_public_page_passes_axe_at_both_widths(request, browser, viewport,  # noqa: F811
                                                      which):
     server = shared_server(request, "public")

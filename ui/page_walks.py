@@ -38,7 +38,14 @@ from layers.io import write_atomic
 from layers.loader import Layers
 from ui import maps
 from ui.common import show_error, staff_store_page
-from ui.st_cache import InputsKey, inputs_key, profile_path, st_layers, st_ranking
+from ui.st_cache import (
+    InputsKey,
+    add_app_basemap,
+    inputs_key,
+    profile_path,
+    st_layers,
+    st_ranking,
+)
 from ui.state import t
 from walks.categories import category_labels, staff_only_labels
 from walks.duplicates import duplicate_candidates
@@ -289,6 +296,7 @@ def _bounds(layers: Layers, walk: Walk | None) -> tuple[float, float, float, flo
 def _base(layers: Layers, walk: Walk | None) -> folium.Map:
     maps.configure_folium()
     m = maps.base_map(_bounds(layers, walk), "none")
+    add_app_basemap(m, "offline")
     path = profile_path()
     maps.SafeGeoJson(st_context_lines(str(path), inputs_key(path)), name=t("paths"),
                      interactive=False,
