@@ -161,9 +161,14 @@ def test_public_pages_fit_a_phone(request, browser, which):  # noqa: F811
                  for n in ("Offentlig karta", "Uppföljning")]
         cards = None
         if which == "Offentlig karta":
+            wait_for_map(page, LOAD_MS)
             row = page.locator("table.trygga-public-list tbody tr").first
             row.wait_for(timeout=LOAD_MS)
             cards = row.evaluate("r => getComputedStyle(r).display")
+            frame = page.locator('iframe[title="streamlit_folium.st_folium"]').first
+            viewports = frame.element_handle().content_frame().evaluate(
+                "Array.from(document.querySelectorAll('meta[name=viewport]'))"
+                ".map(m => m.content)")
             # The column name in front of each cell (CSS ::before from data-label).
             text = row.evaluate("""r => Array.from(r.cells).map(c =>
                 getComputedStyle(c, '::before').content.replace(/"/g, '') + ' ' +
@@ -178,6 +183,9 @@ def test_public_pages_fit_a_phone(request, browser, which):  # noqa: F811
     assert all(n >= 1 for n in links), links
     if cards is not None:
         assert cards == "block"
+        # The map page must not forbid zooming (folium's header says user-scalable=no).
+        assert viewports and not any("user-scalable=no" in v.replace(" ", "")
+                                     or "maximum-scale" in v for v in viewports), viewports
         # Each card says where, what, and its status.
         for label in ("Datum:", "Gata eller plats:", "Kategori:", "Status:"):
             assert label in text, text

@@ -109,6 +109,7 @@ def base_map(bounds_4326: tuple[float, float, float, float], basemap: str = "non
                    zoom_snap=0.25)
     _MetricScale().add_to(m)
     _FocusWithoutScroll().add_to(m)
+    _AllowZoom().add_to(m)
     if url:
         folium.TileLayer(url, attr=attribution, name="Bakgrund", max_zoom=19).add_to(m)
     else:
@@ -126,6 +127,21 @@ class _MetricScale(MacroElement):
         {% macro script(this, kwargs) %}
         L.control.scale({metric: true, imperial: false, maxWidth: 140})
             .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+
+class _AllowZoom(MacroElement):
+    """folium's map page forbids pinch zoom (``user-scalable=no``, WCAG 1.4.4). In the
+    app the map page is an iframe that streamlit-folium writes with folium's header, so
+    the tag is rewritten in the browser; ``write_static_map`` removes it from its file."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        document.querySelectorAll('meta[name=viewport]').forEach(function (m) {
+          if (/user-scalable\\s*=\\s*no|maximum-scale/.test(m.content))
+            m.setAttribute('content', 'width=device-width, initial-scale=1');
+        });
         {% endmacro %}
     """)
 
