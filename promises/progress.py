@@ -10,7 +10,9 @@ Status rules (:func:`promise_status`)
   over → *pågår*; after it, outcome ≥ ``partial_share`` × target (and above 0) →
   *delvis*, else *ej uppfyllt*;
 * without a target (``done`` promises and measured promises without a number): outcome
-  above 0 → *uppfyllt*; otherwise *pågår* while the year runs, *ej uppfyllt* after it.
+  above 0 → *genomfört*; otherwise *pågår* while the year runs, *inte genomfört* after
+  it. A promise without a number is never *uppfyllt*: there is nothing to fulfil, only
+  something done or not done (as the register's note says).
 
 Lengths are in kilometres, energy in kWh per year, money in SEK per year, CO₂ in kg per
 year. Segment distances are in metres (profile CRS).
@@ -73,8 +75,12 @@ DELVIS = Status("delvis", "partial")
 EJ_UPPFYLLT = Status("ej uppfyllt", "not_met")
 PAGAR = Status("pågår", "ongoing")
 UNDERLAG_SAKNAS = Status("underlag saknas", "no_data")
+#: Statuses of a promise without a numeric target (same types, so the same badges).
+GENOMFORT = Status("genomfört", "met")
+EJ_GENOMFORT = Status("inte genomfört", "not_met")
 #: All statuses, in the order the report counts them.
-STATUSES: tuple[Status, ...] = (UPPFYLLT, DELVIS, EJ_UPPFYLLT, PAGAR, UNDERLAG_SAKNAS)
+STATUSES: tuple[Status, ...] = (UPPFYLLT, GENOMFORT, DELVIS, EJ_UPPFYLLT, EJ_GENOMFORT,
+                                PAGAR, UNDERLAG_SAKNAS)
 
 
 def year_over(year: int, as_of: dt.date) -> bool:
@@ -107,13 +113,15 @@ def promise_status(outcome: float | None, target: float | None, *, over: bool,
     'ej uppfyllt'
     >>> promise_status(10, 80, over=False).label
     'pågår'
+    >>> promise_status(2.0, None, over=True).label  # no target: done, never "uppfyllt"
+    'genomfört'
     """
     if outcome is None or (isinstance(outcome, float) and math.isnan(outcome)):
         return UNDERLAG_SAKNAS
     if target is None:
         if outcome > 0:
-            return UPPFYLLT
-        return EJ_UPPFYLLT if over else PAGAR
+            return GENOMFORT
+        return EJ_GENOMFORT if over else PAGAR
     if outcome >= target:
         return UPPFYLLT
     if not over:

@@ -94,18 +94,20 @@ def test_report_has_every_promise_with_target_outcome_and_badge(demo):
         assert html.escape(promise.text, quote=False) in page, promise.id
     p = _progress(data)
     expected = {
-        "belysning": "uppfyllt", "led": "uppfyllt", "vandringar": "uppfyllt",
+        # promises without a target are done / not done, never "uppfyllt" (issue 14)
+        "belysning": "genomfört", "led": "genomfört", "vandringar": "genomfört",
         "skolvandringar": "uppfyllt", "trafikkontroller": "uppfyllt", "patruller": "delvis",
         "skolbesok": "uppfyllt", "grannsamverkan": "delvis", "dialogmoten": "uppfyllt",
-        "vnr-konferens": "ej uppfyllt", "lagesbild": "ej uppfyllt",
-        "sommarsamverkan": "uppfyllt"}
+        "vnr-konferens": "ej uppfyllt", "lagesbild": "inte genomfört",
+        "sommarsamverkan": "genomfört"}
     assert {k: v.status.label for k, v in p.items()} == expected
     outcomes = {k: v.outcome for k, v in p.items() if k not in ("belysning",)}
     assert outcomes == {"led": 82, "vandringar": 3, "skolvandringar": 2,
                         "trafikkontroller": 92, "patruller": 31, "skolbesok": 34,
                         "grannsamverkan": 1, "dialogmoten": 3, "vnr-konferens": 0,
                         "lagesbild": 0, "sommarsamverkan": 1}
-    assert data.status_counts == {"uppfyllt": 8, "delvis": 2, "ej uppfyllt": 2}
+    assert data.status_counts == {"uppfyllt": 4, "genomfört": 4, "delvis": 2,
+                                  "ej uppfyllt": 1, "inte genomfört": 1}
     assert page.count('class="badge badge-met"') == 8
     assert page.count('class="badge badge-partial"') == 2
     assert page.count('class="badge badge-not_met"') == 2
@@ -283,7 +285,7 @@ def test_cli_report_log_and_import(tmp_path):
     page = out.read_text(encoding="utf-8")
     assert "Uppföljning av medborgarlöftena 2024" in page
     # the logged conference and the imported lägesbild turned two promises green
-    assert "10 uppfyllt" in result.output and "2 delvis" in result.output
+    assert "5 uppfyllt, 5 genomfört, 2 delvis" in result.output
     assert "Vaktmästaren" not in page
 
 
