@@ -110,3 +110,29 @@ def test_lux_overlay_toggle_and_darkness_table():
     assert not at.exception, at.exception
     assert "data:image/png;base64," in map_script()
     assert "Modellerad belysning" in map_script()       # its legend
+
+
+def test_led_table_follows_its_stated_order():
+    """gis.led's rule: mercury first, then high-pressure sodium near a school, a crossing or
+    in a priority area, then other sodium, then the rest; the table keeps that order."""
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["map_tab"] = "LED-byten"
+    at.session_state["table_rows_led"] = 0
+    at.run()
+    assert not at.exception, at.exception
+    df = at.dataframe[0].value
+    assert list(df.columns[:6]) == ["Prioritet", "Armatur-id", "Gata eller plats",
+                                    "Ljuskälla", "Effekt i dag (W)", "Effekt med LED (W)"]
+    assert df["Prioritet"].tolist() == list(range(1, len(df) + 1))
+    src = df["Ljuskälla"]
+    reason = df["Motivering"]
+    near = reason.str.contains(", nära skola|, vid övergångsställe|, i ", regex=True)
+    tier = (src.eq("Kvicksilver").map({True: 1, False: 0})
+            .where(src.eq("Kvicksilver"),
+                   src.eq("Högtrycksnatrium").map({True: 3, False: 4}) - near.astype(int)
+                   * src.eq("Högtrycksnatrium").astype(int)))
+    assert sorted(set(tier)) == [1, 2, 3, 4]
+    assert tier.is_monotonic_increasing
+    # a street or place for almost every luminaire, and savings with Swedish thousands
+    assert df["Gata eller plats"].ne("").mean() > 0.9
+    assert df["Besparing (kWh/år)"].str.fullmatch(r"\d{1,3}(\u00a0\d{3})*").all()

@@ -369,7 +369,7 @@ def render() -> None:
             view = package_table(full.head(limit) if limit else full, seg, places)
         else:
             full = result.led
-            places = st_places(str(path), key, "luminaires", layers.luminaires, 40.0)
+            places = st_places(str(path), key, "luminaires", layers.luminaires, 80.0)
             view = led_table(full.head(limit) if limit else full, places)
         table = (name, view, full)
     selection = None
