@@ -135,14 +135,23 @@ def promise_status(outcome: float | None, target: float | None, *, over: bool,
 # Number formatting (Swedish)
 # --------------------------------------------------------------------------------------
 
+#: Thousands separator: U+202F NARROW NO-BREAK SPACE, the thin space that never breaks.
+THIN_SPACE = "\u202f"
+
+
 def fmt_number(value: float, decimals: int = 0) -> str:
-    """*value* the Swedish way: decimal comma, no-break space between thousands.
+    """*value* the Swedish way: decimal comma, thin no-break space between thousands.
+
+    The one number formatter of the app, the report, the public map and the CLI, so a
+    figure reads the same everywhere ("2,0 km", "16 184 kWh").
 
     >>> fmt_number(12345.678, 1)
-    '12\\xa0345,7'
+    '12\\u202f345,7'
+    >>> fmt_number(-0.04, 1)
+    '-0,0'
     """
     text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\u00a0").replace(".", ",")
+    return text.replace(",", THIN_SPACE).replace(".", ",")
 
 
 # --------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ def test_map_page_is_default_and_shows_demo_notice():
     assert len(at.dataframe) == 0
     assert at.metric[0].label == "km obelyst nära skola"
     # the overview says where the school routes start: the demo's homes
-    assert any("räknade från 3 190 bostadshus" in c.value for c in at.caption)
+    assert any("räknade från 3\u202f190 bostadshus" in c.value for c in at.caption)
     for label, first_col in (("Segment", "Rang"), ("Åtgärdspaket", "Rang"),
                              ("LED-byten", "Prioritet")):
         at.session_state["map_tab"] = label
@@ -135,4 +135,4 @@ def test_led_table_follows_its_stated_order():
     assert tier.is_monotonic_increasing
     # a street or place for almost every luminaire, and savings with Swedish thousands
     assert df["Gata eller plats"].ne("").mean() > 0.9
-    assert df["Besparing (kWh/år)"].str.fullmatch(r"\d{1,3}(\u00a0\d{3})*").all()
+    assert df["Besparing (kWh/år)"].str.fullmatch(r"\d{1,3}(\u202f\d{3})*").all()

@@ -49,7 +49,7 @@ def test_rank_writes_all_outputs(tmp_path):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["municipality"] == "Strömstad" and summary["demo_data"] is True
     assert summary["school_route_origins"] == {"kind": "homes", "count": 3190}
-    assert "Skolvägar räknade från 3\u00a0190 bostadshus" in result.output
+    assert "Skolvägar räknade från 3\u202f190 bostadshus" in result.output
 
 
 def test_rank_with_missing_override_file_fails_cleanly(tmp_path):
@@ -143,4 +143,4 @@ def test_route_cache_follows_the_homes(tmp_path, monkeypatch):
                        "sek_saved_per_year": 0, "co2_kg_saved_per_year": 0},
                "commute_darkness_by_month": {},
                "school_route_origins": {"kind": "homes", "count": 1234}}
-    assert "1\u00a0234 bostadshus" in format_rank_summary(summary, tmp_path)
+    assert "1\u202f234 bostadshus" in format_rank_summary(summary, tmp_path)

@@ -391,7 +391,7 @@ def test_school_walks_default_to_the_profile_schools(tmp_path):
 
 
 def test_fmt_number_is_swedish():
-    assert fmt_number(16184.0) == "16\u00a0184"
+    assert fmt_number(16184.0) == "16\u202f184"
     assert fmt_number(2.054, 1) == "2,1"
 
 

@@ -123,7 +123,7 @@ def test_report_lighting_numbers(demo):
     assert led.kwh_saved_per_year == pytest.approx(16184.0)
     assert led.sek_saved_per_year == pytest.approx(16184.0 * 1.5)
     assert led.co2_kg_saved_per_year == pytest.approx(16184.0 * 0.045)
-    assert "16\u00a0184 kWh" in page and "24\u00a0276 kr" in page
+    assert "16\u202f184 kWh" in page and "24\u202f276 kr" in page
     lp = data.lighting
     assert lp.km_improved > 0.5  # new crossing and school-path lighting in 2024
     assert lp.km_improved <= lp.km_improved_all + 1e-9

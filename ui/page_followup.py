@@ -27,6 +27,7 @@ from promises.activities import (
     open_activity_log,
 )
 from promises.demo import seed_demo_walks
+from promises.progress import fmt_number
 from promises.register import Register, load_register, register_for_profile
 from promises.report import (
     ReportData,
@@ -170,13 +171,11 @@ def _show_report(data: ReportData) -> None:
         st.caption(f"{data.snapshot_labels[0]} → {data.snapshot_labels[1]}")
         m = st.columns(4)
         if data.lighting is not None:
-            m[0].metric("Km med förbättrad belysning", f"{data.lighting.km_improved:.1f}")
+            m[0].metric("Km med förbättrad belysning", fmt_number(data.lighting.km_improved, 1))
         if data.led is not None:
             m[1].metric("Armaturer bytta till LED", data.led.conversions)
-            m[2].metric("kWh sparade per år", f"{data.led.kwh_saved_per_year:,.0f}"
-                        .replace(",", "\u00a0"))
-            m[3].metric("kg CO₂ mindre per år", f"{data.led.co2_kg_saved_per_year:,.0f}"
-                        .replace(",", "\u00a0"))
+            m[2].metric("kWh sparade per år", fmt_number(data.led.kwh_saved_per_year))
+            m[3].metric("kg CO₂ mindre per år", fmt_number(data.led.co2_kg_saved_per_year))
         if data.lighting is not None:
             lp = data.lighting
             rows = [("Nära skola, övergångsställe eller i prioriterat område", lp.km_improved),

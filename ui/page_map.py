@@ -298,15 +298,15 @@ def _totals(result: RankingResult, layers: Layers) -> None:
     s = result.summary(layers.profile)
     c1, c2 = st.columns(2)
     c3, c4 = st.columns(2)
-    c1.metric(t("km_unlit_near_school"), f"{s['km_unlit_near_school']:.1f}")
-    c2.metric(t("top_cost"), f"{s['top_packages_cost_sek']:,.0f}".replace(",", " "))
-    c3.metric(t("top_kwh"), f"{s['top_packages_kwh_per_year']:,.0f}".replace(",", " "))
-    c4.metric(t("led_saving"), f"{s['led']['kwh_saved_per_year']:,.0f}".replace(",", " "))
+    c1.metric(t("km_unlit_near_school"), fmt_number(s["km_unlit_near_school"], 1))
+    c2.metric(t("top_cost"), fmt_number(s["top_packages_cost_sek"]))
+    c3.metric(t("top_kwh"), fmt_number(s["top_packages_kwh_per_year"]))
+    c4.metric(t("led_saving"), fmt_number(s["led"]["kwh_saved_per_year"]))
     months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
     st.html(_darkness_bars(months, result.darkness["share_dark"].to_numpy() * 100))
     origins = s.get("school_route_origins") or {}
     if origins.get("kind") == "homes":
-        st.caption(t("routes_from_homes").format(n=f"{origins['count']:,}".replace(",", " ")))
+        st.caption(t("routes_from_homes").format(n=fmt_number(origins["count"])))
     elif origins.get("kind") == "grid":
         st.caption(t("routes_from_grid").format(m=f"{origins['spacing_m']:.0f}"))
 

@@ -19,6 +19,7 @@ from streamlit_folium import st_folium
 
 from layers import load_profile
 from layers.loader import Layers
+from promises.progress import fmt_number
 from ui import maps
 from ui.common import load_or_stop, show_demo_notice
 from ui.public_map import build_public_map
@@ -256,9 +257,9 @@ def _lighting_work(layers: Layers) -> None:
     unknown = int(src.eq("unknown").sum())
     non_led = int((~src.isin(["LED", "unknown"])).sum())
     c1, c2, c3 = st.columns(3)
-    c1.metric(t("public_led_share"), f"{100 * n_led / len(src):.0f} %")
-    c2.metric(t("public_led_count"), f"{n_led} / {len(src)}")
-    c3.metric(t("public_non_led_left"), non_led)
+    c1.metric(t("public_led_share"), f"{fmt_number(100 * n_led / len(src))} %")
+    c2.metric(t("public_led_count"), f"{fmt_number(n_led)} / {fmt_number(len(src))}")
+    c3.metric(t("public_non_led_left"), fmt_number(non_led))
     if unknown:
         st.markdown(f"{unknown} {t('public_unknown_source')}")
     st.info(t("public_before_after"))

@@ -36,6 +36,7 @@ from streamlit_folium import st_folium
 from layers import ValidationError
 from layers.io import write_atomic
 from layers.loader import Layers
+from promises.progress import fmt_number
 from ui import maps
 from ui.common import show_error, staff_store_page
 from ui.st_cache import (
@@ -439,7 +440,7 @@ def _show_plan(layers: Layers, store: GeoPackageStore, role: str, findings: gpd.
         show_error(t("walk_plan_failed"), exc)
         return
     c1, c2, c3 = st.columns(3)
-    c1.metric(t("walk_length_actual"), f"{plan.length_m:,.0f} m".replace(",", " "))
+    c1.metric(t("walk_length_actual"), f"{fmt_number(plan.length_m)} m")
     c2.metric(t("walk_stops"), len(plan.stops))
     c3.metric(t("walk_source"), t(f"walk_source_{plan.source}"))
     left, right = st.columns([3, 2])
