@@ -136,3 +136,18 @@ def test_led_table_follows_its_stated_order():
     # a street or place for almost every luminaire, and savings with Swedish thousands
     assert df["Gata eller plats"].ne("").mean() > 0.9
     assert df["Besparing (kWh/år)"].str.fullmatch(r"\d{1,3}(\u202f\d{3})*").all()
+
+
+def test_followup_page_in_english_translates_headers_and_statuses():
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.switch_page("ui/pages/uppfoljning.py").run()
+    at.sidebar.radio[0].set_value("en").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Follow-up"
+    promises = at.dataframe[0].value
+    assert list(promises.columns[:3]) == ["Promise", "Responsible", "Target"]
+    statuses = set(promises["Status"])
+    assert statuses <= {"met", "done", "partly met", "not met", "not done", "ongoing",
+                        "no data"}, statuses
+    assert "done" in statuses  # promises without a target: never "met"/"uppfyllt"
+    assert {m.label for m in at.metric} >= {"Km with better lighting", "Median days to fix"}

@@ -111,18 +111,26 @@ def _show_chart(data: ReportData, key: str) -> None:
             st.dataframe(_table(c.head, c.rows), hide_index=True)
 
 
+def _status_text(label: str) -> str:
+    """A promise status (:data:`promises.progress.STATUSES` label) in the UI language."""
+    from ui.texts import TEXTS
+
+    key = "ps_" + label.replace(" ", "_").replace("å", "a").replace("ö", "o")
+    return t(key) if key in TEXTS else label
+
+
 def _show_report(data: ReportData) -> None:
     st.subheader(t("fu_promises"))
     cols = st.columns(max(1, len(data.status_counts)))
     for col, (label, n) in zip(cols, data.status_counts.items(), strict=False):
-        col.metric(label, n)
+        col.metric(_status_text(label), n)
     st.dataframe(pd.DataFrame({
-        "Löfte": [p.promise.text for p in data.progress],
-        "Ansvar": [p.promise.owner_label for p in data.progress],
-        "Mål": [p.target_text for p in data.progress],
-        f"Utfall {data.year}": [p.outcome_text for p in data.progress],
-        "Status": [p.status.label for p in data.progress],
-        "Detaljer": ["; ".join([*p.details, *([f"Platser: {', '.join(p.places)}"]
+        t("fu_col_promise"): [p.promise.text for p in data.progress],
+        t("fu_col_owner"): [p.promise.owner_label for p in data.progress],
+        t("fu_col_target"): [p.target_text for p in data.progress],
+        f"{t('fu_col_outcome')} {data.year}": [p.outcome_text for p in data.progress],
+        t("status"): [_status_text(p.status.label) for p in data.progress],
+        t("fu_col_details"): ["; ".join([*p.details, *([f"{t('fu_places')}: {', '.join(p.places)}"]
                                               if p.places else [])])
                      for p in data.progress],
     }), hide_index=True)
@@ -130,33 +138,34 @@ def _show_report(data: ReportData) -> None:
     st.subheader(f"{t('fu_walks')} {data.year}")
     if data.walks:
         st.dataframe(pd.DataFrame({
-            "Datum": [w.date for w in data.walks], "Vandring": [w.title for w in data.walks],
-            "Plats": [w.place for w in data.walks], "Ljus": [w.light for w in data.walks],
-            "Deltagare per grupp": [", ".join(f"{g} {n}" for g, n in w.participants)
+            t("date"): [w.date for w in data.walks], t("fu_col_walk"): [w.title for w in data.walks],
+            t("fu_col_place"): [w.place for w in data.walks], t("fu_col_light"): [w.light for w in data.walks],
+            t("fu_col_groups"): [", ".join(f"{g} {n}" for g, n in w.participants)
                                     for w in data.walks],
-            "Deltagare": [w.participants_total for w in data.walks],
-            "Fynd": [w.findings for w in data.walks]}), hide_index=True)
+            t("walk_participants"): [w.participants_total for w in data.walks],
+            t("findings"): [w.findings for w in data.walks]}), hide_index=True)
     else:
         st.info(t("fu_no_walks"))
 
     st.subheader(t("fu_findings"))
     f = data.findings
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric(f"Offentliga fynd {data.year}", f.total)
-    c2.metric("Åtgärdade", "–" if f.share_fixed is None else f"{100 * f.share_fixed:.0f} %")
-    c3.metric("Dagar i median till åtgärd",
-              "–" if f.median_days_to_fix is None else f"{f.median_days_to_fix:.0f}")
+    c1.metric(f"{t('fu_public_findings')} {data.year}", fmt_number(f.total))
+    c2.metric(t("fu_fixed"), "–" if f.share_fixed is None
+              else f"{fmt_number(100 * f.share_fixed)} %")
+    c3.metric(t("fu_median_days"),
+              "–" if f.median_days_to_fix is None else fmt_number(f.median_days_to_fix))
     c4.metric(t("fu_closed"), len(f.closed))
     if f.by_category:
         table = pd.DataFrame([[cat, *counts, total] for cat, counts, total in f.by_category],
-                             columns=["Kategori", *f.states, "Totalt"])
+                             columns=[t("category"), *f.states, t("fu_total")])
         st.dataframe(table, hide_index=True)
     if f.closed:
         st.markdown(f"**{t('fu_closed')}**")
-        closed = {"Datum": [c.date for c in f.closed],
-                  "Kategori": [c.category for c in f.closed]}
+        closed = {t("date"): [c.date for c in f.closed],
+                  t("category"): [c.category for c in f.closed]}
         if data.show_closed_reasons:
-            closed["Skäl"] = [c.reason for c in f.closed]
+            closed[t("fu_reason")] = [c.reason for c in f.closed]
         st.dataframe(pd.DataFrame(closed), hide_index=True)
     left, right = st.columns(2)
     with left:
@@ -171,19 +180,21 @@ def _show_report(data: ReportData) -> None:
         st.caption(f"{data.snapshot_labels[0]} → {data.snapshot_labels[1]}")
         m = st.columns(4)
         if data.lighting is not None:
-            m[0].metric("Km med förbättrad belysning", fmt_number(data.lighting.km_improved, 1))
+            m[0].metric(t("fu_km_improved"), fmt_number(data.lighting.km_improved, 1))
         if data.led is not None:
-            m[1].metric("Armaturer bytta till LED", data.led.conversions)
-            m[2].metric("kWh sparade per år", fmt_number(data.led.kwh_saved_per_year))
-            m[3].metric("kg CO₂ mindre per år", fmt_number(data.led.co2_kg_saved_per_year))
+            m[1].metric(t("fu_led_converted"), fmt_number(data.led.conversions))
+            m[2].metric(t("fu_kwh_saved"), fmt_number(data.led.kwh_saved_per_year))
+            m[3].metric(t("fu_co2_saved"), fmt_number(data.led.co2_kg_saved_per_year))
         if data.lighting is not None:
             lp = data.lighting
-            rows = [("Nära skola, övergångsställe eller i prioriterat område", lp.km_improved),
-                    ("varav nära skola", lp.km_near_school),
-                    ("varav vid övergångsställe", lp.km_near_crossing),
-                    *((f"varav i {k}", v) for k, v in lp.km_in_areas.items()),
-                    ("Hela nätet", lp.km_improved_all)]
-            st.dataframe(pd.DataFrame(rows, columns=["Var", "Km"]).round(2), hide_index=True)
+            rows = [(t("fu_km_priority"), lp.km_improved),
+                    (t("fu_km_school"), lp.km_near_school),
+                    (t("fu_km_crossing"), lp.km_near_crossing),
+                    *((t("fu_km_area").format(area=k), v) for k, v in lp.km_in_areas.items()),
+                    (t("fu_km_all"), lp.km_improved_all)]
+            st.dataframe(pd.DataFrame(
+                [(w, fmt_number(km, 2)) for w, km in rows],
+                columns=[t("fu_col_where"), "km"]), hide_index=True)
         if data.maps:
             for col, c in zip(st.columns(len(data.maps)), data.maps, strict=True):
                 col.image(c.png, caption=c.alt, alt=c.alt)
