@@ -85,6 +85,7 @@ SCHOOL_COLOUR = "#6a3d9a"
 AREA_COLOUR = "#1b9e77"
 CROSSING_COLOUR = "#ffffff"
 TOP_COLOUR = "#111111"
+PACKAGE_COLOUR = "#7a0177"
 HIGHLIGHT_COLOUR = "#ffd400"
 #: How many of the best-ranked segments and packages get a numbered marker.
 TOP_N = 10
@@ -137,7 +138,8 @@ def _map(layers: Layers, shown: gpd.GeoDataFrame, result: RankingResult, colour_
                    and lum["light_source"].eq(s).any()]
         context_items += [(f"{t('luminaires')}: {t('src_' + s)}", maps.SOURCE_COLOURS[s])
                           for s in present]
-    context_items.append((t("top_marker_legend").format(n=TOP_N), TOP_COLOUR))
+    context_items += [(t("top_segments_legend").format(n=TOP_N), TOP_COLOUR),
+                      (t("top_packages_legend").format(n=TOP_N), PACKAGE_COLOUR)]
     maps.add_legend(m, t("legend_context"), context_items, position="bottomright")
     if lux is not None:
         maps.add_legend(m, t("lux_legend"), maps.lux_legend_items(), position="bottomright")
@@ -173,7 +175,7 @@ def _top_markers(group: folium.FeatureGroup, shown: gpd.GeoDataFrame,
         maps.add_numbered_markers(group, pk, pk["rank"].astype(int).to_numpy(),
                                   (t("package") + " " + pk["rank"].astype(int).astype(str)
                                    + ": " + pk["reason"].astype(str)).to_numpy(),
-                                  "#7a0177", name="top_packages", square=True)
+                                  PACKAGE_COLOUR, name="top_packages", square=True)
 
 
 #: Row limits offered for the tables; the browser gets at most this many rows per table.
@@ -384,7 +386,8 @@ def render() -> None:
                   key="rank_map", feature_group_to_add=segments,
                   layer_control=folium.LayerControl(collapsed=True))
         if selection is not None:
-            st.caption(t("zoomed_to").format(id=selection.row_id))
+            where = str(table[1].loc[selection.row_id, t("col_where")]) if table else ""
+            st.caption(t("zoomed_to").format(id=selection.row_id, where=where))
             if st.button(t("show_whole_map"), key="map_reset_zoom"):
                 st.session_state["tbl_generation"] = st.session_state.get(
                     "tbl_generation", 0) + 1
