@@ -191,3 +191,16 @@ def test_public_led_layer_is_the_conversions_of_the_period():
     assert len(led) == 82
     assert lum.loc[led.index, "light_source"].eq("LED").all()
     assert int(lum["light_source"].eq("LED").sum()) > 3 * len(led)
+
+
+def test_cards_table_escapes_and_labels_every_cell():
+    import pandas as pd
+
+    from ui.html_tables import cards_table_html
+
+    out = cards_table_html(pd.DataFrame({"Löfte": ["<b>x</b> & y"], "Mål (st)": [2]}),
+                           "Löften", "trygga-promises")
+    assert "\n" not in out
+    assert '<td data-label="Löfte">&lt;b&gt;x&lt;/b&gt; &amp; y</td>' in out
+    assert '<td data-label="Mål (st)">2</td>' in out
+    assert "@media (max-width:640px)" in out and "td::before" in out

@@ -37,6 +37,7 @@ from promises.report import (
     report_for_profile,
 )
 from ui.common import load_or_stop, show_demo_notice
+from ui.html_tables import cards_table_html
 from ui.st_cache import InputsKey, inputs_key, profile_path, st_layers
 from ui.state import public_mode, t
 
@@ -124,7 +125,7 @@ def _show_report(data: ReportData) -> None:
     cols = st.columns(max(1, len(data.status_counts)))
     for col, (label, n) in zip(cols, data.status_counts.items(), strict=False):
         col.metric(_status_text(label), n)
-    st.dataframe(pd.DataFrame({
+    promises = pd.DataFrame({
         t("fu_col_promise"): [p.promise.text for p in data.progress],
         t("fu_col_owner"): [p.promise.owner_label for p in data.progress],
         t("fu_col_target"): [p.target_text for p in data.progress],
@@ -133,7 +134,10 @@ def _show_report(data: ReportData) -> None:
         t("fu_col_details"): ["; ".join([*p.details, *([f"{t('fu_places')}: {', '.join(p.places)}"]
                                               if p.places else [])])
                      for p in data.progress],
-    }), hide_index=True)
+    })
+    # An HTML table, stacked into cards on a phone (ui.html_tables).
+    st.markdown(cards_table_html(promises, t("fu_promises"), "trygga-promises"),
+                unsafe_allow_html=True)
 
     st.subheader(f"{t('fu_walks')} {data.year}")
     if data.walks:

@@ -22,6 +22,7 @@ from layers.loader import Layers
 from promises.progress import fmt_number
 from ui import maps
 from ui.common import load_or_stop, show_demo_notice
+from ui.html_tables import cards_css
 from ui.public_map import build_public_map
 from ui.st_cache import InputsKey, add_app_basemap, inputs_key, profile_path, st_layers
 from ui.state import lang, t
@@ -143,17 +144,7 @@ def _state_text(state_type: str) -> str:
 
 #: Narrow screens (a phone) show each row of the list as a card: cells stacked, each
 #: with its column name. The table stays a table for screen readers.
-_LIST_CSS = (
-    "<style>.trygga-public-list{border-collapse:collapse;width:100%}"
-    ".trygga-public-list caption{text-align:left;font-weight:600;padding:0 0 .4rem}"
-    ".trygga-public-list th,.trygga-public-list td{text-align:left;vertical-align:top;"
-    "padding:.35rem .5rem;border-bottom:1px solid #d6d6d6;overflow-wrap:anywhere}"
-    "@media (max-width:640px){.trygga-public-list thead{position:absolute;width:1px;"
-    "height:1px;overflow:hidden;clip:rect(0 0 0 0)}.trygga-public-list tr{display:block;"
-    "border:1px solid #c8c8c8;border-radius:.4rem;margin:0 0 .6rem;padding:.3rem .2rem}"
-    ".trygga-public-list td{display:block;border:0;padding:.15rem .5rem}"
-    ".trygga-public-list td::before{content:attr(data-label) \": \";font-weight:600}}"
-    "</style>")
+_LIST_CSS = cards_css("trygga-public-list")
 
 
 def findings_table_html(view: gpd.GeoDataFrame, where: pd.Series | None = None) -> str:
