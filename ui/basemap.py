@@ -324,7 +324,8 @@ _DRAW_JS = r"""
       fillPolys(ctx, P.water, null, C.water, s, ox, oy, v);
       strokeLines(ctx, P.waterways, null, C.water_line, Math.max(1, 2 * Math.pow(2, (z - 16) / 2)), s, ox, oy, v);
       if (z >= 14) drawn.buildings = fillPolys(ctx, P.buildings, null, C.building, s, ox, oy, v, z >= 16 ? C.building_line : null);
-      var k = Math.pow(2, z - 16), widths = [], cls;
+      // Widths grow with the zoom up to 17.5, then stay (a street never floods the map).
+      var k = Math.pow(2, Math.min(z, 17.5) - 16), widths = [], cls;
       for (cls = 0; cls < RC.length; cls++) {
         var w = RW[RC[cls]] || [2, 0.8];
         widths.push(Math.max(w[1], w[0] * k));
@@ -351,10 +352,11 @@ _DRAW_JS = r"""
       var boxes = [], i, pl = D.places;
       ctx.save();
       ctx.textAlign = 'center'; ctx.textBaseline = 'middle'; ctx.lineJoin = 'round';
-      var sizes = {1: 18, 2: 15, 3: 14, 4: 13, 5: 12}, minz = {1: 9, 2: 11, 3: 12, 4: 13, 5: 16};
+      var sizes = {1: 18, 2: 15, 3: 14, 4: 13, 5: 12}, minz = {1: 9, 2: 11, 3: 12, 4: 12, 5: 16};
       for (i = 0; i < pl.t.length; i++) {
         var r = pl.r[i];
         if (z < minz[r]) continue;
+        if (pl.x[i] < v[0] || pl.x[i] > v[2] || pl.y[i] < v[1] || pl.y[i] > v[3]) continue;
         var x = pl.x[i] * s - ox, y = pl.y[i] * s - oy;
         ctx.font = (r <= 3 ? 'bold ' : 'italic ') + sizes[r] + 'px sans-serif';
         var w = ctx.measureText(pl.t[i]).width, h = sizes[r];
@@ -366,6 +368,7 @@ _DRAW_JS = r"""
       }
       if (z >= 14.5) {
         var p = P.labels, fs = z >= 17 ? 14 : 12;
+        var vb = [v[0] * s - ox, v[1] * s - oy, v[2] * s - ox, v[3] * s - oy];
         ctx.font = fs + 'px sans-serif'; ctx.fillStyle = C.label;
         for (i = 0; i < p.n; i++) {
           if (!visible(p, i, v)) continue;
@@ -375,25 +378,34 @@ _DRAW_JS = r"""
           for (j = a; j < e; j++) { px[2 * (j - a)] = xy[2 * j] * s - ox; px[2 * (j - a) + 1] = xy[2 * j + 1] * s - oy; }
           for (j = 1; j < e - a; j++) len += Math.hypot(px[2 * j] - px[2 * j - 2], px[2 * j + 1] - px[2 * j - 1]);
           if (len < tw + 24) continue;
-          var half = len / 2, acc = 0;
-          for (j = 1; j < e - a; j++) {
-            var dx = px[2 * j] - px[2 * j - 2], dy = px[2 * j + 1] - px[2 * j - 1], sl = Math.hypot(dx, dy);
-            if (acc + sl >= half) break;
-            acc += sl;
+          // One label per (text + 280 px) of street on screen, spread evenly; only the
+          // ones inside the view and clear of other labels are drawn.
+          var m = Math.max(1, Math.floor(len / (tw + 280))), placed = false;
+          for (var q = 0; q < m; q++) {
+            var want = len * (q + 0.5) / m, acc = 0;
+            for (j = 1; j < e - a; j++) {
+              var dx = px[2 * j] - px[2 * j - 2], dy = px[2 * j + 1] - px[2 * j - 1];
+              var sl = Math.hypot(dx, dy);
+              if (acc + sl >= want) break;
+              acc += sl;
+            }
+            if (j >= e - a) j = e - a - 1;
+            var sx = px[2 * j] - px[2 * j - 2], sy = px[2 * j + 1] - px[2 * j - 1];
+            var sg = Math.hypot(sx, sy) || 1;
+            var tt = (want - acc) / sg, cx = px[2 * j - 2] + sx * tt, cy = px[2 * j - 1] + sy * tt;
+            if (cx < vb[0] || cx > vb[2] || cy < vb[1] || cy > vb[3]) continue;
+            var ang = Math.atan2(sy, sx);
+            if (ang > Math.PI / 2) ang -= Math.PI; else if (ang < -Math.PI / 2) ang += Math.PI;
+            var hw = Math.abs(Math.cos(ang)) * tw / 2 + Math.abs(Math.sin(ang)) * fs / 2 + 2;
+            var hh = Math.abs(Math.sin(ang)) * tw / 2 + Math.abs(Math.cos(ang)) * fs / 2 + 2;
+            var box = [cx - hw, cy - hh, cx + hw, cy + hh];
+            if (!boxFree(boxes, box)) continue;
+            boxes.push(box);
+            ctx.save(); ctx.translate(cx, cy); ctx.rotate(ang);
+            halo(ctx, text, 0, 0); ctx.restore();
+            placed = true;
           }
-          if (j >= e - a) j = e - a - 1;
-          var sx = px[2 * j] - px[2 * j - 2], sy = px[2 * j + 1] - px[2 * j - 1], sg = Math.hypot(sx, sy) || 1;
-          var t = (half - acc) / sg, cx = px[2 * j - 2] + sx * t, cy = px[2 * j - 1] + sy * t;
-          var ang = Math.atan2(sy, sx);
-          if (ang > Math.PI / 2) ang -= Math.PI; else if (ang < -Math.PI / 2) ang += Math.PI;
-          var hw = Math.abs(Math.cos(ang)) * tw / 2 + Math.abs(Math.sin(ang)) * fs / 2 + 2;
-          var hh = Math.abs(Math.sin(ang)) * tw / 2 + Math.abs(Math.cos(ang)) * fs / 2 + 2;
-          var box = [cx - hw, cy - hh, cx + hw, cy + hh];
-          if (!boxFree(boxes, box)) continue;
-          boxes.push(box);
-          ctx.save(); ctx.translate(cx, cy); ctx.rotate(ang);
-          halo(ctx, text, 0, 0); ctx.restore();
-          drawn.labels.push(text);
+          if (placed) drawn.labels.push(text);
         }
       }
       ctx.restore();

@@ -304,7 +304,7 @@ def _totals(result: RankingResult, layers: Layers) -> None:
     c2.metric(t("top_cost"), fmt_number(s["top_packages_cost_sek"]))
     c3.metric(t("top_kwh"), fmt_number(s["top_packages_kwh_per_year"]))
     c4.metric(t("led_saving"), fmt_number(s["led"]["kwh_saved_per_year"]))
-    months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
+    months = t("months_short").split()
     st.html(_darkness_bars(months, result.darkness["share_dark"].to_numpy() * 100))
     origins = s.get("school_route_origins") or {}
     if origins.get("kind") == "homes":

@@ -47,6 +47,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rows_of": ("Visar {shown} av {total} rader. Nedladdningarna innehåller alla.",
                 "Showing {shown} of {total} rows. The downloads have them all."),
     "month_col": ("Månad", "Month"),
+    "months_short": ("jan feb mar apr maj jun jul aug sep okt nov dec",
+                     "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec"),
     "share_dark_col": ("Mörk (%)", "Dark (%)"),
     "segments": ("Segment", "Segments"),
     "packages": ("Åtgärdspaket", "Work packages"),
