@@ -285,3 +285,30 @@ def _fill_and_save(page, text: str) -> None:
     if anyway.count():  # a duplicate suggestion: this test wants a new finding
         anyway.click()
         saved.wait_for(timeout=LOAD_MS)
+
+
+def test_online_basemap_without_network_says_so_on_the_map(staff, browser):  # noqa: F811
+    """Tiles that cannot load: a notice on the map, and the offline basemap under them
+    instead of grey; the attribution names OpenStreetMap."""
+    context, page, blocked, _ = new_page(browser, height=1400, width=1440)
+    try:
+        page.goto(staff.url, wait_until="domcontentloaded")
+        wait_for_map(page, LOAD_MS)
+        box = page.get_by_role("combobox", name="Bakgrundskarta")
+        box.click()
+        page.get_by_role("option", name="OpenStreetMap (kräver nät)").click()
+        page.locator(APP_IDLE).wait_for(state="attached")
+        frame = wait_for_map(page, LOAD_MS)
+        notice = frame.locator(".trygga-tile-notice")
+        notice.wait_for(timeout=LOAD_MS)
+        text = notice.inner_text()
+        attribution = frame.locator(".leaflet-control-attribution").inner_text()
+        drawn = frame.locator(".leaflet-container").get_attribute("data-trygga-basemap")
+        screenshot(page, "map_online_basemap_offline")
+    finally:
+        context.close()
+    assert "kunde inte hämtas" in text
+    assert "OpenStreetMap" in attribution
+    assert drawn is not None and int(drawn.split(";")[0].split(":")[1]) > 50
+    assert blocked.urls and all(u.startswith("https://tile.openstreetmap.org/")
+                                for u in blocked.urls), blocked.urls[:5]
