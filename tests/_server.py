@@ -278,7 +278,9 @@ def open_public_page(page: Any, server_url: str, timeout_ms: float = 90_000) -> 
     Returns the locator of the findings table.
     """
     page.goto(server_url, wait_until="domcontentloaded")
-    link = page.get_by_role("link", name="Offentlig karta")
+    # The sidebar's link (the public pages also link to each other in the page itself).
+    link = page.locator('[data-testid="stSidebarNav"]').get_by_role("link",
+                                                                   name="Offentlig karta")
     link.wait_for(timeout=timeout_ms)
     link.click()
     table = page.locator("table.trygga-public-list")
