@@ -154,3 +154,23 @@ def test_followup_page_in_english_translates_headers_and_statuses():
                         "no data"}, statuses
     assert "done" in statuses  # promises without a target: never "met"/"uppfyllt"
     assert {m.label for m in at.metric} >= {"Km with better lighting", "Median days to fix"}
+
+
+def test_package_table_says_where_why_and_how_much():
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["map_tab"] = "Åtgärdspaket"
+    at.run()
+    assert not at.exception, at.exception
+    df = at.dataframe[0].value
+    assert list(df.columns) == [
+        "Rang", "Gata eller plats", "Närmaste skola", "Avstånd till skola (m)",
+        "Prioriterat område", "Status", "Belysning i medel (lx)", "Längd (m)",
+        "Nya ljuspunkter (st)", "Kostnad (kr)", "Rang efter nytta per krona", "Motivering"]
+    assert df["Rang"].tolist()[:5] == [1, 2, 3, 4, 5]
+    assert df["Närmaste skola"].ne("").all()
+    assert df["Gata eller plats"].ne("").mean() > 0.9
+    # 56 000 kr per new light point (the profile), written the Swedish way
+    first = df.iloc[0]
+    assert first["Kostnad (kr)"] == f"{first['Nya ljuspunkter (st)'] * 56:d}\u202f000"
+    assert set(df["Status"]) <= {"Obelyst", "Underbelyst", "Gammal teknik (Hg/HPS)",
+                                 "Tillräckligt belyst", "Okänd"}

@@ -190,17 +190,26 @@ def _where(places: pd.DataFrame) -> pd.Series:
     return out
 
 
+def _where_columns(df: gpd.GeoDataFrame, seg: gpd.GeoDataFrame,
+                   where: pd.DataFrame) -> dict[str, object]:
+    """Rank, where, nearest school and its distance, area, status and lux: the columns
+    segments and packages share (*seg*: the segment each row is described by)."""
+    return {
+        t("rank"): df["rank"].astype(int).to_numpy(),
+        t("col_where"): _where(where).to_numpy(),
+        t("col_school"): seg["nearest_school"].fillna("").astype(str).to_numpy(),
+        t("col_school_m"): seg["school_distance_m"].round(0).astype("Int64").to_numpy(),
+        t("priority_area"): seg["priority_area"].fillna("").astype(str).to_numpy(),
+        t("status"): df["lighting_status"].astype(str).map(t).to_numpy(),
+        t("col_mean_lux"): seg["mean_lux"].round(1).to_numpy(),
+        t("col_length_m"): df["length_m"].round(0).astype(int).to_numpy(),
+    }
+
+
 def segment_table(df: gpd.GeoDataFrame, places: pd.DataFrame) -> pd.DataFrame:
     """The segment table as shown: where, why and how much, plain Swedish headers."""
     return pd.DataFrame({
-        t("rank"): df["rank"].astype(int).to_numpy(),
-        t("col_where"): _where(places.reindex(df.index)).to_numpy(),
-        t("col_school"): df["nearest_school"].fillna("").astype(str).to_numpy(),
-        t("col_school_m"): df["school_distance_m"].round(0).astype("Int64").to_numpy(),
-        t("priority_area"): df["priority_area"].fillna("").astype(str).to_numpy(),
-        t("status"): df["lighting_status"].astype(str).map(t).to_numpy(),
-        t("col_mean_lux"): df["mean_lux"].round(1).to_numpy(),
-        t("col_length_m"): df["length_m"].round(0).astype(int).to_numpy(),
+        **_where_columns(df, df, places.reindex(df.index)),
         t("score"): df["score"].round(2).to_numpy(),
         t("reason"): df["reason"].astype(str).to_numpy(),
     }, index=df.index)
@@ -210,16 +219,8 @@ def package_table(df: gpd.GeoDataFrame, segments: gpd.GeoDataFrame,
                   places: pd.DataFrame) -> pd.DataFrame:
     """The package table: where (from its best segment), cost in SEK, new light points."""
     top = df["top_segment"].astype(str)
-    seg = segments.reindex(top)
     return pd.DataFrame({
-        t("rank"): df["rank"].astype(int).to_numpy(),
-        t("col_where"): _where(places.reindex(top)).to_numpy(),
-        t("col_school"): seg["nearest_school"].fillna("").astype(str).to_numpy(),
-        t("col_school_m"): seg["school_distance_m"].round(0).astype("Int64").to_numpy(),
-        t("priority_area"): seg["priority_area"].fillna("").astype(str).to_numpy(),
-        t("status"): df["lighting_status"].astype(str).map(t).to_numpy(),
-        t("col_mean_lux"): seg["mean_lux"].round(1).to_numpy(),
-        t("col_length_m"): df["length_m"].round(0).astype(int).to_numpy(),
+        **_where_columns(df, segments.reindex(top), places.reindex(top)),
         t("col_new_points"): df["new_light_points"].astype(int).to_numpy(),
         t("col_cost_sek"): [fmt_number(v) for v in df["cost_sek"].to_numpy(float)],
         t("col_rank_per_sek"): df["rank_per_sek"].astype(int).to_numpy(),
