@@ -354,3 +354,58 @@ def segment_context(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
         "findings_severity_sum": severity_sum,
         "lighting_findings": lighting,
     }, index=segments.index)
+
+
+def nearest_name(features: Frame, named: gpd.GeoDataFrame, own: pd.Series | None = None,
+                 max_distance_m: float = 60.0) -> pd.DataFrame:
+    """The street or place name that says where each feature is.
+
+    A feature's own name (*own*, e.g. a named path) wins; otherwise the name of the
+    nearest geometry of *named* (e.g. the named streets) within *max_distance_m*.
+
+    Parameters
+    ----------
+    features : GeoDataFrame or GeoSeries
+        Segments, packages or points in a projected CRS (metres).
+    named : GeoDataFrame
+        Geometries with a non-empty ``name`` column, in the same CRS.
+    own : Series of str, optional
+        The features' own names, aligned to ``features.index``; blank or missing where
+        they have none.
+    max_distance_m : float
+        Search radius in metres for the nearest named geometry.
+
+    Returns
+    -------
+    DataFrame
+        Aligned to ``features.index``: ``name`` (str, "" when none) and ``distance_m``
+        (0 for an own name, the distance to the named geometry, NaN when none).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> seg = gpd.GeoSeries([shapely.LineString([(0, 0), (10, 0)])], crs=3007)
+    >>> st = gpd.GeoDataFrame({"name": ["Storgatan"]},
+    ...                       geometry=[shapely.LineString([(0, 20), (10, 20)])], crs=3007)
+    >>> row = nearest_name(seg, st).iloc[0]
+    >>> row["name"], float(row["distance_m"])
+    ('Storgatan', 20.0)
+    """
+    require_projected(("features", features), ("named", named))
+    _check_distance("max_distance_m", max_distance_m, allow_none=False)
+    names = named["name"].astype(str).str.strip()
+    named = named[names.ne("") & named["name"].notna()]
+    near = nearest(features, named.geometry, max_distance_m)
+    labels = pd.Series(named["name"].astype(str).to_numpy(), index=named.index)
+    found = near["other_id"].notna()
+    name = pd.Series("", index=features.index, dtype=object)
+    name[found] = labels.reindex(near.loc[found, "other_id"]).to_numpy()
+    dist = near["distance_m"].where(found)
+    if own is not None:
+        mine = own.reindex(features.index).astype(object).where(own.notna(), "")
+        mine = mine.astype(str).str.strip()
+        has = mine.ne("")
+        name[has] = mine[has]
+        dist[has] = 0.0
+    return pd.DataFrame({"name": name.astype(str), "distance_m": dist.astype(float)},
+                        index=features.index)

@@ -175,7 +175,8 @@ def _parse_date(text: str) -> dt.date | None:
 
 
 def _parse_float(text: str) -> float | None:
-    s = text.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    s = (text.strip().replace("\u00a0", "").replace("\u202f", "").replace("\u2009", "")
+         .replace(" ", "").replace(",", "."))
     try:
         value = float(s)
     except ValueError:

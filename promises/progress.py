@@ -10,9 +10,11 @@ Status rules (:func:`promise_status`)
   over → *pågår*; after it, outcome ≥ ``partial_share`` × target (and above 0) →
   *delvis*, else *ej uppfyllt*;
 * without a target (``done`` promises and measured promises without a number): outcome
-  above 0 → *uppfyllt*; otherwise *pågår* while the year runs, *ej uppfyllt* after it;
+  above 0 → *genomfört*; otherwise *pågår* while the year runs, *inte genomfört* after
+  it. A promise without a number is never *uppfyllt*: there is nothing to fulfil, only
+  something done or not done (as the register's note says);
 * ``milestones`` promises (:func:`milestone_status`): a ``genomfört`` milestone up to the
-  end of the year → *uppfyllt*; else a ``påbörjat`` one → *påbörjat*; else *ej påbörjat*.
+  end of the year → *genomfört*; else a ``påbörjat`` one → *påbörjat*; else *ej påbörjat*.
   Nothing recorded is never met.
 
 Lengths are in kilometres, energy in kWh per year, money in SEK per year, CO₂ in kg per
@@ -78,9 +80,12 @@ PAGAR = Status("pågår", "ongoing")
 PABORJAT = Status("påbörjat", "ongoing")
 EJ_PABORJAT = Status("ej påbörjat", "not_met")
 UNDERLAG_SAKNAS = Status("underlag saknas", "no_data")
+#: Statuses of a promise without a numeric target (same types, so the same badges).
+GENOMFORT = Status("genomfört", "met")
+EJ_GENOMFORT = Status("inte genomfört", "not_met")
 #: All statuses, in the order the report counts them.
-STATUSES: tuple[Status, ...] = (UPPFYLLT, DELVIS, EJ_UPPFYLLT, PAGAR, PABORJAT, EJ_PABORJAT,
-                                UNDERLAG_SAKNAS)
+STATUSES: tuple[Status, ...] = (UPPFYLLT, GENOMFORT, DELVIS, EJ_UPPFYLLT, EJ_GENOMFORT,
+                                PAGAR, PABORJAT, EJ_PABORJAT, UNDERLAG_SAKNAS)
 
 
 def year_over(year: int, as_of: dt.date) -> bool:
@@ -113,13 +118,15 @@ def promise_status(outcome: float | None, target: float | None, *, over: bool,
     'ej uppfyllt'
     >>> promise_status(10, 80, over=False).label
     'pågår'
+    >>> promise_status(2.0, None, over=True).label  # no target: done, never "uppfyllt"
+    'genomfört'
     """
     if outcome is None or (isinstance(outcome, float) and math.isnan(outcome)):
         return UNDERLAG_SAKNAS
     if target is None:
         if outcome > 0:
-            return UPPFYLLT
-        return EJ_UPPFYLLT if over else PAGAR
+            return GENOMFORT
+        return EJ_GENOMFORT if over else PAGAR
     if outcome >= target:
         return UPPFYLLT
     if not over:
@@ -133,14 +140,23 @@ def promise_status(outcome: float | None, target: float | None, *, over: bool,
 # Number formatting (Swedish)
 # --------------------------------------------------------------------------------------
 
+#: Thousands separator: U+202F NARROW NO-BREAK SPACE, the thin space that never breaks.
+THIN_SPACE = "\u202f"
+
+
 def fmt_number(value: float, decimals: int = 0) -> str:
-    """*value* the Swedish way: decimal comma, no-break space between thousands.
+    """*value* the Swedish way: decimal comma, thin no-break space between thousands.
+
+    The one number formatter of the app, the report, the public map and the CLI, so a
+    figure reads the same everywhere ("2,0 km", "16 184 kWh").
 
     >>> fmt_number(12345.678, 1)
-    '12\\xa0345,7'
+    '12\\u202f345,7'
+    >>> fmt_number(-0.04, 1)
+    '-0,0'
     """
     text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\u00a0").replace(".", ",")
+    return text.replace(",", THIN_SPACE).replace(".", ",")
 
 
 # --------------------------------------------------------------------------------------
@@ -414,17 +430,18 @@ def milestones_until(milestones: pd.DataFrame, promise_id: str, year: int) -> pd
 
 
 def milestone_status(milestones: pd.DataFrame) -> Status:
-    """*uppfyllt* with a ``genomfört`` step, *påbörjat* with a ``påbörjat`` step, else
-    *ej påbörjat* (see :func:`milestones_until` for which steps count).
+    """*genomfört* with a ``genomfört`` step, *påbörjat* with a ``påbörjat`` step, else
+    *ej påbörjat* (see :func:`milestones_until` for which steps count). Never *uppfyllt*:
+    a promise without a number has nothing to fulfil.
 
     >>> milestone_status(pd.DataFrame({"step": []})).label
     'ej påbörjat'
     >>> milestone_status(pd.DataFrame({"step": ["påbörjat", "genomfört"]})).label
-    'uppfyllt'
+    'genomfört'
     """
     steps = set(milestones["step"].astype(str)) if len(milestones) else set()
     if "genomfört" in steps:
-        return UPPFYLLT
+        return GENOMFORT
     if "påbörjat" in steps:
         return PABORJAT
     return EJ_PABORJAT

@@ -219,8 +219,8 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def new_page(browser: Any, height: int = 2400,
-             timeout_ms: float = 90_000) -> tuple[Any, Any, Blocked, list[str]]:
+def new_page(browser: Any, height: int = 2400, timeout_ms: float = 90_000,
+             width: int = 1280) -> tuple[Any, Any, Blocked, list[str]]:
     """A fresh context and page with the network blocked and dialogs recorded.
 
     *timeout_ms* is the default for every wait: a cold first run takes seconds, more on
@@ -229,7 +229,7 @@ def new_page(browser: Any, height: int = 2400,
     Returns (context, page, blocked requests, dialog messages). A tall viewport, because
     ``full_page`` screenshots do not capture Streamlit's inner scroll (TRAPS.md).
     """
-    context = browser.new_context(viewport={"width": 1280, "height": height},
+    context = browser.new_context(viewport={"width": width, "height": height},
                                   locale="sv-SE", service_workers="block")
     context.set_default_timeout(timeout_ms)
     blocked = block_network(context)
@@ -278,7 +278,9 @@ def open_public_page(page: Any, server_url: str, timeout_ms: float = 90_000) -> 
     Returns the locator of the findings table.
     """
     page.goto(server_url, wait_until="domcontentloaded")
-    link = page.get_by_role("link", name="Offentlig karta")
+    # The sidebar's link (the public pages also link to each other in the page itself).
+    link = page.locator('[data-testid="stSidebarNav"]').get_by_role("link",
+                                                                   name="Offentlig karta")
     link.wait_for(timeout=timeout_ms)
     link.click()
     table = page.locator("table.trygga-public-list")

@@ -102,3 +102,110 @@ def test_public_page_has_no_serious_violations(request, browser):  # noqa: F811
         context.close()
     assert blocked.urls == []
     assert violations == [], _describe(violations)
+
+
+VIEWPORTS = [(1440, 900), (390, 844)]
+
+
+def _open(page: Any, url: str, which: str) -> None:
+    """Open a public page by its visible link in the page itself (as a phone user does)."""
+    page.goto(url, wait_until="domcontentloaded")
+    link = page.locator('[data-testid="stMain"]').get_by_role("link", name=which)
+    link.wait_for(timeout=LOAD_MS)
+    link.click()
+    page.locator("h1", has_text=which).first.wait_for(timeout=LOAD_MS)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        state="attached", timeout=LOAD_MS)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=["desktop", "phone"])
+@pytest.mark.parametrize("which", ["Offentlig karta", "Uppföljning"])
+def test_every_public_page_passes_axe_at_both_widths(request, browser, viewport,  # noqa: F811
+                                                     which):
+    server = shared_server(request, "public")
+    width, height = viewport
+    context, page, blocked, _ = new_page(browser, height=height, width=width)
+    try:
+        _open(page, server.url, which)
+        if which == "Offentlig karta":
+            page.locator("table.trygga-public-list").wait_for(timeout=LOAD_MS)
+            wait_for_map(page, LOAD_MS)
+        lang = page.evaluate("document.documentElement.lang")
+        violations = _axe(page)
+        screenshot(page, f"axe_{which.split()[0].lower()}_{width}")
+    finally:
+        context.close()
+    assert lang == "sv"
+    assert blocked.urls == []
+    assert violations == [], _describe(violations)
+
+
+@pytest.mark.parametrize("which", ["Offentlig karta", "Uppföljning"])
+def test_public_pages_fit_a_phone(request, browser, which):  # noqa: F811
+    """390 px wide: nothing wider than the screen, the list stacked into cards, and the
+    links between the public pages on the page itself."""
+    server = shared_server(request, "public")
+    context, page, blocked, _ = new_page(browser, height=844, width=390)
+    try:
+        _open(page, server.url, which)
+        widths = page.evaluate("""() => {
+            var main = document.querySelector('[data-testid=stMain]');
+            var wide = [];
+            main.querySelectorAll('table, img, [data-testid=stMetric], iframe').forEach(e => {
+                var r = e.getBoundingClientRect();
+                if (r.right > window.innerWidth + 1) wide.push(e.tagName + ':' + r.right);
+            });
+            return {doc: document.documentElement.scrollWidth,
+                    main: main.scrollWidth, wide: wide}; }""")
+        # In the page itself, visible (the sidebar is folded away on a phone).
+        main = page.locator('[data-testid="stMain"]')
+        links = [int(main.get_by_role("link", name=n).is_visible())
+                 for n in ("Offentlig karta", "Uppföljning")]
+        cards = None
+        if which == "Offentlig karta":
+            wait_for_map(page, LOAD_MS)
+            row = page.locator("table.trygga-public-list tbody tr").first
+            row.wait_for(timeout=LOAD_MS)
+            cards = row.evaluate("r => getComputedStyle(r).display")
+            frame = page.locator('iframe[title="streamlit_folium.st_folium"]').first
+            viewports = frame.element_handle().content_frame().evaluate(
+                "Array.from(document.querySelectorAll('meta[name=viewport]'))"
+                ".map(m => m.content)")
+            # The column name in front of each cell (CSS ::before from data-label).
+            text = row.evaluate("""r => Array.from(r.cells).map(c =>
+                getComputedStyle(c, '::before').content.replace(/"/g, '') + ' ' +
+                c.innerText).join('\\n')""")
+            screenshot(page, "public_page_phone")
+        else:
+            screenshot(page, "followup_page_phone")
+    finally:
+        context.close()
+    assert widths["doc"] <= 390 and widths["main"] <= 390, widths
+    assert widths["wide"] == [], widths
+    assert all(n >= 1 for n in links), links
+    if cards is not None:
+        assert cards == "block"
+        # The map page must not forbid zooming (folium's header says user-scalable=no).
+        assert viewports and not any("user-scalable=no" in v.replace(" ", "")
+                                     or "maximum-scale" in v for v in viewports), viewports
+        # Each card says where, what, and its status.
+        for label in ("Datum:", "Gata eller plats:", "Kategori:", "Status:"):
+            assert label in text, text
+    assert blocked.urls == []
+
+
+def test_english_toggle_sets_lang_and_survives_a_page_switch(request, browser):  # noqa: F811
+    server = shared_server(request, "public")
+    context, page, blocked, _ = new_page(browser, height=900, width=1440)
+    try:
+        _open(page, server.url, "Offentlig karta")
+        page.get_by_text("English", exact=True).click()
+        page.locator("h1", has_text="Public map").first.wait_for(timeout=LOAD_MS)
+        page.wait_for_function("document.documentElement.lang === 'en'", timeout=LOAD_MS)
+        page.locator('[data-testid="stMain"]').get_by_role("link", name="Follow-up").click()
+        page.locator("h1", has_text="Follow-up").first.wait_for(timeout=LOAD_MS)
+        lang = page.evaluate("document.documentElement.lang")
+    finally:
+        context.close()
+    assert lang == "en"
+    assert blocked.urls == []

@@ -27,9 +27,9 @@ def test_map_page_is_default_and_shows_demo_notice():
     assert len(at.dataframe) == 0
     assert at.metric[0].label == "km obelyst nära skola"
     # the overview says where the school routes start: the demo's homes
-    assert any("räknade från 3 190 bostadshus" in c.value for c in at.caption)
+    assert any("räknade från 3\u202f190 bostadshus" in c.value for c in at.caption)
     for label, first_col in (("Segment", "Rang"), ("Åtgärdspaket", "Rang"),
-                             ("LED-byten", "#")):
+                             ("LED-byten", "Prioritet")):
         at.session_state["map_tab"] = label
         at.run()
         assert not at.exception, at.exception
@@ -126,3 +126,67 @@ def test_map_page_shows_commute_darkness_per_school():
             for tr in table.findall(".//tbody/tr")}
     assert len(rows) == 7 and rows["Bojarskolan"][0] == "08:20–14:40"
     assert float(rows["Bojarskolan"][6]) == 0.0 and float(rows["Bojarskolan"][12]) > 0
+
+
+def test_led_table_follows_its_stated_order():
+    """gis.led's rule: mercury first, then high-pressure sodium near a school, a crossing or
+    in a priority area, then other sodium, then the rest; the table keeps that order."""
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["map_tab"] = "LED-byten"
+    at.session_state["table_rows_led"] = 0
+    at.run()
+    assert not at.exception, at.exception
+    df = at.dataframe[0].value
+    assert list(df.columns[:6]) == ["Prioritet", "Armatur-id", "Gata eller plats",
+                                    "Ljuskälla", "Effekt i dag (W)", "Effekt med LED (W)"]
+    assert df["Prioritet"].tolist() == list(range(1, len(df) + 1))
+    src = df["Ljuskälla"]
+    reason = df["Motivering"]
+    near = reason.str.contains(", nära skola|, vid övergångsställe|, i ", regex=True)
+    tier = (src.eq("Kvicksilver").map({True: 1, False: 0})
+            .where(src.eq("Kvicksilver"),
+                   src.eq("Högtrycksnatrium").map({True: 3, False: 4}) - near.astype(int)
+                   * src.eq("Högtrycksnatrium").astype(int)))
+    assert sorted(set(tier)) == [1, 2, 3, 4]
+    assert tier.is_monotonic_increasing
+    # a street or place for almost every luminaire, and savings with Swedish thousands
+    assert df["Gata eller plats"].ne("").mean() > 0.9
+    assert df["Besparing (kWh/år)"].str.fullmatch(r"\d{1,3}(\u202f\d{3})*").all()
+
+
+def test_followup_page_in_english_translates_headers_and_statuses():
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.switch_page("ui/pages/uppfoljning.py").run()
+    at.sidebar.radio[0].set_value("en").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Follow-up"
+    import re
+
+    page = next(m.value for m in at.markdown if 'class="trygga-promises"' in m.value)
+    heads = re.findall(r'<th scope="col">([^<]*)</th>', page)
+    assert heads[:4] == ["Promise", "Area", "Responsible", "Target"]
+    statuses = set(re.findall(r'<td data-label="Status">([^<]*)</td>', page))
+    assert statuses <= {"met", "done", "partly met", "not met", "not done", "ongoing",
+                        "started", "not started", "no data"}, statuses
+    assert "done" in statuses  # promises without a target: never "met"/"uppfyllt"
+    assert {m.label for m in at.metric} >= {"Km with better lighting", "Median days to fix"}
+
+
+def test_package_table_says_where_why_and_how_much():
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["map_tab"] = "Åtgärdspaket"
+    at.run()
+    assert not at.exception, at.exception
+    df = at.dataframe[0].value
+    assert list(df.columns) == [
+        "Rang", "Gata eller plats", "Närmaste skola", "Avstånd till skola (m)",
+        "Prioriterat område", "Status", "Belysning i medel (lx)", "Längd (m)",
+        "Nya ljuspunkter (st)", "Kostnad (kr)", "Rang efter nytta per krona", "Motivering"]
+    assert df["Rang"].tolist()[:5] == [1, 2, 3, 4, 5]
+    assert df["Närmaste skola"].ne("").all()
+    assert df["Gata eller plats"].ne("").mean() > 0.9
+    # 56 000 kr per new light point (the profile), written the Swedish way
+    first = df.iloc[0]
+    assert first["Kostnad (kr)"] == f"{first['Nya ljuspunkter (st)'] * 56:d}\u202f000"
+    assert set(df["Status"]) <= {"Obelyst", "Underbelyst", "Gammal teknik (Hg/HPS)",
+                                 "Tillräckligt belyst", "Okänd"}

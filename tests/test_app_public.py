@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _server import APP, INTERNAL_NOTES, NON_PUBLIC_TEXT, seed_store, temp_profile
+from _server import APP, INTERNAL_NOTES, NON_PUBLIC_TEXT, ROOT, seed_store, temp_profile
 from google.protobuf import text_format
 from streamlit.testing.v1 import AppTest
 
@@ -169,3 +169,38 @@ def test_public_mode_registers_only_public_pages(app_env, monkeypatch):
     for page in STAFF_PAGES:
         with pytest.raises(ValueError, match="Could not find a navigation page|Known pages"):
             at.switch_page(page)
+
+
+def test_public_led_layer_is_the_conversions_of_the_period():
+    """Only luminaires converted to LED since the register's first inventory (82 in the
+    demo, as the report counts them), not every LED luminaire."""
+    import warnings
+
+    from ui.page_public import st_converted_led
+    from ui.st_cache import inputs_key
+
+    profile = ROOT / "data" / "stromstad" / "profile.toml"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        led = st_converted_led(str(profile), inputs_key(profile))
+        from layers import load_profile
+        from layers.loader import load_layers
+
+        lum = load_layers(load_profile(profile)).luminaires
+    assert led is not None
+    assert len(led) == 82
+    assert lum.loc[led.index, "light_source"].eq("LED").all()
+    assert int(lum["light_source"].eq("LED").sum()) > 3 * len(led)
+
+
+def test_cards_table_escapes_and_labels_every_cell():
+    import pandas as pd
+
+    from ui.html_tables import cards_table_html
+
+    out = cards_table_html(pd.DataFrame({"Löfte": ["<b>x</b> & y"], "Mål (st)": [2]}),
+                           "Löften", "trygga-promises")
+    assert "\n" not in out
+    assert '<td data-label="Löfte">&lt;b&gt;x&lt;/b&gt; &amp; y</td>' in out
+    assert '<td data-label="Mål (st)">2</td>' in out
+    assert "@media (max-width:640px)" in out and "td::before" in out

@@ -53,7 +53,8 @@ def test_map_page_renders_vector_layers_offline(staff, browser):  # noqa: F811
         assert int(drawn.split(":")[1]) > 100
         assert frame.locator("canvas.leaflet-zoom-animated").count() >= 1
         # The legend is HTML inside the map, not a branca colormap (which would load d3).
-        assert frame.locator(".trygga-legend").count() == 1
+        # One legend for the segments, one for the other layers.
+        assert frame.locator(".trygga-legend").count() == 2
         screenshot(page, "map_page_offline")
     finally:
         context.close()
@@ -115,16 +116,7 @@ def test_click_map_and_submit_creates_a_stored_finding(staff, browser):  # noqa:
         frame = wait_for_map(page, LOAD_MS)
         frame.locator(".leaflet-container").click(position=_map_centre(page))
         # The click reruns the script; the chosen position is shown beside the form.
-        page.get_by_text(re.compile(r"Vald plats: \d+\.\d+, \d+\.\d+")).wait_for(
-            timeout=LOAD_MS)
-        page.get_by_role("textbox", name="Beskrivning (offentlig)").fill(text)
-        page.get_by_role("button", name="Spara fyndet").click()
-        saved = page.get_by_text(re.compile(r"Fyndet \(.+\) är sparat"))
-        anyway = page.get_by_role("button", name="Spara ändå")
-        saved.or_(anyway).first.wait_for(timeout=LOAD_MS)
-        if anyway.count():  # a duplicate suggestion: this test wants a new finding
-            anyway.click()
-            saved.wait_for(timeout=LOAD_MS)
+        _fill_and_save(page, text)
         page.locator(APP_IDLE).wait_for(state="attached")
         screenshot(page, "walks_finding_saved")
         # After a reload (a new session) the finding comes back from the store: the
@@ -152,3 +144,171 @@ def _map_centre(page) -> dict[str, float]:
     box = page.locator(MAP_FRAME).first.bounding_box()
     assert box is not None
     return {"x": box["width"] * 0.5, "y": box["height"] * 0.4}
+
+
+def _leaflet(page):
+    """The Playwright Frame of the map iframe (for evaluating on its Leaflet map)."""
+    handle = page.locator(MAP_FRAME).first.element_handle()
+    assert handle is not None
+    frame = handle.content_frame()
+    assert frame is not None
+    return frame
+
+
+def test_offline_basemap_draws_streets_buildings_and_names(staff, browser):  # noqa: F811
+    context, page, blocked, _ = new_page(browser, height=900, width=1440)
+    try:
+        page.goto(staff.url, wait_until="domcontentloaded")
+        frame = wait_for_map(page, LOAD_MS)
+        box = frame.locator(".leaflet-container[data-trygga-basemap]")
+        box.wait_for(timeout=LOAD_MS)
+        # Zoom in to street level around a named street of the demo (zoom 16).
+        _leaflet(page).evaluate("window.map.setView([58.9370, 11.1700], 16, "
+                                "{animate: false}) && null")
+        page.wait_for_function(
+            "f => f.contentDocument.querySelector('.leaflet-container')"
+            ".getAttribute('data-trygga-basemap').includes('buildings:1')",
+            arg=page.locator(MAP_FRAME).first.element_handle(), timeout=LOAD_MS)
+        drawn = box.get_attribute("data-trygga-basemap")
+        labels = (box.get_attribute("data-trygga-labels") or "").split("|")
+        pixels = _leaflet(page).evaluate("""() => {
+            var c = document.querySelector('canvas.trygga-basemap');
+            var d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            var seen = new Set();
+            for (var i = 0; i < d.length; i += 4 * 97) seen.add(d[i] + ',' + d[i+1] + ',' + d[i+2]);
+            return seen.size; }""")
+        screenshot(page, "map_basemap_offline_z16")
+    finally:
+        context.close()
+    roads = int(drawn.split(";")[0].split(":")[1])
+    assert roads > 50, drawn
+    # Street names drawn on the map: the demo's streets end in -vägen/-gatan/-liden/...
+    streets = [n for n in labels if n.endswith(("vägen", "gatan", "liden", "backen",
+                                                 "stråket", "leden", "stigen"))]
+    assert len(streets) >= 5, labels
+    assert pixels > 5, "the basemap canvas is blank"
+    assert blocked.urls == [], f"requests left loopback: {blocked.urls}"
+
+
+@pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)], ids=["desktop", "phone"])
+def test_first_click_records_the_clicked_point(staff, browser, viewport):  # noqa: F811
+    """The map reaches below the fold: the first click must not scroll the page
+    (which moved the point by the scrolled distance, ~1.4 km)."""
+    from pyproj import Transformer
+
+    width, height = viewport
+    text = f"Klicktest {uuid.uuid4().hex[:8]}"
+    context, page, blocked, _ = new_page(browser, height=height, width=width)
+    try:
+        page.goto(f"{staff.url}/vandringar", wait_until="domcontentloaded")
+        page.get_by_text("Registrera fynd", exact=True).click()
+        page.get_by_text("Klicka på kartan där fyndet finns").wait_for()
+        page.locator(APP_IDLE).wait_for(state="attached")
+        iframe = page.locator(MAP_FRAME).first
+        iframe.wait_for(state="attached", timeout=LOAD_MS)
+        frame = page.frame_locator(MAP_FRAME).first
+        frame.locator(".leaflet-container").wait_for(timeout=LOAD_MS)
+        # Leave the map partly below the fold, as a user who has not scrolled sees it.
+        page.evaluate("document.querySelector('[data-testid=stMain]').scrollTo(0, 0)")
+        box = iframe.bounding_box()
+        assert box is not None
+        # A known position: the map's own pixel for a point a little above its middle,
+        # inside the visible part of the viewport.
+        # Street level (one pixel ≈ 0.6 m), so a sub-pixel offset of the mouse event
+        # inside the iframe stays well under the 2 m asked for.
+        _leaflet(page).evaluate("window.map.setZoom(17, {animate: false}) && null")
+        x = round(box["x"] + box["width"] * 0.5) - box["x"]
+        y = round(box["y"] + min(box["height"] * 0.4, height - box["y"] - 20)) - box["y"]
+        assert y > 20, "the map is not on screen"
+        lat, lon = _leaflet(page).evaluate(
+            f"(() => {{ var ll = window.map.containerPointToLatLng([{x}, {y}]); "
+            "return [ll.lat, ll.lng]; })()")
+        page.mouse.click(box["x"] + x, box["y"] + y)
+        _fill_and_save(page, text)
+    finally:
+        context.close()
+    from layers import load_profile
+    from walks.service import open_store
+
+    prof = load_profile(staff.profile)
+    with open_store(prof) as store:
+        found = store.findings()
+    new = found[found["description"].astype(str).eq(text)]
+    assert len(new) == 1
+    ex, ey = Transformer.from_crs("EPSG:4326", prof.crs, always_xy=True).transform(lon, lat)
+    got = new.geometry.iloc[0]
+    assert ((got.x - ex) ** 2 + (got.y - ey) ** 2) ** 0.5 < 2.0, (got, (ex, ey))
+    assert blocked.urls == []
+
+
+def test_selecting_a_row_zooms_the_map_at_once_and_back(staff, browser):  # noqa: F811
+    context, page, blocked, _ = new_page(browser, height=1400, width=1440)
+    try:
+        page.goto(staff.url, wait_until="domcontentloaded")
+        wait_for_map(page, LOAD_MS)
+        whole = _leaflet(page).evaluate("window.map.getZoom()")
+        page.get_by_role("tab", name="Åtgärdspaket").click()
+        grid = page.locator('[data-testid="stDataFrame"]').first
+        grid.wait_for(timeout=LOAD_MS)
+        page.locator(APP_IDLE).wait_for(state="attached")
+        # Select the first row (the row-selection checkbox column of the grid).
+        gbox = grid.bounding_box()
+        assert gbox is not None
+        page.mouse.click(gbox["x"] + 18, gbox["y"] + 52)
+        page.get_by_text("Kartan visar den valda raden").wait_for(timeout=LOAD_MS)
+        page.locator(APP_IDLE).wait_for(state="attached")
+        wait_for_map(page, LOAD_MS)
+        zoomed = _leaflet(page).evaluate("window.map.getZoom()")
+        screenshot(page, "map_row_selected")
+        page.get_by_role("button", name="Visa hela kartan").click()
+        page.get_by_text("Kartan visar den valda raden").wait_for(state="detached",
+                                                                  timeout=LOAD_MS)
+        page.locator(APP_IDLE).wait_for(state="attached")
+        wait_for_map(page, LOAD_MS)
+        back = _leaflet(page).evaluate("window.map.getZoom()")
+    finally:
+        context.close()
+    assert zoomed >= whole + 2, (whole, zoomed)
+    assert back == pytest.approx(whole), (whole, back)
+    assert blocked.urls == []
+
+
+def _fill_and_save(page, text: str) -> None:
+    """After a map click: wait for the chosen position, describe and save the finding."""
+    page.get_by_text(re.compile(r"Vald plats: \d+\.\d+, \d+\.\d+")).wait_for(
+        timeout=LOAD_MS)
+    page.get_by_role("textbox", name="Beskrivning (offentlig)").fill(text)
+    page.get_by_role("button", name="Spara fyndet").click()
+    saved = page.get_by_text(re.compile(r"Fyndet \(.+\) är sparat"))
+    anyway = page.get_by_role("button", name="Spara ändå")
+    saved.or_(anyway).first.wait_for(timeout=LOAD_MS)
+    if anyway.count():  # a duplicate suggestion: this test wants a new finding
+        anyway.click()
+        saved.wait_for(timeout=LOAD_MS)
+
+
+def test_online_basemap_without_network_says_so_on_the_map(staff, browser):  # noqa: F811
+    """Tiles that cannot load: a notice on the map, and the offline basemap under them
+    instead of grey; the attribution names OpenStreetMap."""
+    context, page, blocked, _ = new_page(browser, height=1400, width=1440)
+    try:
+        page.goto(staff.url, wait_until="domcontentloaded")
+        wait_for_map(page, LOAD_MS)
+        box = page.get_by_role("combobox", name="Bakgrundskarta")
+        box.click()
+        page.get_by_role("option", name="OpenStreetMap (kräver nät)").click()
+        page.locator(APP_IDLE).wait_for(state="attached")
+        frame = wait_for_map(page, LOAD_MS)
+        notice = frame.locator(".trygga-tile-notice")
+        notice.wait_for(timeout=LOAD_MS)
+        text = notice.inner_text()
+        attribution = frame.locator(".leaflet-control-attribution").inner_text()
+        drawn = frame.locator(".leaflet-container").get_attribute("data-trygga-basemap")
+        screenshot(page, "map_online_basemap_offline")
+    finally:
+        context.close()
+    assert "kunde inte hämtas" in text
+    assert "OpenStreetMap" in attribution
+    assert drawn is not None and int(drawn.split(";")[0].split(":")[1]) > 50
+    assert blocked.urls and all(u.startswith("https://tile.openstreetmap.org/")
+                                for u in blocked.urls), blocked.urls[:5]

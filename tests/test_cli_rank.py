@@ -54,9 +54,9 @@ def test_rank_writes_all_outputs(tmp_path):
         "kind": "homes", "count": 3190, "network": "paths_and_roads"}
     assert origins["reached_per_school"]["Strömstiernaskolan"] == {"near": 2741,
                                                                    "reached": 2741}
-    assert "Hem med skolväg (nådde skolan / inom 2 km): Strömstiernaskolan 2\u00a0741/2\u00a0741" \
+    assert "Hem med skolväg (nådde skolan / inom 2 km): Strömstiernaskolan 2\u202f741/2\u202f741" \
         in result.output
-    assert "Skolvägar räknade från 3\u00a0190 bostadshus" in result.output
+    assert "Skolvägar räknade från 3\u202f190 bostadshus" in result.output
     # honest numbers (issue 12): what the light rests on, the faults, the LED headline
     assert set(seg["lux_basis"]) <= {"inventory", "defaults"}
     assert summary["luminaires_out_of_service"] == 159
@@ -179,7 +179,7 @@ def test_route_cache_follows_the_homes(tmp_path, monkeypatch):
                        "sek_saved_per_year": 0, "co2_kg_saved_per_year": 0},
                "commute_darkness_by_month": {},
                "school_route_origins": {"kind": "homes", "count": 1234}}
-    assert "1\u00a0234 bostadshus" in format_rank_summary(summary, tmp_path)
+    assert "1\u202f234 bostadshus" in format_rank_summary(summary, tmp_path)
 
 
 def test_rank_outside_sweden_without_boundary_in_the_profiles_currency(tmp_path):

@@ -93,6 +93,8 @@ def test_public_map_is_standalone(tmp_path, monkeypatch):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Vaktmästaren" not in html
     assert '<html lang="sv">' in html
+    # built from the demo profile: the page says it is demo data
+    assert 'class="trygga-demo-notice"' in html and "Demodata" in html
 
 
 def test_plan_then_protocol_form(tmp_path):

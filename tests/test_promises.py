@@ -31,7 +31,9 @@ from promises.activities import (
 )
 from promises.progress import (
     DELVIS,
+    EJ_GENOMFORT,
     EJ_UPPFYLLT,
+    GENOMFORT,
     PAGAR,
     UNDERLAG_SAKNAS,
     UPPFYLLT,
@@ -213,8 +215,8 @@ def test_register_missing_file_and_bad_toml(tmp_path):
     (19, 40, True, EJ_UPPFYLLT),     # under half
     (0, 1, True, EJ_UPPFYLLT),
     (10, 80, False, PAGAR),          # year still running
-    (0, None, True, EJ_UPPFYLLT),    # done / not done
-    (1, None, True, UPPFYLLT),
+    (0, None, True, EJ_GENOMFORT),   # no target: done / not done, never "uppfyllt"
+    (1, None, True, GENOMFORT),
     (0, None, False, PAGAR),
     (None, 2, True, UNDERLAG_SAKNAS),
     (float("nan"), None, True, UNDERLAG_SAKNAS),
@@ -385,7 +387,7 @@ def test_progress_of_every_measure(tmp_path):
     assert progress["moten"].outcome == 1 and progress["moten"].status == DELVIS
     assert progress["moten"].places == ("Stadshuset",)    # the kommun's places are
     assert progress["konferens"].outcome == 0 and progress["konferens"].status == EJ_UPPFYLLT
-    assert progress["lagesbild"].status == EJ_UPPFYLLT
+    assert progress["lagesbild"].status == EJ_GENOMFORT
     assert progress["lagesbild"].outcome_text == "inte genomfört"
     # the promise's own schools: Norrskolan and Söderskolan -> exactly 2 -> met
     assert progress["skolvandringar"].outcome == 2
@@ -411,7 +413,7 @@ def test_school_walks_default_to_the_profile_schools(tmp_path):
 
 
 def test_fmt_number_is_swedish():
-    assert fmt_number(16184.0) == "16\u00a0184"
+    assert fmt_number(16184.0) == "16\u202f184"
     assert fmt_number(2.054, 1) == "2,1"
 
 

@@ -94,16 +94,18 @@ def test_report_has_every_promise_with_target_outcome_and_badge(demo):
         assert html.escape(promise.text, quote=False) in page, promise.id
     p = _progress(data)
     expected = {
-        "belysning": "uppfyllt", "led": "uppfyllt", "vandringar": "uppfyllt",
+        # promises without a target are done / not done, never "uppfyllt" (issue 14)
+        "belysning": "genomfört", "led": "genomfört", "vandringar": "genomfört",
         "skolvandringar": "uppfyllt", "trafikkontroller": "uppfyllt", "patruller": "delvis",
         "skolbesok": "uppfyllt", "grannsamverkan": "delvis", "dialogmoten": "uppfyllt",
         "vnr-konferens": "ej uppfyllt",
         # promises without a number: from the demo milestones, never met by default
-        "narkotika-unga": "påbörjat", "narkotika-krog": "uppfyllt",
+        # (a completed milestone is "genomfört": no number, nothing to fulfil)
+        "narkotika-unga": "påbörjat", "narkotika-krog": "genomfört",
         "krogar-mot-knark": "påbörjat", "tidig-upptackt": "ej påbörjat",
-        "hundsok": "uppfyllt", "foraldramoten": "påbörjat", "postnord": "uppfyllt",
+        "hundsok": "genomfört", "foraldramoten": "påbörjat", "postnord": "genomfört",
         "bedrageri-aldre": "påbörjat", "vnr-socialtjansten": "ej påbörjat",
-        "vagledning-vald": "uppfyllt", "samverkan-tanum": "uppfyllt"}
+        "vagledning-vald": "genomfört", "samverkan-tanum": "genomfört"}
     assert {k: v.status.label for k, v in p.items()} == expected
     outcomes = {k: v.outcome for k, v in p.items()
                 if k not in ("belysning",) and not v.promise.has_milestones}
@@ -117,8 +119,8 @@ def test_report_has_every_promise_with_target_outcome_and_badge(demo):
     assert p["tidig-upptackt"].milestones == () and p["tidig-upptackt"].outcome_text == \
         "ej påbörjat"
     assert "3 tillfällen 2024 enligt aktivitetsloggen" in p["foraldramoten"].details
-    assert data.status_counts == {"uppfyllt": 12, "delvis": 2, "ej uppfyllt": 1,
-                                  "påbörjat": 4, "ej påbörjat": 2}
+    assert data.status_counts == {"uppfyllt": 4, "genomfört": 8, "delvis": 2,
+                                  "ej uppfyllt": 1, "påbörjat": 4, "ej påbörjat": 2}
     # the joint section: once in the table of all promises, once in the joint section
     assert [j.promise.id for j in data.joint] == ["samverkan-tanum"]
     assert data.joint_municipalities == ("Strömstad", "Tanum")
@@ -140,7 +142,7 @@ def test_report_lighting_numbers(demo):
     assert led.kwh_saved_per_year == pytest.approx(16184.0)
     assert led.sek_saved_per_year == pytest.approx(16184.0 * 1.5)
     assert led.co2_kg_saved_per_year == pytest.approx(16184.0 * 0.045)
-    assert "16\u00a0184 kWh" in page and "24\u00a0276 kr" in page
+    assert "16\u202f184 kWh" in page and "24\u202f276 kr" in page
     lp = data.lighting
     assert lp.km_improved > 0.5  # new crossing and school-path lighting in 2024
     assert lp.km_improved <= lp.km_improved_all + 1e-9
@@ -303,7 +305,7 @@ def test_cli_report_log_and_import(tmp_path):
     page = out.read_text(encoding="utf-8")
     assert "Uppföljning av medborgarlöftena 2024" in page
     # the logged conference and the imported information meeting turned two promises green
-    assert "14 uppfyllt" in result.output and "1 delvis" in result.output
+    assert "6 uppfyllt, 8 genomfört, 1 delvis" in result.output
     assert "Vaktmästaren" not in page
 
 

@@ -152,7 +152,7 @@ def public_map_command(
         bounds = (w, s, e, n)
     path = write_static_map(view, out, bounds_4326=bounds,
                             basemap=basemap, lang=lang, title=f"Trygga stråk – {prof.name}",
-                            context=paths)
+                            context=paths, demo=prof.demo)
     typer.echo(str(path))
 
 

@@ -232,8 +232,10 @@ def no_paths_message(layers: Layers) -> str:
 
 
 def _n(value: float) -> str:
-    """A number with a space as thousands separator, as Swedish text writes it."""
-    return f"{value:,.0f}".replace(",", "\u00a0")
+    """A whole number as Swedish text writes it (:func:`promises.progress.fmt_number`)."""
+    from promises.progress import fmt_number
+
+    return fmt_number(value)
 
 
 def format_rank_summary(s: dict, out: Path) -> str:

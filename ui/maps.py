@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +105,11 @@ def base_map(bounds_4326: tuple[float, float, float, float], basemap: str = "non
              height: str | int = "100%") -> folium.Map:
     """An empty map fitted to *bounds* (lon/lat), with the chosen basemap or none."""
     url, attribution = BASEMAPS.get(basemap, BASEMAPS["none"])
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, height=height,
+    m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False, height=height,
                    zoom_snap=0.25)
+    _MetricScale().add_to(m)
+    _FocusWithoutScroll().add_to(m)
+    _AllowZoom().add_to(m)
     if url:
         folium.TileLayer(url, attr=attribution, name="Bakgrund", max_zoom=19).add_to(m)
     else:
@@ -114,6 +118,56 @@ def base_map(bounds_4326: tuple[float, float, float, float], basemap: str = "non
     w, s, e, n = bounds_4326
     m.fit_bounds([[s, w], [n, e]])
     return m
+
+
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in metres only (folium's ``control_scale`` adds miles too)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({metric: true, imperial: false, maxWidth: 140})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+
+class _AllowZoom(MacroElement):
+    """folium's map page forbids pinch zoom (``user-scalable=no``, WCAG 1.4.4). In the
+    app the map page is an iframe that streamlit-folium writes with folium's header, so
+    the tag is rewritten in the browser; ``write_static_map`` removes it from its file."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        document.querySelectorAll('meta[name=viewport]').forEach(function (m) {
+          if (/user-scalable\\s*=\\s*no|maximum-scale/.test(m.content))
+            m.setAttribute('content', 'width=device-width, initial-scale=1');
+        });
+        {% endmacro %}
+    """)
+
+
+class _FocusWithoutScroll(MacroElement):
+    """Leaflet focuses the map on mousedown (keyboard handler) with a plain ``focus()``,
+    which scrolls the *parent* page to bring the map's iframe into view: the page moves
+    between mousedown and click, and the click lands as far off as the page scrolled
+    (about 1.4 km on the record-a-finding map). Focusing with ``preventScroll`` keeps the
+    point under the pointer where it was."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (map) {
+          var kb = map.keyboard;
+          if (!kb) return;
+          var on = kb.enabled();
+          if (on) kb.disable();
+          kb._onMouseDown = function () {
+            if (this._focused) return;
+            this._map._container.focus({preventScroll: true});
+          };
+          if (on) kb.enable();
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
 
 
 def _score_colour(score: np.ndarray) -> np.ndarray:
@@ -259,7 +313,7 @@ class CompactLines(Layer):
 
     def render(self, **kwargs: object) -> None:  # type: ignore[override]
         root = self.get_root()
-        assert isinstance(root, Figure), "CompactLines must be added to a map"
+        assert isinstance(root, Figure), f"{type(self).__name__} must be added to a map"
         root.script.add_child(_Raw(self.js()), name=self.get_name())
         if self.show:
             parent = self._parent
@@ -378,6 +432,85 @@ def add_polygons(m: folium.Map, gdf: gpd.GeoDataFrame, colour: str, label_col: s
                 tooltip=SafeGeoJsonTooltip(["label"], labels=False)).add_to(m)
 
 
+class _NumberedMarkers(_NoSecondPass):
+    """Numbered round (or square) markers from one JSON list; tooltips are escaped text."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+          var P = {{ this.points|tojson }}, g = L.featureGroup();
+          P.forEach(function (p) {
+            var icon = L.divIcon({className: 'trygga-top', iconSize: [22, 22],
+              html: '<span style="display:flex;align-items:center;justify-content:center;' +
+                    'width:22px;height:22px;border-radius:' + ({{ this.square|tojson }} ?
+                    '3px' : '50%') + ';background:{{ this.colour }};color:#fff;' +
+                    'font:bold 12px/1 sans-serif;border:2px solid #fff;' +
+                    'box-shadow:0 0 2px #000">' + p[2] + '</span>'});
+            L.marker([p[0], p[1]], {icon: icon, keyboard: false, title: p[3],
+                                     zIndexOffset: 1000 - p[2]})
+              .bindTooltip(p[4]).addTo(g);
+          });
+          return g;
+        })();
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, points: list[list[Any]], colour: str, square: bool):
+        super().__init__()
+        self._name = "NumberedMarkers"
+        self.points = points
+        self.colour = colour if _CSS_COLOUR.fullmatch(colour) else "#111111"
+        self.square = square
+
+
+_CSS_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def add_numbered_markers(m: folium.Map | folium.FeatureGroup, gdf: gpd.GeoDataFrame,
+                         numbers: np.ndarray, tooltips: np.ndarray, colour: str,
+                         name: str = "top", square: bool = False) -> None:
+    """A numbered marker at the middle of each feature (e.g. the top 10 of the ranking).
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Lines or points in a projected CRS (metres); a line's marker is at half its length.
+    numbers : array of int
+        The number shown in each marker.
+    tooltips : array of str
+        Plain text per marker (escaped here).
+    colour : str
+        ``#rrggbb`` background of the markers.
+    """
+    if gdf.empty:
+        return
+    geoms = gdf.geometry.values
+    mid = np.where(shapely.get_type_id(geoms) == 0, geoms,
+                   shapely.line_interpolate_point(geoms, 0.5, normalized=True))
+    web = gpd.GeoSeries(mid, crs=gdf.crs).to_crs("EPSG:4326")
+    xy = shapely.get_coordinates(web.values)
+    points = [[round(float(y), 6), round(float(x), 6), int(n), html.escape(str(tip)[:120]),
+               html.escape(str(tip))]
+              for (x, y), n, tip in zip(xy, numbers, tooltips, strict=True)]
+    el = _NumberedMarkers(points, colour, square)
+    el._name = name
+    el.add_to(m)
+
+
+def add_highlight(m: folium.Map | folium.FeatureGroup, geoms: gpd.GeoSeries, colour: str,
+                  name: str) -> None:
+    """The selected feature drawn thick over everything, with a dark casing."""
+    web = to_web(gpd.GeoDataFrame(geometry=geoms.values, crs=geoms.crs))
+    gj = web.to_json(drop_id=True)
+    for weight, c in ((12, "#111111"), (7, colour)):
+        SafeGeoJson(gj, name=name, interactive=False, control=False,
+                    marker=folium.CircleMarker(radius=weight, weight=3, fill=True),
+                    style_function=lambda f, w=weight, c=c: {
+                        "color": c, "weight": w, "opacity": 0.95, "fillColor": c,
+                        "fillOpacity": 0.6}).add_to(m)
+
+
 class _Legend(_NoSecondPass):
     """A Leaflet control holding ready-made (escaped) HTML, placed inside the map."""
 
@@ -413,14 +546,19 @@ def add_legend(m: folium.Map, title: str, items: list[tuple[str, str]],
 
 
 def legend_html(title: str, items: list[tuple[str, str]]) -> str:
-    """The legend box: an escaped title and one colour swatch + escaped label per item."""
+    """The legend box: an escaped title and one colour swatch + escaped label per item.
+
+    The box is a ``<details>`` element, open at first: a tap on the title folds it away
+    where it covers the map (on a phone).
+    """
     rows = "".join(
-        f'<div><span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
+        f'<div><span style="display:inline-block;width:13px;height:13px;margin-right:6px;'
         f'vertical-align:middle;background:{html.escape(c)};border:1px solid #333"></span>'
         f"{html.escape(label)}</div>" for label, c in items)
-    return ('<div style="background:white;padding:8px 10px;border:1px solid #999;'
-            'border-radius:4px;font:13px/1.5 sans-serif;color:#111">'
-            f"<strong>{html.escape(title)}</strong>{rows}</div>")
+    return ('<details open style="background:white;padding:6px 9px;border:1px solid #999;'
+            'border-radius:4px;font:12px/1.45 sans-serif;color:#111;max-width:15rem">'
+            f'<summary style="cursor:pointer;font-weight:bold">{html.escape(title)}</summary>'
+            f"{rows}</details>")
 
 
 def add_context_lines(m: folium.Map, lines: gpd.GeoDataFrame, name: str,

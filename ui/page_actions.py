@@ -154,6 +154,47 @@ def _table(shown: pd.DataFrame, overdue: pd.Series, tz: str,
             st.session_state["act_finding"] = picked
 
 
+def _triage_map(shown: gpd.GeoDataFrame, selected: str) -> None:
+    """The findings being triaged on the map, coloured by state type, the selected one
+    highlighted and zoomed to (read-only: the table and the form do the editing)."""
+    from streamlit_folium import st_folium
+
+    from ui import maps
+    from ui.common import load_or_stop
+    from ui.page_walks import STATE_COLOURS
+    from ui.st_cache import add_app_basemap
+
+    if shown.empty:
+        return
+    layers = load_or_stop()
+    maps.configure_folium()
+    if selected and selected in shown.index:
+        geom = gpd.GeoSeries([shown.geometry.loc[selected].buffer(150.0)], crs=shown.crs)
+        w, s_, e, n = (float(v) for v in geom.to_crs("EPSG:4326").total_bounds)
+        bounds = (w, s_, e, n)
+    else:
+        bounds = maps.web_bounds(layers.paths)
+    m = maps.base_map(bounds, "none")
+    add_app_basemap(m, "offline")
+    items = []
+    for state_type in ("open", "fixed", "closed"):
+        part = shown[shown["state_type"].astype(str).eq(state_type)]
+        if part.empty:
+            continue
+        label = t("state_" + state_type)
+        maps.add_points(m, part, STATE_COLOURS[state_type],
+                        {"category": t("category"), "description": t("description"),
+                         "state_label": t("status")}, label, radius=6)
+        items.append((label, STATE_COLOURS[state_type]))
+    if selected and selected in shown.index:
+        maps.add_highlight(m, shown.geometry.loc[[selected]], "#ffd400",
+                           t("selected_feature"))
+        items.append((t("selected_feature"), "#ffd400"))
+    maps.add_legend(m, t("legend"), items)
+    st_folium(m, height=420, use_container_width=True, returned_objects=[],
+              key="act_map")
+
+
 def _label(findings: pd.DataFrame, fid: str) -> str:
     if not fid:
         return t("act_choose")
@@ -332,6 +373,7 @@ def _page(store: FindingStore, role: str, tz: str, profile: Profile | None = Non
                                                         include_inactive=True))
     st.caption(t("act_table_hint").format(n=len(shown), total=len(findings)))
     _table(shown, overdue, tz, extra)
+    _triage_map(shown, str(ss.get("act_finding") or ""))
     options = ["", *map(str, shown.index)]
     chosen = ss.get("act_finding") or ""
     if chosen and chosen not in options and chosen in findings.index:

@@ -28,6 +28,7 @@ from promises.activities import (
 )
 from promises.demo import seed_demo_walks
 from promises.milestones import STEPS, Milestone, milestone_log_path, open_milestone_log
+from promises.progress import fmt_number
 from promises.register import Register, load_register, register_for_profile
 from promises.report import (
     ReportData,
@@ -37,6 +38,7 @@ from promises.report import (
     report_for_profile,
 )
 from ui.common import load_or_stop, show_demo_notice
+from ui.html_tables import cards_table_html
 from ui.st_cache import InputsKey, inputs_key, profile_path, st_layers
 from ui.state import public_mode, t
 
@@ -119,55 +121,70 @@ def _show_chart(data: ReportData, key: str) -> None:
         c = data.chart(key)
     except KeyError:
         return
-    st.image(c.png, caption=c.alt)
+    st.image(c.png, caption=c.alt, alt=c.alt)
     if c.rows:
         with st.expander(f"{t('fu_figures')}: {c.title.lower()}"):
             st.dataframe(_table(c.head, c.rows), hide_index=True)
+
+
+def _status_text(label: str) -> str:
+    """A promise status (:data:`promises.progress.STATUSES` label) in the UI language."""
+    from ui.texts import TEXTS
+
+    key = "ps_" + label.replace(" ", "_").replace("å", "a").replace("ö", "o")
+    return t(key) if key in TEXTS else label
 
 
 def _show_report(data: ReportData) -> None:
     st.subheader(t("fu_promises"))
     cols = st.columns(max(1, len(data.status_counts)))
     for col, (label, n) in zip(cols, data.status_counts.items(), strict=False):
-        col.metric(label, n)
-    st.dataframe(pd.DataFrame({
-        "Löfte": [p.promise.text for p in data.progress],
-        "Område": [p.promise.area for p in data.progress],
-        "Ansvar": [p.promise.responsible_label for p in data.progress],
-        "Mål": [p.target_text for p in data.progress],
-        f"Utfall {data.year}": [p.outcome_text for p in data.progress],
-        "Status": [p.status.label for p in data.progress],
-        "Detaljer": ["; ".join([*p.details, *(f"{d} {s}: {n}" if n else f"{d} {s}"
-                                               for d, s, n in p.milestones),
-                                *([f"Platser: {', '.join(p.places)}"] if p.places else [])])
-                     for p in data.progress],
-    }), hide_index=True)
+        col.metric(_status_text(label), n)
+    promises = pd.DataFrame({
+        t("fu_col_promise"): [p.promise.text for p in data.progress],
+        t("fu_col_area"): [p.promise.area for p in data.progress],
+        t("fu_col_owner"): [p.promise.responsible_label for p in data.progress],
+        t("fu_col_target"): [p.target_text for p in data.progress],
+        f"{t('fu_col_outcome')} {data.year}": [p.outcome_text for p in data.progress],
+        t("status"): [_status_text(p.status.label) for p in data.progress],
+        t("fu_col_details"): ["; ".join([*p.details, *(f"{d} {s}: {n}" if n else f"{d} {s}"
+                                                       for d, s, n in p.milestones),
+                                         *([f"{t('fu_places')}: {', '.join(p.places)}"]
+                                           if p.places else [])])
+                              for p in data.progress],
+    })
+    # An HTML table, stacked into cards on a phone (ui.html_tables).
+    st.markdown(cards_table_html(promises, t("fu_promises"), "trygga-promises"),
+                unsafe_allow_html=True)
     if data.joint:
         st.subheader(f"{t('fu_joint')}: {' och '.join(data.joint_municipalities)}")
-        st.dataframe(pd.DataFrame({
-            "Löfte": [p.promise.text for p in data.joint],
-            f"Utfall {data.year}": [p.outcome_text for p in data.joint],
-            "Status": [p.status.label for p in data.joint]}), hide_index=True)
+        joint = pd.DataFrame({
+            t("fu_col_promise"): [p.promise.text for p in data.joint],
+            f"{t('fu_col_outcome')} {data.year}": [p.outcome_text for p in data.joint],
+            t("status"): [_status_text(p.status.label) for p in data.joint]})
+        st.markdown(cards_table_html(joint, t("fu_joint"), "trygga-joint"),
+                    unsafe_allow_html=True)
 
     st.subheader(f"{t('fu_walks')} {data.year}")
     if data.walks:
         st.dataframe(pd.DataFrame({
-            "Datum": [w.date for w in data.walks], "Vandring": [w.title for w in data.walks],
-            "Plats": [w.place for w in data.walks], "Ljus": [w.light for w in data.walks],
-            "Deltagare per grupp": [", ".join(f"{g} {n}" for g, n in w.participants)
+            t("date"): [w.date for w in data.walks], t("fu_col_walk"): [w.title for w in data.walks],
+            t("fu_col_place"): [w.place for w in data.walks], t("fu_col_light"): [w.light for w in data.walks],
+            t("fu_col_groups"): [", ".join(f"{g} {n}" for g, n in w.participants)
                                     for w in data.walks],
-            "Deltagare": [w.participants_total for w in data.walks],
-            "Fynd": [w.findings for w in data.walks]}), hide_index=True)
+            t("walk_participants"): [w.participants_total for w in data.walks],
+            t("findings"): [w.findings for w in data.walks]}), hide_index=True)
     else:
         st.info(t("fu_no_walks"))
 
     st.subheader(t("fu_findings"))
     f = data.findings
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric(f"Offentliga fynd {data.year}", f.total)
-    c2.metric("Åtgärdade", "–" if f.share_fixed is None else f"{100 * f.share_fixed:.0f} %")
-    c3.metric("Dagar i median till åtgärd",
-              "–" if f.median_days_to_fix is None else f"{f.median_days_to_fix:.0f}")
+    c1.metric(f"{t('fu_public_findings')} {data.year}", fmt_number(f.total))
+    c2.metric(t("fu_fixed"), "–" if f.share_fixed is None
+              else f"{fmt_number(100 * f.share_fixed)} %")
+    c3.metric(t("fu_median_days"),
+              "–" if f.median_days_to_fix is None else fmt_number(f.median_days_to_fix))
     c4.metric(t("fu_closed"), len(f.closed))
     if data.deadlines is not None and data.deadlines.fixed:
         d = data.deadlines
@@ -176,14 +193,14 @@ def _show_report(data: ReportData) -> None:
                                           late=d.overdue_open))
     if f.by_category:
         table = pd.DataFrame([[cat, *counts, total] for cat, counts, total in f.by_category],
-                             columns=["Kategori", *f.states, "Totalt"])
+                             columns=[t("category"), *f.states, t("fu_total")])
         st.dataframe(table, hide_index=True)
     if f.closed:
         st.markdown(f"**{t('fu_closed')}**")
-        closed = {"Datum": [c.date for c in f.closed],
-                  "Kategori": [c.category for c in f.closed]}
+        closed = {t("date"): [c.date for c in f.closed],
+                  t("category"): [c.category for c in f.closed]}
         if data.show_closed_reasons:
-            closed["Skäl"] = [c.reason for c in f.closed]
+            closed[t("fu_reason")] = [c.reason for c in f.closed]
         st.dataframe(pd.DataFrame(closed), hide_index=True)
     left, right = st.columns(2)
     with left:
@@ -198,24 +215,24 @@ def _show_report(data: ReportData) -> None:
         st.caption(f"{data.snapshot_labels[0]} → {data.snapshot_labels[1]}")
         m = st.columns(4)
         if data.lighting is not None:
-            m[0].metric("Km med förbättrad belysning", f"{data.lighting.km_improved:.1f}")
+            m[0].metric(t("fu_km_improved"), fmt_number(data.lighting.km_improved, 1))
         if data.led is not None:
-            m[1].metric("Armaturer bytta till LED", data.led.conversions)
-            m[2].metric("kWh sparade per år", f"{data.led.kwh_saved_per_year:,.0f}"
-                        .replace(",", "\u00a0"))
-            m[3].metric("kg CO₂ mindre per år", f"{data.led.co2_kg_saved_per_year:,.0f}"
-                        .replace(",", "\u00a0"))
+            m[1].metric(t("fu_led_converted"), fmt_number(data.led.conversions))
+            m[2].metric(t("fu_kwh_saved"), fmt_number(data.led.kwh_saved_per_year))
+            m[3].metric(t("fu_co2_saved"), fmt_number(data.led.co2_kg_saved_per_year))
         if data.lighting is not None:
             lp = data.lighting
-            rows = [("Nära skola, övergångsställe eller i prioriterat område", lp.km_improved),
-                    ("varav nära skola", lp.km_near_school),
-                    ("varav vid övergångsställe", lp.km_near_crossing),
-                    *((f"varav i {k}", v) for k, v in lp.km_in_areas.items()),
-                    ("Hela nätet", lp.km_improved_all)]
-            st.dataframe(pd.DataFrame(rows, columns=["Var", "Km"]).round(2), hide_index=True)
+            rows = [(t("fu_km_priority"), lp.km_improved),
+                    (t("fu_km_school"), lp.km_near_school),
+                    (t("fu_km_crossing"), lp.km_near_crossing),
+                    *((t("fu_km_area").format(area=k), v) for k, v in lp.km_in_areas.items()),
+                    (t("fu_km_all"), lp.km_improved_all)]
+            st.dataframe(pd.DataFrame(
+                [(w, fmt_number(km, 2)) for w, km in rows],
+                columns=[t("fu_col_where"), "km"]), hide_index=True)
         if data.maps:
             for col, c in zip(st.columns(len(data.maps)), data.maps, strict=True):
-                col.image(c.png, caption=c.alt)
+                col.image(c.png, caption=c.alt, alt=c.alt)
         _show_chart(data, "led_conversions")
 
     st.subheader(t("fu_darkness"))
@@ -312,8 +329,11 @@ def _staff_forms(profile: Profile, reg: Register, year: int) -> None:
 
 def render() -> None:
     """The Uppföljning page: the year's report, downloads, and (staff) activity logging."""
+    from ui.page_public import public_nav
+
     layers = load_or_stop()
     show_demo_notice(layers.profile)
+    public_nav()
     st.title(t("page_followup"))
     path = profile_path()
     prof = load_profile(path)

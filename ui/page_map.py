@@ -7,12 +7,14 @@ import html
 import io
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -20,9 +22,10 @@ from gis.outputs import write_ranking_outputs
 from gis.ranking import RankingResult
 from layers import P_CLASSES
 from layers.loader import Layers
+from promises.progress import fmt_number
 from ui import maps
 from ui.common import load_or_stop, show_demo_notice
-from ui.st_cache import st_ranking
+from ui.st_cache import BASEMAP_CHOICES, add_app_basemap, st_ranking
 from ui.state import lang, t
 
 STATUSES = ("unlit", "underlit", "lit_old_technology", "ok", "unknown")
@@ -54,7 +57,7 @@ def _sidebar(layers: Layers) -> tuple[tuple[tuple[str, float], ...], str, str, s
         colour_by = st.radio(t("color_by"), ["status", "score"], horizontal=True,
                              format_func=lambda v: t("by_status") if v == "status"
                              else t("by_score"))
-        basemap = st.selectbox(t("basemap"), ["none", "osm"],
+        basemap = st.selectbox(t("basemap"), BASEMAP_CHOICES, key="basemap",
                                format_func=lambda v: t(f"basemap_{v}"))
         show_lum = st.checkbox(t("luminaires"), value=False)
         show_lux = st.checkbox(t("show_raster"), value=False)
@@ -77,34 +80,67 @@ def _filters(seg: gpd.GeoDataFrame, areas: list[str]) -> gpd.GeoDataFrame:
     return seg[keep]
 
 
+#: Colours of the context layers (also their legend swatches).
+SCHOOL_COLOUR = "#6a3d9a"
+AREA_COLOUR = "#1b9e77"
+CROSSING_COLOUR = "#ffffff"
+TOP_COLOUR = "#111111"
+PACKAGE_COLOUR = "#7a0177"
+HIGHLIGHT_COLOUR = "#ffd400"
+#: How many of the best-ranked segments and packages get a numbered marker.
+TOP_N = 10
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The table row the user selected: which table, which feature, its geometry."""
+
+    table: str
+    row_id: str
+    geometry: shapely.Geometry
+
+
 def _map(layers: Layers, shown: gpd.GeoDataFrame, result: RankingResult, colour_by: str,
          basemap: str, show_lum: bool, lux: tuple[bytes, tuple[float, ...]] | None,
-         ) -> tuple[folium.Map, folium.FeatureGroup]:
-    """The map and, apart, the segments group with its legend.
+         selection: Selection | None) -> tuple[folium.Map, folium.FeatureGroup]:
+    """The map and, apart, the segments group with its legend and the top-10 markers.
 
     The segments change with every filter and colour choice; streamlit-folium updates a
     ``feature_group_to_add`` inside the map that is already drawn, so those changes do not
-    rebuild the map's iframe (only changes to the base map do).
+    rebuild the map's iframe (only changes to the base map or the zoom do).
     """
     maps.configure_folium()
-    bounds = st.session_state.get("zoom_bounds")
-    if bounds is None:
+    if selection is not None:
+        geom = gpd.GeoSeries([shapely.buffer(selection.geometry, 60.0)], crs=layers.paths.crs)
+        w, s, e, n = (float(v) for v in geom.to_crs("EPSG:4326").total_bounds)
+        bounds = (w, s, e, n)
+    else:
         bounds = maps.web_bounds(layers.paths)
-    m = maps.base_map(bounds, basemap)
+    m = maps.base_map(bounds, "none")
+    add_app_basemap(m, basemap)
     if lux is not None:
         png, (w, s, e, n) = lux
         maps.add_image_overlay(m, png, (w, s, e, n), t("show_raster"))
-    maps.add_polygons(m, layers.priority_areas, "#1b9e77", "name", t("priority_areas"),
+    maps.add_polygons(m, layers.priority_areas, AREA_COLOUR, "name", t("priority_areas"),
                       dash="6 4")
-    maps.add_polygons(m, layers.schools, "#6a3d9a", "name", t("schools"))
+    maps.add_polygons(m, layers.schools, SCHOOL_COLOUR, "name", t("schools"))
     marked = layers.crossings[layers.crossings["marked"].astype(bool)]
-    maps.add_points(m, marked, "#ffffff", {"crossing": t("crossings")}, t("crossings"),
-                    radius=3)
+    maps.add_points(m, marked, CROSSING_COLOUR, {"crossing": t("crossings")},
+                    t("crossings"), radius=3)
+    context_items = [(t("schools"), SCHOOL_COLOUR), (t("priority_areas"), AREA_COLOUR),
+                     (t("crossings"), CROSSING_COLOUR)]
     if show_lum:
         lum = layers.luminaires
         maps.add_points(m, lum, lum["light_source"].map(maps.SOURCE_COLOURS).fillna("#777")
                         .to_numpy(), {"light_source": t("luminaires")}, t("luminaires"),
                         radius=2.5)
+        present = [s for s in maps.SOURCE_COLOURS if s != "other"
+                   and lum["light_source"].eq(s).any()]
+        context_items += [(f"{t('luminaires')}: {t('src_' + s)}", maps.SOURCE_COLOURS[s])
+                          for s in present]
+    context_items += [(t("top_segments_legend").format(n=TOP_N), TOP_COLOUR),
+                      (t("top_packages_legend").format(n=TOP_N), PACKAGE_COLOUR)]
+    maps.add_legend(m, t("legend_context"), context_items, position="bottomright")
     if lux is not None:
         maps.add_legend(m, t("lux_legend"), maps.lux_legend_items(), position="bottomright")
     if colour_by == "status":
@@ -118,33 +154,119 @@ def _map(layers: Layers, shown: gpd.GeoDataFrame, result: RankingResult, colour_
     labels = {s: t(s) for s in STATUSES}
     maps.add_segments(group, shown, colour_by=colour_by, labels=labels, name=t("segments"),
                       legend=legend)
+    _top_markers(group, shown, result.packages)
+    if selection is not None:
+        maps.add_highlight(group, gpd.GeoSeries([selection.geometry], crs=layers.paths.crs),
+                           HIGHLIGHT_COLOUR, t("selected_feature"))
     return m, group
 
 
-def _zoom_to(gdf: gpd.GeoDataFrame, row_id: str, pad_m: float = 60.0) -> None:
-    geom = gpd.GeoSeries([gdf.geometry.loc[row_id].buffer(pad_m)], crs=gdf.crs)
-    st.session_state["zoom_bounds"] = tuple(geom.to_crs("EPSG:4326").total_bounds)
+def _top_markers(group: folium.FeatureGroup, shown: gpd.GeoDataFrame,
+                 packages: gpd.GeoDataFrame) -> None:
+    """Numbered markers on the TOP_N best segments (among the shown) and packages."""
+    seg = shown.nsmallest(TOP_N, "rank")
+    pk = packages.nsmallest(TOP_N, "rank")
+    if len(seg):
+        maps.add_numbered_markers(group, seg, seg["rank"].astype(int).to_numpy(),
+                                  (t("segment") + " " + seg["rank"].astype(int).astype(str)
+                                   + ": " + seg["reason"].astype(str)).to_numpy(),
+                                  TOP_COLOUR, name="top_segments")
+    if len(pk):
+        maps.add_numbered_markers(group, pk, pk["rank"].astype(int).to_numpy(),
+                                  (t("package") + " " + pk["rank"].astype(int).astype(str)
+                                   + ": " + pk["reason"].astype(str)).to_numpy(),
+                                  PACKAGE_COLOUR, name="top_packages", square=True)
 
 
 #: Row limits offered for the tables; the browser gets at most this many rows per table.
 ROW_LIMITS = (200, 1000, 0)  # 0 = all
 
 
-def _table(key: str, df: pd.DataFrame, cols: dict[str, str], gdf: gpd.GeoDataFrame,
-           limit: int) -> None:
-    head = df.head(limit) if limit else df
-    view = head[[c for c in cols if c in head.columns]]
-    if "lighting_status" in view:
-        status = view["lighting_status"].astype(str)
-        view = view.assign(lighting_status=status.map({s: t(s) for s in status.unique()}))
-    view = view.rename(columns=cols)
-    event = st.dataframe(view, hide_index=True, width="stretch", height=320,
-                         on_select="rerun", selection_mode="single-row", key=f"tbl_{key}")
-    if len(head) < len(df):
-        st.caption(t("rows_of").format(shown=len(head), total=len(df)))
-    rows = event.selection.rows if event is not None else []
-    if rows:
-        _zoom_to(gdf, head.index[rows[0]])
+def _where(places: pd.DataFrame) -> pd.Series:
+    """"Storgatan" for an own or touching name, "vid Storgatan" / "near …" for a nearby one."""
+    near = places["distance_m"].gt(15.0) & places["name"].ne("")
+    out = places["name"].astype(str).copy()
+    out[near] = t("near_place").format(name="") + out[near]
+    return out
+
+
+def _where_columns(df: gpd.GeoDataFrame, seg: gpd.GeoDataFrame,
+                   where: pd.DataFrame) -> dict[str, object]:
+    """Rank, where, nearest school and its distance, area, status and lux: the columns
+    segments and packages share (*seg*: the segment each row is described by)."""
+    return {
+        t("rank"): df["rank"].astype(int).to_numpy(),
+        t("col_where"): _where(where).to_numpy(),
+        t("col_school"): seg["nearest_school"].fillna("").astype(str).to_numpy(),
+        t("col_school_m"): seg["school_distance_m"].round(0).astype("Int64").to_numpy(),
+        t("priority_area"): seg["priority_area"].fillna("").astype(str).to_numpy(),
+        t("status"): df["lighting_status"].astype(str).map(t).to_numpy(),
+        t("col_mean_lux"): seg["mean_lux"].round(1).to_numpy(),
+        t("col_length_m"): df["length_m"].round(0).astype(int).to_numpy(),
+    }
+
+
+def segment_table(df: gpd.GeoDataFrame, places: pd.DataFrame) -> pd.DataFrame:
+    """The segment table as shown: where, why and how much, plain Swedish headers."""
+    return pd.DataFrame({
+        **_where_columns(df, df, places.reindex(df.index)),
+        t("score"): df["score"].round(2).to_numpy(),
+        t("reason"): df["reason"].astype(str).to_numpy(),
+    }, index=df.index)
+
+
+def package_table(df: gpd.GeoDataFrame, segments: gpd.GeoDataFrame,
+                  places: pd.DataFrame) -> pd.DataFrame:
+    """The package table: where (from its best segment), cost in SEK, new light points."""
+    top = df["top_segment"].astype(str)
+    return pd.DataFrame({
+        **_where_columns(df, segments.reindex(top), places.reindex(top)),
+        t("col_new_points"): df["new_light_points"].astype(int).to_numpy(),
+        t("col_cost_sek"): [fmt_number(v) for v in df["cost_sek"].to_numpy(float)],
+        t("col_rank_per_sek"): df["rank_per_sek"].astype(int).to_numpy(),
+        t("reason"): df["reason"].astype(str).to_numpy(),
+    }, index=df.index)
+
+
+def led_table(df: gpd.GeoDataFrame, places: pd.DataFrame) -> pd.DataFrame:
+    """The LED table in its own priority order (mercury first, then near schools …)."""
+    return pd.DataFrame({
+        t("col_priority"): df["priority"].astype(int).to_numpy(),
+        t("col_luminaire"): df.index.astype(str).to_numpy(),
+        t("col_where"): _where(places.reindex(df.index)).to_numpy(),
+        t("col_source"): df["light_source"].astype(str).map(lambda s: t("src_" + s)).to_numpy(),
+        t("col_watt"): df["current_w"].round(0).astype("Int64").to_numpy(),
+        t("col_led_watt"): df["led_w"].round(1).to_numpy(),
+        t("col_kwh_saved"): [fmt_number(v) for v in df["kwh_saved_per_year"].to_numpy(float)],
+        t("col_sek_saved"): [fmt_number(v) for v in df["sek_saved_per_year"].to_numpy(float)],
+        t("col_payback"): df["payback_years"].round(1).to_numpy(),
+        t("reason"): df["reason"].astype(str).to_numpy(),
+    }, index=df.index)
+
+
+def _table_key(name: str) -> str:
+    return f"tbl_{name}_{st.session_state.get('tbl_generation', 0)}"
+
+
+def _selected(name: str, frame: pd.DataFrame) -> str | None:
+    """The id of the selected row of table *name* (read before the map is drawn, so the
+    map zooms on the same rerun as the click)."""
+    state = st.session_state.get(_table_key(name))
+    rows: list[int] = []
+    if state is not None:
+        sel = state.get("selection", {}) if isinstance(state, dict) else getattr(
+            state, "selection", {})
+        rows = sel.get("rows", []) if isinstance(sel, dict) else getattr(sel, "rows", [])
+    if rows and rows[0] < len(frame):
+        return str(frame.index[rows[0]])
+    return None
+
+
+def _show_table(name: str, view: pd.DataFrame, total: int) -> None:
+    st.dataframe(view, hide_index=True, width="stretch", height=320, on_select="rerun",
+                 selection_mode="single-row", key=_table_key(name))
+    if len(view) < total:
+        st.caption(t("rows_of").format(shown=len(view), total=total))
 
 
 def _downloads(result: RankingResult, layers: Layers) -> None:
@@ -179,17 +301,17 @@ def _totals(result: RankingResult, layers: Layers) -> None:
     s = result.summary(layers.profile)
     c1, c2 = st.columns(2)
     c3, c4 = st.columns(2)
-    c1.metric(t("km_unlit_near_school"), f"{s['km_unlit_near_school']:.1f}")
+    c1.metric(t("km_unlit_near_school"), fmt_number(s["km_unlit_near_school"], 1))
     c2.metric(t("top_cost").format(currency=s.get("currency", "SEK")),
-              f"{s['top_packages_cost_sek']:,.0f}".replace(",", " "))
-    c3.metric(t("top_kwh"), f"{s['top_packages_kwh_per_year']:,.0f}".replace(",", " "))
-    c4.metric(t("led_saving"), f"{s['led']['kwh_saved_per_year']:,.0f}".replace(",", " "))
-    months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
+              fmt_number(s["top_packages_cost_sek"]))
+    c3.metric(t("top_kwh"), fmt_number(s["top_packages_kwh_per_year"]))
+    c4.metric(t("led_saving"), fmt_number(s["led"]["kwh_saved_per_year"]))
+    months = t("months_short").split()
     st.html(_darkness_bars(months, result.darkness["share_dark"].to_numpy() * 100))
     _school_darkness(months)
     origins = s.get("school_route_origins") or {}
     if origins.get("kind") == "homes":
-        st.caption(t("routes_from_homes").format(n=f"{origins['count']:,}".replace(",", " ")))
+        st.caption(t("routes_from_homes").format(n=fmt_number(origins["count"])))
     elif origins.get("kind") == "grid":
         st.caption(t("routes_from_grid").format(m=f"{origins['spacing_m']:.0f}"))
 
@@ -245,7 +367,7 @@ def render() -> None:
     show_demo_notice(layers.profile)
     st.title(t("page_map"))
     weights, school_class, colour_by, basemap, show_lum, show_lux = _sidebar(layers)
-    from ui.st_cache import inputs_key, profile_path, st_lux_overlay
+    from ui.st_cache import inputs_key, profile_path, st_lux_overlay, st_places
 
     path = profile_path()
     key = inputs_key(path)
@@ -256,38 +378,58 @@ def render() -> None:
         else []
     shown = _filters(seg, areas)
     left, right = st.columns([3, 2])
-    with left:
-        m, segments = _map(layers, shown, result, colour_by, basemap, show_lum, lux)
-        st_folium(m, height=560, use_container_width=True, returned_objects=[],
-                  key="rank_map", feature_group_to_add=segments,
-                  layer_control=folium.LayerControl(collapsed=True))
     with right:
         # Lazy tabs: only the open tab runs and reaches the browser. The overview is light,
         # so the map draws first; a table is one click away (docs/benchmarks.md).
         labels = [t("overview"), t("segments"), t("packages"), t("led")]
-        overview, tab_seg, tab_pk, tab_led = st.tabs(labels, on_change="rerun",
-                                                     key="map_tab")
+        overview, *tabs = st.tabs(labels, on_change="rerun", key="map_tab")
+    # The open table is built before the map, so a selected row zooms the map at once.
+    table: tuple[str, pd.DataFrame, gpd.GeoDataFrame] | None = None
+    for tab_el, name in zip(tabs, ("seg", "pk", "led"), strict=True):
+        if not tab_el.open:
+            continue
+        limit = st.session_state.get(f"table_rows_{name}", ROW_LIMITS[0])
+        if name == "seg":
+            full = shown
+            places = st_places(str(path), key, "segments", seg)
+            view = segment_table(full.head(limit) if limit else full, places)
+        elif name == "pk":
+            full = result.packages
+            places = st_places(str(path), key, "segments", seg)
+            view = package_table(full.head(limit) if limit else full, seg, places)
+        else:
+            full = result.led
+            places = st_places(str(path), key, "luminaires", layers.luminaires, 80.0)
+            view = led_table(full.head(limit) if limit else full, places)
+        table = (name, view, full)
+    selection = None
+    if table is not None:
+        row_id = _selected(table[0], table[1])
+        if row_id is not None and row_id in table[2].index:
+            selection = Selection(table[0], row_id, table[2].geometry.loc[row_id])
+    with left:
+        m, segments = _map(layers, shown, result, colour_by, basemap, show_lum, lux,
+                           selection)
+        st_folium(m, height=560, use_container_width=True, returned_objects=[],
+                  key="rank_map", feature_group_to_add=segments,
+                  layer_control=folium.LayerControl(collapsed=True))
+        if selection is not None:
+            where = str(table[1].loc[selection.row_id, t("col_where")]) if table else ""
+            st.caption(t("zoomed_to").format(id=selection.row_id, where=where))
+            if st.button(t("show_whole_map"), key="map_reset_zoom"):
+                st.session_state["tbl_generation"] = st.session_state.get(
+                    "tbl_generation", 0) + 1
+                st.rerun()
+    with right:
         if overview.open is not False:
             with overview:
                 _totals(result, layers)
-        tables = (
-            (tab_seg, "seg", shown, seg, {"rank": t("rank"), "score": t("score"),
-                                          "lighting_status": t("status"),
-                                          "reason": t("reason")}),
-            (tab_pk, "pk", result.packages, result.packages, {
-                "rank": t("rank"), "rank_per_sek": "SEK-rang", "length_m": "m",
-                "new_light_points": "nya", "cost_sek": layers.profile.costs.currency,
-                "reason": t("reason")}),
-            (tab_led, "led", result.led, result.led, {
-                "priority": "#", "light_source": "typ", "kwh_saved_per_year": "kWh/år",
-                "payback_years": "år", "reason": t("reason")}),
-        )
-        for tab, name, df, full, cols in tables:
-            if tab.open:
-                with tab:
+        for tab_el, name in zip(tabs, ("seg", "pk", "led"), strict=True):
+            if tab_el.open and table is not None and table[0] == name:
+                with tab_el:
                     st.caption(t("select_row_zoom"))
-                    limit = st.selectbox(t("rows_shown"), ROW_LIMITS,
-                                         format_func=lambda n: str(n) if n else t("rows_all"),
-                                         key=f"table_rows_{name}")
-                    _table(name, df, cols, full, limit)
+                    st.selectbox(t("rows_shown"), ROW_LIMITS,
+                                 format_func=lambda n: str(n) if n else t("rows_all"),
+                                 key=f"table_rows_{name}")
+                    _show_table(name, table[1], len(table[2]))
     _downloads(result, layers)

@@ -20,10 +20,12 @@ from streamlit_folium import st_folium
 
 from layers import load_profile
 from layers.loader import Layers
+from promises.progress import fmt_number
 from ui import maps
 from ui.common import load_or_stop, show_demo_notice
+from ui.html_tables import cards_css
 from ui.public_map import build_public_map
-from ui.st_cache import InputsKey, inputs_key, profile_path, st_layers
+from ui.st_cache import InputsKey, add_app_basemap, inputs_key, profile_path, st_layers
 from ui.state import lang, t
 from walks.public import public_view
 from walks.service import open_store
@@ -97,6 +99,37 @@ def st_public_context(profile_file: str, key: InputsKey) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(geometry=[lines], crs=paths.crs)
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def st_converted_led(profile_file: str, key: InputsKey) -> gpd.GeoDataFrame | None:
+    """Luminaires converted to LED during the promise period (profile CRS points).
+
+    Converted = the same luminaire id is not LED in the register's first inventory
+    (:class:`promises.register.InventorySnapshot`) and is LED in the current one. None
+    when the profile has no promise register with an earlier inventory.
+    """
+    from layers.lighting import read_inventory
+    from promises.register import load_register, register_for_profile
+
+    layers = st_layers(profile_file, key)
+    prof = layers.profile
+    reg_file = register_for_profile(prof)
+    if reg_file is None:
+        return None
+    reg = load_register(reg_file)
+    current = prof.sources.lighting_inventory
+    first = reg.inventories[0] if reg.inventories else None
+    if first is None or current is None or Path(first.path).resolve() == Path(
+            current).resolve():
+        return None
+    before = read_inventory(first.path, prof.crs, column_map=prof.sources.lighting_columns
+                            or None, source_crs=prof.sources.lighting_crs)
+    now = layers.luminaires
+    was_other = before.index[before["light_source"].astype(str).ne("LED")]
+    is_led = now["light_source"].astype(str).eq("LED")
+    converted = now.index[is_led & now.index.isin(was_other)]
+    return now.loc[converted, ["geometry"]]
+
+
 def filter_view(view: gpd.GeoDataFrame, flt: PublicFilter) -> gpd.GeoDataFrame:
     """The findings of *view* that match *flt* (a new frame; *view* is not changed)."""
     keep = pd.Series(True, index=view.index)
@@ -113,30 +146,65 @@ def _state_text(state_type: str) -> str:
     return t(_STATE_TEXT.get(state_type, "unknown"))
 
 
-def findings_table_html(view: gpd.GeoDataFrame) -> str:
+#: Narrow screens (a phone) show each row of the list as a card: cells stacked, each
+#: with its column name. The table stays a table for screen readers.
+_LIST_CSS = cards_css("trygga-public-list")
+
+
+def findings_table_html(view: gpd.GeoDataFrame, where: pd.Series | None = None) -> str:
     """The findings as one HTML table for keyboard and screen-reader users.
 
     *view* is the escaped public view, so its text goes in as it is; everything this
-    function adds is escaped here. No newline is left in the output, so Markdown never
-    reads part of it as Markdown.
+    function adds is escaped here (*where*: street or place name per finding, aligned to
+    *view*). No newline is left in the output, so Markdown never reads part of it as
+    Markdown. On a narrow screen each row is shown as a card (:data:`_LIST_CSS`).
     """
     def cell(v: object) -> str:
         text = "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
         return text.replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
 
-    heads = [t("date"), t("category"), t("description"), t("status")]
+    heads = [t("date"), t("col_where"), t("category"), t("description"), t("status")]
+    labels = [html.escape(h, quote=True) for h in heads]
     rows = []
-    for _, r in view.sort_values("date", ascending=False).iterrows():
+    for i, r in view.sort_values("date", ascending=False).iterrows():
         state = html.escape(_state_text(str(r["state_type"])))
         if r["state_type"] == "fixed" and r["fixed_date"]:
             state += f' <span style="white-space:nowrap">{cell(r["fixed_date"])}</span>'
-        rows.append(f'<tr><td style="white-space:nowrap">{cell(r["date"])}</td>'
-                    f"<td>{cell(r['category'])}</td>"
-                    f"<td>{cell(r['description'])}</td><td>{state}</td></tr>")
+        place = html.escape(str(where.get(i, ""))) if where is not None else ""
+        rows.append(f'<tr><td data-label="{labels[0]}" style="white-space:nowrap">'
+                    f'{cell(r["date"])}</td><td data-label="{labels[1]}">{place}</td>'
+                    f'<td data-label="{labels[2]}">{cell(r["category"])}</td>'
+                    f'<td data-label="{labels[3]}">{cell(r["description"])}</td>'
+                    f'<td data-label="{labels[4]}">{state}</td></tr>')
     head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in heads)
     caption = html.escape(f"{t('findings')} ({len(view)})")
-    return (f'<table class="trygga-public-list"><caption>{caption}</caption>'
+    return (f'{_LIST_CSS}<table class="trygga-public-list"><caption>{caption}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def public_nav() -> None:
+    """Visible, labelled links between the public pages (the sidebar is folded away on a
+    phone)."""
+    with st.container(horizontal=True, gap="medium"):
+        st.markdown(f"**{t('public_nav')}**")
+        st.page_link("ui/pages/offentlig.py", label=t("page_public"))
+        st.page_link("ui/pages/uppfoljning.py", label=t("page_followup"))
+
+
+def _where(view: gpd.GeoDataFrame, key: tuple[tuple[int, int], ...]) -> pd.Series:
+    """Street or place name of each public finding (nearest named street within 80 m)."""
+    from ui.st_cache import st_places
+
+    if view.empty:
+        return pd.Series([], dtype=object)
+    path = profile_path()
+    crs = st_layers(str(path), inputs_key(path)).profile.crs
+    places = st_places(str(path), inputs_key(path), f"findings:{key}",
+                       view[["geometry"]].to_crs(crs), 80.0)
+    near = places["distance_m"].gt(15.0) & places["name"].ne("")
+    out = places["name"].astype(str).copy()
+    out[near] = t("near_place").format(name="") + out[near]
+    return out
 
 
 def _filters(view: gpd.GeoDataFrame) -> PublicFilter:
@@ -164,11 +232,11 @@ def _bounds(layers: Layers) -> tuple[float, float, float, float]:
 
 def _map(layers: Layers, shown: gpd.GeoDataFrame, show_led: bool) -> None:
     maps.configure_folium()
-    lum = layers.luminaires
-    led = lum.loc[lum["light_source"].eq("LED"), ["geometry"]] if show_led else None
     path = profile_path()
+    led = st_converted_led(str(path), inputs_key(path)) if show_led else None
     context = st_public_context(str(path), inputs_key(path))
     m = build_public_map(shown, _bounds(layers), "none", lang(), led=led, context=context)
+    add_app_basemap(m, "offline")
     st.markdown(t("public_map_help"))
     st_folium(m, height=520, use_container_width=True, returned_objects=[],
               key="public_map")
@@ -184,9 +252,9 @@ def _lighting_work(layers: Layers) -> None:
     unknown = int(src.eq("unknown").sum())
     non_led = int((~src.isin(["LED", "unknown"])).sum())
     c1, c2, c3 = st.columns(3)
-    c1.metric(t("public_led_share"), f"{100 * n_led / len(src):.0f} %")
-    c2.metric(t("public_led_count"), f"{n_led} / {len(src)}")
-    c3.metric(t("public_non_led_left"), non_led)
+    c1.metric(t("public_led_share"), f"{fmt_number(100 * n_led / len(src))} %")
+    c2.metric(t("public_led_count"), f"{fmt_number(n_led)} / {fmt_number(len(src))}")
+    c3.metric(t("public_non_led_left"), fmt_number(non_led))
     if unknown:
         st.markdown(f"{unknown} {t('public_unknown_source')}")
     st.info(t("public_before_after"))
@@ -196,10 +264,12 @@ def render() -> None:
     """The page: filters, map (optional), accessible list and lighting work."""
     layers = load_or_stop()
     show_demo_notice(layers.profile)
+    public_nav()
     st.title(t("page_public"))
     st.write(t("public_intro"))
     path = profile_path()
-    view = st_public_view(str(path), store_token(path))
+    skey = store_token(path)
+    view = st_public_view(str(path), skey)
     shown = filter_view(view, _filters(view))
     c1, c2 = st.columns(2)
     show_map = c1.toggle(t("public_show_map"), value=True, key="pub_show_map")
@@ -211,5 +281,5 @@ def render() -> None:
     if shown.empty:
         st.write(t("public_none"))
     else:
-        st.markdown(findings_table_html(shown), unsafe_allow_html=True)
+        st.markdown(findings_table_html(shown, _where(shown, skey)), unsafe_allow_html=True)
     _lighting_work(layers)

@@ -36,9 +36,17 @@ from streamlit_folium import st_folium
 from layers import ValidationError
 from layers.io import write_atomic
 from layers.loader import Layers
+from promises.progress import fmt_number
 from ui import maps
 from ui.common import show_error, staff_store_page
-from ui.st_cache import InputsKey, inputs_key, profile_path, st_layers, st_ranking
+from ui.st_cache import (
+    InputsKey,
+    add_app_basemap,
+    inputs_key,
+    profile_path,
+    st_layers,
+    st_ranking,
+)
 from ui.state import t
 from walks.categories import category_labels, staff_only_labels
 from walks.duplicates import duplicate_candidates
@@ -289,6 +297,7 @@ def _bounds(layers: Layers, walk: Walk | None) -> tuple[float, float, float, flo
 def _base(layers: Layers, walk: Walk | None) -> folium.Map:
     maps.configure_folium()
     m = maps.base_map(_bounds(layers, walk), "none")
+    add_app_basemap(m, "offline")
     path = profile_path()
     maps.SafeGeoJson(st_context_lines(str(path), inputs_key(path)), name=t("paths"),
                      interactive=False,
@@ -431,7 +440,7 @@ def _show_plan(layers: Layers, store: FindingStore, role: str, findings: gpd.Geo
         show_error(t("walk_plan_failed"), exc)
         return
     c1, c2, c3 = st.columns(3)
-    c1.metric(t("walk_length_actual"), f"{plan.length_m:,.0f} m".replace(",", " "))
+    c1.metric(t("walk_length_actual"), f"{fmt_number(plan.length_m)} m")
     c2.metric(t("walk_stops"), len(plan.stops))
     c3.metric(t("walk_source"), t(f"walk_source_{plan.source}"))
     left, right = st.columns([3, 2])

@@ -76,10 +76,12 @@ def build_public_map(view: gpd.GeoDataFrame, bounds_4326: tuple[float, float, fl
     return m
 
 
-def list_html(view: gpd.GeoDataFrame, lang: str = "sv", title: str = "") -> str:
+def list_html(view: gpd.GeoDataFrame, lang: str = "sv", title: str = "",
+              demo: bool = False) -> str:
     """The findings as an HTML table under the map, usable by keyboard and screen reader.
 
-    *view* is the escaped public view, so its text is inserted as it is.
+    *view* is the escaped public view, so its text is inserted as it is. With *demo* the
+    page says first that it shows synthetic demo data.
     """
     def text(v: object) -> str:
         return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
@@ -93,6 +95,7 @@ def list_html(view: gpd.GeoDataFrame, lang: str = "sv", title: str = "") -> str:
         '<main style="font:15px/1.5 sans-serif;color:#111;max-width:60rem;margin:1rem auto;'
         'padding:0 1rem">'
         f"<h1 style='font-size:1.4rem'>{html.escape(title)}</h1>"
+        + (_demo_notice(lang) if demo else "") +
         f"<p>{html.escape(tr('public_intro', lang))}</p>"
         f"<table style='border-collapse:collapse;width:100%'><caption style='text-align:left;"
         f"font-weight:bold'>{html.escape(tr('findings', lang))} ({len(view)})</caption>"
@@ -103,11 +106,19 @@ def list_html(view: gpd.GeoDataFrame, lang: str = "sv", title: str = "") -> str:
         f"<tbody>{rows}</tbody></table></main>")
 
 
+def _demo_notice(lang: str) -> str:
+    """The demo-data notice (the same text as the app's), as an alert box."""
+    text = html.escape(tr("demo_notice", lang).replace("**", ""))
+    return ('<p role="note" class="trygga-demo-notice" style="background:#fff4ce;'
+            'border:1px solid #8a6d00;color:#3d2c00;padding:.5rem .75rem;border-radius:4px">'
+            f"{text}</p>")
+
+
 def write_static_map(view: gpd.GeoDataFrame, out: str | Path,
                      bounds_4326: tuple[float, float, float, float] | None = None,
                      basemap: str = "none", lang: str = "sv",
                      title: str = "Trygga stråk",
-                     context: gpd.GeoDataFrame | None = None) -> Path:
+                     context: gpd.GeoDataFrame | None = None, demo: bool = False) -> Path:
     """Write a standalone HTML map with Leaflet copied beside it (``<name>_filer/``).
 
     Parameters
@@ -122,6 +133,8 @@ def write_static_map(view: gpd.GeoDataFrame, out: str | Path,
         ``"none"`` (default: no third-party request at all) or ``"osm"``.
     context : GeoDataFrame, optional
         The path network, drawn thin and grey.
+    demo : bool
+        The data is the synthetic demo (``profile.demo``): the page says so.
     """
     out = Path(out)
     assets = out.with_name(out.stem + "_filer")
@@ -147,7 +160,7 @@ def write_static_map(view: gpd.GeoDataFrame, out: str | Path,
     page = _NO_ZOOM_VIEWPORT.sub("", page, count=1)
     # The accessible list goes after the map, at the end of the body.
     head, sep, tail = page.rpartition("</body>")
-    html_text = head + list_html(view, lang, title) + sep + tail
+    html_text = head + list_html(view, lang, title, demo=demo) + sep + tail
     out.write_text(html_text, encoding="utf-8")
     maps.configure_folium()  # back to the app's prefix: folium's lists are global
     return out

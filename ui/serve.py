@@ -31,6 +31,7 @@ PRELOAD = (
     "layers.loader", "gis.ranking", "gis.outputs", "gis.raster_out", "gis.packages",
     "walks.service", "walks.public", "walks.store", "promises.progress",
     "ui.state", "ui.texts", "ui.auth", "ui.common", "ui.maps", "ui.st_cache", "ui.public_map",
+    "layers.basemap", "ui.basemap", "ui.html_tables",
     # Streamlit's own lazy imports on a first script run: the emoji table behind
     # set_page_config(page_icon=…) compiles a large regex on import (~0.2 s).
     "streamlit.emojis", "streamlit.dataframe_util",

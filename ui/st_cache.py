@@ -15,8 +15,11 @@ import os
 import warnings
 from pathlib import Path
 
+import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 import streamlit as st
 
 from gis.darkness import commute_darkness_by_month, commute_darkness_by_school, school_day_table
@@ -24,6 +27,7 @@ from gis.ranking import RankingResult, rank
 from gis.school_routes import layer_route_counts
 from gis.segments import segment_paths
 from layers import LayerWarning, Profile, load_profile
+from layers.basemap import Basemap, read_basemap
 from layers.loader import Layers, load_layers
 
 DEFAULT_PROFILE = Path(__file__).resolve().parents[1] / "data" / "stromstad" / "profile.toml"
@@ -167,3 +171,87 @@ def st_lux_overlay(path: str, key: InputsKey) -> tuple[bytes, tuple[float, ...]]
     grid = illuminance_grid(layers.paths, layers.luminaires, cell_m=OVERLAY_CELL_M,
                             default_height_m=layers.profile.lighting.default_mounting_height_m)
     return lux_overlay_png(grid.lux, grid.transform, grid.crs)
+
+
+@functools.cache
+def basemap_code() -> str:
+    """Hash of the basemap code (:mod:`ui.basemap`, :mod:`layers.basemap`): part of the
+    disk cache key of the basemap payload."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    for name in ("ui/basemap.py", "layers/basemap.py"):
+        h.update((Path(__file__).resolve().parents[1] / name).read_bytes())
+    return h.hexdigest()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def st_basemap(path: str, key: InputsKey) -> Basemap | None:
+    """The basemap features of the profile's OSM file (shared, read-only); None without
+    an OSM file. Features more than 1 km outside the municipality boundary are left out."""
+    return _basemap_persisted(path, key, basemap_code())
+
+
+@st.cache_data(show_spinner=False, max_entries=4, persist="disk")
+def _basemap_persisted(path: str, key: InputsKey, code: str) -> Basemap | None:
+    """:func:`st_basemap`, persisted to Streamlit's disk cache."""
+    layers = st_layers(path, key)
+    osm = layers.profile.sources.osm
+    if osm is None:
+        return None
+    clip = shapely.buffer(layers.boundary, 1000.0)
+    return read_basemap(osm, layers.profile.crs, clip_to=clip)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def st_basemap_js(path: str, key: InputsKey) -> str | None:
+    """The offline basemap payload (:func:`ui.basemap.payload_js`), once per inputs."""
+    from ui.basemap import basemap_payload, payload_js
+
+    bm = st_basemap(path, key)
+    return None if bm is None else payload_js(basemap_payload(bm))
+
+
+def _named_streets(path: str, key: InputsKey) -> gpd.GeoDataFrame | None:
+    bm = st_basemap(path, key)
+    if bm is None:
+        return None
+    return bm.roads[bm.roads["name"].astype(str).ne("")]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def st_places(path: str, key: InputsKey, what: str, _features: gpd.GeoDataFrame,
+              max_distance_m: float = 60.0) -> pd.DataFrame:
+    """Street or place name of each feature (:func:`gis.context.nearest_name`).
+
+    *what* names the feature set (``"segments"``, ``"luminaires"``), which with the
+    inputs key is the cache key: the segments of every ranking share one geometry.
+    Segments keep their path's own name (``name``) when it has one.
+    """
+    from gis.context import nearest_name
+
+    named = _named_streets(path, key)
+    if named is None or named.empty:
+        return pd.DataFrame({"name": "", "distance_m": np.nan}, index=_features.index)
+    own = None
+    if what == "segments":
+        paths = st_layers(path, key).paths
+        own = paths["name"].reindex(_features["path_id"]).set_axis(_features.index)
+    return nearest_name(_features, named, own=own, max_distance_m=max_distance_m)
+
+
+#: Basemap choices of the app's maps (the first is the default).
+BASEMAP_CHOICES = ("offline", "osm", "lantmateriet", "none")
+
+
+def add_app_basemap(m: folium.Map, chosen: str = "offline") -> None:
+    """Put the chosen basemap (:data:`BASEMAP_CHOICES`) on an app map made with
+    ``ui.maps.base_map(..., "none")``: the offline one from the profile's OSM file,
+    optionally under online tiles."""
+    from ui.basemap import add_basemaps
+    from ui.state import t
+
+    path = profile_path()
+    add_basemaps(m, chosen, st_basemap_js(str(path), inputs_key(path)),
+                 {k: t(f"basemap_{k}") for k in BASEMAP_CHOICES},
+                 t("basemap_failed"))
