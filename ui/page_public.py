@@ -170,6 +170,8 @@ def findings_table_html(view: gpd.GeoDataFrame, where: pd.Series | None = None) 
         state = html.escape(_state_text(str(r["state_type"])))
         if r["state_type"] == "fixed" and r["fixed_date"]:
             state += f' <span style="white-space:nowrap">{cell(r["fixed_date"])}</span>'
+        if r.get("public_note"):  # what was done, or why nothing will be done
+            state += f"<br>{cell(r['public_note'])}"
         place = html.escape(str(where.get(i, ""))) if where is not None else ""
         rows.append(f'<tr><td data-label="{labels[0]}" style="white-space:nowrap">'
                     f'{cell(r["date"])}</td><td data-label="{labels[1]}">{place}</td>'

@@ -68,7 +68,9 @@ def build_public_map(view: gpd.GeoDataFrame, bounds_4326: tuple[float, float, fl
         shown = part.assign(state=_state_text(state_type, lang))
         maps.add_points(m, shown, STATE_COLOURS[state_type],
                         {"category": tr("category", lang), "description": "",
-                         "state": tr("status", lang), "date": tr("date", lang)},
+                         "state": tr("status", lang), "date": tr("date", lang),
+                         **({"public_note": tr("what_done", lang)}
+                            if "public_note" in shown.columns else {})},
                         _state_text(state_type, lang), radius=6, already_escaped=True)
     maps.add_legend(m, tr("legend", lang), [
         (_state_text(k, lang), c) for k, c in STATE_COLOURS.items()])
@@ -89,7 +91,9 @@ def list_html(view: gpd.GeoDataFrame, lang: str = "sv", title: str = "",
     rows = "".join(
         f"<tr><td>{text(r['date'])}</td><td>{text(r['category'])}</td>"
         f"<td>{text(r['description'])}</td><td>{_state_text(text(r['state_type']), lang)} "
-        f"{text(r['fixed_date'])}</td></tr>"
+        f"{text(r['fixed_date'])}"
+        + (f"<br>{text(r.get('public_note'))}" if text(r.get("public_note")) else "")
+        + "</td></tr>"
         for _, r in view.sort_values("date", ascending=False).iterrows())
     return (
         '<main style="font:15px/1.5 sans-serif;color:#111;max-width:60rem;margin:1rem auto;'

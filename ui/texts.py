@@ -19,6 +19,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "input_error": ("Fel i indata", "Invalid input"),
     "filters": ("Filter", "Filters"),
     "status": ("Status", "Status"),
+    "what_done": ("Vad som gjorts", "What was done"),
     "max_school_distance": ("Högst avstånd till skola (m)", "Max distance to school (m)"),
     "priority_area": ("Prioriterat område", "Priority area"),
     "all": ("Alla", "All"),
