@@ -413,3 +413,20 @@ def test_5000_rows_are_fast(tmp_path, boundary):
     lum = read_inventory(path, CRS, boundary=boundary)
     assert time.perf_counter() - start < 3.0
     assert len(lum) == n and lum.index.is_unique
+
+
+def test_metres_read_as_degrees_show_the_file_coordinates_and_the_assumed_crs(
+        tmp_path, boundary):
+    """A GeoJSON (RFC 7946: WGS 84) holding SWEREF 99 metres: the message shows the
+    numbers as written and the CRS they were read in, not reprojected "(0.0, 0.0)"."""
+    path = tmp_path / "inv.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
+                    '"properties": {"id": "L1", "ljuskalla": "HPS"}, "geometry": '
+                    '{"type": "Point", "coordinates": [283000.0, 6536400.0]}}]}',
+                    encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        read_inventory(path, CRS, boundary=boundary)
+    message = str(info.value)
+    assert "(x 283000.0, y 6536400.0 in EPSG:4326 (WGS 84), the CRS assumed for the file)" \
+        in message
+    assert "(0.0, 0.0)" not in message
