@@ -252,7 +252,7 @@ def test_explicit_source_crs_is_used(tmp_path):
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [
-    ("inv.gpkg", b"SQLite format 3\x00 garbage", "cannot be read as a vector file"),
+    ("inv.gpkg", b"SQLite format 3\x00 garbage", "not a valid GeoPackage: "),
     ("inv.xlsx", b"PK\x03\x04 truncated", "cannot be read as an Excel workbook"),
     ("inv.csv", bytes(range(256)) * 4, "does not look like a text"),
     ("inv.csv", b"", "the file is empty"),

@@ -33,6 +33,7 @@ import shapely
 from pyproj import CRS
 
 from layers._common import Problem, ValidationError, source_label
+from layers.io import unreadable_vector
 from layers.lighting import _WGS84
 from walks.importers._funnel import (
     RawFinding,
@@ -72,11 +73,7 @@ def _choose_layer(path: Path, src: str) -> tuple[str | None, list[str]]:
     try:
         layers = pyogrio.list_layers(path)
     except Exception as exc:  # DataSourceError and friends
-        raise ValidationError([Problem(
-            src, "", "", f"cannot be opened ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200] if str(exc) else ''})",
-            "check that the file is complete and of the type its extension says; open it in "
-            "QGIS to see whether it is corrupt")]) from exc
+        raise ValidationError([unreadable_vector(path, exc)]) from exc
     if len(layers) <= 1:
         return (str(layers[0][0]) if len(layers) else None), []
     points = [str(name) for name, gtype in layers if str(gtype).lstrip("3D ").startswith(
@@ -104,12 +101,8 @@ def read_vector_findings(path: Path, target: CRS, fmt: str) -> RawTable:
     layer, warnings = _choose_layer(path, src)
     try:
         gdf = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, use_arrow=False)
-    except Exception as exc:  # pyogrio raises DataSourceError/DataLayerError/...
-        raise ValidationError([Problem(
-            src, "", "", f"cannot be read as a vector file ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200] if str(exc) else ''})",
-            "check that the file is complete and of the type its extension says; open it in "
-            "QGIS to see whether it is corrupt")]) from exc
+    except Exception as exc:  # DataSourceError and friends
+        raise ValidationError([unreadable_vector(path, exc)]) from exc
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise ValidationError([Problem(src, "", "geometry", "the layer has no geometry",
                                        "export the findings as a point layer")])
