@@ -1,6 +1,7 @@
 """`trygga walks …` and `trygga public-map` on a temporary store seeded with the demo."""
 
 import json
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -30,9 +31,21 @@ def _template_csv(tmp_path: Path) -> Path:
     return path
 
 
+def _add_walk(store: Path, walk_id: str) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from walks.model import Walk
+
+    GeoPackageStore(store, "EPSG:3007").add_walk(Walk(
+        id=walk_id, title="Trygghetsvandring", start=datetime(
+            2025, 10, 20, 18, 0, tzinfo=ZoneInfo("Europe/Stockholm"))))
+
+
 def test_import_dry_run_then_import_then_reimport(tmp_path):
     store = tmp_path / "w.gpkg"
     csv = _template_csv(tmp_path)
+    _add_walk(store, "demo-2025-1")
     dry = runner.invoke(app, ["walks", "import", str(csv), "--store", str(store), "--dry-run",
                               "--walk", "demo-2025-1", "--profile", PROFILE])
     assert dry.exit_code == 0, dry.output
@@ -77,19 +90,73 @@ def test_export_public_has_only_allowed_fields(tmp_path):
     assert "<script>" not in text and "Vaktmästaren" not in text  # internal note
 
 
-def test_public_map_is_standalone(tmp_path, monkeypatch):
+def test_public_map_is_one_self_contained_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "karta.html"
-    result = runner.invoke(app, ["public-map", "--out", str(out), "--profile", PROFILE])
+    result = runner.invoke(app, ["public-map", "--out", str(out), "--store",
+                                 str(tmp_path / "db" / "w.gpkg"), "--profile", PROFILE])
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
-    assert (tmp_path / "karta_filer" / "leaflet" / "leaflet.js").exists()
-    assert 'src="karta_filer/leaflet/leaflet.js"' in html
-    assert "https://" not in html.replace("https://www.openstreetmap.org/copyright", "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db", "karta.html"]
+    assert "<script src=" not in html and "<link rel=\"stylesheet\"" not in html
+    leaflet_js = (ROOT / "static/vendor/leaflet/leaflet.js").read_text(encoding="utf-8")
+    assert leaflet_js[:2000] in html  # Leaflet itself, inline
+    assert "url(images/" not in html and "url(data:image/png;base64," in html
+    assert html.startswith("<!DOCTYPE html>")
+    assert '<meta name="generator" content="trygga-strak public-map">' in html[:4096]
+    # no file is loaded from anywhere (Leaflet's own comments hold links, which is fine)
+    assert re.findall(r"<(?:script|link|img)\b[^>]*(?:src|href)=", html) == []
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Vaktmästaren" not in html
     assert '<html lang="sv">' in html
+
+
+def test_public_map_never_deletes_what_it_did_not_create(tmp_path):
+    """The old ``<name>_filer/`` folder beside the output is left alone (it used to be
+    deleted recursively), and a foreign file of the output's name is not replaced."""
+    store = str(tmp_path / "db" / "w.gpkg")
+    folder = tmp_path / "karta_filer"
+    folder.mkdir()
+    (folder / "viktigt.txt").write_text("mitt eget", encoding="utf-8")
+    out = tmp_path / "karta.html"
+    out.write_text("<html>kommunens egen sida</html>", encoding="utf-8")
+    refused = runner.invoke(app, ["public-map", "--out", str(out), "--store", store,
+                                  "--profile", PROFILE])
+    assert refused.exit_code == 2
+    assert "--force" in refused.output and "karta.html" in refused.output
+    assert out.read_text(encoding="utf-8") == "<html>kommunens egen sida</html>"
+    forced = runner.invoke(app, ["public-map", "--out", str(out), "--store", store,
+                                 "--profile", PROFILE, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "trygga-strak public-map" in out.read_text(encoding="utf-8")
+    again = runner.invoke(app, ["public-map", "--out", str(out), "--store", store,
+                                "--profile", PROFILE])
+    assert again.exit_code == 0, again.output  # our own file: replaced without --force
+    assert (folder / "viktigt.txt").read_text(encoding="utf-8") == "mitt eget"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db", "karta.html",
+                                                          "karta_filer"]  # no temp files
+
+
+def test_public_map_write_is_atomic(tmp_path, monkeypatch):
+    """A failure while writing leaves the previous map whole and no temporary file."""
+    import os
+
+    store = str(tmp_path / "w.gpkg")
+    out = tmp_path / "karta.html"
+    assert runner.invoke(app, ["public-map", "--out", str(out), "--store", store,
+                               "--profile", PROFILE]).exit_code == 0
+    before = out.read_bytes()
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device", str(dst))
+    monkeypatch.setattr(os, "replace", broken_replace)
+    result = runner.invoke(app, ["public-map", "--out", str(out), "--store", store,
+                                 "--profile", PROFILE])
+    assert result.exit_code == 2 and "No space left on device" in result.output
+    assert "Traceback" not in result.output
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")) == []
 
 
 def test_plan_then_protocol_form(tmp_path):
@@ -117,3 +184,34 @@ def test_protocol_of_unknown_walk(tmp_path):
                                  "--profile", PROFILE])
     assert result.exit_code == 2
     assert "finns-inte" in result.output
+
+
+def test_import_to_an_unknown_walk_is_refused_and_stores_nothing(tmp_path):
+    store = tmp_path / "w.gpkg"
+    csv = _template_csv(tmp_path)
+    assert runner.invoke(app, ["walks", "list", "--store", str(store), "--profile",
+                               PROFILE]).exit_code == 0  # store created, demo seeded
+    before = _findings(store)
+    for extra in ([], ["--dry-run"]):
+        result = runner.invoke(app, ["walks", "import", str(csv), "--store", str(store),
+                                     "--walk", "finns-inte", "--profile", PROFILE, *extra])
+        assert result.exit_code == 2, result.output
+        assert "finns-inte" in result.output and "walks list" in result.output
+        assert "Traceback" not in result.output
+    after = _findings(store)
+    assert len(after) == len(before)
+    assert not after["description"].str.contains("Mörkt vid bron").any()
+
+
+def test_plan_twice_for_the_same_school_and_day_gets_a_new_walk_id(tmp_path):
+    store = tmp_path / "w.gpkg"
+    args = ["walks", "plan", "--school", "Bojarskolan", "--store", str(store), "--out",
+            str(tmp_path / "plan"), "--when", "2025-11-20T18:00", "--profile", PROFILE]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(app, args)
+    assert second.exit_code == 0, second.output
+    assert "bojarskolan-2025-11-20-2" in second.output
+    assert sorted(GeoPackageStore(store, "EPSG:3007").walks().index) == [
+        "bojarskolan-2025-11-20", "bojarskolan-2025-11-20-2"]
+    assert (tmp_path / "plan.gpkg").exists() and (tmp_path / "plan.geojson").exists()

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from trygga_cli.common import DEFAULT_PROFILE, profile_option
 from trygga_cli.i18n import t
 
 walks_app = typer.Typer(
@@ -16,12 +17,11 @@ walks_app = typer.Typer(
            "offentlig export.",
            "Safety walks: import findings, plan walks, protocols and the public export."))
 
-ProfileOpt = Annotated[Path, typer.Option("--profile", "-p", help=t(
+ProfileOpt = Annotated[Path, profile_option(t(
     "Kommunprofil (TOML).", "Municipality profile (TOML)."))]
 StoreOpt = Annotated[Path | None, typer.Option("--store", help=t(
     "Fyndlager (GeoPackage); standard är profilens.",
     "Findings store (GeoPackage); default is the profile's."))]
-DEFAULT_PROFILE = Path("data/stromstad/profile.toml")
 
 
 def _profile_and_store(profile: Path, store: Path | None):  # type: ignore[no-untyped-def]
@@ -37,6 +37,33 @@ def _profile_and_store(profile: Path, store: Path | None):  # type: ignore[no-un
 def _fail(exc: Exception) -> None:
     typer.echo(t("Fel:", "Error:") + f"\n{exc}", err=True)
     raise typer.Exit(2)
+
+
+def _require_walk(st, walk_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Stop with a clear message (exit 2) when *walk_id* is not a walk in the store."""
+    try:
+        st.get_walk(walk_id)
+    except KeyError:
+        _fail(KeyError(t(f"okänd vandring {walk_id!r}; inget importerades. Se `trygga walks "
+                         "list` för vandringarnas id, eller planera vandringen först med "
+                         "`trygga walks plan`.",
+                         f"unknown walk {walk_id!r}; nothing was imported. See `trygga walks "
+                         "list` for the walks' ids, or plan the walk first with `trygga walks "
+                         "plan`.")))
+
+
+def free_walk_id(taken: set[str], wanted: str) -> str:
+    """*wanted*, or ``wanted-2``, ``wanted-3`` … : the first id not in *taken*.
+
+    >>> free_walk_id({"bojarskolan-2025-11-20"}, "bojarskolan-2025-11-20")
+    'bojarskolan-2025-11-20-2'
+    """
+    if wanted not in taken:
+        return wanted
+    n = 2
+    while f"{wanted}-{n}" in taken:
+        n += 1
+    return f"{wanted}-{n}"
 
 
 @walks_app.command("import", help=t(
@@ -59,6 +86,8 @@ def import_cmd(
 
     try:
         prof, st = _profile_and_store(profile, store)
+        if walk is not None:
+            _require_walk(st, walk)
         outcome = import_file(st, prof, file, walk_id=walk, dry_run=dry_run)
     except ValidationError as exc:
         _fail(exc)
@@ -146,15 +175,27 @@ def plan_cmd(
     except UnknownSchoolError as exc:
         _fail(exc)
         return
+    tz = ZoneInfo(prof.timezone)
+    try:
+        start = (datetime.fromisoformat(when).replace(tzinfo=tz) if when
+                 else datetime.now(tz).replace(second=0, microsecond=0))
+    except ValueError:
+        _fail(ValueError(t(f"--when {when!r} är ingen tidpunkt (ÅÅÅÅ-MM-DDTTT:MM)",
+                           f"--when {when!r} is not a date and time (YYYY-MM-DDTHH:MM)")))
+        return
+    title = f"Trygghetsvandring {plan.school}" + (" (kväll)" if dark else "")
+    proposed = plan.to_walk(title, start, area=plan.school)
+    # Same school and day as an earlier plan: a new id, chosen before anything is written.
+    walk_id = free_walk_id(set(map(str, st.walks().index)), proposed.id)
+    walk = st.add_walk(dataclasses.replace(proposed, id=walk_id))
+    if walk.id != proposed.id:
+        typer.echo(t(f"Det finns redan en vandring {proposed.id}; den nya fick id {walk.id}.",
+                     f"A walk {proposed.id} exists already; the new one got the id "
+                     f"{walk.id}."))
     base = out.with_suffix("")
     base.parent.mkdir(parents=True, exist_ok=True)
     gpkg = write_plan(plan, base.with_suffix(".gpkg"))
     geojson = write_plan(plan, base.with_suffix(".geojson"))
-    tz = ZoneInfo(prof.timezone)
-    start = (datetime.fromisoformat(when).replace(tzinfo=tz) if when
-             else datetime.now(tz).replace(second=0, microsecond=0))
-    title = f"Trygghetsvandring {plan.school}" + (" (kväll)" if dark else "")
-    walk = st.add_walk(plan.to_walk(title, start, area=plan.school))
     typer.echo(f"{t('Vandring', 'Walk')} {walk.id}: {plan.length_m:.0f} m, "
                f"{len(plan.stops)} {t('stopp', 'stops')}")
     for _, s in plan.stops.iterrows():
