@@ -6,7 +6,8 @@ time as found, photo references as found, coordinates in the source's CRS (or in
 few candidate CRSs for coordinate columns). :func:`normalize_findings` then does everything
 else, the same way for every format:
 
-* strips control characters from texts (HTML and script tags are kept as text: escaping is
+* strips control, bidi-override and invisible characters from texts and ids
+  (:func:`walks.text.clean_text`; HTML and script tags are kept as text: escaping is
   the public view's job);
 * maps the category through the injectable category mapper (unknown → ``övrigt`` with a
   warning, never dropped);
@@ -51,6 +52,9 @@ from layers.lighting import (  # shared CSV/coordinate helpers (private there, r
     _transformer,
 )
 
+from walks.text import clean_text as _clean
+from walks.text import needs_cleaning
+
 logger = logging.getLogger(__name__)
 
 #: Columns of :attr:`ImportResult.findings` (besides ``geometry``), in order.
@@ -78,8 +82,6 @@ PERSONAL_KEYS = frozenset({
     "rapportor", "uppgiftslamnare", "telefon", "phone", "mobil", "personnummer",
 })
 
-_STRIP = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _URL = re.compile(r"^[a-z][a-z0-9+.\-]*://", re.IGNORECASE)
 _WINDOWS_ABS = re.compile(r"^(?:[a-z]:[\\/]|\\\\)", re.IGNORECASE)
 
@@ -341,11 +343,11 @@ def personal_warning(columns: Sequence[str]) -> list[str]:
 
 
 def clean_text(value: object) -> tuple[str, bool]:
-    """Text of a cell with control characters stripped; and whether any were stripped.
+    """Text of a cell cleaned by :func:`walks.text.clean_text`; and whether any control,
+    bidi-override or invisible character was removed.
 
-    Keeps newlines and tabs (``\\r\\n`` becomes ``\\n``), normalises to NFC and strips
-    bidirectional overrides. HTML/script tags are kept as text (escaping is the public
-    view's job).
+    Keeps newlines and tabs (``\\r\\n`` becomes ``\\n``), normalises to NFC. HTML/script
+    tags are kept as text (escaping is the job of whatever renders HTML).
 
     Examples
     --------
@@ -354,10 +356,8 @@ def clean_text(value: object) -> tuple[str, bool]:
     """
     if isinstance(value, list | tuple):
         value = "; ".join(_cell_text(v) for v in value)
-    text = unicodedata.normalize("NFC", _cell_text(value))
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    cleaned = _STRIP.sub("", text)
-    return cleaned.strip(), cleaned != text
+    raw = _cell_text(value)
+    return _clean(raw), needs_cleaning(raw)
 
 
 _SEVERITY_WORDS = {
@@ -604,7 +604,11 @@ def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geomet
 
     # -- ids --------------------------------------------------------------------------
     first_row: dict[str, str] = {}
+    stripped: list[str] = []
     for r in rows:
+        if needs_cleaning(r.source_id):
+            stripped.append(r.row)
+        r.source_id = _clean(r.source_id, single_line=True)
         if not r.source_id:
             problems.append(Problem(src, r.row, r.id_field, "the id is empty",
                                     "give every finding a unique id"))
@@ -617,7 +621,6 @@ def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geomet
             first_row[r.source_id] = r.row
 
     # -- texts, category, severity, time, photos ----------------------------------------
-    stripped: list[str] = []
     unknown: dict[str, list[str]] = {}
     no_category: list[str] = []
     missing_photos: list[str] = []
@@ -629,6 +632,7 @@ def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geomet
             texts[name], was_stripped = clean_text(getattr(r, name))
             if was_stripped and r.row not in stripped:
                 stripped.append(r.row)
+        texts["walk_id"] = _clean(texts["walk_id"], single_line=True)
         raw_category = texts["category"]
         label, recognised = category_mapper(raw_category)
         if not raw_category and r.category_fallback:
