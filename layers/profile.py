@@ -179,6 +179,38 @@ class Weights:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Limits on imported and uploaded data (``[limits]``), so a hostile or mistaken file is
+    refused quickly with a message naming the limit, instead of filling memory or running
+    for minutes. Over a limit, nothing of the file is stored.
+
+    Attributes
+    ----------
+    rows_per_import : int
+        Most findings (rows, features, placemarks, waypoints) in one imported file. Counted
+        while streaming, before the file is parsed as a whole.
+    chars_per_text : int
+        Most characters in one text field (description, internal note, category, id).
+    photos_per_finding : int
+        Most photos (files and web links) attached to one finding.
+    upload_mb : float
+        Most megabytes (10^6 bytes) in one import: the file plus the photos it refers to,
+        or everything uploaded at once in the app. Also the most a KMZ's KML document may
+        decompress to.
+    """
+
+    rows_per_import: int = 100_000
+    chars_per_text: int = 5_000
+    photos_per_finding: int = 10
+    upload_mb: float = 50.0
+
+    @property
+    def upload_bytes(self) -> int:
+        """:attr:`upload_mb` in bytes."""
+        return int(self.upload_mb * 1_000_000)
+
+
+@dataclass(frozen=True)
 class Profile:
     """Everything municipality-specific. Load with :func:`load_profile`.
 
@@ -203,8 +235,9 @@ class Profile:
         True when the sources are the synthetic demo data; the app then shows a notice.
     store : Path or None
         Findings store (GeoPackage) for this municipality.
-    sources, lighting, costs, weights
-        See :class:`Sources`, :class:`Lighting`, :class:`Costs`, :class:`Weights`.
+    sources, lighting, costs, weights, limits
+        See :class:`Sources`, :class:`Lighting`, :class:`Costs`, :class:`Weights`,
+        :class:`Limits`.
     path : Path
         The profile file itself.
     """
@@ -223,6 +256,7 @@ class Profile:
     lighting: Lighting = field(default_factory=Lighting)
     costs: Costs = field(default_factory=Costs)
     weights: Weights = field(default_factory=Weights)
+    limits: Limits = field(default_factory=Limits)
     path: Path = Path(".")
 
     @property
@@ -242,6 +276,7 @@ def _kp(source: str, row: str, key: str, message: str, fix: str) -> Problem:
 
 _SECTIONS: dict[str, type] = {
     "sources": Sources, "lighting": Lighting, "costs": Costs, "weights": Weights,
+    "limits": Limits,
 }
 
 
@@ -414,6 +449,10 @@ def _check_semantics(p: Profile, src: str) -> list[Problem]:
             problems.append(_kp(src, "", key, f"file not found: {fpath}",
                                     "fix the path (relative paths start at the profile folder)"
                                     " or regenerate the demo data with `python data/demo/generate_demo.py`"))
+    for f in dataclasses.fields(Limits):
+        if getattr(p.limits, f.name) <= 0:
+            problems.append(_kp(src, "", f"limits.{f.name}", "the limit must be above 0",
+                                    f"use a positive number (default {f.default})"))
     for f in dataclasses.fields(Weights):
         if getattr(p.weights, f.name) < 0:
             problems.append(_kp(src, "", f"weights.{f.name}", "negative weight",

@@ -33,6 +33,7 @@ import shapely
 from pyproj import CRS
 
 from layers._common import Problem, ValidationError, source_label
+from layers.profile import Limits
 from walks.categories import map_category
 from walks.importers._funnel import (
     BOUNDARY_TOLERANCE_M,
@@ -47,6 +48,7 @@ from walks.importers._funnel import (
 )
 from walks.importers.gpx import read_gpx_findings
 from walks.importers.kml import read_kml_findings
+from walks.importers.limits import DEFAULT_LIMITS, check_file_size
 from walks.importers.report import dry_run_report
 from walks.importers.spatial import read_geojson_findings, read_vector_findings
 from walks.importers.tabular import (
@@ -72,16 +74,16 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_Reader = Callable[[Path, CRS], RawTable]
+_Reader = Callable[[Path, CRS, Limits], RawTable]
 
 
-def _read_json(path: Path, target: CRS) -> RawTable:
+def _read_json(path: Path, target: CRS, limits: Limits) -> RawTable:
     """``.json``: Epicollect5 entries, else GeoJSON."""
     obj = load_json(path)
     if epicollect5_entries(obj) is not None:
-        return read_epicollect5_json(path, target)
+        return read_epicollect5_json(path, target, limits, obj)
     if isinstance(obj, dict) and obj.get("type") in ("FeatureCollection", "Feature"):
-        return read_geojson_findings(path, target)
+        return read_geojson_findings(path, target, limits, obj)
     raise ValidationError([Problem(
         source_label(path), "", "", "neither an Epicollect5 export (a \"data\" list of "
         "entries with \"ec5_uuid\") nor GeoJSON (a FeatureCollection)",
@@ -90,9 +92,9 @@ def _read_json(path: Path, target: CRS) -> RawTable:
 
 #: File extension -> reader.
 _READERS: dict[str, _Reader] = {
-    ".gpkg": lambda p, t: read_vector_findings(p, t, "qfield"),
-    ".shp": lambda p, t: read_vector_findings(p, t, "shapefile"),
-    ".zip": lambda p, t: read_vector_findings(p, t, "shapefile"),
+    ".gpkg": lambda p, t, lim: read_vector_findings(p, t, "qfield", lim),
+    ".shp": lambda p, t, lim: read_vector_findings(p, t, "shapefile", lim),
+    ".zip": lambda p, t, lim: read_vector_findings(p, t, "shapefile", lim),
     ".csv": read_csv_findings,
     ".txt": read_csv_findings,
     ".json": _read_json,
@@ -111,6 +113,7 @@ def read_findings_file(
     crs: str | CRS,
     boundary: shapely.Geometry | None = None,
     category_mapper: CategoryMapper | None = None,
+    limits: Limits | None = None,
 ) -> ImportResult:
     """Read a file of safety-walk findings from any supported tool.
 
@@ -130,6 +133,10 @@ def read_findings_file(
     category_mapper : callable, optional
         Text -> (label, recognised); defaults to :func:`walks.categories.map_category`.
         Unrecognised categories become ``övrigt`` with a warning, never dropped.
+    limits : Limits, optional
+        The profile's ``[limits]`` (:class:`layers.profile.Limits`; defaults when not
+        given): a file over a limit is refused before it is parsed (size, rows) or gets a
+        problem per row (text length, photos), naming the limit.
 
     Returns
     -------
@@ -154,8 +161,10 @@ def read_findings_file(
     if not path.is_file():
         return failed_result(path, "unknown", crs, [Problem(
             src, "", "", f"file not found: {path}", "check the path")])
+    lim = limits or DEFAULT_LIMITS
     try:
-        table = reader(path, CRS.from_user_input(crs))
+        check_file_size(path, src, lim)
+        table = reader(path, CRS.from_user_input(crs), lim)
     except ValidationError as exc:
         return failed_result(path, ext.lstrip("."), crs, exc.problems)
-    return normalize_findings(table, crs, boundary, mapper)
+    return normalize_findings(table, crs, boundary, mapper, lim)

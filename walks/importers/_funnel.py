@@ -51,7 +51,8 @@ from layers.lighting import (  # shared CSV/coordinate helpers (private there, r
     _inside,
     _transformer,
 )
-
+from layers.profile import Limits
+from walks.importers.limits import over_limit as over_limit_problem
 from walks.text import clean_text as _clean
 from walks.text import needs_cleaning
 
@@ -579,7 +580,8 @@ def _resolve_photo(ref: str, base: Path) -> tuple[str, str]:
 
 
 def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geometry | None,
-                       category_mapper: CategoryMapper) -> ImportResult:
+                       category_mapper: CategoryMapper,
+                       limits: Limits | None = None) -> ImportResult:
     """Check and convert a reader's rows into an :class:`ImportResult`.
 
     Parameters
@@ -594,7 +596,12 @@ def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geomet
         the area of use of *crs* are problems.
     category_mapper : callable
         Text -> (label, recognised).
+    limits : Limits, optional
+        ``[limits]`` of the profile (defaults when not given): a text field longer than
+        ``chars_per_text`` or more than ``photos_per_finding`` photos is a problem of its
+        row; the file plus its photos over ``upload_mb`` a problem of the file.
     """
+    lim = limits or Limits()
     target = CRS.from_user_input(crs)
     src = source_label(table.path)
     base = table.path.parent
@@ -626,6 +633,7 @@ def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geomet
     missing_photos: list[str] = []
     remote_rows: list[str] = []
     records: list[_Record] = []
+    photo_files: set[str] = set()
     for r in rows:
         texts = {}
         for name in ("description", "internal_note", "walk_id", "category"):
@@ -633,6 +641,13 @@ def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geomet
             if was_stripped and r.row not in stripped:
                 stripped.append(r.row)
         texts["walk_id"] = _clean(texts["walk_id"], single_line=True)
+        for name, value in (("source_id", r.source_id), *texts.items()):
+            if len(value) > lim.chars_per_text:
+                problems.append(over_limit_problem(
+                    src, f"the text has {len(value):,} characters".replace(",", " "),
+                    lim.chars_per_text, "chars_per_text", "characters",
+                    row=r.row, column=table.field_names.get(name, name),
+                    fix="shorten the text (put long material in a document of its own)"))
         raw_category = texts["category"]
         label, recognised = category_mapper(raw_category)
         if not raw_category and r.category_fallback:
@@ -674,6 +689,12 @@ def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geomet
                     f"photo path '{ref}' points outside the folder of the file",
                     "keep the photos in a folder next to the file (e.g. DCIM/) and refer to "
                     "them with relative paths such as DCIM/bild.jpg"))
+        if len(r.photos) > lim.photos_per_finding:
+            problems.append(over_limit_problem(
+                src, f"the finding has {len(r.photos)} photos", lim.photos_per_finding,
+                "photos_per_finding", "photos", row=r.row, column=r.photo_field,
+                fix="keep the photos that show the finding best"))
+        photo_files.update(paths)
         note = texts["internal_note"]
         if links:
             remote_rows.append(r.row)
@@ -683,6 +704,13 @@ def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geomet
             row=r.row, source_id=r.source_id, category=label, raw_category=raw_category,
             severity=severity, description=texts["description"], internal_note=note,
             created=created, photo_paths=paths, walk_id=texts["walk_id"]))
+
+    total = table.path.stat().st_size + sum(Path(f).stat().st_size for f in photo_files)
+    if total > lim.upload_bytes:
+        problems.append(over_limit_problem(
+            src, f"the file and its {len(photo_files)} photos are {total / 1e6:.1f} MB",
+            lim.upload_mb, "upload_mb", "MB",
+            fix="import the findings in parts, or use smaller photos"))
 
     # -- coordinates ------------------------------------------------------------------
     x = np.array([r.x for r in rows], dtype="float64")
