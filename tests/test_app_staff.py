@@ -243,7 +243,7 @@ def test_click_outside_the_municipality_is_refused(demo: Path) -> None:
         assert len(store.findings()) == n
 
 
-def test_import_preview_then_commit(demo: Path) -> None:
+def test_import_preview_then_commit(demo: Path, tmp_path: Path) -> None:
     with _store(demo) as store:
         n = len(store.findings())
     at = _ok(_app(WALKS).run())
@@ -257,6 +257,9 @@ def test_import_preview_then_commit(demo: Path) -> None:
     _ok(at.button(key="imp_commit").click().run())
     with _store(demo) as store:
         assert len(store.findings()) == n + 3
+    uploaded = tmp_path / "uploads"  # UPLOAD_DIR of the demo fixture
+    assert uploaded.is_dir()
+    assert [p for p in uploaded.rglob("*")] == []  # the upload was removed after use
     assert "Importen är klar" in _texts(at.success)
 
 

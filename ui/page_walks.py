@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,9 +34,8 @@ from shapely.geometry import Point
 from streamlit_folium import st_folium
 
 from layers import ValidationError
-from layers.io import write_atomic
 from layers.loader import Layers
-from ui import maps
+from ui import maps, uploads
 from ui.common import show_error, staff_store_page
 from ui.st_cache import InputsKey, inputs_key, profile_path, st_layers, st_ranking
 from ui.state import t
@@ -70,8 +69,8 @@ SECTIONS: tuple[str, ...] = ("plan", "record", "import", "list")
 CLICK_TOLERANCE_M = BOUNDARY_TOLERANCE_M
 #: Channel of findings recorded in the app (``walk_id`` is set too when a walk is chosen).
 APP_CHANNEL = "app"
-#: Folder for uploaded import files, each saved under its content hash.
-UPLOAD_DIR = Path(tempfile.gettempdir()) / "trygga-uploads"
+#: Folder for uploaded import files, each saved under its content hash (ui.uploads).
+UPLOAD_DIR = uploads.UPLOAD_DIR
 #: Photo types accepted by the uploader (content is checked by :mod:`walks.photos`).
 PHOTO_TYPES = ("jpg", "jpeg", "png", "heic", "heif")
 #: Widget keys of the finding form, cleared after a save.
@@ -197,25 +196,8 @@ def inside_municipality(point: Point, boundary: Any,
 
 
 def save_upload(data: bytes, uploaded_name: str, folder: Path | None = None) -> Path | None:
-    """Save an uploaded import file under its content hash; None for unsupported types.
-
-    Only the *extension* of the uploaded name is used, and only if it is one the importers
-    read (:data:`walks.importers.SUPPORTED_EXTENSIONS`), so no uploaded name ever becomes
-    a path (no path traversal).
-
-    >>> p = save_upload(b"a;b\\n", "../../etc/x.CSV", Path(tempfile.mkdtemp()))
-    >>> p.name == hashlib.sha256(b"a;b\\n").hexdigest() + ".csv"
-    True
-    """
-    ext = PurePath(str(uploaded_name).replace("\\", "/")).suffix.lower()
-    if ext not in SUPPORTED_EXTENSIONS:
-        return None
-    folder = UPLOAD_DIR if folder is None else folder
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    target = folder / f"{hashlib.sha256(data).hexdigest()}{ext}"
-    if not target.exists():
-        write_atomic(target, data)
-    return target
+    """:func:`ui.uploads.save_upload` into :data:`UPLOAD_DIR` (or *folder*)."""
+    return uploads.save_upload(data, uploaded_name, UPLOAD_DIR if folder is None else folder)
 
 
 # --------------------------------------------------------------------------------------
@@ -255,10 +237,12 @@ def st_context_lines(path: str, key: InputsKey) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def st_dry_run(file: str, path: str, key: InputsKey) -> ImportResult:
-    """What importing *file* (a content-hash name) would do; nothing is stored."""
+def st_dry_run(name: str, path: str, key: InputsKey, _file: str) -> ImportResult:
+    """What importing *_file* would do; nothing is stored. Cached by *name*, the upload's
+    content-hash name (the file itself exists only while it is read)."""
     layers = st_layers(path, key)
-    return read_findings_file(file, layers.profile.crs, boundary=layers.boundary)
+    return read_findings_file(_file, layers.profile.crs, boundary=layers.boundary,
+                              limits=layers.profile.limits)
 
 
 @functools.lru_cache(maxsize=1)
@@ -777,12 +761,19 @@ def _import_section(layers: Layers, store: GeoPackageStore, current: Walk | None
     up = st.file_uploader(t("imp_file"), type=types, key="imp_upload")
     if up is None:
         return
-    saved = save_upload(up.getvalue(), up.name)
-    if saved is None:
+    limits = layers.profile.limits
+    if up.size > limits.upload_bytes:
+        st.error(t("imp_too_large").format(mb=f"{up.size / 1e6:.1f}",
+                                           limit=f"{limits.upload_mb:g}"))
+        return
+    data = up.getvalue()
+    name = uploads.upload_name(data, up.name)
+    if name is None:
         st.error(t("imp_unsupported").format(types=", ".join(types)))
         return
     path = profile_path()
-    result = st_dry_run(str(saved), str(path), inputs_key(path))
+    with uploads.saved_upload(data, up.name, UPLOAD_DIR) as saved:
+        result = st_dry_run(name, str(path), inputs_key(path), str(saved))
     st.markdown(f"**{t('imp_preview')}**")
     if len(result.findings):
         f = result.findings
@@ -807,8 +798,10 @@ def _import_section(layers: Layers, store: GeoPackageStore, current: Walk | None
     if st.button(t("imp_commit"), type="primary", disabled=not result.ok or
                  not len(result.findings), key="imp_commit"):
         try:
-            outcome = import_file(store, layers.profile, saved,
-                                  walk_id=current.id if current else None)
+            with uploads.saved_upload(data, up.name, UPLOAD_DIR) as saved:
+                assert saved is not None
+                outcome = import_file(store, layers.profile, saved,
+                                      walk_id=current.id if current else None)
         except ValidationError as exc:
             show_error(t("imp_failed"), exc)
             return

@@ -244,6 +244,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "imp_file": ("Fil att importera", "File to import"),
     "imp_unsupported": ("Filtypen stöds inte. Använd: {types}.",
                         "Unsupported file type. Use: {types}."),
+    "imp_too_large": ("Filen är {mb} MB; gränsen är {limit} MB (profilens [limits] "
+                      "upload_mb). Dela upp filen. Inget sparades.",
+                      "The file is {mb} MB; the limit is {limit} MB (the profile's [limits] "
+                      "upload_mb). Split the file. Nothing was stored."),
     "imp_preview": ("Förhandsvisning – inget är sparat än", "Preview – nothing saved yet"),
     "imp_row": ("Rad", "Row"),
     "imp_column": ("Fält", "Field"),
