@@ -311,6 +311,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "auth_logout": ("Logga ut", "Log out"),
     "auth_logged_in": ("Inloggad som personal.", "Logged in as staff."),
     "auth_wrong_password": ("Fel lösenord.", "Wrong password."),
+    "auth_throttled": ("För många misslyckade inloggningar. Försök igen om {seconds} s.",
+                       "Too many failed logins. Try again in {seconds} s."),
+    "auth_locked": ("För många misslyckade inloggningar: inloggningen är spärrad i "
+                    "{minutes} min.",
+                    "Too many failed logins: login is locked for {minutes} min."),
     "auth_oidc_intro": ("Logga in med kommunens konto.",
                         "Log in with the municipality's account."),
     "auth_not_configured": (
