@@ -124,6 +124,9 @@ def test_every_walk_section_loads_and_a_plan_is_saved(demo: Path) -> None:
     # The new walk is selected, and its protocol can be downloaded.
     assert at.selectbox(key="walk_current").value == walk.id
     assert at.get("download_button")
+    assert "Internt protokoll" not in _texts(at.warning)
+    _ok(at.toggle(key="proto_internal").set_value(True).run())  # the staff version
+    assert "Internt protokoll: dela det inte" in _texts(at.warning)
 
 
 # --------------------------------------------------------------------------------------

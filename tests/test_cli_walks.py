@@ -215,3 +215,28 @@ def test_plan_twice_for_the_same_school_and_day_gets_a_new_walk_id(tmp_path):
     assert sorted(GeoPackageStore(store, "EPSG:3007").walks().index) == [
         "bojarskolan-2025-11-20", "bojarskolan-2025-11-20-2"]
     assert (tmp_path / "plan.gpkg").exists() and (tmp_path / "plan.geojson").exists()
+
+
+def test_protocol_for_participants_and_the_internal_one(tmp_path):
+    store = tmp_path / "w.gpkg"
+    _add_walk(store, "demo-2024-1")
+    shared = tmp_path / "protokoll.html"
+    result = runner.invoke(app, ["walks", "protocol", "demo-2024-1", "--store", str(store),
+                                 "--out", str(shared), "--profile", PROFILE])
+    assert result.exit_code == 0, result.output
+    internal = tmp_path / "internt.html"
+    result = runner.invoke(app, ["walks", "protocol", "demo-2024-1", "--internal", "--store",
+                                 str(store), "--out", str(internal), "--profile", PROFILE])
+    assert result.exit_code == 0, result.output
+    assert "dela det inte med deltagarna" in result.output.lower() or \
+        "do not share it" in result.output
+    public_html = shared.read_text(encoding="utf-8")
+    staff_html = internal.read_text(encoding="utf-8")
+    assert public_html.count('<tr class="finding">') >= 5
+    for staff_only in ("kommun gata/park", "Intern anteckning", "INTERNT", "Ansvarig"):
+        assert staff_only not in public_html and staff_only in staff_html
+    demo = json.loads((ROOT / "data/demo/fynd_demo.geojson").read_text(encoding="utf-8"))
+    notes = {f["properties"]["internal_note"] for f in demo["features"]
+             if f["properties"]["walk_id"] == "demo-2024-1" and f["properties"]["internal_note"]}
+    assert not any(n in public_html for n in notes)
+    assert any(n in staff_html for n in notes)

@@ -204,14 +204,21 @@ def plan_cmd(
 
 
 @walks_app.command("protocol", help=t(
-    "Skriv protokollet för en vandring (HTML eller PDF). Före vandringen blir det ett tomt "
-    "formulär för vandringsledaren.",
-    "Write a walk's protocol (HTML or PDF). Before the walk it is an empty form for the "
-    "walk leader."))
+    "Skriv protokollet för en vandring (HTML eller PDF) att dela med deltagarna: utan "
+    "åtgärder, ansvar, tidsplan, skäl och interna anteckningar. Före vandringen blir det "
+    "ett tomt formulär för vandringsledaren. --internal ger personalens interna protokoll.",
+    "Write a walk's protocol (HTML or PDF) to share with the participants: without "
+    "measures, responsibility, deadlines, reasons and internal notes. Before the walk it "
+    "is an empty form for the walk leader. --internal gives the staff's internal protocol."))
 def protocol_cmd(
     walk_id: Annotated[str, typer.Argument(help=t("Vandringens id.", "The walk's id."))],
     out: Annotated[Path, typer.Option("--out", "-o", help=t(
         "Utfil (.html eller .pdf).", "Output file (.html or .pdf)."))],
+    internal: Annotated[bool, typer.Option("--internal", help=t(
+        "Internt protokoll för personalen (åtgärd, ansvarig, senast, skäl, interna "
+        "anteckningar), tydligt märkt. Dela det inte med deltagarna.",
+        "Internal protocol for staff (measure, responsible, deadline, reasons, internal "
+        "notes), clearly marked. Do not share it with participants."))] = False,
     store: StoreOpt = None,
     profile: ProfileOpt = DEFAULT_PROFILE,
 ) -> None:
@@ -232,6 +239,9 @@ def protocol_cmd(
         warnings.simplefilter("ignore", LayerWarning)
         paths = load_layers(prof).paths
     out.parent.mkdir(parents=True, exist_ok=True)
-    path = render_protocol(walk, st.findings(), out, st.categories, paths=paths, store=st,
-                           tz=prof.timezone)
+    path = render_protocol(walk, st.findings(include_hidden=internal), out, st.categories,
+                           paths=paths, store=st, tz=prof.timezone, internal=internal)
     typer.echo(str(path))
+    if internal:
+        typer.echo(t("Internt protokoll: dela det inte med deltagarna.",
+                     "Internal protocol: do not share it with the participants."))

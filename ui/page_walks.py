@@ -503,27 +503,36 @@ def _protocol_section(layers: Layers, store: GeoPackageStore, findings: gpd.GeoD
         return
     prof = layers.profile
     w: Walk = walk
+    internal = st.toggle(t("walk_protocol_internal"), key="proto_internal",
+                         help=t("walk_protocol_internal_help"))
+    # The shared protocol never even receives non-public findings.
+    shown = findings if internal or not len(findings) or "non_public" not in findings \
+        else findings.loc[~findings["non_public"].fillna(True).astype(bool)]
+    stem = f"internt-protokoll-{walk.id}" if internal else f"protokoll-{walk.id}"
 
     def html() -> bytes:
-        return render_protocol_html(w, findings, store.categories, paths=layers.paths,
-                                    store=store, tz=prof.timezone).encode("utf-8")
+        return render_protocol_html(w, shown, store.categories, paths=layers.paths,
+                                    store=store, tz=prof.timezone,
+                                    internal=internal).encode("utf-8")
 
     def pdf() -> bytes:
         with tempfile.TemporaryDirectory() as tmp:
-            out = render_protocol(w, findings, Path(tmp) / "protokoll.pdf",
+            out = render_protocol(w, shown, Path(tmp) / "protokoll.pdf",
                                   store.categories, paths=layers.paths, store=store,
-                                  tz=prof.timezone)
+                                  tz=prof.timezone, internal=internal)
             return out.read_bytes()
 
     kind = t("walk_protocol_form") if walk.state.is_planned() and not (
         findings["walk_id"].astype(str).eq(walk.id).any() if len(findings) else False) \
         else t("walk_protocol_full")
     st.caption(kind)
+    if internal:
+        st.warning(t("walk_protocol_internal_warning"), icon="🔒")
     c1, c2 = st.columns(2)
-    c1.download_button(t("walk_protocol_html"), html, f"protokoll-{walk.id}.html",
+    c1.download_button(t("walk_protocol_html"), html, f"{stem}.html",
                        "text/html", on_click="ignore", key="proto_html")
     if pdf_available():
-        c2.download_button(t("walk_protocol_pdf"), pdf, f"protokoll-{walk.id}.pdf",
+        c2.download_button(t("walk_protocol_pdf"), pdf, f"{stem}.pdf",
                            "application/pdf", on_click="ignore", key="proto_pdf")
     else:
         c2.caption(t("walk_protocol_no_pdf"))

@@ -183,9 +183,22 @@ TEXTS: dict[str, tuple[str, str]] = {
                            "tomt underlag för vandringsledaren.",
                            "The walk is planned and has no findings: the printout is an "
                            "empty form for the walk leader."),
-    "walk_protocol_full": ("Protokoll med vandringens fynd, åtgärder och ansvariga.",
-                           "Protocol with the walk's findings, measures and responsible "
-                           "parties."),
+    "walk_protocol_full": ("Protokoll med vandringens fynd, att dela med deltagarna (utan "
+                           "åtgärder, ansvar, tidsplan och interna anteckningar).",
+                           "Protocol with the walk's findings, to share with the "
+                           "participants (without measures, responsibility, deadlines and "
+                           "internal notes)."),
+    "walk_protocol_internal": ("Internt protokoll (personal)", "Internal protocol (staff)"),
+    "walk_protocol_internal_help": ("Med åtgärd, ansvarig, senast-datum, skäl, interna "
+                                    "anteckningar och icke-offentliga fynd. Tydligt märkt "
+                                    "som internt.",
+                                    "With measure, responsible party, deadline, reasons, "
+                                    "internal notes and non-public findings. Clearly marked "
+                                    "as internal."),
+    "walk_protocol_internal_warning": ("Internt protokoll: dela det inte med deltagarna "
+                                       "eller allmänheten.",
+                                       "Internal protocol: do not share it with the "
+                                       "participants or the public."),
     "walk_protocol_html": ("Ladda ner protokoll (HTML)", "Download protocol (HTML)"),
     "walk_protocol_pdf": ("Ladda ner protokoll (PDF)", "Download protocol (PDF)"),
     "walk_protocol_no_pdf": ("PDF kräver WeasyPrint; skriv ut HTML-filen från webbläsaren.",
