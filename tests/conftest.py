@@ -3,7 +3,8 @@
 Before any test runs, every cache is pointed at one temporary folder for the session
 (removed at the end): ``TRYGGA_CACHE_DIR`` (layers and school-route caches of ``trygga
 rank``, osmnx's HTTP cache), ``XDG_CACHE_HOME`` and ``HOME`` (Streamlit's
-``~/.streamlit/cache`` of ``persist="disk"`` caches, browser profiles). Subprocesses and
+``~/.streamlit/cache`` of ``persist="disk"`` caches, browser profiles) and
+``HYPOTHESIS_STORAGE_DIRECTORY`` (instead of ``./.hypothesis``). Subprocesses and
 Streamlit servers started by tests inherit them. At the end of the session the checkout is
 compared with its state at the start (``git status --ignored`` and every file under
 ``data/``): a test that wrote into the checkout fails the run, naming the files.
@@ -64,6 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["TRYGGA_CACHE_DIR"] = str(_SESSION_TMP / "trygga-cache")
     os.environ["XDG_CACHE_HOME"] = str(_SESSION_TMP / "xdg-cache")
     os.environ["HOME"] = str(home)
+    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = str(_SESSION_TMP / "hypothesis")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

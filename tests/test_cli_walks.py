@@ -87,7 +87,32 @@ def test_export_public_has_only_allowed_fields(tmp_path):
     assert keys <= {"id", "category", "description", "state_label", "state_type", "date",
                     "fixed_date", "public_photo"}
     text = out.read_text(encoding="utf-8")
-    assert "<script>" not in text and "Vaktmästaren" not in text  # internal note
+    assert "Vaktmästaren" not in text  # internal note
+
+
+def test_public_geojson_holds_the_raw_text_and_the_map_escapes_it(tmp_path):
+    """Data files carry the text as written; escaping happens where HTML is rendered."""
+    import pyogrio
+
+    store = str(tmp_path / "db" / "w.gpkg")
+    out = tmp_path / "publik.geojson"
+    result = runner.invoke(app, ["walks", "export-public", "--store", store, "--out",
+                                 str(out), "--profile", PROFILE])
+    assert result.exit_code == 0, result.output
+    raw = 'Testfynd för visning av specialtecken: <script>alert(1)</script> & "citat".'
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert raw in [f["properties"]["description"] for f in data["features"]]
+    assert "&lt;" not in out.read_text(encoding="utf-8")
+    assert "&amp;" not in out.read_text(encoding="utf-8")
+    read = pyogrio.read_dataframe(out)  # GDAL, an independent reader
+    assert raw in read["description"].tolist()
+    page = tmp_path / "karta.html"
+    result = runner.invoke(app, ["public-map", "--out", str(page), "--store", store,
+                                 "--profile", PROFILE])
+    assert result.exit_code == 0, result.output
+    html = page.read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;citat&quot;" in html
 
 
 def test_public_map_is_one_self_contained_file(tmp_path, monkeypatch):

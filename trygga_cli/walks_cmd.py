@@ -106,7 +106,7 @@ def export_public_cmd(
     store: StoreOpt = None,
     profile: ProfileOpt = DEFAULT_PROFILE,
 ) -> None:
-    from walks.public import export_public_geojson
+    from walks.public_export import export_public_geojson
 
     prof, st = _profile_and_store(profile, store)
     path = export_public_geojson(st, out, tz=prof.timezone)
