@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from _server import temp_profile
+
 from layers import load_profile
 from walks.demo import demo_fixed_at
 
