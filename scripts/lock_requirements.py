@@ -46,9 +46,7 @@ def _requirements(dist: metadata.Distribution, extras: tuple[str, ...]) -> list[
     out = []
     for text in dist.requires or []:
         req = Requirement(text)
-        if req.marker is None:
-            out.append(req)
-        elif any(req.marker.evaluate({**env, "extra": e}) for e in ("", *extras)):
+        if req.marker is None or any(req.marker.evaluate({**env, "extra": e}) for e in ("", *extras)):
             out.append(req)
     return out
 
