@@ -35,6 +35,15 @@ def _kml(n: int) -> str:
             f"<Document><Folder><name>Belysning</name>{marks}</Folder></Document></kml>")
 
 
+def _traced(read):  # type: ignore[no-untyped-def]
+    """(result of *read*(), peak bytes Python allocated meanwhile)."""
+    tracemalloc.start()
+    try:
+        return read(), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def _refused(result, key: str) -> str:
     assert not result.ok and len(result.findings) == 0
     (problem,) = result.problems
@@ -69,12 +78,7 @@ def test_a_huge_csv_is_refused_in_bounded_memory(tmp_path):
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("id;kategori;beskrivning;lat;lon\n")
         fh.write("1;belysning;Mörkt vid bron x;58,9371;11,1723\n" * 1_000_000)
-    tracemalloc.start()
-    try:
-        r = read_findings_file(path, CRS, limits=Limits(rows_per_import=100))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    r, peak = _traced(lambda: read_findings_file(path, CRS, limits=Limits(rows_per_import=100)))
     _refused(r, "rows_per_import")
     assert peak < 20_000_000, peak
 
@@ -150,24 +154,14 @@ def _bomb(path: Path, size: int, claimed: int | None = None) -> Path:
 def test_kmz_over_the_decompressed_limit_is_refused_while_reading(tmp_path):
     path = _bomb(tmp_path / "bomb.kmz", 40_000_000)
     assert path.stat().st_size < 200_000
-    tracemalloc.start()
-    try:
-        r = read_findings_file(path, CRS, limits=Limits(upload_mb=5))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    r, peak = _traced(lambda: read_findings_file(path, CRS, limits=Limits(upload_mb=5)))
     assert "doc.kml in the archive decompresses to more than 5 MB" in _refused(r, "upload_mb")
     assert peak < 15_000_000, peak
 
 
 def test_kmz_whose_header_lies_about_its_size_is_still_bounded(tmp_path):
     path = _bomb(tmp_path / "lie.kmz", 40_000_000, claimed=1_000)
-    tracemalloc.start()
-    try:
-        r = read_findings_file(path, CRS, limits=Limits(upload_mb=5))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    r, peak = _traced(lambda: read_findings_file(path, CRS, limits=Limits(upload_mb=5)))
     assert not r.ok and len(r.findings) == 0
     assert "KMZ" in r.problems[0].message or "upload_mb" in r.problems[0].message
     assert peak < 15_000_000, peak

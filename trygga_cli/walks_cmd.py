@@ -52,20 +52,6 @@ def _require_walk(st, walk_id: str) -> None:  # type: ignore[no-untyped-def]
                          "plan`.")))
 
 
-def free_walk_id(taken: set[str], wanted: str) -> str:
-    """*wanted*, or ``wanted-2``, ``wanted-3`` … : the first id not in *taken*.
-
-    >>> free_walk_id({"bojarskolan-2025-11-20"}, "bojarskolan-2025-11-20")
-    'bojarskolan-2025-11-20-2'
-    """
-    if wanted not in taken:
-        return wanted
-    n = 2
-    while f"{wanted}-{n}" in taken:
-        n += 1
-    return f"{wanted}-{n}"
-
-
 @walks_app.command("import", help=t(
     "Importera fynd från QField, Survey123, Epicollect5, GPX, KML, GeoJSON eller "
     "CSV-mallen. Allt eller inget; samma fil två gånger ger inga dubbletter.",
@@ -160,7 +146,7 @@ def plan_cmd(
     from gis.ranking import rank
     from layers import LayerWarning
     from layers.loader import load_layers
-    from walks.planning import UnknownSchoolError, plan_walk, write_plan
+    from walks.planning import UnknownSchoolError, free_walk_id, plan_walk, write_plan
     from walks.service import open_findings
 
     prof, st = _profile_and_store(profile, store)

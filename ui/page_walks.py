@@ -58,7 +58,7 @@ from walks.model import (
     new_id,
 )
 from walks.photos import PhotoError
-from walks.planning import UnknownSchoolError, WalkPlan, plan_walk
+from walks.planning import UnknownSchoolError, WalkPlan, free_walk_id, plan_walk
 from walks.service import import_file
 from walks.store import ConflictError, GeoPackageStore
 
@@ -370,16 +370,6 @@ def edited_stops(plan: WalkPlan, edited: pd.DataFrame) -> tuple[Stop, ...]:
                  for p, lab in zip(rows["_pos"], rows["label"], strict=True))
 
 
-def _unique_walk_id(base: str, existing: pd.Index) -> str:
-    taken = set(map(str, existing))
-    if base not in taken:
-        return base
-    n = 2
-    while f"{base}-{n}" in taken:
-        n += 1
-    return f"{base}-{n}"
-
-
 def _plan_section(layers: Layers, store: GeoPackageStore, role: str,
                   findings: gpd.GeoDataFrame, walks: gpd.GeoDataFrame,
                   current: Walk | None) -> None:
@@ -479,7 +469,7 @@ def _save_walk_form(layers: Layers, store: GeoPackageStore, role: str, plan: Wal
     try:
         walk = plan.to_walk(title.strip() or f"Trygghetsvandring {plan.school}", when,
                             organiser=organiser.strip(), participants=participants)
-        walk = dataclasses.replace(walk, id=_unique_walk_id(walk.id, walks.index),
+        walk = dataclasses.replace(walk, id=free_walk_id(set(map(str, walks.index)), walk.id),
                                    stops=stops, light=str(light))
         saved = store.add_walk(walk, author_role=role)
     except ValidationError as exc:
