@@ -51,6 +51,13 @@ setup() {
 run_tests() {
     # Browser tests drive Debian's Chromium through Playwright (no browser download).
     [ -x /usr/bin/chromium ] || apt_install chromium
+    # The PostGIS store tests run on a throwaway cluster on 127.0.0.1 (stopped on exit).
+    apt_install postgresql-15-postgis-3
+    if [ -z "${TRYGGA_TEST_PG:-}" ]; then
+        eval "$(./scripts/pg_test_cluster.sh start)"
+        trap './scripts/pg_test_cluster.sh stop "$TRYGGA_PG_DIR"' EXIT
+        echo ">> PostgreSQL + PostGIS test cluster on ${TRYGGA_TEST_PG#*@}"
+    fi
     echo ">> ruff"
     "$VENV/bin/ruff" check .
     echo ">> mypy"

@@ -211,6 +211,27 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Moderation:
+    """``[moderation]``: which new findings wait for a moderator before publication.
+
+    Attributes
+    ----------
+    review_channels : tuple of str
+        Channels whose findings come from residents (public forms): they start as
+        "awaiting moderation" and are never public before a staff member approves them.
+        Exact channel names or prefixes (``"import:survey123"``, ``"public"``). Default:
+        Survey123 and Epicollect5 imports, the public channel and Open311.
+    staff_public : bool
+        Findings staff enter in other channels are public at once (default True); False
+        sends every new finding through moderation.
+    """
+
+    review_channels: tuple[str, ...] = ("import:survey123", "import:epicollect5", "public",
+                                        "open311")
+    staff_public: bool = True
+
+
+@dataclass(frozen=True)
 class Profile:
     """Everything municipality-specific. Load with :func:`load_profile`.
 
@@ -233,8 +254,19 @@ class Profile:
         Schools designated for the yearly safety walks (names as in the school layer).
     demo : bool
         True when the sources are the synthetic demo data; the app then shows a notice.
-    store : Path or None
-        Findings store (GeoPackage) for this municipality.
+    store : str or None
+        Findings store: a GeoPackage file path (relative to the profile folder; default
+        ``walks.gpkg`` beside the profile), or a PostgreSQL database for a shared store:
+        ``postgresql://host:port/dbname`` (never a password: use ``PGPASSWORD``,
+        ``~/.pgpass`` or a service file), ``service=NAME`` or ``pg:`` (libpq's PG*
+        environment variables). ``TRYGGA_STORE`` in the environment overrides it.
+    store_schema : str
+        PostgreSQL schema of the store's tables (default ``trygga``).
+    store_photos : Path or None
+        With PostgreSQL: a folder shared by every server for the photo bytes; default
+        (None) keeps them in the database.
+    moderation : Moderation
+        Which new findings wait for a moderator before they can be public.
     sources, lighting, costs, weights, limits
         See :class:`Sources`, :class:`Lighting`, :class:`Costs`, :class:`Weights`,
         :class:`Limits`.
@@ -251,7 +283,10 @@ class Profile:
     timezone: str = "Europe/Stockholm"
     designated_schools: tuple[str, ...] = ()
     demo: bool = False
-    store: Path | None = None
+    store: str | None = None
+    store_schema: str = "trygga"
+    store_photos: Path | None = None
+    moderation: Moderation = field(default_factory=Moderation)
     sources: Sources = field(default_factory=Sources)
     lighting: Lighting = field(default_factory=Lighting)
     costs: Costs = field(default_factory=Costs)
@@ -277,6 +312,7 @@ def _kp(source: str, row: str, key: str, message: str, fix: str) -> Problem:
 _SECTIONS: dict[str, type] = {
     "sources": Sources, "lighting": Lighting, "costs": Costs, "weights": Weights,
     "limits": Limits,
+    "moderation": Moderation,
 }
 
 

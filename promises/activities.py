@@ -320,9 +320,14 @@ def activities_to_csv(activities: Iterable[Activity]) -> str:
 
 
 def activity_log_path(profile: Profile) -> Path:
-    """``aktiviteter.csv`` in the folder of the profile's findings store."""
-    store = profile.store or profile.folder / "walks.gpkg"
-    return Path(store).parent / LOG_NAME
+    """``aktiviteter.csv`` in the folder of the profile's GeoPackage findings store (in the
+    profile folder when the store is a PostgreSQL database)."""
+    from walks.store import is_postgres_target, store_target
+
+    target = store_target(profile)
+    if is_postgres_target(target):
+        return profile.folder / LOG_NAME
+    return Path(target).parent / LOG_NAME
 
 
 class ActivityLog:

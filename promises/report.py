@@ -267,7 +267,8 @@ def summarize_findings(public: pd.DataFrame, staff: pd.DataFrame, year: int, *,
         :func:`walks.public.public_view` of the store's findings.
     staff : DataFrame
         The store's findings (:meth:`walks.store.FindingStore.findings`); only
-        ``closed_reason`` of public, closed findings is read from it.
+        (kept for callers; only the public explanation ``public_note`` of the public view
+        is printed, never the internal ``closed_reason``).
     year : int
     show_closed_reasons : bool
         Print the reasons for closing without action.
@@ -292,11 +293,9 @@ def summarize_findings(public: pd.DataFrame, staff: pd.DataFrame, year: int, *,
     days = (pd.to_datetime(fixed["fixed_date"], format="ISO8601")
             - pd.to_datetime(fixed["date"], format="ISO8601")).dt.days
     closed_rows = []
-    reasons = staff["closed_reason"] if "closed_reason" in staff.columns else pd.Series(
-        dtype=str)
+    # Only the public explanation is printed; the internal closing reason never is.
     for _, r in pub.loc[pub["state_type"].astype(str).eq("closed").to_numpy()].iterrows():
-        fid = _unescape(r["id"])
-        reason = str(reasons.get(fid, "")) if show_closed_reasons else ""
+        reason = _unescape(str(r.get("public_note") or "")) if show_closed_reasons else ""
         closed_rows.append(ClosedRow(str(r["date"]), _unescape(r["category"]), reason))
     per_month = _year_month(pub["date"], year).value_counts()
     fixes = _year_month(public.loc[public["state_type"].astype(str).eq("fixed").to_numpy(),

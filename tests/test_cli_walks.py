@@ -45,16 +45,19 @@ def _add_walk(store: Path, walk_id: str) -> None:
 def test_import_dry_run_then_import_then_reimport(tmp_path):
     store = tmp_path / "w.gpkg"
     csv = _template_csv(tmp_path)
-    _add_walk(store, "demo-2025-1")
     dry = runner.invoke(app, ["walks", "import", str(csv), "--store", str(store), "--dry-run",
-                              "--walk", "demo-2025-1", "--profile", PROFILE])
+                              "--profile", PROFILE])
     assert dry.exit_code == 0, dry.output
-    before = len(_findings(store))  # demo seeded
+    assert "would import 2 new finding(s)" in dry.output
+    assert not store.exists() and not list(tmp_path.glob("w.gpkg*"))  # a dry run writes nothing
+    _add_walk(store, "demo-2025-1")  # --walk must name a walk of the store
     first = runner.invoke(app, ["walks", "import", str(csv), "--store", str(store),
                                 "--walk", "demo-2025-1", "--profile", PROFILE])
     assert first.exit_code == 0, first.output
+    assert "imported 2 new finding(s)" in first.output and "would" not in first.output
     after = _findings(store)
-    assert len(after) == before + 2
+    before = int(after["channel"].eq("import:geojson").sum())  # the seeded demo findings
+    assert before > 0 and len(after) == before + 2
     again = runner.invoke(app, ["walks", "import", str(csv), "--store", str(store),
                                 "--walk", "demo-2025-1", "--profile", PROFILE])
     assert again.exit_code == 0
@@ -85,7 +88,7 @@ def test_export_public_has_only_allowed_fields(tmp_path):
     assert data["features"]
     keys = set().union(*(f["properties"] for f in data["features"]))
     assert keys <= {"id", "category", "description", "state_label", "state_type", "date",
-                    "fixed_date", "public_photo"}
+                    "fixed_date", "public_note", "public_photo"}
     text = out.read_text(encoding="utf-8")
     assert "Vaktmästaren" not in text  # internal note
 
@@ -265,3 +268,34 @@ def test_protocol_for_participants_and_the_internal_one(tmp_path):
              if f["properties"]["walk_id"] == "demo-2024-1" and f["properties"]["internal_note"]}
     assert not any(n in public_html for n in notes)
     assert any(n in staff_html for n in notes)
+
+
+def test_real_import_never_says_dry_run_and_says_when_all_were_duplicates(tmp_path):
+    store = tmp_path / "w.gpkg"
+    csv = _template_csv(tmp_path)
+    args = ["walks", "import", str(csv), "--store", str(store), "--profile", PROFILE]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "Torrkörning" not in first.output and "dry run" not in first.output
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "every row was already in the store" in again.output
+    dry = runner.invoke(app, [*args, "--dry-run"])
+    assert "Torrkörning, inget sparas / dry run" in dry.output
+
+
+def test_gpx_waypoint_with_and_without_time_imports_once(tmp_path):
+    store = tmp_path / "w.gpkg"
+    gpx = ('<?xml version="1.0"?><gpx version="1.1" creator="t" '
+           'xmlns="http://www.topografix.com/GPX/1/1"><wpt lat="58.9371" lon="11.1723">'
+           '{time}<name>Lampa 7</name><type>Belysning</type></wpt></gpx>')
+    a, b = tmp_path / "a.gpx", tmp_path / "b.gpx"
+    a.write_text(gpx.format(time="<time>2025-10-20T17:30:00Z</time>"), encoding="utf-8")
+    b.write_text(gpx.format(time=""), encoding="utf-8")
+    _add_walk(store, "demo-2025-1")
+    for path in (a, b):
+        r = runner.invoke(app, ["walks", "import", str(path), "--store", str(store),
+                                "--walk", "demo-2025-1", "--profile", PROFILE])
+        assert r.exit_code == 0, r.output
+    f = _findings(store)
+    assert int(f["channel"].eq("import:gpx").sum()) == 1

@@ -288,7 +288,7 @@ def test_gpx_waypoints(tmp_path, boundary):
     r = read_findings_file(path, CRS, boundary=boundary)
     f = assert_schema(r, "gpx")
     assert r.ok and r.warnings == [] and len(f) == 3  # the track is not a finding
-    assert f["source_id"].tolist()[0] == "Trasig lampa|2024-10-15T16:02:00+00:00"
+    assert f["source_id"].tolist()[0] == "Trasig lampa|58.941283,11.167564"  # name + position
     assert f["category"].tolist() == ["belysning", "vegetation/buskage", "trygg/positiv plats"]
     assert f.loc["1", "description"] == ("Trasig lampa: Lampan vid cykelstället blinkar och "
                                          "slocknar på kvällen.")

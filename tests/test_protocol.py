@@ -30,6 +30,8 @@ SECRET = "HEMLIG-INTERN-ANTECKNING-4711"
 SCRIPT = '<script>alert("x")</script> Mörkt vid trappan'
 HIDDEN_TEXT = "Fynd som inte är offentligt"
 OTHER_WALK_TEXT = "Fynd från en annan vandring"
+PUBLIC_NOTE = "Fastighetsägaren har fått synpunkten."
+PENDING_TEXT = "Invånarens fynd som väntar på moderering"
 
 
 def make_walk(**kw: object) -> m.Walk:
@@ -82,7 +84,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> GeoPackageStore:
     closed = add(0, 150, category="gångväg/tillgänglighet", description="Trappan är hal",
                  created=NOW + timedelta(minutes=3))
     st.set_state(closed.id, closed.version, "avslutad utan åtgärd", note="",
-                 author_role="staff", reason="Trappan ligger på privat mark")
+                 author_role="staff", reason="Trappan ligger på privat mark",
+                 public_note=PUBLIC_NOTE)
+    add(80, 80, description=PENDING_TEXT, channel="public")  # awaits moderation
     add(50, 50, description=HIDDEN_TEXT, non_public=True)
     add(60, 60, category="känslig plats", description="Känslig uppgift")
     add(70, 70, description=OTHER_WALK_TEXT, walk_id="annan-vandring")
@@ -128,6 +132,14 @@ def test_shared_protocol_leaves_out_measures_responsibility_deadlines_and_reason
     assert 'id="avslutade"' not in html
 
 
+def test_shared_protocol_shows_the_public_explanation_and_no_unmoderated_finding(
+        protocol_html: str):
+    rows = re.findall(r'<tr class="finding">(.*?)</tr>', protocol_html, flags=re.S)
+    closed = next(r for r in rows if "Trappan är hal" in r)
+    assert PUBLIC_NOTE in closed
+    assert PENDING_TEXT not in protocol_html
+
+
 @pytest.fixture(scope="module")
 def internal_html(store: GeoPackageStore, paths: gpd.GeoDataFrame) -> str:
     return render_protocol_html(make_walk(), store.findings(), paths=paths, store=store,
@@ -141,7 +153,7 @@ def test_internal_protocol_has_the_staff_fields_and_is_marked_internal(internal_
     assert '<p class="internal-banner" role="note">' in html
     assert '<meta name="robots" content="noindex, nofollow">' in html
     rows = re.findall(r'<tr class="finding">(.*?)</tr>', html, flags=re.S)
-    assert len(rows) == 5  # also the non-public and the staff-only finding of this walk
+    assert len(rows) == 6  # also the non-public, staff-only and unmoderated ones
     lamp = next(r for r in rows if "Mörkt vid trappan" in r)
     assert "Byt armatur till LED" in lamp and "kommun gata/park" in lamp
     assert "2025-12-31" in lamp and ">ny<" in lamp

@@ -116,7 +116,8 @@ def test_unknown_categories_are_left_out() -> None:
     frame = gpd.GeoDataFrame({
         "category": ["belysning", "hemlig"], "description": ["a", "b"],
         "state_label": ["ny", "ny"], "state_type": ["open", "open"],
-        "created": [NOW, NOW], "non_public": [False, False]},
+        "created": [NOW, NOW], "non_public": [False, False],
+        "moderation": ["approved", "approved"]},
         index=pd.Index(["a1", "b2"], name="id"), geometry=[Point(X0, Y0)] * 2, crs=CRS_)
     assert public_view(frame)["id"].tolist() == ["a1"]
 

@@ -29,6 +29,10 @@ from trygga_cli.walks_cmd import walks_app  # noqa: E402  (sub-app after the roo
 
 app.add_typer(walks_app, name="walks")
 
+from trygga_cli.store_cmd import store_app  # noqa: E402
+
+app.add_typer(store_app, name="store")
+
 from trygga_cli.report_cmd import REPORT_HELP, promises_app, report_command  # noqa: E402
 
 app.add_typer(promises_app, name="promises")
@@ -110,9 +114,10 @@ def public_map_command(
     out: Annotated[Path, typer.Option("--out", "-o", help=t("Utfil (.html).",
                                                               "Output file (.html)."))],
     profile: ProfileOption = DEFAULT_PROFILE,
-    store: Annotated[Path | None, typer.Option("--store", help=t(
-        "Fyndlager (GeoPackage); standard är profilens.",
-        "Findings store (GeoPackage); default is the profile's."))] = None,
+    store: Annotated[str | None, typer.Option("--store", help=t(
+        "Fyndlager: GeoPackage-fil eller postgresql://värd/databas; standard är profilens.",
+        "Findings store: GeoPackage file or postgresql://host/database; default is the "
+        "profile's."))] = None,
     basemap: Annotated[str, typer.Option("--basemap", help=t(
         "none (ingen, standard) eller osm.", "none (default) or osm."))] = "none",
     lang: Annotated[str, typer.Option("--lang", help="sv | en")] = "sv",
@@ -120,7 +125,6 @@ def public_map_command(
         "Ersätt utfilen även om den inte skrevs av public-map.",
         "Replace the output file even if public-map did not write it."))] = False,
 ) -> None:
-    import dataclasses
     import warnings
 
     from layers import LayerWarning, load_profile
@@ -128,6 +132,7 @@ def public_map_command(
     from ui.public_map import NotOurFileError, is_our_map, write_static_map
     from walks.public import public_view
     from walks.service import open_store
+    from walks.store import override_store
 
     if out.exists() and not force and not is_our_map(out):
         typer.echo(t(f"Fel: {out} finns redan och skrevs inte av `trygga public-map`. Välj "
@@ -135,9 +140,7 @@ def public_map_command(
                      f"Error: {out} exists and was not written by `trygga public-map`. "
                      "Choose another file name, or pass --force to replace it."), err=True)
         raise typer.Exit(2)
-    prof = load_profile(profile)
-    if store is not None:
-        prof = dataclasses.replace(prof, store=store)
+    prof = override_store(load_profile(profile), store)
     st = open_store(prof)
     view = public_view(st.findings(include_hidden=False), categories=st.categories,
                        tz=prof.timezone)

@@ -10,7 +10,6 @@ Register in :mod:`trygga_cli.main`::
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -45,7 +44,7 @@ ProfileOpt = Annotated[Path, profile_option(t(
 RegisterOpt = Annotated[Path | None, typer.Option("--register", "-r", help=t(
     "Löftesregister (TOML); standard är medborgarloften_*.toml i profilens mapp.",
     "Promise register (TOML); default is medborgarloften_*.toml in the profile's folder."))]
-StoreOpt = Annotated[Path | None, typer.Option("--store", help=t(
+StoreOpt = Annotated[str | None, typer.Option("--store", help=t(
     "Fyndlager (GeoPackage); standard är profilens. Aktivitetsloggen ligger bredvid.",
     "Findings store (GeoPackage); default is the profile's. The activity log is beside it."))]
 YearOpt = Annotated[int, typer.Option("--year", "-y", help=t(
@@ -57,7 +56,7 @@ def _fail(exc: Exception, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _load(profile: Path, register: Path | None, store: Path | None,
+def _load(profile: Path, register: Path | None, store: str | None,
           year: int | None = None) -> tuple[Profile, Register]:
     """Profile (with the store override) and the register covering *year*."""
     from layers import load_profile
@@ -65,7 +64,8 @@ def _load(profile: Path, register: Path | None, store: Path | None,
 
     prof = load_profile(profile)
     if store is not None:
-        prof = dataclasses.replace(prof, store=store)
+        from walks.store import override_store
+        prof = override_store(prof, store)
     path = register or register_for_profile(prof, year)
     if path is None:
         when = f" {year}" if year is not None else ""

@@ -19,18 +19,27 @@ walks_app = typer.Typer(
 
 ProfileOpt = Annotated[Path, profile_option(t(
     "Kommunprofil (TOML).", "Municipality profile (TOML)."))]
-StoreOpt = Annotated[Path | None, typer.Option("--store", help=t(
-    "Fyndlager (GeoPackage); standard är profilens.",
-    "Findings store (GeoPackage); default is the profile's."))]
+StoreOpt = Annotated[str | None, typer.Option("--store", help=t(
+    "Fyndlager: GeoPackage-fil eller postgresql://värd/databas; standard är profilens.",
+    "Findings store: GeoPackage file or postgresql://host/database; default is the profile's."))]
 
 
-def _profile_and_store(profile: Path, store: Path | None):  # type: ignore[no-untyped-def]
+def _profile_and_store(profile: Path, store: str | None,  # type: ignore[no-untyped-def]
+                       dry_run: bool = False):
+    """The profile and its store. For a dry run a missing GeoPackage is not created: the
+    run checks against an empty in-memory store instead, so nothing at all is written."""
     from layers import load_profile
     from walks.service import open_store
+    from walks.store import is_postgres_target, override_store, store_target
 
-    prof = load_profile(profile)
-    if store is not None:
-        prof = dataclasses.replace(prof, store=store)
+    prof = override_store(load_profile(profile), store)
+    target = store_target(prof)
+    if dry_run and not is_postgres_target(target) and not Path(target).exists():
+        from walks.backends.memory import MemoryBackend
+        from walks.store import FindingStore, ModerationPolicy
+
+        return prof, FindingStore(MemoryBackend(prof.crs),
+                                  moderation=ModerationPolicy.from_profile(prof))
     return prof, open_store(prof)
 
 
@@ -71,7 +80,7 @@ def import_cmd(
     from walks.service import import_file
 
     try:
-        prof, st = _profile_and_store(profile, store)
+        prof, st = _profile_and_store(profile, store, dry_run=dry_run)
         if walk is not None:
             _require_walk(st, walk)
         outcome = import_file(st, prof, file, walk_id=walk, dry_run=dry_run)
@@ -231,3 +240,55 @@ def protocol_cmd(
     if internal:
         typer.echo(t("Internt protokoll: dela det inte med deltagarna.",
                      "Internal protocol: do not share it with the participants."))
+
+
+@walks_app.command("moderate", help=t(
+    "Moderera fynd från invånare innan de blir offentliga. Utan --approve/--reject: lista "
+    "kön. Originaltexten sparas alltid och syns för personal; allt hamnar i historiken.",
+    "Moderate residents' findings before they become public. Without --approve/--reject: "
+    "list the queue. The original text is always kept for staff; everything goes into the "
+    "history."))
+def moderate_cmd(
+    approve: Annotated[str | None, typer.Option("--approve", help=t(
+        "Godkänn fyndet med detta id för publicering.",
+        "Approve the finding with this id for publication."))] = None,
+    reject: Annotated[str | None, typer.Option("--reject", help=t(
+        "Publicera aldrig fyndet med detta id.", "Never publish the finding with this id."))
+    ] = None,
+    text: Annotated[str | None, typer.Option("--text", help=t(
+        "Redigerad offentlig text (med --approve).",
+        "Edited public text (with --approve)."))] = None,
+    note: Annotated[str, typer.Option("--note", help=t(
+        "Anteckning till historiken.", "Note for the history."))] = "",
+    store: StoreOpt = None,
+    profile: ProfileOpt = DEFAULT_PROFILE,
+) -> None:
+    from layers import ValidationError
+    from walks.store import ConflictError
+
+    if approve and reject:
+        _fail(ValueError(t("ange --approve eller --reject, inte båda",
+                           "give --approve or --reject, not both")))
+    try:
+        _prof, st = _profile_and_store(profile, store)
+        if not (approve or reject):
+            queue = st.moderation_queue()
+            if queue.empty:
+                typer.echo(t("Inga fynd väntar på moderering.",
+                             "No findings await moderation."))
+                return
+            for fid, r in queue.iterrows():
+                typer.echo(f"{fid}  {str(r['created'])[:10]}  {r['channel'] or '':<20} "
+                           f"{r['category']:<28} {str(r['description'])[:70]}")
+            return
+        fid = str(approve or reject)
+        current = st.get_finding(fid)
+        done = st.moderate(fid, current.version, "approve" if approve else "reject",
+                           public_text=text, note=note, author_role="moderator")
+    except KeyError as exc:
+        _fail(ValueError(t(f"okänt fynd: {exc}", f"unknown finding: {exc}")))
+        return
+    except (ValidationError, ConflictError) as exc:
+        _fail(exc)
+        return
+    typer.echo(f"{done.id}: {done.moderation}")

@@ -4,14 +4,17 @@ Which one applies is decided by ``secrets.toml`` (see ``.streamlit/secrets.toml.
 
 1. An ``[auth]`` section: Streamlit's built-in OIDC (``st.login`` / ``st.user``) against
    the kommun's identity provider.
-2. Else ``[trygga] password_hash``: one shared staff password, stored only as a scrypt
-   hash ``"scrypt$n$r$p$salt_hex$hash_hex"``. Make one with ``python -m ui.auth hash``.
+2. Else local accounts: ``[trygga.accounts]`` with one scrypt hash per staff member
+   (``anna = "scrypt$n$r$p$salt_hex$hash_hex"``), or the older single shared
+   ``[trygga] password_hash``. Make a hash with ``python -m ui.auth hash``.
 3. Else, on the synthetic demo profile (``demo = true``): allowed, with a visible
    "Demo, ingen inloggning." notice.
 4. Else (real data and no secrets): refused, with instructions.
 
-Privacy: names, e-mail addresses and passwords are never logged or stored. The session
-only remembers the *role* (``"staff"``); history entries are written with that role.
+Who did what: every write records a pseudonymous user id (:func:`current_user_id`): the
+OIDC subject (``oidc:<sub>``), the local account name (``local:<name>``), ``local:staff``
+for the shared password, or ``demo``. E-mail addresses and passwords are never logged or
+stored; public outputs never show user ids.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ logger = logging.getLogger(__name__)
 STAFF_ROLE = "staff"
 #: Session-state key remembering a successful password login (the role, nothing else).
 SESSION_KEY = "auth_role"
+#: Session-state key of the logged-in local account's user id (``local:<name>``).
+USER_KEY = "auth_user"
 #: Default scrypt cost parameters: n = 2**14, r = 8, p = 1 (16 MiB, ~50 ms).
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 _DKLEN = 32
@@ -130,29 +135,40 @@ def _oidc(auth: Mapping[str, Any]) -> str:
     raise AssertionError("unreachable: st.stop() raises")
 
 
-def _password(stored: str) -> str:
-    """A password form; a correct password is remembered (as the role) for the session."""
+def _password(accounts: Mapping[str, str]) -> str:
+    """A login form; a correct password is remembered (role and user id) for the session.
+
+    *accounts* maps account names to scrypt hashes; the single shared password is the
+    account ``""`` (no user name field is shown then).
+    """
     if st.session_state.get(SESSION_KEY) == STAFF_ROLE:
         _notice_once("password", t("auth_logged_in"))
         try:
             if st.sidebar.button(t("auth_logout"), key="auth_logout_pw"):
                 st.session_state.pop(SESSION_KEY, None)
+                st.session_state.pop(USER_KEY, None)
                 st.rerun()
         except StreamlitDuplicateElementKey:
             pass
         return STAFF_ROLE
+    named = list(accounts) != [""]
     st.title(t("auth_title"))
     with st.form("auth_login_form"):
+        user = st.text_input(t("auth_user"), key="auth_username") if named else ""
         password = st.text_input(t("auth_password"), type="password", key="auth_password")
         submitted = st.form_submit_button(t("auth_login"), type="primary", key="auth_submit")
     if submitted:
+        name = (user or "").strip()
+        stored = accounts.get(name)
         try:
-            ok = verify_password(password or "", stored)
+            # Unknown names are checked against a dummy hash: same time, same answer.
+            ok = verify_password(password or "", stored or _DUMMY_HASH) and stored is not None
         except ValueError as exc:
             st.error(str(exc))
             st.stop()
         if ok:
             st.session_state[SESSION_KEY] = STAFF_ROLE
+            st.session_state[USER_KEY] = f"local:{name or 'staff'}"
             st.session_state.pop("auth_password", None)
             logger.info("staff password login")  # never the password or a name
             st.rerun()
@@ -160,6 +176,49 @@ def _password(stored: str) -> str:
         st.error(t("auth_wrong_password"))
     st.stop()
     raise AssertionError("unreachable: st.stop() raises")
+
+
+#: A valid hash no password matches in practice (for unknown account names).
+_DUMMY_HASH = ("scrypt$16384$8$1$00000000000000000000000000000000$"
+               "0000000000000000000000000000000000000000000000000000000000000000")
+
+
+def local_accounts(trygga: Mapping[str, Any]) -> dict[str, str]:
+    """Account name → scrypt hash from the ``[trygga]`` secrets (``accounts`` table and/or
+    the shared ``password_hash``, which becomes the account ``""``).
+
+    Raises
+    ------
+    ValueError
+        An account name that is not a short plain name.
+    """
+    out: dict[str, str] = {}
+    accounts = trygga.get("accounts")
+    if isinstance(accounts, Mapping):
+        for name, h in accounts.items():
+            if not (isinstance(name, str) and 0 < len(name) <= 64
+                    and all(c.isalnum() or c in "._-" for c in name)):
+                raise ValueError(f"[trygga.accounts] {name!r} is not a plain account name. "
+                                 "Fix: use letters, digits, '.', '_' or '-'")
+            out[name] = str(h)
+    if trygga.get("password_hash") and not out:
+        out[""] = str(trygga["password_hash"])
+    return out
+
+
+def current_user_id() -> str:
+    """The pseudonymous id of the logged-in staff member, for the history.
+
+    ``oidc:<subject>`` with OIDC, ``local:<account>`` with a local account, ``demo`` on
+    the demo without login.
+    """
+    try:
+        if st.user.is_logged_in:
+            sub = st.user.get("sub")
+            return f"oidc:{sub}" if sub else "oidc:unknown"
+    except Exception:  # no auth configured: st.user has no login state
+        pass
+    return str(st.session_state.get(USER_KEY) or "demo")
 
 
 def require_staff() -> str:
@@ -175,9 +234,9 @@ def require_staff() -> str:
     if isinstance(auth, Mapping) and auth:
         return _oidc(auth)
     trygga = conf.get("trygga")
-    stored = trygga.get("password_hash") if isinstance(trygga, Mapping) else None
-    if stored:
-        return _password(str(stored))
+    accounts = local_accounts(trygga) if isinstance(trygga, Mapping) else {}
+    if accounts:
+        return _password(accounts)
     path = profile_path()
     profile = st_profile(str(path), inputs_key(path))
     if profile.demo:

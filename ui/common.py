@@ -12,7 +12,7 @@ from layers.loader import Layers
 from layers.osm import OsmDownloadError
 from ui.st_cache import inputs_key, profile_path, st_layers
 from ui.state import t
-from walks.store import GeoPackageStore
+from walks.store import FindingStore
 
 
 def load_or_stop() -> Layers:
@@ -40,13 +40,14 @@ def show_demo_notice(profile: Profile) -> None:
 
 
 @contextmanager
-def staff_store_page(title_key: str) -> Iterator[tuple[str, Layers, GeoPackageStore]]:
+def staff_store_page(title_key: str) -> Iterator[tuple[str, Layers, FindingStore]]:
     """The shared start of a staff page: login, layers, demo notice, title, open store.
 
-    Yields ``(role, layers, store)`` and closes the store afterwards; a store that cannot
-    be opened is shown as an error and stops the page.
+    Yields ``(role, layers, store)`` and closes the store afterwards; the store writes as
+    the logged-in user's pseudonymous id (:func:`ui.auth.current_user_id`). A store that
+    cannot be opened is shown as an error and stops the page.
     """
-    from ui.auth import require_staff
+    from ui.auth import current_user_id, require_staff
     from walks.service import open_store
 
     role = require_staff()
@@ -54,7 +55,7 @@ def staff_store_page(title_key: str) -> Iterator[tuple[str, Layers, GeoPackageSt
     show_demo_notice(layers.profile)
     st.title(t(title_key))
     try:
-        store = open_store(layers.profile)
+        store = open_store(layers.profile, actor_id=current_user_id())
     except (ValidationError, OSError) as exc:
         show_error(t("store_error"), exc)
         st.stop()

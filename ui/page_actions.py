@@ -26,11 +26,11 @@ from ui.state import t
 from walks.categories import category_labels
 from walks.duplicates import duplicate_candidates, open_findings_mask
 from walks.model import FINDING_STATES, RESPONSIBLE_PARTIES, Finding, finding_state
-from walks.store import ConflictError, GeoPackageStore
+from walks.store import ConflictError, FindingStore
 
 #: Widget keys of the edit form; cleared whenever a new snapshot is loaded.
 FORM_KEYS = ("act_state", "act_reason", "act_responsible_sel", "act_measure", "act_deadline",
-             "act_note")
+             "act_note", "act_public_note")
 
 
 def init_page_state() -> None:
@@ -128,7 +128,7 @@ def _label(findings: pd.DataFrame, fid: str) -> str:
             f"{str(r['description'])[:50]}")
 
 
-def _load_snapshot(store: GeoPackageStore, fid: str) -> Finding:
+def _load_snapshot(store: FindingStore, fid: str) -> Finding:
     snap = store.get_finding(fid)
     st.session_state["act_loaded"] = snap
     for k in FORM_KEYS:
@@ -136,14 +136,14 @@ def _load_snapshot(store: GeoPackageStore, fid: str) -> Finding:
     return snap
 
 
-def _snapshot(store: GeoPackageStore, fid: str) -> Finding:
+def _snapshot(store: FindingStore, fid: str) -> Finding:
     snap = st.session_state.get("act_loaded")
     if isinstance(snap, Finding) and snap.id == fid:
         return snap
     return _load_snapshot(store, fid)
 
 
-def _history(store: GeoPackageStore, fid: str, tz: str) -> None:
+def _history(store: FindingStore, fid: str, tz: str) -> None:
     st.markdown(f"**{t('act_history')}**")
     rows = store.history(fid)
     zone = ZoneInfo(tz)
@@ -155,6 +155,7 @@ def _history(store: GeoPackageStore, fid: str, tz: str) -> None:
     st.dataframe(pd.DataFrame({
         t("act_time"): [u.time.astimezone(zone).strftime("%Y-%m-%d %H:%M") for u in rows],
         t("act_role"): [u.author_role for u in rows],
+        t("act_who"): [u.author_id or "" for u in rows],
         t("act_state_change"): [f"{u.state_before or '–'} → {u.state_after}" for u in rows],
         t("act_note"): [u.note for u in rows],
         t("act_changes"): [changes(dict(u.changes)) for u in rows],
@@ -176,23 +177,27 @@ def _duplicates(snap: Finding, findings: gpd.GeoDataFrame) -> None:
     }), hide_index=True, width="stretch")
 
 
-def _details(store: GeoPackageStore, snap: Finding, tz: str) -> None:
+def _details(store: FindingStore, snap: Finding, tz: str) -> None:
     zone = ZoneInfo(tz)
     st.markdown(f"**{md(snap.category)}** · {t('rec_severity')} {snap.severity} · "
                 f"{snap.created.astimezone(zone):%Y-%m-%d %H:%M} · "
                 f"{md(snap.walk_id or snap.channel or '')}")
     st.text(f"{t('description')}: {snap.description or '–'}")
+    if snap.description_original and snap.description_original != snap.description:
+        st.text(f"{t('mod_original')}: {snap.description_original}")
     st.text(f"{t('rec_note')}: {snap.internal_note or '–'}")
     if snap.non_public:
         st.caption(t("rec_non_public"))
+    if snap.moderation != "approved":
+        st.caption(f"{t('mod_state')}: {snap.moderation}")
     for sha in snap.photos[:4]:
         try:
-            st.image(str(store.photo_file(sha)), width=240)
+            st.image(store.photo_bytes(sha), width=240)
         except (KeyError, OSError):
             st.caption(t("act_photo_missing"))
 
 
-def _form(store: GeoPackageStore, role: str, snap: Finding) -> None:
+def _form(store: FindingStore, role: str, snap: Finding) -> None:
     labels = [s.label for s in FINDING_STATES]
     parties = ["", *RESPONSIBLE_PARTIES]
     with st.form("act_form"):
@@ -205,6 +210,9 @@ def _form(store: GeoPackageStore, role: str, snap: Finding) -> None:
             format_func=lambda r: r or t("act_no_responsible"), key="act_responsible_sel")
         reason = st.text_area(t("act_reason"), value=snap.closed_reason, max_chars=2000,
                               help=t("act_reason_help"), key="act_reason")
+        public_note = st.text_area(t("act_public_note"), value=snap.public_note,
+                                   max_chars=2000, help=t("act_public_note_help"),
+                                   key="act_public_note")
         measure = st.text_area(t("act_measure"), value=snap.measure, max_chars=2000,
                                key="act_measure")
         deadline = st.date_input(t("act_deadline"), value=snap.deadline, key="act_deadline")
@@ -226,6 +234,8 @@ def _form(store: GeoPackageStore, role: str, snap: Finding) -> None:
     new_deadline = deadline if isinstance(deadline, date) else None
     if new_deadline != snap.deadline:
         changes["deadline"] = new_deadline
+    if (public_note or "").strip() != snap.public_note:
+        changes["public_note"] = (public_note or "").strip()
     state_changed = target != snap.state or (
         target.requires_reason and reason_text != snap.closed_reason)
     if not changes and not state_changed:
@@ -259,7 +269,7 @@ def render() -> None:
         _page(store, role, layers.profile.timezone)
 
 
-def _page(store: GeoPackageStore, role: str, tz: str) -> None:
+def _page(store: FindingStore, role: str, tz: str) -> None:
     ss = st.session_state
     msg = ss.get("act_message")
     if msg:
@@ -272,6 +282,7 @@ def _page(store: GeoPackageStore, role: str, tz: str) -> None:
         st.error(t("act_overdue_banner").format(n=int(overdue.sum())), icon="⏰")
         st.dataframe(findings_table(findings[overdue], tz), hide_index=True, width="stretch",
                      key="act_overdue_table")
+    _moderation_queue(store, role, findings)
     shown = _filters(findings, overdue, category_labels(store.categories,
                                                         include_inactive=True))
     st.caption(t("act_table_hint").format(n=len(shown), total=len(findings)))
@@ -303,3 +314,43 @@ def _page(store: GeoPackageStore, role: str, tz: str) -> None:
     with right:
         _history(store, fid, tz)
         _duplicates(snap, findings)
+
+
+def _moderation_queue(store: FindingStore, role: str, findings: gpd.GeoDataFrame) -> None:
+    """Residents' findings awaiting moderation: approve (optionally with an edited public
+    text) or reject. The original text is kept; every decision goes into the history."""
+    pending = findings.loc[findings["moderation"].astype(str).eq("pending")] \
+        if "moderation" in findings.columns else findings.iloc[:0]
+    with st.expander(t("mod_title").format(n=len(pending)), expanded=not pending.empty):
+        if pending.empty:
+            st.caption(t("mod_none"))
+            return
+        st.caption(t("mod_intro"))
+        fid = st.selectbox(t("mod_pick"), [str(i) for i in pending.index], key="mod_pick",
+                           format_func=lambda i: _label(findings, i))
+        row = pending.loc[fid]
+        st.text(f"{t('mod_original')}: {row['description_original'] or row['description']}")
+        with st.form("mod_form"):
+            text = st.text_area(t("mod_public_text"), value=str(row["description"]),
+                                max_chars=2000, key=f"mod_text_{fid}")
+            note = st.text_input(t("mod_note"), max_chars=500, key=f"mod_note_{fid}")
+            c1, c2 = st.columns(2)
+            approve = c1.form_submit_button(t("mod_approve"), type="primary",
+                                            key="mod_approve")
+            reject = c2.form_submit_button(t("mod_reject"), key="mod_reject")
+        if not (approve or reject):
+            return
+        edited = (text or "").strip()
+        try:
+            store.moderate(fid, int(row["version"]), "approve" if approve else "reject",
+                           public_text=edited if approve and edited != row["description"]
+                           else None, note=(note or "").strip(),
+                           author_role="moderator" if role == "staff" else role)
+        except ConflictError as exc:
+            show_error(t("conflict"), exc)
+            st.stop()
+        except ValidationError as exc:
+            show_error(t("act_invalid"), exc)
+            return
+        st.session_state["act_message"] = t("mod_done")
+        st.rerun()

@@ -49,8 +49,15 @@ def _mtime_key(*paths: Path) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
-def _store_path(profile: Profile) -> Path:
-    return Path(profile.store or profile.folder / "walks.gpkg")
+def _store_paths(profile: Profile) -> tuple[Path, ...]:
+    """The GeoPackage store file and its WAL (none for a PostgreSQL store)."""
+    from walks.store import is_postgres_target, store_target
+
+    target = store_target(profile)
+    if is_postgres_target(target):
+        return ()
+    store = Path(target)
+    return (store, store.with_name(store.name + "-wal"))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -276,9 +283,10 @@ def render() -> None:
                         key="followup_year")
     st.caption(f"{reg.title}, {reg.municipality}")
     _prepare_demo(prof, reg)
-    store = _store_path(prof)
-    data_key = _mtime_key(store, store.with_name(store.name + "-wal"),
-                          activity_log_path(prof), reg_file)
+    data_key = _mtime_key(*_store_paths(prof), activity_log_path(prof), reg_file)
+    if not _store_paths(prof):  # PostgreSQL: the store's own change token
+        from ui.page_public import store_token
+        data_key = (*data_key, store_token(path))
     try:
         with st.spinner(t("fu_building")):
             data = st_report(str(path), inputs_key(path), str(reg_file), data_key, int(year))

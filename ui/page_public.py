@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -26,6 +27,7 @@ from ui.st_cache import InputsKey, inputs_key, profile_path, st_layers
 from ui.state import lang, t
 from walks.public import public_view
 from walks.service import open_store
+from walks.store import is_postgres_target, store_target
 
 #: Values of the open/fixed filter; ``"all"`` keeps every public finding.
 STATE_FILTERS = ("all", "open", "fixed", "closed")
@@ -52,11 +54,19 @@ class PublicFilter:
     state: str = "all"
 
 
-def store_key(path: Path) -> tuple[tuple[int, int], ...]:
-    """Modification time and size of the store file and its WAL (the cache key).
+def store_token(profile_file: Path) -> tuple[Any, ...]:
+    """Something that changes whenever the profile's store changes (the cache key).
 
-    The store runs in WAL mode, so a new finding may change only ``<store>-wal``.
+    A GeoPackage: modification time and size of the file and its WAL (a new finding may
+    change only ``<store>-wal``). PostgreSQL: the store's change token (history count and
+    the time of the last change).
     """
+    prof = load_profile(profile_file)
+    target = store_target(prof)
+    if is_postgres_target(target):
+        with open_store(prof) as store:
+            return ("postgresql", *store.change_token())
+    path = Path(target)
     out = []
     for f in (path, path.with_name(path.name + "-wal")):
         st_ = f.stat() if f.exists() else None
@@ -64,14 +74,8 @@ def store_key(path: Path) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
-def store_path(profile_file: Path) -> Path:
-    """The findings store the profile names (default ``walks.gpkg`` beside the profile)."""
-    prof = load_profile(profile_file)
-    return Path(prof.store or prof.folder / "walks.gpkg")
-
-
 @st.cache_data(show_spinner=False, max_entries=8)
-def st_public_view(profile_file: str, key: tuple[tuple[int, int], ...]) -> gpd.GeoDataFrame:
+def st_public_view(profile_file: str, key: tuple[Any, ...]) -> gpd.GeoDataFrame:
     """The public view of the profile's store, cached on the store file's mtime.
 
     Only this allow-listed, escaped frame leaves the function; the staff frame does not.
@@ -195,7 +199,7 @@ def render() -> None:
     st.title(t("page_public"))
     st.write(t("public_intro"))
     path = profile_path()
-    view = st_public_view(str(path), store_key(store_path(path)))
+    view = st_public_view(str(path), store_token(path))
     shown = filter_view(view, _filters(view))
     c1, c2 = st.columns(2)
     show_map = c1.toggle(t("public_show_map"), value=True, key="pub_show_map")

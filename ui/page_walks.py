@@ -60,7 +60,7 @@ from walks.model import (
 from walks.photos import PhotoError
 from walks.planning import UnknownSchoolError, WalkPlan, free_walk_id, plan_walk
 from walks.service import import_file
-from walks.store import ConflictError, GeoPackageStore
+from walks.store import ConflictError, FindingStore
 
 #: Sections of the page (a radio, so only the chosen one is computed and drawn).
 SECTIONS: tuple[str, ...] = ("plan", "record", "import", "list")
@@ -318,7 +318,7 @@ def _walk_label(walks: gpd.GeoDataFrame, walk_id: str) -> str:
     return f"{row['title']} ({str(row['start'])[:10]}, {row['state_label']})"
 
 
-def _current_walk(store: GeoPackageStore, walks: gpd.GeoDataFrame) -> Walk | None:
+def _current_walk(store: FindingStore, walks: gpd.GeoDataFrame) -> Walk | None:
     ss = st.session_state
     pending = ss.get("walk_current_next")
     if pending:
@@ -370,7 +370,7 @@ def edited_stops(plan: WalkPlan, edited: pd.DataFrame) -> tuple[Stop, ...]:
                  for p, lab in zip(rows["_pos"], rows["label"], strict=True))
 
 
-def _plan_section(layers: Layers, store: GeoPackageStore, role: str,
+def _plan_section(layers: Layers, store: FindingStore, role: str,
                   findings: gpd.GeoDataFrame, walks: gpd.GeoDataFrame,
                   current: Walk | None) -> None:
     prof = layers.profile
@@ -392,7 +392,7 @@ def _plan_section(layers: Layers, store: GeoPackageStore, role: str,
     _protocol_section(layers, store, findings, current)
 
 
-def _show_plan(layers: Layers, store: GeoPackageStore, role: str, findings: gpd.GeoDataFrame,
+def _show_plan(layers: Layers, store: FindingStore, role: str, findings: gpd.GeoDataFrame,
                walks: gpd.GeoDataFrame, params: tuple[str, float, bool]) -> None:
     prof = layers.profile
     school, length_m, dark = params
@@ -433,7 +433,7 @@ def _show_plan(layers: Layers, store: GeoPackageStore, role: str, findings: gpd.
     _save_walk_form(layers, store, role, plan, stops, walks)
 
 
-def _save_walk_form(layers: Layers, store: GeoPackageStore, role: str, plan: WalkPlan,
+def _save_walk_form(layers: Layers, store: FindingStore, role: str, plan: WalkPlan,
                     stops: tuple[Stop, ...], walks: gpd.GeoDataFrame) -> None:
     prof = layers.profile
     with st.form("plan_save"):
@@ -480,7 +480,7 @@ def _save_walk_form(layers: Layers, store: GeoPackageStore, role: str, plan: Wal
     st.rerun()
 
 
-def _protocol_section(layers: Layers, store: GeoPackageStore, findings: gpd.GeoDataFrame,
+def _protocol_section(layers: Layers, store: FindingStore, findings: gpd.GeoDataFrame,
                       walk: Walk | None) -> None:
     st.subheader(t("walk_protocol"))
     if walk is None:
@@ -550,7 +550,7 @@ def _chosen_click() -> ClickedPoint | None:
     return None
 
 
-def _photo_upload(store: GeoPackageStore) -> PhotoRef | None:
+def _photo_upload(store: FindingStore) -> PhotoRef | None:
     up = st.file_uploader(t("rec_photo"), type=list(PHOTO_TYPES), key="rec_photo_upload",
                           help=t("rec_photo_help"))
     ss = st.session_state
@@ -583,7 +583,7 @@ def _location(click: ClickedPoint | None, photo: PhotoRef | None,
     return None, ""
 
 
-def _record_section(layers: Layers, store: GeoPackageStore, role: str,
+def _record_section(layers: Layers, store: FindingStore, role: str,
                     findings: gpd.GeoDataFrame, walks: gpd.GeoDataFrame,
                     current: Walk | None) -> None:
     prof = layers.profile
@@ -627,7 +627,7 @@ def _record_section(layers: Layers, store: GeoPackageStore, role: str,
     _walk_findings_table(findings, current, prof.timezone)
 
 
-def _finding_form(layers: Layers, store: GeoPackageStore, role: str, point: Point | None,
+def _finding_form(layers: Layers, store: FindingStore, role: str, point: Point | None,
                   photo: PhotoRef | None, findings: gpd.GeoDataFrame,
                   walks: gpd.GeoDataFrame, current: Walk | None) -> None:
     staff_only = staff_only_labels(store.categories)
@@ -682,7 +682,7 @@ def _reset_form() -> None:
     ss["walk_draft"] = None
 
 
-def _save_finding(store: GeoPackageStore, role: str, finding: Finding) -> None:
+def _save_finding(store: FindingStore, role: str, finding: Finding) -> None:
     try:
         saved = store.add_finding(finding, author_role=role, note="registrerad i appen")
     except ValidationError as exc:
@@ -693,7 +693,7 @@ def _save_finding(store: GeoPackageStore, role: str, finding: Finding) -> None:
     st.rerun()
 
 
-def _draft_decision(store: GeoPackageStore, role: str, draft: Draft,
+def _draft_decision(store: FindingStore, role: str, draft: Draft,
                     findings: gpd.GeoDataFrame) -> None:
     f = draft.finding
     dups = duplicate_candidates(f.geometry, f.category, findings)
@@ -721,7 +721,7 @@ def _draft_decision(store: GeoPackageStore, role: str, draft: Draft,
         st.rerun()
 
 
-def _link_to(store: GeoPackageStore, role: str, target_id: str, new: Finding) -> None:
+def _link_to(store: FindingStore, role: str, target_id: str, new: Finding) -> None:
     """Add the new observation to an existing finding's history instead of a new finding."""
     existing = store.get_finding(target_id)
     parts = [f"Ny iakttagelse länkad hit i stället för ett nytt fynd "
@@ -753,7 +753,7 @@ def _link_to(store: GeoPackageStore, role: str, target_id: str, new: Finding) ->
 # Section 3: import a file
 # --------------------------------------------------------------------------------------
 
-def _import_section(layers: Layers, store: GeoPackageStore, current: Walk | None) -> None:
+def _import_section(layers: Layers, store: FindingStore, current: Walk | None) -> None:
     st.subheader(t("imp_title"))
     st.caption(t("imp_hint"))
     types = sorted({e.lstrip(".") for e in SUPPORTED_EXTENSIONS})
@@ -842,7 +842,7 @@ def _walk_findings_table(findings: gpd.GeoDataFrame, walk: Walk | None,
         st.dataframe(findings_table(part, tz), hide_index=True, width="stretch")
 
 
-def _list_section(store: GeoPackageStore, findings: gpd.GeoDataFrame, walk: Walk | None,
+def _list_section(store: FindingStore, findings: gpd.GeoDataFrame, walk: Walk | None,
                   tz: str) -> None:
     st.subheader(t("list_heading"))
     if walk is None:

@@ -293,11 +293,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "act_stale": ("Fyndet har ändrats sedan du öppnade det. Klicka på ”Ladda om”.",
                   "The finding changed since you opened it. Click “Reload”."),
     "act_reload": ("Ladda om", "Reload"),
-    "act_reason": ("Skäl (krävs för ”avslutad utan åtgärd”)",
-                   "Reason (required for “avslutad utan åtgärd”)"),
-    "act_reason_help": ("Varför avslutas fyndet utan åtgärd? Skälet visas i protokollet.",
-                        "Why is the finding closed without action? The reason is shown in "
-                        "the protocol."),
+    "act_reason": ("Internt skäl (krävs för ”avslutad utan åtgärd”, visas aldrig offentligt)",
+                   "Internal reason (required for “avslutad utan åtgärd”, never public)"),
+    "act_reason_help": ("Varför avslutas fyndet utan åtgärd? Bara för personal; skriv det "
+                        "som ska synas offentligt under ”Offentlig förklaring”.",
+                        "Why is the finding closed without action? Staff only; write what "
+                        "the public may read under “Public explanation”."),
     "act_reason_required": ("Ange ett skäl för att avsluta utan åtgärd. Inget sparades.",
                             "Give a reason to close without action. Nothing was saved."),
     "act_measure": ("Åtgärd", "Measure"),
@@ -310,6 +311,27 @@ TEXTS: dict[str, tuple[str, str]] = {
     "act_nothing_changed": ("Inget är ändrat.", "Nothing changed."),
     "act_invalid": ("Ändringen sparades inte", "The change was not saved"),
     "act_history": ("Historik", "History"),
+    "act_who": ("Vem (användar-id)", "Who (user id)"),
+    "act_public_note": ("Offentlig förklaring", "Public explanation"),
+    "act_public_note_help": ("Vad som gjordes, eller varför inget görs. Visas på den "
+                             "offentliga kartan, Uppföljning och i årsrapporten. Skriv inga "
+                             "namn.", "What was done, or why nothing will be done. Shown on "
+                             "the public map, Uppföljning and in the yearly report. No names."),
+    "mod_title": ("Väntar på moderering ({n})", "Awaiting moderation ({n})"),
+    "mod_none": ("Inga fynd väntar på moderering.", "No findings await moderation."),
+    "mod_intro": ("Fynd från invånare visas inte offentligt förrän någon i personalen har "
+                  "godkänt dem. Originaltexten sparas alltid.",
+                  "Residents' findings are not public until a staff member approves them. "
+                  "The original text is always kept."),
+    "mod_pick": ("Fynd att moderera", "Finding to moderate"),
+    "mod_original": ("Originaltext", "Original text"),
+    "mod_public_text": ("Offentlig text (redigera bort namn och personuppgifter)",
+                        "Public text (edit out names and personal data)"),
+    "mod_approve": ("Godkänn för publicering", "Approve for publication"),
+    "mod_reject": ("Publicera inte", "Do not publish"),
+    "mod_note": ("Anteckning (intern)", "Note (internal)"),
+    "mod_done": ("Modereringen är sparad.", "The moderation was saved."),
+    "mod_state": ("Moderering", "Moderation"),
     "act_time": ("Tid", "Time"),
     "act_role": ("Roll", "Role"),
     "act_state_change": ("Status", "State"),
@@ -320,6 +342,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "act_photo_missing": ("Fotot saknas i fotomappen.", "The photo is missing."),
     "auth_title": ("Inloggning för personal", "Staff login"),
     "auth_password": ("Lösenord", "Password"),
+    "auth_user": ("Användarnamn", "User name"),
     "auth_login": ("Logga in", "Log in"),
     "auth_logout": ("Logga ut", "Log out"),
     "auth_logged_in": ("Inloggad som personal.", "Logged in as staff."),

@@ -150,3 +150,57 @@ def duplicate_candidates(new_point: Point, category: str, findings: gpd.GeoDataF
     result = gpd.GeoDataFrame(out[cols], geometry=out.geometry, crs=findings.crs)
     logger.debug("%d duplicate candidate(s) within %.0f m", len(result), radius_m)
     return result
+
+
+def nearest_duplicates(points: np.ndarray, categories: np.ndarray, findings: gpd.GeoDataFrame,
+                       radius_m: float = DUPLICATE_RADIUS_M) -> pd.DataFrame:
+    """For many new findings at once: the nearest open finding of the same category.
+
+    Vectorised (one STRtree query for all points); the rule is the one of
+    :func:`duplicate_candidates`.
+
+    Parameters
+    ----------
+    points : array of Point
+        Positions of the new findings, in the CRS of *findings* (metres).
+    categories : array of str
+        Their category labels, aligned with *points*.
+    findings : GeoDataFrame
+        Existing findings (index = finding id), projected CRS; needs ``category`` and
+        ``state_label`` (or ``state``).
+    radius_m : float, default 50
+        Search radius in metres (inclusive).
+
+    Returns
+    -------
+    DataFrame
+        One row per new finding that has a candidate: ``position`` (into *points*),
+        ``finding_id`` and ``distance_m`` (metres), the nearest candidate (ties by id),
+        sorted by position.
+    """
+    require_projected(("findings", findings))
+    out = pd.DataFrame({"position": pd.Series([], dtype="int64"),
+                        "finding_id": pd.Series([], dtype=object),
+                        "distance_m": pd.Series([], dtype="float64")})
+    if len(points) == 0 or len(findings) == 0:
+        return out
+    cand = findings.loc[open_findings_mask(findings).to_numpy()]
+    if len(cand) == 0:
+        return out
+    geoms = np.asarray(cand.geometry.values, dtype=object)
+    tree = shapely.STRtree(geoms)
+    pts = np.asarray(points, dtype=object)
+    left, right = tree.query(pts, predicate="dwithin", distance=radius_m)
+    if len(left) == 0:
+        return out
+    cats = np.asarray(cand["category"].astype(str).to_numpy(), dtype=object)
+    same = cats[right] == np.asarray(categories, dtype=object)[left]
+    left, right = left[same], right[same]
+    if len(left) == 0:
+        return out
+    dist = shapely.distance(pts[left], geoms[right])
+    ids = np.asarray(cand.index.astype(str), dtype=object)[right]
+    pairs = pd.DataFrame({"position": left.astype("int64"), "finding_id": ids,
+                          "distance_m": dist})
+    pairs = pairs.sort_values(["position", "distance_m", "finding_id"], kind="stable")
+    return pairs.drop_duplicates("position").reset_index(drop=True)

@@ -197,6 +197,11 @@ _GROUP_ALIASES = {
 #: Roles that may author an update. Roles, never names.
 AUTHOR_ROLES: tuple[str, ...] = ("staff", "moderator", "admin", "import", "system", "public")
 
+#: Moderation states of a finding (visibility, separate from its state): residents'
+#: findings wait as ``pending`` until a moderator approves (public) or rejects them.
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+MODERATION_STATES: tuple[str, ...] = (PENDING, APPROVED, REJECTED)
+
 #: Allowed severities: 1 (low) to 3 (high).
 SEVERITIES: tuple[int, ...] = (1, 2, 3)
 
@@ -319,6 +324,21 @@ class Walk:
         ``planerad`` → ``genomförd`` → ``protokoll publicerat``.
     version : int
         Edit version, starts at 1 (optimistic concurrency).
+    invited : tuple of str
+        Groups invited at the förmöte (:data:`PARTICIPANT_GROUPS`; the Brå/Boverket walk
+        cycle). No names.
+    focus : str
+        What the walk looks at, decided at the förmöte (e.g. ``"belysning, skolvägar"``).
+    premeeting_at : datetime or None
+        When the förmöte (planning meeting) was held, timezone-aware.
+    feedback_at : datetime or None
+        When the återkopplingsmöte (feedback meeting: measure, who and when for each
+        finding, or why not) was held.
+    protocol_published_at : datetime or None
+        When the public protocol was published (set when the walk reaches
+        ``protokoll publicerat``).
+    follows : str or None
+        Id of the earlier walk on the same route that this one follows up.
     """
 
     id: str
@@ -333,10 +353,30 @@ class Walk:
     participants: Mapping[str, int] = field(default_factory=dict)
     state: WalkState = WALK_PLANERAD
     version: int = 1
+    invited: tuple[str, ...] = ()
+    focus: str = ""
+    premeeting_at: datetime | None = None
+    feedback_at: datetime | None = None
+    protocol_published_at: datetime | None = None
+    follows: str | None = None
 
     def __post_init__(self) -> None:
         src = f"walk {self.id!r}"
         problems = []
+        object.__setattr__(self, "invited", tuple(self.invited))
+        unknown = [g for g in self.invited if g not in PARTICIPANT_GROUPS]
+        if unknown:
+            problems.append(_problem(src, "invited", f"unknown group(s) {', '.join(unknown)}",
+                                     "invite groups, never named people; groups: "
+                                     f"{', '.join(PARTICIPANT_GROUPS)}"))
+        for name in ("premeeting_at", "feedback_at", "protocol_published_at"):
+            value = getattr(self, name)
+            if value is not None and not _aware(value):
+                problems.append(_problem(src, name, "not a timezone-aware time",
+                                         "give the time with a time zone"))
+        if self.follows is not None and self.follows == self.id:
+            problems.append(_problem(src, "follows", "a walk cannot follow up itself",
+                                     "give the id of the earlier walk"))
         if not isinstance(self.id, str) or not self.id.strip():
             problems.append(_problem(src, "id", "missing walk id", "give the walk an id"))
         if not isinstance(self.title, str) or not self.title.strip():
@@ -382,7 +422,15 @@ class Walk:
 #: change.
 EDITABLE_FIELDS: tuple[str, ...] = (
     "geometry", "category", "severity", "description", "internal_note", "photos",
-    "responsible", "measure", "deadline", "non_public", "walk_id", "channel",
+    "responsible", "measure", "deadline", "non_public", "walk_id", "channel", "public_note",
+    "luminaire_id",
+)
+
+#: Fields of :class:`Walk` that :meth:`walks.store.FindingStore.update_walk` may change
+#: (the state goes through ``set_walk_state``; the id never changes).
+WALK_EDITABLE_FIELDS: tuple[str, ...] = (
+    "title", "start", "light", "area", "school", "route", "stops", "organiser",
+    "participants", "invited", "focus", "premeeting_at", "feedback_at", "follows",
 )
 
 
@@ -423,7 +471,11 @@ class Finding:
     state : State
         Current state (:data:`FINDING_STATES`).
     closed_reason : str
-        Required when the state requires a reason (avslutad utan åtgärd).
+        Internal reason, required when the state requires one (avslutad utan åtgärd).
+        Never public.
+    public_note : str
+        Public explanation of what was done or why nothing will be done; the only
+        closing text public outputs show.
     non_public : bool
         Never publish this finding (visibility is separate from state).
     version : int
@@ -438,6 +490,16 @@ class Finding:
         When the finding was marked fixed.
     description_original : str or None
         The text as first submitted; kept when the public description is moderated.
+    luminaire_id : str or None
+        The luminaire (inventory id) a lamp fault is about; an open fault makes it dark
+        in the lighting model until the finding is fixed.
+    not_fixed_reports : int
+        How many times residents said "not fixed" on the public page since staff last
+        looked (:meth:`walks.store.FindingStore.report_not_fixed`).
+    moderation : str
+        ``pending``, ``approved`` or ``rejected`` (:data:`MODERATION_STATES`); only
+        approved findings are public. The store sets it on creation from its moderation
+        policy, whatever is passed.
     """
 
     id: str
@@ -462,6 +524,10 @@ class Finding:
     raw_category: str = ""
     fixed_at: datetime | None = None
     description_original: str | None = None
+    public_note: str = ""
+    moderation: str = APPROVED
+    luminaire_id: str | None = None
+    not_fixed_reports: int = 0
 
     def validate(self, categories: Sequence[Category] | None = None) -> None:
         """Check every field; raise one :class:`ValidationError` naming each bad field.
@@ -496,7 +562,7 @@ class Finding:
             problems.append(_problem(src, "severity", f"severity {self.severity!r} is not "
                                      "1, 2 or 3", "use 1 (low), 2 or 3 (high)"))
         for name in ("description", "internal_note", "measure", "closed_reason",
-                     "raw_category"):
+                     "raw_category", "public_note"):
             if not isinstance(getattr(self, name), str):
                 problems.append(_problem(src, name, "not text", "give a text (may be empty)"))
         if not (self.walk_id or self.channel):
@@ -521,6 +587,10 @@ class Finding:
             problems.append(_problem(src, "closed_reason",
                                      f"state {self.state.label!r} requires a reason",
                                      "say why the finding is closed without action"))
+        if self.moderation not in MODERATION_STATES:
+            problems.append(_problem(src, "moderation", f"unknown moderation state "
+                                     f"{self.moderation!r}",
+                                     f"use one of: {', '.join(MODERATION_STATES)}"))
         if not isinstance(self.non_public, bool):
             problems.append(_problem(src, "non_public", f"{self.non_public!r} is not "
                                      "True/False", "use True or False"))
@@ -569,6 +639,9 @@ class FindingUpdate:
         ``description_original``.
     version_after : int
         The finding's version after this change.
+    author_id : str or None
+        Pseudonymous id of the author (OIDC subject, local account name or
+        ``cli:<login>``); staff-only, never public.
     """
 
     finding_id: str
@@ -579,6 +652,7 @@ class FindingUpdate:
     note: str = ""
     changes: Mapping[str, Any] = field(default_factory=dict)
     version_after: int = 1
+    author_id: str | None = None
 
     def __post_init__(self) -> None:
         src = f"update of finding {self.finding_id}"

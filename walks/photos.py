@@ -20,6 +20,7 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import logging
@@ -99,20 +100,21 @@ class StoredPhoto:
     ----------
     info : PhotoInfo
         The checked original.
-    path : Path
-        The private original, ``<photos_dir>/<sha256><ext>`` (keeps EXIF).
+    path : Path or None
+        The private original, ``<photos_dir>/<sha256><ext>`` (keeps EXIF); None when the
+        store keeps photos in its database.
     public_sha256 : str
         Content hash of the public copy.
-    public_path : Path
-        The public copy, ``<photos_dir>/public/<public_sha256>.jpg`` (no EXIF, downscaled).
+    public_path : Path or None
+        The public copy (None when kept in the database), ``<photos_dir>/public/<public_sha256>.jpg`` (no EXIF, downscaled).
     proposed_location : Point or None
         EXIF GPS position in the store CRS (metres), to propose when a finding has none.
     """
 
     info: PhotoInfo
-    path: Path
+    path: Path | None
     public_sha256: str
-    public_path: Path
+    public_path: Path | None
     proposed_location: Point | None
 
     @property
@@ -350,6 +352,33 @@ def photo_path(photos_dir: str | Path, sha256: str, ext: str, public: bool = Fal
     return (base / "public" if public else base) / f"{sha256}{ext}"
 
 
+def prepare_photo(data: bytes | str | Path, crs: str, declared_name: str | None = None,
+                  declared_type: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                  max_px: int = PUBLIC_MAX_PX) -> tuple[StoredPhoto, bytes, bytes]:
+    """Check a photo and make its public copy, writing nothing.
+
+    Returns
+    -------
+    (StoredPhoto, bytes, bytes)
+        The photo description (``path``/``public_path`` None), the original bytes (with
+        EXIF, private) and the public copy's bytes (no metadata, downscaled).
+
+    Raises
+    ------
+    PhotoError
+        Too large, wrong or unreadable type.
+    """
+    if declared_name is None and isinstance(data, (str, Path)):
+        declared_name = Path(data).name
+    raw = _read_bytes(data, max_bytes, declared_name)
+    info = inspect_photo(raw, declared_name, declared_type, max_bytes=max_bytes)
+    pub = public_copy(raw, max_px=max_px)
+    pub_sha = hashlib.sha256(pub).hexdigest()
+    sp = StoredPhoto(info=info, path=None, public_sha256=pub_sha, public_path=None,
+                     proposed_location=propose_location(info.gps_lonlat, crs))
+    return sp, raw, pub
+
+
 def store_photo(data: bytes | str | Path, photos_dir: str | Path, crs: str,
                 declared_name: str | None = None, declared_type: str | None = None, *,
                 max_bytes: int = DEFAULT_MAX_BYTES,
@@ -376,17 +405,12 @@ def store_photo(data: bytes | str | Path, photos_dir: str | Path, crs: str,
         Paths, hashes and the EXIF GPS location proposal. Storing the same photo twice
         writes nothing new.
     """
-    if declared_name is None and isinstance(data, (str, Path)):
-        declared_name = Path(data).name
-    raw = _read_bytes(data, max_bytes, declared_name)
-    info = inspect_photo(raw, declared_name, declared_type, max_bytes=max_bytes)
-    original = photo_path(photos_dir, info.sha256, info.ext)
+    sp, raw, pub = prepare_photo(data, crs, declared_name, declared_type,
+                                 max_bytes=max_bytes, max_px=max_px)
+    original = photo_path(photos_dir, sp.sha256, sp.info.ext)
     _write_once(original, raw)
-    pub = public_copy(raw, max_px=max_px)
-    pub_sha = hashlib.sha256(pub).hexdigest()
-    pub_path = photo_path(photos_dir, pub_sha, ".jpg", public=True)
+    pub_path = photo_path(photos_dir, sp.public_sha256, ".jpg", public=True)
     _write_once(pub_path, pub)
-    logger.info("stored photo %s (%s, %d bytes)", info.sha256[:12], info.format,
-                info.size_bytes)
-    return StoredPhoto(info=info, path=original, public_sha256=pub_sha, public_path=pub_path,
-                       proposed_location=propose_location(info.gps_lonlat, crs))
+    logger.info("stored photo %s (%s, %d bytes)", sp.sha256[:12], sp.info.format,
+                sp.info.size_bytes)
+    return dataclasses.replace(sp, path=original, public_path=pub_path)

@@ -15,18 +15,19 @@ Contents of the protocol
   coloured by state type;
 * the checklist questions per category (:func:`walks.categories.checklist`; staff-only
   categories left out);
-* a table of the findings: number, category, description, state;
+* a table of the findings: number, category, description, state and the public
+  explanation staff wrote (``public_note``);
 * the public photo copies (EXIF-free, downscaled) when a store is given.
 
 Two versions
 ------------
 The **protocol** (default) is shared with the participants and residents, so it is built
 from an allow-list of fields (:data:`PROTOCOL_FIELDS`): the measure, responsible party,
-deadline, closing reason, **internal note**, severity, the original text before
+deadline, internal closing reason, **internal note**, severity, the original text before
 moderation, import keys, channels, versions, history and the original photos are never
 read into the template, and the organising unit (which staff may have written with a
-contact person) is not printed. Findings marked ``non_public`` and findings in staff-only
-categories are left out.
+contact person) is not printed. Findings marked ``non_public``, findings in staff-only
+categories and residents' reports a moderator has not approved are left out.
 
 The **internal protocol** (``internal=True``; ``trygga walks protocol --internal``, the
 app's "Internt protokoll") is for staff only and says so on every page: it adds the
@@ -64,7 +65,7 @@ from shapely.geometry import LineString, Point
 
 from layers.io import write_atomic
 from walks.categories import CATEGORIES, Category, checklist, staff_only_labels
-from walks.model import PARTICIPANT_GROUPS, Walk, finding_state
+from walks.model import APPROVED, PARTICIPANT_GROUPS, Walk, finding_state
 from walks.pdf import html_to_pdf
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ logger = logging.getLogger(__name__)
 #: The only finding fields the shared protocol reads (allow-list; plus the position and
 #: the public photo copies). Measures, responsibility, deadlines, closing reasons and the
 #: internal note are deliberately not here.
-PROTOCOL_FIELDS: tuple[str, ...] = ("category", "description", "state_label")
+PROTOCOL_FIELDS: tuple[str, ...] = ("category", "description", "state_label", "public_note")
 #: The fields of the internal (staff) protocol.
 INTERNAL_PROTOCOL_FIELDS: tuple[str, ...] = (
     *PROTOCOL_FIELDS, "severity", "measure", "responsible", "deadline", "closed_reason",
@@ -109,6 +110,7 @@ class _Row:
     state: str
     state_type: str
     point: Point | None
+    public_note: str = ""
     # internal protocol only (empty in the shared one: never read)
     severity: str = ""
     measure: str = ""
@@ -166,6 +168,8 @@ def _walk_findings(walk: Walk, findings: gpd.GeoDataFrame | None,
     if "non_public" in f.columns:
         hidden |= f["non_public"].fillna(True).astype(bool)
     hidden |= f["category"].astype(str).isin(staff_only_labels(categories))
+    if "moderation" in f.columns:  # residents' reports a moderator has not approved
+        hidden |= ~f["moderation"].astype(object).eq(APPROVED)
     if hidden.any() and not internal:
         logger.info("protocol for %s: left out %d non-public/staff-only finding(s)",
                     walk.id, int(hidden.sum()))
@@ -204,7 +208,8 @@ def _rows(f: pd.DataFrame, internal: bool = False) -> list[_Row]:
         rows.append(_Row(
             no=no, category=_text(r["category"]), description=_text(r["description"]),
             state=state.label, state_type=state.type,
-            point=g if isinstance(g, Point) and not g.is_empty else None, **extra))
+            point=g if isinstance(g, Point) and not g.is_empty else None,
+            public_note=_text(r["public_note"]), **extra))
     return rows
 
 
@@ -341,7 +346,7 @@ def _photos(rows: list[_Row], f: pd.DataFrame, store: FindingStore | None
             continue
         for h in list(hashes)[:MAX_PHOTOS_PER_FINDING]:
             try:
-                data = store.photo_file(str(h), public=True).read_bytes()
+                data = store.photo_bytes(str(h), public=True)
             except (KeyError, OSError) as exc:
                 logger.warning("protocol: public photo %s of finding %d not found (%s)",
                                h, row.no, exc)

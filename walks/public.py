@@ -45,6 +45,7 @@ import shapely
 from layers._common import Problem, ValidationError
 from layers.io import write_atomic
 from walks.categories import CATEGORIES, Category
+from walks.model import APPROVED
 from walks.store import FindingStore
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ logger = logging.getLogger(__name__)
 #: The only columns a public output may contain (``geometry``: EPSG:4326 points, 5 decimals).
 PUBLIC_COLUMNS: tuple[str, ...] = (
     "id", "category", "description", "state_label", "state_type", "date", "fixed_date",
-    "public_photo", "geometry",
+    "public_note", "public_photo", "geometry",
 )
 
 #: Fields of the staff frame that are internal and never public (documentation and tests;
@@ -61,13 +62,14 @@ INTERNAL_COLUMNS: tuple[str, ...] = (
     "internal_note", "description_original", "responsible", "measure", "deadline",
     "severity", "closed_reason", "walk_id", "channel", "source_id", "content_hash",
     "raw_category", "version", "updated", "photos", "non_public", "author_role", "note",
-    "participants", "organiser",
+    "participants", "organiser", "moderation", "created_by", "author_id",
 )
 
 #: Decimals of the public coordinates (5 decimals ≈ 1 m).
 PUBLIC_DECIMALS = 5
 
-_REQUIRED = ("category", "description", "state_label", "state_type", "created", "non_public")
+_REQUIRED = ("category", "description", "state_label", "state_type", "created", "non_public",
+             "moderation")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -82,10 +84,26 @@ def _clean(value: Any) -> str:
 
 
 def _local_date(values: pd.Series, tz: str) -> list[str | None]:
-    ts = pd.to_datetime(values, utc=True, format="ISO8601") if len(values) else values
-    out: list[str | None] = []
-    for t in ts:
-        out.append(None if pd.isna(t) else t.tz_convert(tz).date().isoformat())
+    """ISO local dates (the profile's time zone) of UTC times; None for missing."""
+    if not len(values):
+        return []
+    ts = pd.to_datetime(pd.Series(values, copy=False), utc=True, format="ISO8601")
+    local = ts.dt.tz_convert(tz).dt.strftime("%Y-%m-%d")
+    return [None if pd.isna(v) else str(v) for v in local]
+
+
+def _clean_all(values: Any) -> list[str]:
+    """:func:`_clean` of every value, computed once per distinct value."""
+    vals = list(values)
+    cache: dict[Any, str] = {}
+    out = []
+    for v in vals:
+        try:
+            out.append(cache[v])
+        except KeyError:
+            out.append(cache.setdefault(v, _clean(v)))
+        except TypeError:  # unhashable
+            out.append(_clean(v))
     return out
 
 
@@ -125,7 +143,10 @@ def public_view(findings: gpd.GeoDataFrame, *, categories: Sequence[Category] = 
     ids = findings["id"] if "id" in findings.columns else pd.Series(
         findings.index, index=findings.index)
     public_labels = {c.label for c in categories if not c.staff_only}
+    # Only findings a moderator approved (residents' reports wait), not hidden, in a
+    # public category.
     keep = (~findings["non_public"].fillna(True).astype(bool)) \
+        & findings["moderation"].astype(object).eq(APPROVED) \
         & findings["category"].isin(public_labels)
     unknown = ~findings["category"].isin({c.label for c in categories})
     if unknown.any():
@@ -147,13 +168,15 @@ def public_view(findings: gpd.GeoDataFrame, *, categories: Sequence[Category] = 
     else:
         photos = [None] * len(sel)
     out = pd.DataFrame({
-        "id": [_clean(v) for v in ids.loc[sel.index]],
-        "category": [_clean(v) for v in sel["category"]],
-        "description": [_clean(v) for v in sel["description"]],
-        "state_label": [_clean(v) for v in sel["state_label"]],
-        "state_type": [_clean(v) for v in state_type],
+        "id": _clean_all(ids.loc[sel.index]),
+        "category": _clean_all(sel["category"]),
+        "description": _clean_all(sel["description"]),
+        "state_label": _clean_all(sel["state_label"]),
+        "state_type": _clean_all(state_type),
         "date": _local_date(sel["created"], tz),
         "fixed_date": fixed,
+        "public_note": (_clean_all(sel["public_note"]) if "public_note" in sel.columns
+                        else [""] * len(sel)),
         "public_photo": photos,
     })
     result = gpd.GeoDataFrame(out, geometry=geom.reset_index(drop=True), crs="EPSG:4326")

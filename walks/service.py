@@ -14,7 +14,8 @@ import pandas as pd
 from layers.boundary import load_boundary
 from layers.profile import Profile
 from walks.model import finding_state
-from walks.store import GeoPackageStore, ImportReport
+from walks.store import FindingStore, ImportReport
+from walks.store import open_store as open_profile_store
 
 logger = logging.getLogger(__name__)
 
@@ -28,13 +29,13 @@ class ImportOutcome:
     ok: bool
 
 
-def import_file(store: GeoPackageStore, profile: Profile, path: str | Path,
+def import_file(store: FindingStore, profile: Profile, path: str | Path,
                 walk_id: str | None = None, dry_run: bool = False) -> ImportOutcome:
     """Read a findings file and import it into *store*, all or nothing.
 
     Parameters
     ----------
-    store : GeoPackageStore
+    store : FindingStore
         The findings store (profile CRS).
     profile : Profile
         For the CRS and the municipality boundary (points outside are errors).
@@ -49,17 +50,26 @@ def import_file(store: GeoPackageStore, profile: Profile, path: str | Path,
     from walks.importers import dry_run_report, read_findings_file
 
     result = read_findings_file(path, profile.crs, boundary=load_boundary(profile))
-    text = dry_run_report(result)
+    text = dry_run_report(result, dry_run=dry_run)
     if result.problems:
         return ImportOutcome(text, None, False)
     frame = result.findings
     if walk_id is not None:
         frame = frame.assign(walk_id=walk_id)
     report = store.import_findings(frame, Path(path).name, dry_run=dry_run)
-    return ImportOutcome(text + "\n\n" + report.summary(), report, report.ok)
+    lines = [text, "", report.summary()]
+    store_notes = [n for n in report.notes if n.column in ("geometry", "source_id")]
+    if store_notes:
+        lines.append("Att kontrollera / to check:")
+        lines.extend(f"  - rad / row {n.row}: {n.message}. Åtgärd / fix: {n.fix}"
+                     for n in store_notes)
+    if report.new == 0 and report.duplicates and report.ok:
+        lines.append("Alla rader fanns redan i lagret; inget nytt sparades / every row was "
+                     "already in the store; nothing new was saved")
+    return ImportOutcome("\n".join(lines), report, report.ok)
 
 
-def seed_demo_store(store: GeoPackageStore, profile: Profile) -> int:
+def seed_demo_store(store: FindingStore, profile: Profile) -> int:
     """Put the demo findings (``sources.findings``) into an empty store, with their states.
 
     Returns the number of findings added; 0 when the store already has findings or the
@@ -91,20 +101,22 @@ def seed_demo_store(store: GeoPackageStore, profile: Profile) -> int:
                      + timedelta(days=21 + int(str(fid).replace("-", "")[:8], 16) % 35)
                      if target.is_fixed() else None)
             store.set_state(str(fid), finding.version, target, note="demo",
-                            author_role="staff", reason=reason, fixed_at=fixed)
+                            author_role="staff", reason=reason, fixed_at=fixed,
+                            public_note=reason)
     logger.info("seeded %d demo findings", outcome.report.new)
     return outcome.report.new
 
 
-def open_store(profile: Profile) -> GeoPackageStore:
-    """The profile's store; on the demo, seeded with the demo findings on first use."""
-    store = GeoPackageStore.from_profile(profile)
+def open_store(profile: Profile, *, actor_id: str | None = None) -> FindingStore:
+    """The profile's store (GeoPackage or PostGIS, see :func:`walks.store.open_store`);
+    on the demo, seeded with the demo findings on first use."""
+    store = open_profile_store(profile, actor_id=actor_id)
     if profile.demo:
         seed_demo_store(store, profile)
     return store
 
 
-def open_findings(store: GeoPackageStore) -> gpd.GeoDataFrame:
+def open_findings(store: FindingStore) -> gpd.GeoDataFrame:
     """Open findings (state type ``open``) with category and severity, for the ranking."""
     f = store.findings()
     if f.empty:

@@ -1,68 +1,68 @@
-"""The findings store: a small interface and its GeoPackage implementation.
+"""The findings store: every rule in one class, over a backend that only keeps records.
 
-:class:`FindingStore` is the interface callers use (CLI, UI, protocol, public export); a
-PostGIS backend can implement it later without touching them. :class:`GeoPackageStore`
-is the default: one GeoPackage file that QGIS opens directly (``findings`` is a point
-layer, ``walks`` a line layer, ``finding_updates`` and ``photos`` are attribute tables).
+:class:`FindingStore` owns the rules: version checks (optimistic concurrency), field diffs,
+state transitions and their required fields, moderation, import dedupe, photo checks and
+who did what. Below it a backend (:mod:`walks.backends`) runs transactions:
 
-How the GeoPackage is written
------------------------------
-* The file and its tables are created once with pyogrio (GDAL), so the GeoPackage
-  metadata (``gpkg_contents``, ``gpkg_geometry_columns``, ``gpkg_spatial_ref_sys``, the
-  R-tree spatial index) is exactly what QGIS expects. It is built under a temporary name
-  and linked into place, so processes racing to create the same store cannot clash.
-* Every write afterwards goes through :mod:`sqlite3` in one ``BEGIN IMMEDIATE``
-  transaction, with geometry encoded as GeoPackage binary (``GP`` header, version, flags,
-  ``srs_id``, optional envelope, WKB). The R-tree triggers GDAL created call
-  ``ST_IsEmpty``/``ST_MinX``/…; we register those functions on our connections.
-* The database is in WAL mode with a busy timeout; a write that still meets
-  ``SQLITE_BUSY`` is retried with back-off. A killed process leaves no partial
-  transaction (SQLite ignores uncommitted WAL frames on the next open).
-* ``finding_updates`` is append-only: triggers refuse UPDATE and DELETE.
-* Edits carry a version number (optimistic concurrency): a write based on an old version
-  raises :class:`ConflictError` instead of silently overwriting someone else's edit.
+* :class:`~walks.backends.gpkg.GeoPackageBackend`, the default: one GeoPackage file that
+  QGIS opens directly (``findings`` point layer, ``walks`` line layer, attribute tables
+  ``finding_updates``, ``photos``, ``trygga_meta``); photos in a folder beside it;
+* :class:`~walks.backends.postgis.PostGISBackend`: a shared PostgreSQL + PostGIS database
+  for several staff, app instances and the CLI at once; photos in the database;
+* :class:`~walks.backends.memory.MemoryBackend`: for fast tests.
 
-Times are stored as UTC ISO 8601 text (``2025-10-15T16:02:00.000Z``, the GeoPackage
-DATETIME form) and returned timezone-aware. Coordinates are in the store CRS (the
-profile's metric CRS), metres.
+:func:`open_store` picks the backend from the profile (``store = "walks.gpkg"`` or
+``store = "postgresql://host/db"``). :class:`GeoPackageStore` is the GeoPackage store in one
+call, as before.
+
+Times are UTC and returned timezone-aware; coordinates are in the store CRS (the profile's
+metric CRS), metres.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+import getpass
 import hashlib
 import json
 import logging
 import math
 import os
-import random
-import sqlite3
-import struct
-import threading
-import time
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyogrio
-import shapely
 from pyproj import CRS
 from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 
 from layers._common import Problem, ValidationError
+from walks.backends.base import (
+    FINDING_FIELDS,
+    PHOTO_FIELDS,
+    SCHEMA_VERSION,
+    UPDATE_FIELDS,
+    WALK_FIELDS,
+    Backend,
+    SchemaTooOldError,
+    StoreError,
+    now_utc,
+    record_digest,
+    utc,
+)
+from walks.backends.gpkg import GeoPackageBackend, from_gpkg_blob, gpkg_blob
 from walks.categories import CATEGORIES, Category, map_category
 from walks.model import (
+    APPROVED,
     EDITABLE_FIELDS,
     NY,
+    PENDING,
+    REJECTED,
     SEVERITIES,
     Finding,
     FindingUpdate,
@@ -80,8 +80,7 @@ from walks.photos import (
     PhotoError,
     StoredPhoto,
     inspect_photo,
-    photo_path,
-    store_photo,
+    prepare_photo,
 )
 
 if TYPE_CHECKING:
@@ -89,10 +88,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-#: Schema version of our tables (kept in the ``trygga_meta`` table).
-SCHEMA_VERSION = 1
+__all__ = [
+    "SCHEMA_VERSION", "ConflictError", "FindingStore", "GeoPackageStore", "ImportRejectedError",
+    "ImportReport", "ImportRow", "ModerationPolicy", "SchemaTooOldError", "StoreError",
+    "from_gpkg_blob", "gpkg_blob", "open_store",
+]
 
 
 class ConflictError(RuntimeError):
@@ -205,167 +205,6 @@ class ImportRejectedError(ValidationError):
 
 
 # --------------------------------------------------------------------------------------
-# The interface
-# --------------------------------------------------------------------------------------
-
-class FindingStore(ABC):
-    """What callers may do with a findings store; backends implement it.
-
-    All writes are single transactions; all edits of existing findings take the version
-    the caller loaded and raise :class:`ConflictError` if it moved.
-
-    Attributes
-    ----------
-    crs : str
-        The store CRS (the profile's metric CRS). Geometries in and out are in it.
-    categories : tuple of Category
-        Allowed categories.
-    """
-
-    crs: str
-    categories: tuple[Category, ...]
-
-    # walks ------------------------------------------------------------------------
-    @abstractmethod
-    def add_walk(self, walk: Walk, author_role: str = "staff") -> Walk:
-        """Store a new walk; its id must be unused."""
-
-    @abstractmethod
-    def get_walk(self, walk_id: str) -> Walk:
-        """Load one walk. Raises KeyError if unknown."""
-
-    @abstractmethod
-    def set_walk_state(self, walk_id: str, expected_version: int,
-                       new_state: WalkState | str) -> Walk:
-        """Move a walk forward (planerad → genomförd → protokoll publicerat)."""
-
-    @abstractmethod
-    def walks(self) -> gpd.GeoDataFrame:
-        """All walks, index ``walk_id``, route LineStrings in the store CRS."""
-
-    # findings ---------------------------------------------------------------------
-    @abstractmethod
-    def add_finding(self, finding: Finding, author_role: str = "staff",
-                    note: str = "") -> Finding:
-        """Store a new finding (version 1) and its first history entry."""
-
-    @abstractmethod
-    def get_finding(self, finding_id: str) -> Finding:
-        """Load one finding. Raises KeyError if unknown."""
-
-    @abstractmethod
-    def findings(self, include_hidden: bool = True) -> gpd.GeoDataFrame:
-        """All findings (without ``non_public`` ones unless *include_hidden*).
-
-        Index: the finding UUID (named ``id``). Geometry: points in the store CRS.
-        Internal fields are included: this frame is for staff. Publish only
-        :func:`walks.public.public_view` of it.
-        """
-
-    @abstractmethod
-    def update_finding(self, finding_id: str, expected_version: int, *,
-                       author_role: str = "staff", note: str = "",
-                       **changes: Any) -> Finding:
-        """Change editable fields (:data:`walks.model.EDITABLE_FIELDS`).
-
-        Raises
-        ------
-        ConflictError
-            The finding's version is no longer *expected_version*.
-        ValidationError
-            Unknown fields or invalid values (naming the field).
-        """
-
-    @abstractmethod
-    def set_state(self, finding_id: str, expected_version: int, new_state: State | str,
-                  note: str, author_role: str, reason: str | None = None,
-                  fixed_at: datetime | None = None) -> Finding:
-        """Change a finding's state; closing without action requires *reason*."""
-
-    @abstractmethod
-    def history(self, finding_id: str) -> list[FindingUpdate]:
-        """The finding's append-only history, oldest first."""
-
-    @abstractmethod
-    def import_findings(self, gdf: gpd.GeoDataFrame, source: str, dry_run: bool = False, *,
-                        author_role: str = "import",
-                        on_transaction: Callable[[], None] | None = None) -> ImportReport:
-        """Import findings all-or-nothing (see :class:`GeoPackageStore`)."""
-
-    # photos -----------------------------------------------------------------------
-    @abstractmethod
-    def add_photo(self, data: bytes | str | Path, declared_name: str | None = None,
-                  declared_type: str | None = None) -> StoredPhoto:
-        """Check and store a photo; returns its content hash and location proposal."""
-
-    @abstractmethod
-    def photo_file(self, sha256: str, public: bool = False) -> Path:
-        """Path of a stored photo (original, or public copy by its public hash)."""
-
-
-# --------------------------------------------------------------------------------------
-# GeoPackage binary geometry
-# --------------------------------------------------------------------------------------
-
-_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
-
-
-def gpkg_blob(geom: BaseGeometry | None, srs_id: int) -> bytes | None:
-    """Encode *geom* as a GeoPackage binary geometry (little-endian, xy envelope).
-
-    Points get no envelope (as GDAL writes them); empty geometries set the empty flag.
-    """
-    if geom is None:
-        return None
-    wkb = shapely.to_wkb(geom, byte_order=1, output_dimension=2, flavor="iso")
-    if geom.is_empty:
-        flags = 0b0001_0001
-        envelope = b""
-    elif geom.geom_type == "Point":
-        flags = 0b0000_0001
-        envelope = b""
-    else:
-        flags = 0b0000_0011
-        minx, miny, maxx, maxy = geom.bounds
-        envelope = struct.pack("<dddd", minx, maxx, miny, maxy)
-    return b"GP" + bytes([0, flags]) + struct.pack("<i", srs_id) + envelope + wkb
-
-
-def _blob_wkb(blob: bytes) -> bytes:
-    if blob[:2] != b"GP":
-        raise ValueError("not a GeoPackage geometry blob")
-    flags = blob[3]
-    env = _ENVELOPE_BYTES.get((flags >> 1) & 0b111)
-    if env is None:
-        raise ValueError("bad envelope indicator in GeoPackage geometry")
-    return blob[8 + env:]
-
-
-def from_gpkg_blob(blob: bytes | None) -> Any:
-    """Decode a GeoPackage binary geometry (or None)."""
-    if blob is None:
-        return None
-    return shapely.from_wkb(_blob_wkb(bytes(blob)))
-
-
-def _blob_is_empty(blob: bytes | None) -> int | None:
-    if blob is None:
-        return None
-    return 1 if blob[3] & 0b0001_0000 else int(from_gpkg_blob(blob).is_empty)
-
-
-def _blob_bound(i: int) -> Callable[[bytes | None], float | None]:
-    def f(blob: bytes | None) -> float | None:
-        if blob is None:
-            return None
-        g = from_gpkg_blob(blob)
-        if g is None or g.is_empty:
-            return None
-        return float(g.bounds[i])
-    return f
-
-
-# --------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------
 
@@ -375,21 +214,13 @@ def _ms(value: datetime) -> datetime:
 
 
 def _now() -> datetime:
-    return _ms(datetime.now(UTC))
+    return now_utc()
 
 
 def _ts(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
-        f"{value.astimezone(UTC).microsecond // 1000:03d}Z"
-
-
-def _parse_ts(text: str | None) -> datetime | None:
-    if text is None or text == "":
-        return None
-    dt = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    """UTC ISO text with milliseconds (for hashes and history diffs)."""
+    from walks.backends.gpkg import ts_text
+    return ts_text(value)
 
 
 def _jsonable(value: Any) -> Any:
@@ -420,96 +251,141 @@ def _opt_text(value: Any) -> str | None:
     return None if _is_missing(value) or str(value).strip() == "" else str(value)
 
 
-_ST_FUNCTIONS: dict[str, Callable[[bytes | None], Any]] = {
-    "ST_IsEmpty": _blob_is_empty,
-    "ST_MinX": _blob_bound(0), "ST_MinY": _blob_bound(1),
-    "ST_MaxX": _blob_bound(2), "ST_MaxY": _blob_bound(3),
-}
+def default_actor_id() -> str:
+    """The author id of command-line writes: ``TRYGGA_USER``, else ``cli:<login name>``."""
+    env = os.environ.get("TRYGGA_USER", "").strip()
+    if env:
+        return env
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name (containers)
+        return "cli:unknown"
 
-_BUSY_WORDS = ("database is locked", "database is busy", "locked")
 
+@dataclass(frozen=True)
+class ModerationPolicy:
+    """Which new findings wait for a moderator before they can be public.
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return True
-    return any(w in str(exc).lower() for w in _BUSY_WORDS)
+    Attributes
+    ----------
+    review_channels : tuple of str
+        Channels whose findings come from residents (public forms): they start as
+        ``pending``. A channel matches exactly, or as a prefix ending in ``:``
+        (``"import:survey123"`` matches ``"import:survey123"``).
+    staff_public : bool
+        Findings entered by staff in other channels are approved at once (True) or also
+        wait for moderation (False).
+    """
+
+    review_channels: tuple[str, ...] = ("import:survey123", "import:epicollect5",
+                                        "public", "open311")
+    staff_public: bool = True
+
+    def initial(self, channel: str | None, author_role: str) -> str:
+        """The moderation state a new finding starts in."""
+        if author_role == "public":
+            return PENDING
+        ch = channel or ""
+        if any(ch == c or ch.startswith(c.rstrip(":") + ":") for c in self.review_channels):
+            return PENDING
+        return APPROVED if self.staff_public else PENDING
+
+    @classmethod
+    def from_profile(cls, profile: Profile) -> ModerationPolicy:
+        """The policy of ``[moderation]`` in the profile (defaults when absent)."""
+        m = getattr(profile, "moderation", None)
+        if m is None:
+            return cls()
+        return cls(review_channels=tuple(m.review_channels), staff_public=bool(m.staff_public))
 
 
 # --------------------------------------------------------------------------------------
-# Schema
+# Records <-> model objects
 # --------------------------------------------------------------------------------------
 
-def _s() -> pd.Series:
-    return pd.Series([], dtype=pd.ArrowDtype(pa.string()))
+def _finding_record(f: Finding, *, updated: datetime, created_by: str | None) -> dict[str, Any]:
+    return {
+        "uuid": f.id, "walk_id": f.walk_id, "channel": f.channel, "created": utc(f.created),
+        "category": f.category, "raw_category": f.raw_category, "severity": f.severity,
+        "description": f.description, "description_original": f.description_original,
+        "internal_note": f.internal_note, "photos": list(f.photos),
+        "responsible": f.responsible, "measure": f.measure, "deadline": f.deadline,
+        "state_label": f.state.label, "state_type": f.state.type,
+        "closed_reason": f.closed_reason, "public_note": f.public_note,
+        "non_public": bool(f.non_public), "moderation": f.moderation, "version": f.version,
+        "source_id": f.source_id, "content_hash": f.content_hash, "fixed_at": utc(f.fixed_at),
+        "created_by": created_by, "updated": updated, "luminaire_id": f.luminaire_id,
+        "not_fixed_reports": int(f.not_fixed_reports), "geometry": f.geometry,
+    }
 
 
-def _dt() -> pd.Series:
-    return pd.Series([], dtype=pd.ArrowDtype(pa.timestamp("ms", tz="UTC")))
+def _record_finding(r: dict[str, Any]) -> Finding:
+    return Finding(
+        id=r["uuid"], geometry=r["geometry"], created=r["created"] or _now(),
+        category=r["category"], severity=int(r["severity"]),
+        description=r["description"] or "", internal_note=r["internal_note"] or "",
+        walk_id=r["walk_id"], channel=r["channel"], photos=tuple(r["photos"] or ()),
+        responsible=r["responsible"], measure=r["measure"] or "", deadline=r["deadline"],
+        state=finding_state(r["state_label"]), closed_reason=r["closed_reason"] or "",
+        public_note=r.get("public_note") or "", non_public=bool(r["non_public"]),
+        moderation=r.get("moderation") or APPROVED, version=int(r["version"]),
+        source_id=r["source_id"], content_hash=r["content_hash"],
+        raw_category=r["raw_category"] or "", fixed_at=r["fixed_at"],
+        description_original=r["description_original"], luminaire_id=r.get("luminaire_id"),
+        not_fixed_reports=int(r.get("not_fixed_reports") or 0))
 
 
-def _i() -> pd.Series:
-    return pd.Series([], dtype=pd.ArrowDtype(pa.int64()))
+def _update_record(u: FindingUpdate) -> dict[str, Any]:
+    return {"finding_uuid": u.finding_id, "time": utc(u.time), "author_role": u.author_role,
+            "author_id": u.author_id, "state_before": u.state_before,
+            "state_after": u.state_after, "note": u.note, "changes": dict(u.changes),
+            "version_after": u.version_after}
 
 
-def _f() -> pd.Series:
-    return pd.Series([], dtype=pd.ArrowDtype(pa.float64()))
+def _record_update(r: dict[str, Any]) -> FindingUpdate:
+    return FindingUpdate(r["finding_uuid"], r["time"] or _now(), r["author_role"],
+                         r["state_before"], r["state_after"], r["note"] or "",
+                         r["changes"] or {}, int(r["version_after"]),
+                         author_id=r.get("author_id"))
 
 
-def _b() -> pd.Series:
-    return pd.Series([], dtype=pd.ArrowDtype(pa.bool_()))
+def _walk_record(w: Walk, *, created: datetime | None, updated: datetime,
+                 created_by: str | None, updated_by: str | None) -> dict[str, Any]:
+    return {
+        "walk_id": w.id, "title": w.title, "start": utc(w.start), "light": w.light,
+        "area": w.area, "school": w.school, "organiser": w.organiser,
+        "participants": dict(w.participants),
+        "stops": [{"x": s.point.x, "y": s.point.y, "label": s.label} for s in w.stops],
+        "state_label": w.state.label, "state_type": w.state.type, "version": w.version,
+        "created": created, "updated": updated, "created_by": created_by,
+        "updated_by": updated_by, "invited": list(w.invited), "focus": w.focus,
+        "premeeting_at": utc(w.premeeting_at), "feedback_at": utc(w.feedback_at),
+        "protocol_published_at": utc(w.protocol_published_at), "follows": w.follows,
+        "geometry": w.route,
+    }
 
 
-def _d() -> pd.Series:
-    return pd.Series([], dtype=pd.ArrowDtype(pa.date32()))
+def _record_walk(r: dict[str, Any]) -> Walk:
+    stops = tuple(Stop(Point(s["x"], s["y"]), s.get("label", "")) for s in r["stops"] or [])
+    route = r["geometry"]
+    return Walk(id=r["walk_id"], title=r["title"], start=r["start"] or _now(),
+                light=r["light"], area=r["area"] or "", school=r["school"],
+                route=route if isinstance(route, LineString) else None, stops=stops,
+                organiser=r["organiser"] or "", participants=r["participants"] or {},
+                state=walk_state(r["state_label"]), version=int(r["version"]),
+                invited=tuple(r.get("invited") or ()), focus=r.get("focus") or "",
+                premeeting_at=r.get("premeeting_at"), feedback_at=r.get("feedback_at"),
+                protocol_published_at=r.get("protocol_published_at"),
+                follows=r.get("follows"))
 
 
-_FINDINGS_SCHEMA: dict[str, Callable[[], pd.Series]] = {
-    "uuid": _s, "walk_id": _s, "channel": _s, "created": _dt, "category": _s,
-    "raw_category": _s, "severity": _i, "description": _s, "description_original": _s,
-    "internal_note": _s, "photos": _s, "responsible": _s, "measure": _s, "deadline": _d,
-    "state_label": _s, "state_type": _s, "closed_reason": _s, "non_public": _b,
-    "version": _i, "source_id": _s, "content_hash": _s, "fixed_at": _dt, "updated": _dt,
-}
-_WALKS_SCHEMA: dict[str, Callable[[], pd.Series]] = {
-    "walk_id": _s, "title": _s, "start": _dt, "light": _s, "area": _s, "school": _s,
-    "organiser": _s, "participants": _s, "stops": _s, "state_label": _s, "state_type": _s,
-    "version": _i, "created": _dt, "updated": _dt,
-}
-_UPDATES_SCHEMA: dict[str, Callable[[], pd.Series]] = {
-    "finding_uuid": _s, "time": _dt, "author_role": _s, "state_before": _s,
-    "state_after": _s, "note": _s, "changes": _s, "version_after": _i,
-}
-_PHOTOS_SCHEMA: dict[str, Callable[[], pd.Series]] = {
-    "sha256": _s, "format": _s, "ext": _s, "size_bytes": _i, "width": _i, "height": _i,
-    "public_sha256": _s, "gps_lon": _f, "gps_lat": _f, "created": _dt,
-}
-_META_SCHEMA: dict[str, Callable[[], pd.Series]] = {"key": _s, "value": _s}
-
-_EXTRA_DDL = (
-    'CREATE UNIQUE INDEX IF NOT EXISTS "findings_uuid_idx" ON "findings" ("uuid")',
-    'CREATE INDEX IF NOT EXISTS "findings_source_idx" ON "findings" ("source_id", '
-    '"content_hash")',
-    'CREATE INDEX IF NOT EXISTS "findings_hash_idx" ON "findings" ("content_hash")',
-    'CREATE UNIQUE INDEX IF NOT EXISTS "walks_walk_id_idx" ON "walks" ("walk_id")',
-    'CREATE UNIQUE INDEX IF NOT EXISTS "photos_sha256_idx" ON "photos" ("sha256")',
-    'CREATE INDEX IF NOT EXISTS "finding_updates_uuid_idx" ON "finding_updates" '
-    '("finding_uuid")',
-    'CREATE UNIQUE INDEX IF NOT EXISTS "trygga_meta_key_idx" ON "trygga_meta" ("key")',
-    "CREATE TRIGGER IF NOT EXISTS \"finding_updates_append_only_update\" BEFORE UPDATE ON "
-    "\"finding_updates\" BEGIN SELECT RAISE(ABORT, 'finding_updates is append-only: "
-    "history is never changed'); END",
-    "CREATE TRIGGER IF NOT EXISTS \"finding_updates_append_only_delete\" BEFORE DELETE ON "
-    "\"finding_updates\" BEGIN SELECT RAISE(ABORT, 'finding_updates is append-only: "
-    "history is never deleted'); END",
-)
-
-_FINDING_COLUMNS = [c for c in _FINDINGS_SCHEMA]
-_WALK_COLUMNS = [c for c in _WALKS_SCHEMA]
-
-
-def _empty_frame(schema: dict[str, Callable[[], pd.Series]]) -> pd.DataFrame:
-    return pd.DataFrame({k: f() for k, f in schema.items()})
+def _photo_record(sp: StoredPhoto) -> dict[str, Any]:
+    lonlat = sp.info.gps_lonlat
+    return {"sha256": sp.sha256, "format": sp.info.format, "ext": sp.info.ext,
+            "size_bytes": sp.info.size_bytes, "width": sp.info.width,
+            "height": sp.info.height, "public_sha256": sp.public_sha256,
+            "gps_lon": lonlat[0] if lonlat else None, "gps_lat": lonlat[1] if lonlat else None,
+            "created": _now()}
 
 
 # --------------------------------------------------------------------------------------
@@ -519,7 +395,7 @@ def _empty_frame(schema: dict[str, Callable[[], pd.Series]]) -> pd.DataFrame:
 #: Columns of the frame :meth:`FindingStore.import_findings` takes (the importers' output).
 IMPORT_COLUMNS: tuple[str, ...] = (
     "source_id", "category", "raw_category", "severity", "description", "internal_note",
-    "created", "photo_paths", "walk_id", "channel", "geometry",
+    "created", "photo_paths", "walk_id", "channel", "geometry", "luminaire_id",
 )
 _IMPORT_REQUIRED = ("category", "geometry")
 
@@ -651,18 +527,21 @@ def prepare_import(gdf: gpd.GeoDataFrame, crs: str, source: str,
         source_id = _opt_text(rec.get("source_id"))
         description = _text(rec.get("description"))
         internal_note = _text(rec.get("internal_note"))
+        luminaire_id = _opt_text(rec.get("luminaire_id"))
         if row_problems:
             prep.problems.extend(row_problems)
             prep.error_rows.append((pos, row, category))
             continue
         assert isinstance(geom, Point)
+        # The time is not part of the content: the same waypoint exported with and
+        # without its timestamp (or with its time zone fixed) is the same finding.
         chash = _content_hash({
             "raw_category": raw_category, "category": _text(rec.get("category")),
             "severity": None if _is_missing(sev_raw) else severity,
             "description": description, "internal_note": internal_note,
-            "created": None if _is_missing(created_raw) else _ts(created),
             "x": round(geom.x, 2), "y": round(geom.y, 2), "walk_id": walk_id,
             "photos": sorted(photo_hashes),
+            **({"luminaire_id": luminaire_id} if luminaire_id else {}),
         })
         try:
             finding = Finding(
@@ -670,7 +549,7 @@ def prepare_import(gdf: gpd.GeoDataFrame, crs: str, source: str,
                 category=category, severity=severity, description=description,
                 internal_note=internal_note, walk_id=walk_id, channel=channel,
                 photos=tuple(photo_hashes), source_id=source_id, content_hash=chash,
-                raw_category=raw_category)
+                raw_category=raw_category, luminaire_id=luminaire_id)
             finding.validate(categories)
         except ValidationError as exc:
             prep.problems.extend(Problem(source, row, p.column, p.message, p.fix)
@@ -683,319 +562,108 @@ def prepare_import(gdf: gpd.GeoDataFrame, crs: str, source: str,
 
 
 # --------------------------------------------------------------------------------------
-# GeoPackage store
+# The store: every rule, over a backend
 # --------------------------------------------------------------------------------------
 
-class GeoPackageStore(FindingStore):
-    """The findings store in one GeoPackage file (QGIS opens it directly).
+#: Columns of :meth:`FindingStore.findings`, in order (after the ``id`` index).
+FINDING_COLUMNS: tuple[str, ...] = (
+    "walk_id", "channel", "created", "category", "raw_category", "severity", "description",
+    "description_original", "internal_note", "photos", "public_photos", "responsible",
+    "measure", "deadline", "state_label", "state_type", "closed_reason", "non_public",
+    "version", "source_id", "content_hash", "fixed_at", "updated", "public_note",
+    "moderation", "created_by", "luminaire_id", "not_fixed_reports",
+)
+
+#: Moderation decisions :meth:`FindingStore.moderate` takes, and the state each gives.
+MODERATION_DECISIONS: dict[str, str] = {"approve": APPROVED, "reject": REJECTED}
+
+
+class FindingStore:
+    """The findings store: walks, findings, history and photos, with every rule.
 
     Parameters
     ----------
-    path : path
-        The ``.gpkg`` file; created with all tables if missing.
-    crs : str
-        The store CRS, the profile's metric CRS (e.g. ``"EPSG:3007"``). An existing store
-        in another CRS is an error.
-    photos_dir : path, optional
-        Photos folder; default ``photos`` next to the store file.
-    categories : tuple of Category
+    backend : Backend
+        Where records are kept (:mod:`walks.backends`).
+    categories : sequence of Category
         Allowed categories (default :data:`walks.categories.CATEGORIES`).
-    busy_timeout_s : float
-        How long a write waits for another writer's lock before retrying.
     max_photo_bytes : int
         Photo size limit in bytes.
+    moderation : ModerationPolicy
+        Which new findings wait for a moderator.
+    actor_id : str, optional
+        Pseudonymous id of the person writing (OIDC subject, local account name, or
+        ``cli:<login>``); recorded with every write. Default :func:`default_actor_id`.
+    check_schema : bool
+        Refuse a store whose schema is older or newer than this trygga (default True;
+        ``trygga store upgrade`` opens with False).
 
     Notes
     -----
-    A store object keeps one SQLite connection per process (opened on first use, guarded
-    by a lock so threads can share the object). It can be pickled or forked: another
-    process opens its own connection. ``close()`` (or ``with store:``) releases it.
-
-    Examples
-    --------
-    >>> store = GeoPackageStore("data/stromstad/walks.gpkg", "EPSG:3007")  # doctest: +SKIP
-    >>> store.findings().query("state_type == 'open'")  # doctest: +SKIP
+    All writes are single transactions; all edits of existing findings take the version
+    the caller loaded and raise :class:`ConflictError` if it moved. History is append-only.
+    Public outputs must use :func:`walks.public.public_view` of :meth:`findings`: only
+    approved, not hidden findings in public categories, and only allow-listed fields.
     """
 
-    def __init__(self, path: str | Path, crs: str, *, photos_dir: str | Path | None = None,
-                 categories: Sequence[Category] = CATEGORIES, busy_timeout_s: float = 30.0,
-                 max_photo_bytes: int = DEFAULT_MAX_BYTES):
-        self.path = Path(path)
-        self.crs = CRS.from_user_input(crs).to_string()
-        self.photos_dir = Path(photos_dir) if photos_dir else self.path.parent / "photos"
+    def __init__(self, backend: Backend, *, categories: Sequence[Category] = CATEGORIES,
+                 max_photo_bytes: int = DEFAULT_MAX_BYTES,
+                 moderation: ModerationPolicy | None = None, actor_id: str | None = None,
+                 check_schema: bool = True):
+        self.backend = backend
+        self.crs = backend.crs
         self.categories = tuple(categories)
-        self.busy_timeout_s = float(busy_timeout_s)
         self.max_photo_bytes = int(max_photo_bytes)
-        self._lock = threading.RLock()
-        self._con: sqlite3.Connection | None = None
-        self._con_pid: int | None = None
-        if not self.path.exists():
-            self._create()
-        self.srs_id = self._check_file()
+        self.moderation = moderation or ModerationPolicy()
+        self.actor_id = actor_id or default_actor_id()
+        if check_schema:
+            self._check_schema()
 
-    @classmethod
-    def from_profile(cls, profile: Profile, **kwargs: Any) -> GeoPackageStore:
-        """The store named by ``profile.store`` (default ``walks.gpkg`` in the profile
-        folder), in the profile CRS."""
-        path = profile.store or profile.folder / "walks.gpkg"
-        return cls(path, profile.crs, **kwargs)
+    def _check_schema(self) -> None:
+        have = self.backend.schema_version()
+        where = self.backend.label
+        if have is None:
+            raise StoreError(where, "the store has no trygga tables yet",
+                             "run `trygga store init` (with the same profile) to create them")
+        if have < SCHEMA_VERSION:
+            raise SchemaTooOldError(
+                where, f"the store has schema version {have}; this trygga needs "
+                f"{SCHEMA_VERSION}", "run `trygga store upgrade` (back up the store first)")
+        if have > SCHEMA_VERSION:
+            raise StoreError(where, f"the store has schema version {have}, newer than this "
+                             f"trygga ({SCHEMA_VERSION})", "upgrade trygga on this machine")
 
     def __repr__(self) -> str:
-        return f"GeoPackageStore({str(self.path)!r}, {self.crs!r})"
+        return f"{type(self).__name__}({self.backend!r})"
 
-    # connection & transactions ------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None,
-                              check_same_thread=False)
-        con.row_factory = sqlite3.Row
-        con.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
-        con.execute("PRAGMA synchronous = NORMAL")
-        for name, fn in _ST_FUNCTIONS.items():
-            con.create_function(name, 1, fn, deterministic=True)
-        return con
+    @property
+    def label(self) -> str:
+        """Where the store is, for messages (never a password)."""
+        return self.backend.label
 
-    def _connection(self) -> sqlite3.Connection:
-        """This process's connection (opened lazily; a forked child opens its own)."""
-        if self._con is None or self._con_pid != os.getpid():
-            # An inherited connection from the parent is abandoned, never used or closed.
-            self._con = self._connect()
-            self._con_pid = os.getpid()
-        return self._con
+    def acting_as(self, actor_id: str | None) -> FindingStore:
+        """The same store (same backend and connections), writing as *actor_id*."""
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other.actor_id = actor_id or self.actor_id
+        return other
 
     def close(self) -> None:
-        """Close this process's connection (reopened on the next call)."""
-        with self._lock:
-            if self._con is not None and self._con_pid == os.getpid():
-                self._con.close()
-            self._con = None
+        """Release the backend's connections (reopened on the next call)."""
+        self.backend.close()
 
-    def __enter__(self) -> GeoPackageStore:
+    def __enter__(self) -> FindingStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.update(_con=None, _con_pid=None, _lock=None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.RLock()
-
-    @contextlib.contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            con = self._connection()
-            con.execute("BEGIN")  # one consistent snapshot for multi-statement reads
-            try:
-                yield con
-            finally:
-                with contextlib.suppress(sqlite3.Error):
-                    con.execute("ROLLBACK")
-
-    def _write(self, fn: Callable[[sqlite3.Connection], T], max_attempts: int = 50) -> T:
-        """Run *fn* in one ``BEGIN IMMEDIATE`` transaction; retry on SQLITE_BUSY."""
-        delay = 0.005
-        with self._lock:
-            for attempt in range(1, max_attempts + 1):
-                con = self._connection()
-                try:
-                    con.execute("BEGIN IMMEDIATE")
-                    result = fn(con)
-                    con.execute("UPDATE gpkg_contents SET last_change = "
-                                "strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name IN "
-                                "('findings','walks','finding_updates','photos')")
-                    con.execute("COMMIT")
-                    return result
-                except sqlite3.OperationalError as exc:
-                    with contextlib.suppress(sqlite3.Error):
-                        con.execute("ROLLBACK")
-                    if not _is_busy(exc) or attempt == max_attempts:
-                        raise
-                    logger.debug("store busy (attempt %d): %s; retrying", attempt, exc)
-                    time.sleep(delay * (1 + random.random()))
-                    delay = min(delay * 2, 0.5)
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        con.execute("ROLLBACK")
-                    raise
-        raise AssertionError("unreachable")
-
-    # creation & checks ----------------------------------------------------------------
-    def _create(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{random.randrange(1 << 30)}"
-                                  ".tmp.gpkg")
-        try:
-            findings = gpd.GeoDataFrame(_empty_frame(_FINDINGS_SCHEMA),
-                                        geometry=gpd.GeoSeries([], crs=self.crs), crs=self.crs)
-            walks = gpd.GeoDataFrame(_empty_frame(_WALKS_SCHEMA),
-                                     geometry=gpd.GeoSeries([], crs=self.crs), crs=self.crs)
-            pyogrio.write_dataframe(findings, tmp, layer="findings", driver="GPKG",
-                                    geometry_type="Point", use_arrow=True)
-            pyogrio.write_dataframe(walks, tmp, layer="walks", driver="GPKG",
-                                    geometry_type="LineString", use_arrow=True)
-            for name, schema in (("finding_updates", _UPDATES_SCHEMA),
-                                 ("photos", _PHOTOS_SCHEMA), ("trygga_meta", _META_SCHEMA)):
-                pyogrio.write_dataframe(_empty_frame(schema), tmp, layer=name, driver="GPKG",
-                                        use_arrow=True)
-            con = sqlite3.connect(tmp, isolation_level=None)
-            try:
-                con.execute("PRAGMA journal_mode = WAL")
-                con.execute("BEGIN")
-                for ddl in _EXTRA_DDL:
-                    con.execute(ddl)
-                con.executemany('INSERT INTO "trygga_meta" ("key", "value") VALUES (?, ?)',
-                                [("schema_version", str(SCHEMA_VERSION)), ("crs", self.crs)])
-                con.execute("COMMIT")
-            finally:
-                con.close()
-            try:
-                os.link(tmp, self.path)  # atomic; fails if another process won the race
-                logger.info("created findings store %s (%s)", self.path, self.crs)
-            except FileExistsError:
-                logger.debug("store %s was created by another process", self.path)
-        finally:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(f"{tmp}{suffix}").unlink(missing_ok=True)
-
-    def _check_file(self) -> int:
-        src = str(self.path)
-        try:
-            con = self._connection()
-        except sqlite3.Error as exc:
-            raise ValidationError([Problem(src, "", "", f"cannot open the store ({exc})",
-                                           "check the path and permissions")]) from None
-        try:
-            tables = {r[0] for r in con.execute(
-                "SELECT name FROM sqlite_master WHERE type='table'")}
-            need = {"findings", "walks", "finding_updates", "photos", "trygga_meta",
-                    "gpkg_geometry_columns"}
-            if not need <= tables:
-                raise ValidationError([Problem(
-                    src, "", "", f"not a findings store (missing tables: "
-                    f"{', '.join(sorted(need - tables))})",
-                    "point --store at a store created by trygga, or at a new file name")])
-            mode = con.execute("PRAGMA journal_mode").fetchone()[0]
-            if str(mode).lower() != "wal":
-                con.execute("PRAGMA journal_mode = WAL")
-            row = con.execute(
-                "SELECT g.srs_id, s.organization, s.organization_coordsys_id, s.definition "
-                "FROM gpkg_geometry_columns g JOIN gpkg_spatial_ref_sys s "
-                "ON g.srs_id = s.srs_id WHERE g.table_name = 'findings'").fetchone()
-        except ValidationError:
-            self.close()
-            raise
-        except sqlite3.DatabaseError as exc:
-            self.close()
-            raise ValidationError([Problem(src, "", "", f"not a GeoPackage ({exc})",
-                                           "point --store at a .gpkg findings store")]) from None
-        srs_id, org, org_id, definition = row
-        try:
-            file_crs = (CRS.from_authority(org, org_id) if org and org.upper() != "NONE"
-                        else CRS.from_user_input(definition))
-        except Exception:  # pyproj CRSError; we report below
-            file_crs = None
-        if file_crs is None or file_crs != CRS.from_user_input(self.crs):
-            have = file_crs.to_string() if file_crs is not None else "an unknown CRS"
-            raise ValidationError([Problem(
-                src, "", "crs", f"the store is in {have}, not {self.crs}",
-                "open it with the profile it was created with, or use a new store file")])
-        return int(srs_id)
-
-    # row conversion ---------------------------------------------------------------------
-    def _finding_row(self, f: Finding) -> dict[str, Any]:
-        return {
-            "uuid": f.id, "walk_id": f.walk_id, "channel": f.channel, "created": _ts(f.created),
-            "category": f.category, "raw_category": f.raw_category, "severity": f.severity,
-            "description": f.description, "description_original": f.description_original,
-            "internal_note": f.internal_note, "photos": json.dumps(list(f.photos)),
-            "responsible": f.responsible, "measure": f.measure,
-            "deadline": f.deadline.isoformat() if f.deadline else None,
-            "state_label": f.state.label, "state_type": f.state.type,
-            "closed_reason": f.closed_reason, "non_public": int(f.non_public),
-            "version": f.version, "source_id": f.source_id, "content_hash": f.content_hash,
-            "fixed_at": _ts(f.fixed_at), "updated": _ts(_now()),
-            "geom": gpkg_blob(f.geometry, self.srs_id),
-        }
-
-    @staticmethod
-    def _row_to_finding(r: sqlite3.Row) -> Finding:
-        return Finding(
-            id=r["uuid"], geometry=from_gpkg_blob(r["geom"]),
-            created=_parse_ts(r["created"]) or _now(), category=r["category"],
-            severity=int(r["severity"]), description=r["description"] or "",
-            internal_note=r["internal_note"] or "", walk_id=r["walk_id"],
-            channel=r["channel"], photos=tuple(json.loads(r["photos"] or "[]")),
-            responsible=r["responsible"], measure=r["measure"] or "",
-            deadline=date.fromisoformat(r["deadline"]) if r["deadline"] else None,
-            state=finding_state(r["state_label"]), closed_reason=r["closed_reason"] or "",
-            non_public=bool(r["non_public"]), version=int(r["version"]),
-            source_id=r["source_id"], content_hash=r["content_hash"],
-            raw_category=r["raw_category"] or "", fixed_at=_parse_ts(r["fixed_at"]),
-            description_original=r["description_original"])
-
-    def _insert_finding(self, con: sqlite3.Connection, f: Finding) -> None:
-        row = self._finding_row(f)
-        cols = ", ".join(f'"{c}"' for c in row)
-        marks = ", ".join("?" for _ in row)
-        con.execute(f'INSERT INTO "findings" ({cols}) VALUES ({marks})', list(row.values()))
-
-    @staticmethod
-    def _insert_update(con: sqlite3.Connection, u: FindingUpdate) -> None:
-        con.execute(
-            'INSERT INTO "finding_updates" ("finding_uuid", "time", "author_role", '
-            '"state_before", "state_after", "note", "changes", "version_after") '
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (u.finding_id, _ts(u.time), u.author_role, u.state_before, u.state_after, u.note,
-             json.dumps(dict(u.changes), ensure_ascii=False), u.version_after))
-
-    def _load_finding(self, con: sqlite3.Connection, finding_id: str) -> Finding:
-        r = con.execute('SELECT * FROM "findings" WHERE "uuid" = ?', (finding_id,)).fetchone()
-        if r is None:
-            raise KeyError(f"no finding with id {finding_id!r} in {self.path}")
-        return self._row_to_finding(r)
-
-    def _check_photos_known(self, con: sqlite3.Connection, f: Finding) -> None:
-        if not f.photos:
-            return
-        known = {r[0] for r in con.execute(
-            f'SELECT "sha256" FROM "photos" WHERE "sha256" IN '
-            f'({", ".join("?" for _ in f.photos)})', list(f.photos))}
-        unknown = [p for p in f.photos if p not in known]
-        if unknown:
-            raise ValidationError([Problem(
-                f"finding {f.id}", "", "photos", f"unknown photo hash(es): "
-                f"{', '.join(u[:12] for u in unknown)}", "add photos with add_photo() first",
-                column_label="field")])
+    def _who(self, author_id: str | None) -> str:
+        return author_id or self.actor_id
 
     # walks ------------------------------------------------------------------------------
-    def _walk_row(self, w: Walk) -> dict[str, Any]:
-        return {
-            "walk_id": w.id, "title": w.title, "start": _ts(w.start), "light": w.light,
-            "area": w.area, "school": w.school, "organiser": w.organiser,
-            "participants": json.dumps(dict(w.participants), ensure_ascii=False),
-            "stops": json.dumps([{"x": s.point.x, "y": s.point.y, "label": s.label}
-                                 for s in w.stops], ensure_ascii=False),
-            "state_label": w.state.label, "state_type": w.state.type, "version": w.version,
-            "updated": _ts(_now()), "geom": gpkg_blob(w.route, self.srs_id),
-        }
-
-    @staticmethod
-    def _row_to_walk(r: sqlite3.Row) -> Walk:
-        stops = tuple(Stop(Point(s["x"], s["y"]), s.get("label", ""))
-                      for s in json.loads(r["stops"] or "[]"))
-        route = from_gpkg_blob(r["geom"])
-        return Walk(id=r["walk_id"], title=r["title"], start=_parse_ts(r["start"]) or _now(),
-                    light=r["light"], area=r["area"] or "", school=r["school"],
-                    route=route if isinstance(route, LineString) else None, stops=stops,
-                    organiser=r["organiser"] or "",
-                    participants=json.loads(r["participants"] or "{}"),
-                    state=walk_state(r["state_label"]), version=int(r["version"]))
-
-    def add_walk(self, walk: Walk, author_role: str = "staff") -> Walk:
+    def add_walk(self, walk: Walk, author_role: str = "staff",
+                 author_id: str | None = None) -> Walk:
         """Store a new walk (version 1).
 
         Raises
@@ -1003,31 +671,27 @@ class GeoPackageStore(FindingStore):
         ValidationError
             The walk id is already used (field ``id``).
         """
-        def tx(con: sqlite3.Connection) -> Walk:
-            if con.execute('SELECT 1 FROM "walks" WHERE "walk_id" = ?', (walk.id,)).fetchone():
-                raise ValidationError([Problem(
-                    f"walk {walk.id!r}", "", "id", "a walk with this id already exists",
-                    "choose another id", column_label="field")])
-            row = self._walk_row(dataclasses.replace(walk, version=1))
-            row["created"] = _ts(_now())
-            cols = ", ".join(f'"{c}"' for c in row)
-            con.execute(f'INSERT INTO "walks" ({cols}) VALUES ({", ".join("?" for _ in row)})',
-                        list(row.values()))
-            return dataclasses.replace(walk, version=1)
-        result = self._write(tx)
+        new = dataclasses.replace(walk, version=1)
+        now = _now()
+        rec = _walk_record(new, created=now, updated=now, created_by=self._who(author_id),
+                           updated_by=self._who(author_id))
+        if not self.backend.write(lambda tx: tx.insert_walk(rec)):
+            raise ValidationError([Problem(
+                f"walk {walk.id!r}", "", "id", "a walk with this id already exists",
+                "choose another id", column_label="field")])
         logger.info("added walk %s by %s", walk.id, author_role)
-        return result
+        return new
 
     def get_walk(self, walk_id: str) -> Walk:
         """Load one walk. Raises KeyError if unknown."""
-        with self._reading() as con:
-            r = con.execute('SELECT * FROM "walks" WHERE "walk_id" = ?', (walk_id,)).fetchone()
+        with self.backend.reading() as tx:
+            r = tx.walk(walk_id)
         if r is None:
-            raise KeyError(f"no walk with id {walk_id!r} in {self.path}")
-        return self._row_to_walk(r)
+            raise KeyError(f"no walk with id {walk_id!r} in {self.label}")
+        return _record_walk(r)
 
     def set_walk_state(self, walk_id: str, expected_version: int,
-                       new_state: WalkState | str) -> Walk:
+                       new_state: WalkState | str, author_id: str | None = None) -> Walk:
         """Move a walk forward (planerad → genomförd → protokoll publicerat).
 
         Raises
@@ -1039,58 +703,113 @@ class GeoPackageStore(FindingStore):
         """
         target = walk_state(new_state)
 
-        def tx(con: sqlite3.Connection) -> Walk:
-            r = con.execute('SELECT * FROM "walks" WHERE "walk_id" = ?', (walk_id,)).fetchone()
+        def tx(t: Any) -> Walk:
+            r = t.walk(walk_id)
             if r is None:
-                raise KeyError(f"no walk with id {walk_id!r} in {self.path}")
-            current = self._row_to_walk(r)
+                raise KeyError(f"no walk with id {walk_id!r} in {self.label}")
+            current = _record_walk(r)
             if current.version != expected_version:
-                raise ConflictError(walk_id, expected_version, current.version, None,
-                                    _parse_ts(r["updated"]), kind="walk")
+                raise ConflictError(walk_id, expected_version, current.version,
+                                    r.get("updated_by"), r.get("updated"), kind="walk")
             if target.step < current.state.step:
                 raise ValidationError([Problem(
                     f"walk {walk_id!r}", "", "state",
                     f"cannot go back from {current.state.label!r} to {target.label!r}",
                     "walk states only move forward", column_label="field")])
             new = dataclasses.replace(current, state=target, version=current.version + 1)
-            con.execute('UPDATE "walks" SET "state_label" = ?, "state_type" = ?, "version" = ?, '
-                        '"updated" = ? WHERE "walk_id" = ?',
-                        (target.label, target.type, new.version, _ts(_now()), walk_id))
+            if target.is_published() and new.protocol_published_at is None:
+                new = dataclasses.replace(new, protocol_published_at=_now())
+            rec = _walk_record(new, created=r.get("created"), updated=_now(),
+                               created_by=r.get("created_by"), updated_by=self._who(author_id))
+            if not t.update_walk(rec, expected_version):
+                raise ConflictError(walk_id, expected_version, -1, None, None, kind="walk")
             return new
-        return self._write(tx)
+        return self.backend.write(tx)
+
+    def update_walk(self, walk_id: str, expected_version: int, *,
+                    author_id: str | None = None, **changes: Any) -> Walk:
+        """Change a walk's plan or its walk-cycle record (one transaction).
+
+        Parameters
+        ----------
+        walk_id : str
+        expected_version : int
+            The version the caller loaded.
+        **changes
+            Fields from :data:`walks.model.WALK_EDITABLE_FIELDS`: the plan (title, start,
+            route, stops …), the groups invited and the focus decided at the förmöte, when
+            the förmöte and the återkopplingsmöte were held, and ``follows`` (the earlier
+            walk this one follows up; it must exist).
+
+        Raises
+        ------
+        ConflictError
+            The walk changed since *expected_version*.
+        ValidationError
+            Unknown or non-editable fields, invalid values, an unknown ``follows`` walk.
+        """
+        from walks.model import WALK_EDITABLE_FIELDS
+
+        src = f"walk {walk_id!r}"
+        bad = [Problem(src, "", k, "this field cannot be edited here",
+                       "use set_walk_state() for the state; editable: "
+                       f"{', '.join(WALK_EDITABLE_FIELDS)}", column_label="field")
+               for k in changes if k not in WALK_EDITABLE_FIELDS]
+        if bad:
+            raise ValidationError(bad)
+
+        def tx(t: Any) -> Walk:
+            r = t.walk(walk_id)
+            if r is None:
+                raise KeyError(f"no walk with id {walk_id!r} in {self.label}")
+            current = _record_walk(r)
+            if current.version != expected_version:
+                raise ConflictError(walk_id, expected_version, current.version,
+                                    r.get("updated_by"), r.get("updated"), kind="walk")
+            follows = changes.get("follows")
+            if follows and t.walk(str(follows)) is None:
+                raise ValidationError([Problem(src, "", "follows",
+                                               f"no walk with id {follows!r}",
+                                               "give the id of the earlier walk",
+                                               column_label="field")])
+            new = dataclasses.replace(current, **changes, version=current.version + 1)
+            rec = _walk_record(new, created=r.get("created"), updated=_now(),
+                               created_by=r.get("created_by"), updated_by=self._who(author_id))
+            if not t.update_walk(rec, expected_version):
+                raise ConflictError(walk_id, expected_version, -1, None, None, kind="walk")
+            return new
+        return self.backend.write(tx)
 
     def walks(self) -> gpd.GeoDataFrame:
         """All walks: index ``walk_id``; route LineStrings in the store CRS.
 
         Columns: title, start (UTC), light, area, school, organiser, participants (dict of
         counts), stops (list of dicts with x, y, label), state_label, state_type, version,
-        created, updated, geometry.
+        created, updated, created_by, updated_by (author ids), invited (groups), focus,
+        premeeting_at, feedback_at, protocol_published_at (UTC), follows (walk id),
+        geometry.
         """
-        with self._reading() as con:
-            rows = con.execute('SELECT * FROM "walks" ORDER BY "start", "walk_id"').fetchall()
-        cols = [c for c in _WALK_COLUMNS if c != "walk_id"]
-        data: dict[str, list[Any]] = {c: [] for c in cols}
-        geoms = []
-        ids = []
-        for r in rows:
-            ids.append(r["walk_id"])
-            for c in cols:
-                v = r[c]
-                if c in ("participants", "stops"):
-                    v = json.loads(v or ("{}" if c == "participants" else "[]"))
-                data[c].append(v)
-            geoms.append(from_gpkg_blob(r["geom"]))
-        df = pd.DataFrame(data, index=pd.Index(ids, name="walk_id", dtype=object))
-        for c in ("start", "created", "updated"):
-            df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601")
+        with self.backend.reading() as tx:
+            rows = tx.walk_records()
+        cols = [c for c in WALK_FIELDS if c not in ("walk_id", "geometry")]
+        df = pd.DataFrame({c: [r.get(c) for r in rows] for c in cols},
+                          index=pd.Index([r["walk_id"] for r in rows], name="walk_id",
+                                         dtype=object))
+        for c in ("start", "created", "updated", "premeeting_at", "feedback_at",
+                  "protocol_published_at"):
+            df[c] = pd.to_datetime(df[c], utc=True)
         df["version"] = df["version"].astype("int64")
-        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, index=df.index, crs=self.crs),
+        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([r["geometry"] for r in rows],
+                                                           index=df.index, crs=self.crs),
                                 crs=self.crs)
 
     # findings ---------------------------------------------------------------------------
     def add_finding(self, finding: Finding, author_role: str = "staff",
-                    note: str = "") -> Finding:
+                    note: str = "", author_id: str | None = None) -> Finding:
         """Store a new finding (as version 1) and its creation entry in the history.
+
+        The moderation state is set by the store's :class:`ModerationPolicy` (residents'
+        findings wait for approval), whatever *finding* says.
 
         Raises
         ------
@@ -1099,27 +818,37 @@ class GeoPackageStore(FindingStore):
         """
         finding = dataclasses.replace(
             finding, version=1, created=_ms(finding.created),
-            fixed_at=_ms(finding.fixed_at) if finding.fixed_at else None)
+            fixed_at=_ms(finding.fixed_at) if finding.fixed_at else None,
+            moderation=self.moderation.initial(finding.channel, author_role))
         finding.validate(self.categories)
+        who = self._who(author_id)
         entry = FindingUpdate(finding.id, _now(), author_role, None, finding.state.label,
-                              note or "skapad", {}, 1)
+                              note or "skapad", {}, 1, author_id=who)
+        rec = _finding_record(finding, updated=_now(), created_by=who)
 
-        def tx(con: sqlite3.Connection) -> Finding:
-            if con.execute('SELECT 1 FROM "findings" WHERE "uuid" = ?',
-                           (finding.id,)).fetchone():
+        def tx(t: Any) -> Finding:
+            if t.finding(finding.id) is not None:
                 raise ValidationError([Problem(
                     f"finding {finding.id}", "", "id", "a finding with this id already exists",
                     "use walks.model.new_id() for new findings", column_label="field")])
-            self._check_photos_known(con, finding)
-            self._insert_finding(con, finding)
-            self._insert_update(con, entry)
+            self._check_photos_known(t, finding)
+            if finding.id not in t.insert_findings([rec]):
+                raise ValidationError([Problem(
+                    f"finding {finding.id}", "", "content_hash",
+                    "a finding with the same import key is already stored",
+                    "this finding was imported before; edit the stored one",
+                    column_label="field")])
+            t.append_updates([_update_record(entry)])
             return finding
-        return self._write(tx)
+        return self.backend.write(tx)
 
     def get_finding(self, finding_id: str) -> Finding:
         """Load one finding. Raises KeyError if unknown."""
-        with self._reading() as con:
-            return self._load_finding(con, finding_id)
+        with self.backend.reading() as tx:
+            r = tx.finding(finding_id)
+        if r is None:
+            raise KeyError(f"no finding with id {finding_id!r} in {self.label}")
+        return _record_finding(r)
 
     def findings(self, include_hidden: bool = True) -> gpd.GeoDataFrame:
         """All findings, as a staff frame (internal fields included).
@@ -1132,93 +861,97 @@ class GeoPackageStore(FindingStore):
         Returns
         -------
         GeoDataFrame
-            Index: UUID (named ``id``). Columns: walk_id, channel, created (UTC), category,
-            raw_category, severity, description, description_original, internal_note,
-            photos (list of hashes), public_photos (list of public-copy hashes, same order),
-            responsible, measure, deadline (date), state_label, state_type, closed_reason,
-            non_public, version, source_id, content_hash, fixed_at (UTC), updated (UTC),
+            Index: UUID (named ``id``). Columns :data:`FINDING_COLUMNS`: walk_id, channel,
+            created (UTC), category, raw_category, severity, description,
+            description_original, internal_note, photos (list of hashes), public_photos
+            (public-copy hashes, same order), responsible, measure, deadline (date),
+            state_label, state_type, closed_reason (internal), non_public, version,
+            source_id, content_hash, fixed_at (UTC), updated (UTC), public_note (public
+            explanation), moderation (pending/approved/rejected), created_by (author id),
             geometry (points in the store CRS).
         """
-        where = "" if include_hidden else ' WHERE "non_public" = 0'
-        with self._reading() as con:
-            rows = con.execute(f'SELECT * FROM "findings"{where} ORDER BY "created", "uuid"'
-                               ).fetchall()
-            public_of = dict(con.execute('SELECT "sha256", "public_sha256" FROM "photos"'
-                                         ).fetchall())
-        cols = [c for c in _FINDING_COLUMNS if c != "uuid"]
-        data: dict[str, list[Any]] = {c: [] for c in cols}
-        data["public_photos"] = []
-        ids, geoms = [], []
-        for r in rows:
-            ids.append(r["uuid"])
-            for c in cols:
-                data[c].append(r[c])
-            photos = json.loads(r["photos"] or "[]")
-            data["photos"][-1] = photos
-            data["public_photos"].append([public_of[p] for p in photos if p in public_of])
-            geoms.append(from_gpkg_blob(r["geom"]))
-        df = pd.DataFrame(data, index=pd.Index(ids, name="id", dtype=object))
+        with self.backend.reading() as tx:
+            rows = tx.finding_records(include_hidden)
+            public_of = {p["sha256"]: p["public_sha256"] for p in tx.photo_records()}
+        data: dict[str, list[Any]] = {c: [r.get(c) for r in rows] for c in FINDING_COLUMNS
+                                      if c != "public_photos"}
+        data["photos"] = [list(r.get("photos") or []) for r in rows]
+        data["public_photos"] = [[public_of[p] for p in ph if p in public_of]
+                                 for ph in data["photos"]]
+        df = pd.DataFrame(data, index=pd.Index([r["uuid"] for r in rows], name="id",
+                                               dtype=object))
         for c in ("created", "fixed_at", "updated"):
-            df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601")
-        # With pandas 3 a missing text is NaN (truthy), so test for a string explicitly.
-        df["deadline"] = [date.fromisoformat(d) if isinstance(d, str) and d else None
-                          for d in df["deadline"]]
+            df[c] = pd.to_datetime(df[c], utc=True)
         df["severity"] = df["severity"].astype("int64")
         df["version"] = df["version"].astype("int64")
         df["non_public"] = df["non_public"].astype(bool)
-        for c in ("description", "internal_note", "measure", "closed_reason", "raw_category"):
-            df[c] = df[c].fillna("")
-        order = [*cols[:cols.index("photos") + 1], "public_photos",
-                 *cols[cols.index("photos") + 1:]]
-        return gpd.GeoDataFrame(df[order],
-                                geometry=gpd.GeoSeries(geoms, index=df.index, crs=self.crs),
+        for c in ("description", "internal_note", "measure", "closed_reason", "raw_category",
+                  "public_note"):
+            df[c] = df[c].fillna("").astype(object)
+        df["moderation"] = df["moderation"].fillna(APPROVED).astype(object)
+        df["not_fixed_reports"] = df["not_fixed_reports"].fillna(0).astype("int64")
+        return gpd.GeoDataFrame(df[list(FINDING_COLUMNS)],
+                                geometry=gpd.GeoSeries([r["geometry"] for r in rows],
+                                                       index=df.index, crs=self.crs),
                                 crs=self.crs)
 
-    def _conflict(self, con: sqlite3.Connection, finding_id: str, expected: int,
-                  current: int) -> ConflictError:
-        last = con.execute('SELECT "author_role", "time" FROM "finding_updates" WHERE '
-                           '"finding_uuid" = ? ORDER BY "fid" DESC LIMIT 1',
-                           (finding_id,)).fetchone()
-        role, when = (last[0], _parse_ts(last[1])) if last else (None, None)
-        return ConflictError(finding_id, expected, current, role, when)
+    def _check_photos_known(self, t: Any, f: Finding) -> None:
+        if not f.photos:
+            return
+        known = t.known_photos(list(f.photos))
+        unknown = [p for p in f.photos if p not in known]
+        if unknown:
+            raise ValidationError([Problem(
+                f"finding {f.id}", "", "photos", f"unknown photo hash(es): "
+                f"{', '.join(u[:12] for u in unknown)}", "add photos with add_photo() first",
+                column_label="field")])
+
+    def _conflict(self, t: Any, finding_id: str, expected: int, current: int) -> ConflictError:
+        hist = t.updates(finding_id)
+        last = hist[-1] if hist else None
+        return ConflictError(finding_id, expected, current,
+                             last["author_role"] if last else None,
+                             last["time"] if last else None)
 
     def _edit(self, finding_id: str, expected_version: int, author_role: str, note: str,
-              change: Callable[[Finding], Finding]) -> Finding:
+              change: Callable[[Finding], Finding], author_id: str | None = None,
+              allow: tuple[str, ...] = ()) -> Finding:
         """Load, check the version, apply *change*, validate, write, append history."""
-        def tx(con: sqlite3.Connection) -> Finding:
-            current = self._load_finding(con, finding_id)
+        who = self._who(author_id)
+
+        def tx(t: Any) -> Finding:
+            r = t.finding(finding_id)
+            if r is None:
+                raise KeyError(f"no finding with id {finding_id!r} in {self.label}")
+            current = _record_finding(r)
             if current.version != expected_version:
-                raise self._conflict(con, finding_id, expected_version, current.version)
+                raise self._conflict(t, finding_id, expected_version, current.version)
             new = change(current)
+            for guarded in ("moderation", "not_fixed_reports"):
+                if getattr(new, guarded) != getattr(current, guarded) and guarded not in allow:
+                    new = dataclasses.replace(new, **{guarded: getattr(current, guarded)})
             new = dataclasses.replace(new, version=current.version + 1)
             new.validate(self.categories)
-            self._check_photos_known(con, new)
+            self._check_photos_known(t, new)
             diffs = {}
             for f in dataclasses.fields(Finding):
-                if f.name in ("version", "state", "fixed_at", "closed_reason"):
+                if f.name in ("version", "state", "fixed_at"):
                     continue
                 before, after = getattr(current, f.name), getattr(new, f.name)
                 if before != after:
                     diffs[f.name] = {"before": _jsonable(before), "after": _jsonable(after)}
-            if current.closed_reason != new.closed_reason:
-                diffs["closed_reason"] = {"before": current.closed_reason,
-                                          "after": new.closed_reason}
             entry = FindingUpdate(finding_id, _now(), author_role, current.state.label,
-                                  new.state.label, note, diffs, new.version)
-            row = self._finding_row(new)
-            del row["uuid"]
-            sets = ", ".join(f'"{c}" = ?' for c in row)
-            cur = con.execute(f'UPDATE "findings" SET {sets} WHERE "uuid" = ? AND "version" = ?',
-                              [*row.values(), finding_id, expected_version])
-            if cur.rowcount != 1:  # cannot happen under BEGIN IMMEDIATE; belt and braces
-                raise self._conflict(con, finding_id, expected_version, -1)
-            self._insert_update(con, entry)
+                                  new.state.label, note, diffs, new.version, author_id=who)
+            rec = _finding_record(new, updated=_now(), created_by=r.get("created_by"))
+            if not t.update_finding(rec, expected_version):
+                raise self._conflict(t, finding_id, expected_version, -1)
+            t.append_updates([_update_record(entry)])
             return new
-        return self._write(tx)
+        return self.backend.write(tx)
 
     def update_finding(self, finding_id: str, expected_version: int, *,
                        author_role: str = "staff", note: str = "",
-                       **changes: Any) -> Finding:
+                       author_id: str | None = None, **changes: Any) -> Finding:
         """Change editable fields of a finding (one transaction, one history entry).
 
         Parameters
@@ -1231,11 +964,13 @@ class GeoPackageStore(FindingStore):
             Role of the editor (never a name).
         note : str
             Note for the history.
+        author_id : str, optional
+            Pseudonymous id of the editor (default: the store's ``actor_id``).
         **changes
             Fields from :data:`walks.model.EDITABLE_FIELDS`; ``deadline`` may be an ISO
             date string, ``responsible`` an alias such as ``"skolan/fastighet"``. Changing
-            ``description`` (moderation) keeps the original in ``description_original``
-            and in the history.
+            ``description`` keeps the original in ``description_original`` and in the
+            history. Moderation goes through :meth:`moderate`.
 
         Raises
         ------
@@ -1248,9 +983,9 @@ class GeoPackageStore(FindingStore):
         """
         src = f"finding {finding_id}"
         problems = [Problem(src, "", k, "this field cannot be edited here",
-                            "use set_state() for the state; ids, versions and import keys "
-                            f"never change; editable: {', '.join(EDITABLE_FIELDS)}",
-                            column_label="field")
+                            "use set_state() for the state and moderate() for moderation; "
+                            "ids, versions and import keys never change; editable: "
+                            f"{', '.join(EDITABLE_FIELDS)}", column_label="field")
                     for k in changes if k not in EDITABLE_FIELDS]
         if problems:
             raise ValidationError(problems)
@@ -1269,11 +1004,12 @@ class GeoPackageStore(FindingStore):
         if "photos" in values:
             values["photos"] = tuple(values["photos"])
         return self._edit(finding_id, expected_version, author_role, note,
-                          lambda f: dataclasses.replace(f, **values))
+                          lambda f: dataclasses.replace(f, **values), author_id)
 
     def set_state(self, finding_id: str, expected_version: int, new_state: State | str,
                   note: str, author_role: str, reason: str | None = None,
-                  fixed_at: datetime | None = None) -> Finding:
+                  fixed_at: datetime | None = None, public_note: str | None = None,
+                  author_id: str | None = None) -> Finding:
         """Change a finding's state (one transaction, one history entry).
 
         Parameters
@@ -1281,14 +1017,21 @@ class GeoPackageStore(FindingStore):
         new_state : State or str
             The new state or its label.
         note : str
-            Note for the history (e.g. what was done).
+            Internal note for the history (e.g. what was done).
         author_role : str
             Role (never a name).
         reason : str, optional
-            Required for states that require a reason (``avslutad utan åtgärd``).
+            Internal reason, required for states that require one (``avslutad utan
+            åtgärd``). Never public.
         fixed_at : datetime, optional
             When the fix was done, for fixes recorded afterwards (timezone-aware; default
             now). The history entry still carries the time it was recorded.
+        public_note : str, optional
+            The public explanation (what was done, or why nothing will be done); the only
+            closing text the report, Uppföljning and the public map show. None keeps the
+            current one.
+        author_id : str, optional
+            Pseudonymous id of the editor (default: the store's ``actor_id``).
 
         Raises
         ------
@@ -1317,23 +1060,113 @@ class GeoPackageStore(FindingStore):
             return dataclasses.replace(
                 f, state=state,
                 closed_reason=(reason or "").strip() if state.requires_reason else "",
+                public_note=f.public_note if public_note is None else public_note.strip(),
                 fixed_at=(_ms(fixed_at) if fixed_at is not None else now)
                 if state.is_fixed() else None)
-        return self._edit(finding_id, expected_version, author_role, note, change)
+        return self._edit(finding_id, expected_version, author_role, note, change, author_id)
+
+    def moderate(self, finding_id: str, expected_version: int, decision: str, *,
+                 public_text: str | None = None, note: str = "",
+                 author_role: str = "moderator", author_id: str | None = None) -> Finding:
+        """Approve or reject a finding for publication (one history entry).
+
+        Parameters
+        ----------
+        decision : {'approve', 'reject'}
+            ``approve`` makes the finding public (unless hidden); ``reject`` keeps it
+            internal for good (it stays in the store and in the staff views).
+        public_text : str, optional
+            With ``approve``: the edited public description. The original text is kept in
+            ``description_original`` and in the history, visible to staff.
+        note : str
+            Note for the history (e.g. why rejected).
+
+        Raises
+        ------
+        ValidationError
+            An unknown decision, or public text with a rejection.
+        ConflictError
+            The finding changed since *expected_version*.
+        """
+        src = f"finding {finding_id}"
+        if decision not in MODERATION_DECISIONS:
+            raise ValidationError([Problem(src, "", "decision", f"unknown decision "
+                                           f"{decision!r}", "use 'approve' or 'reject'",
+                                           column_label="field")])
+        if public_text is not None and decision != "approve":
+            raise ValidationError([Problem(src, "", "public_text",
+                                           "a public text only goes with 'approve'",
+                                           "leave it out when rejecting",
+                                           column_label="field")])
+        target = MODERATION_DECISIONS[decision]
+
+        def change(f: Finding) -> Finding:
+            desc = f.description if public_text is None else public_text.strip()
+            return dataclasses.replace(f, moderation=target, description=desc)
+        label = {"approve": "godkänd för publicering", "reject": "inte publicerad"}[decision]
+        return self._edit(finding_id, expected_version, author_role,
+                          f"moderering: {label}" + (f" — {note}" if note else ""), change,
+                          author_id, allow=("moderation",))
+
+    def report_not_fixed(self, finding_id: str, comment: str = "") -> Finding:
+        """A resident says a finding marked fixed is not fixed ("Är det åtgärdat?").
+
+        The finding is flagged for staff review (``not_fixed_reports`` + 1) and the report
+        goes into the history as role ``public``; the optional *comment* is internal
+        (never public; it may hold personal data) and cut to 500 characters. The state does
+        not change: staff decide with :meth:`review_not_fixed`.
+
+        Raises
+        ------
+        ValidationError
+            The finding is not public, or not marked fixed.
+        KeyError
+            Unknown finding.
+        """
+        f = self.get_finding(finding_id)
+        if not f.state.is_fixed() or f.non_public or f.moderation != APPROVED:
+            raise ValidationError([Problem(
+                f"finding {finding_id}", "", "state", "only public findings marked fixed "
+                "can be reported as not fixed", "report it as a new finding instead",
+                column_label="field")])
+        note = "invånare: inte åtgärdat" + (f" — {comment.strip()[:500]}"
+                                              if comment.strip() else "")
+        return self._edit(finding_id, f.version, "public", note,
+                          lambda x: dataclasses.replace(
+                              x, not_fixed_reports=x.not_fixed_reports + 1),
+                          author_id="public", allow=("not_fixed_reports",))
+
+    def review_not_fixed(self, finding_id: str, expected_version: int, *, reopen: bool,
+                         note: str, author_role: str = "staff",
+                         author_id: str | None = None) -> Finding:
+        """Staff answer residents' "not fixed" reports: reopen the finding (state
+        ``bedömd``) or keep it fixed; either way the reports are cleared, and the decision
+        is in the history."""
+        from walks.model import BEDOMD
+
+        def change(f: Finding) -> Finding:
+            if reopen:
+                return dataclasses.replace(f, not_fixed_reports=0, state=BEDOMD, fixed_at=None)
+            return dataclasses.replace(f, not_fixed_reports=0)
+        label = "återöppnad efter invånares rapport" if reopen else \
+            "kontrollerad: åtgärdad"
+        return self._edit(finding_id, expected_version, author_role,
+                          f"{label}" + (f" — {note}" if note else ""), change, author_id,
+                          allow=("not_fixed_reports",))
+
+    def moderation_queue(self) -> gpd.GeoDataFrame:
+        """Findings waiting for moderation (``moderation == 'pending'``), oldest first."""
+        f = self.findings()
+        return f.loc[f["moderation"].eq(PENDING)]
 
     def history(self, finding_id: str) -> list[FindingUpdate]:
         """The finding's history, oldest first (append-only)."""
-        with self._reading() as con:
-            rows = con.execute(
-                'SELECT "finding_uuid", "time", "author_role", "state_before", "state_after", '
-                '"note", "changes", "version_after" FROM "finding_updates" '
-                'WHERE "finding_uuid" = ? ORDER BY "fid"', (finding_id,)).fetchall()
-        return [FindingUpdate(r[0], _parse_ts(r[1]) or _now(), r[2], r[3], r[4], r[5] or "",
-                              json.loads(r[6] or "{}"), int(r[7])) for r in rows]
+        with self.backend.reading() as tx:
+            return [_record_update(r) for r in tx.updates(finding_id)]
 
     # import -----------------------------------------------------------------------------
     def import_findings(self, gdf: gpd.GeoDataFrame, source: str, dry_run: bool = False, *,
-                        author_role: str = "import",
+                        author_role: str = "import", author_id: str | None = None,
                         on_transaction: Callable[[], None] | None = None) -> ImportReport:
         """Import findings from an importer's frame, all-or-nothing.
 
@@ -1355,6 +1188,7 @@ class GeoPackageStore(FindingStore):
             - ``photo_paths`` (list of absolute paths, may be empty);
             - ``walk_id`` (str or NA), ``channel`` (str, e.g. ``"import:qfield"``); at
               least one must be given;
+            - ``luminaire_id`` (str or NA, optional): the lamp a fault is about;
             - ``geometry``: Points, in the store CRS (other CRSs are reprojected).
 
             Only ``category`` and ``geometry`` are required; missing optional columns
@@ -1362,9 +1196,11 @@ class GeoPackageStore(FindingStore):
         source : str
             Source label for messages and the history (e.g. the file name).
         dry_run : bool
-            Validate and report; write nothing (no rows, no photo files).
+            Validate and report; write nothing (no rows, no photos).
         author_role : str
             Role written to the history.
+        author_id : str, optional
+            Pseudonymous id of the importer (default: the store's ``actor_id``).
         on_transaction : callable, optional
             Test hook: called inside the open write transaction after all rows are
             written and before COMMIT.
@@ -1374,7 +1210,8 @@ class GeoPackageStore(FindingStore):
         ImportReport
             Counts and per-row outcome. Rows whose ``(source_id, content hash)`` is already
             in the store (or earlier in the frame) are duplicates and skipped, so
-            re-importing the same file creates nothing.
+            re-importing the same file creates nothing. The backend enforces this with a
+            unique constraint, so concurrent imports of one file cannot both insert a row.
 
         Raises
         ------
@@ -1383,30 +1220,24 @@ class GeoPackageStore(FindingStore):
             nothing is written. Its ``report`` lists every problem by row.
         """
         prep = prepare_import(gdf, self.crs, source, self.categories, self.max_photo_bytes)
+        who = self._who(author_id)
+        findings = [(pos, row, dataclasses.replace(
+            f, moderation=self.moderation.initial(f.channel, author_role)))
+            for pos, row, f in prep.findings]
+        dup_notes: list[Problem] = []  # likely duplicates of stored findings (50 m rule)
 
-        def plan(con: sqlite3.Connection) -> _Plan:
+        def plan(t: Any) -> _Plan:
             """Classify rows as new/duplicate against the store (inside the transaction)."""
-            existing: dict[tuple[str | None, str], str] = {}
-            by_source: dict[str, str] = {}
-            hashes = [f.content_hash for _p, _r, f in prep.findings if f.content_hash]
-            for i in range(0, len(hashes), 500):
-                chunk = hashes[i:i + 500]
-                for uid, sid, ch in con.execute(
-                        'SELECT "uuid", "source_id", "content_hash" FROM "findings" WHERE '
-                        f'"content_hash" IN ({", ".join("?" for _ in chunk)})', chunk):
-                    existing[(sid, ch)] = uid
-            sids = sorted({f.source_id for _p, _r, f in prep.findings if f.source_id})
-            for i in range(0, len(sids), 500):
-                chunk = sids[i:i + 500]
-                for uid, sid in con.execute(
-                        'SELECT "uuid", "source_id" FROM "findings" WHERE '
-                        f'"source_id" IN ({", ".join("?" for _ in chunk)})', chunk):
-                    by_source[sid] = uid
+            hashes = [f.content_hash for _p, _r, f in findings if f.content_hash]
+            existing = t.import_keys(hashes)
+            existing = {(sid or None, ch): uid for (sid, ch), uid in existing.items()}
+            sids = sorted({f.source_id for _p, _r, f in findings if f.source_id})
+            by_source = t.source_ids(sids)
             rows: list[tuple[int, ImportRow]] = []
             new: list[Finding] = []
             changed: list[Problem] = []
-            for pos, row, f in prep.findings:
-                key = (f.source_id, f.content_hash or "")
+            for pos, row, f in findings:
+                key = (f.source_id or None, f.content_hash or "")
                 if key in existing:
                     rows.append((pos, ImportRow(row, "duplicate", existing[key], f.category)))
                     continue
@@ -1421,6 +1252,7 @@ class GeoPackageStore(FindingStore):
                     by_source.setdefault(f.source_id, f.id)
                 rows.append((pos, ImportRow(row, "new", f.id, f.category)))
                 new.append(f)
+            dup_notes[:] = self._likely_duplicates(t, source, rows, new)
             return rows, new, changed
 
         def report(planned: _Plan) -> ImportReport:
@@ -1432,53 +1264,93 @@ class GeoPackageStore(FindingStore):
                 new=sum(r.action == "new" for r in ordered),
                 duplicates=sum(r.action == "duplicate" for r in ordered),
                 changed=len(changed), problems=tuple(prep.problems),
-                notes=(*prep.notes, *changed), rows=tuple(ordered))
+                notes=(*prep.notes, *changed, *dup_notes), rows=tuple(ordered))
 
         if dry_run or prep.problems:
-            with self._reading() as con:
-                rep = report(plan(con))
+            with self.backend.reading() as t:
+                rep = report(plan(t))
             if prep.problems and not dry_run:
                 logger.warning("import of %s rejected: %d problem(s)", source,
                                len(prep.problems))
                 raise ImportRejectedError(rep)
             return rep
 
-        # Photos first (content-addressed files: an aborted import leaves only harmless,
-        # unreferenced files; the rows that reference them are all-or-nothing).
+        # Photo bytes first (content-addressed: an aborted import leaves only harmless,
+        # unreferenced blobs; the rows that reference them are all-or-nothing).
         stored: dict[str, StoredPhoto] = {}
-        for f in [f for _p, _r, f in prep.findings]:
+        for _p, _r, f in findings:
             for p in prep.photo_paths.get(f.id, []):
-                sp = store_photo(p, self.photos_dir, self.crs, max_bytes=self.max_photo_bytes)
+                sp = self._put_photo(p)
                 stored[sp.sha256] = sp
 
-        def tx(con: sqlite3.Connection) -> _Plan:
-            planned = plan(con)
-            new = planned[1]
+        def tx(t: Any) -> _Plan:
+            rows, new, changed = plan(t)
             needed = {h for f in new for h in f.photos}
-            for h in needed:
-                self._insert_photo(con, stored[h])
+            t.insert_photos([_photo_record(stored[h]) for h in sorted(needed)])
             now = _now()
-            for f in new:
-                self._insert_finding(con, f)
-                self._insert_update(con, FindingUpdate(
-                    f.id, now, author_role, None, NY.label, f"importerad från {source}", {}, 1))
+            inserted = t.insert_findings(
+                [_finding_record(f, updated=now, created_by=who) for f in new])
+            if len(inserted) < len(new):
+                # Another import committed the same rows since we planned: they are
+                # duplicates now (the unique import key said so).
+                lost = [f for f in new if f.id not in inserted]
+                again = t.import_keys([f.content_hash for f in lost if f.content_hash])
+                again = {(sid or None, ch): uid for (sid, ch), uid in again.items()}
+                lost_ids = {f.id: f for f in lost}
+                rows = [(pos, ImportRow(r.row, "duplicate",
+                                        again.get((lost_ids[r.finding_id].source_id or None,
+                                                   lost_ids[r.finding_id].content_hash or ""),
+                                                  r.finding_id), r.category))
+                        if r.finding_id in lost_ids else (pos, r) for pos, r in rows]
+                new = [f for f in new if f.id in inserted]
+            t.append_updates([_update_record(FindingUpdate(
+                f.id, now, author_role, None, NY.label, f"importerad från {source}", {}, 1,
+                author_id=who)) for f in new])
             if on_transaction is not None:
                 on_transaction()
-            return planned
-        rep = report(self._write(tx))
+            return rows, new, changed
+        rep = report(self.backend.write(tx))
         logger.info("%s", rep.summary())
         return rep
 
+    def _likely_duplicates(self, t: Any, source: str, rows: list[tuple[int, ImportRow]],
+                           new: list[Finding]) -> list[Problem]:
+        """Notes for new rows near an open stored finding of the same category (the 50 m
+        rule of :mod:`walks.duplicates`, as the app applies it when recording)."""
+        from walks.duplicates import DUPLICATE_RADIUS_M, nearest_duplicates
+
+        if not new:
+            return []
+        stored = t.finding_records(True)
+        if not stored:
+            return []
+        existing = gpd.GeoDataFrame(
+            {"category": [r["category"] for r in stored],
+             "state_label": [r["state_label"] for r in stored]},
+            index=pd.Index([r["uuid"] for r in stored]),
+            geometry=[r["geometry"] for r in stored], crs=self.crs)
+        pts = np.array([f.geometry for f in new], dtype=object)
+        cats = np.array([f.category for f in new], dtype=object)
+        near = nearest_duplicates(pts, cats, existing, DUPLICATE_RADIUS_M)
+        row_of = {r.finding_id: r.row for _p, r in rows if r.action == "new"}
+        return [Problem(
+            source, row_of.get(new[int(p)].id, ""), "geometry",
+            f"likely duplicate: open finding {fid} of the same category is {d:.0f} m away",
+            "check both; if it is the same thing, close one of them and note the other")
+            for p, fid, d in near.itertuples(index=False)]
+
     # photos -----------------------------------------------------------------------------
-    def _insert_photo(self, con: sqlite3.Connection, sp: StoredPhoto) -> None:
-        lonlat = sp.info.gps_lonlat
-        con.execute(
-            'INSERT OR IGNORE INTO "photos" ("sha256", "format", "ext", "size_bytes", "width", '
-            '"height", "public_sha256", "gps_lon", "gps_lat", "created") '
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (sp.sha256, sp.info.format, sp.info.ext, sp.info.size_bytes, sp.info.width,
-             sp.info.height, sp.public_sha256, lonlat[0] if lonlat else None,
-             lonlat[1] if lonlat else None, _ts(_now())))
+    def _put_photo(self, data: bytes | str | Path, declared_name: str | None = None,
+                   declared_type: str | None = None) -> StoredPhoto:
+        """Check a photo, put its original and public copy into the backend's blobs."""
+        sp, raw, pub = prepare_photo(data, self.crs, declared_name, declared_type,
+                                     max_bytes=self.max_photo_bytes)
+        blobs = self.backend.photos
+        blobs.put(sp.sha256, sp.info.ext, raw)
+        blobs.put(sp.public_sha256, ".jpg", pub, public=True)
+        return dataclasses.replace(
+            sp, path=blobs.local_path(sp.sha256, sp.info.ext),
+            public_path=blobs.local_path(sp.public_sha256, ".jpg", public=True))
 
     def add_photo(self, data: bytes | str | Path, declared_name: str | None = None,
                   declared_type: str | None = None) -> StoredPhoto:
@@ -1486,32 +1358,281 @@ class GeoPackageStore(FindingStore):
 
         Attach it to a finding with ``update_finding(..., photos=[*old, photo.sha256])``
         or by passing the hash in a new :class:`Finding`. ``proposed_location`` is the
-        EXIF GPS position in the store CRS, if any.
+        EXIF GPS position in the store CRS, if any. The public copy has no EXIF.
 
         Raises
         ------
         PhotoError
             Too large, wrong or unreadable type.
         """
-        sp = store_photo(data, self.photos_dir, self.crs, declared_name, declared_type,
-                         max_bytes=self.max_photo_bytes)
-        self._write(lambda con: self._insert_photo(con, sp))
+        sp = self._put_photo(data, declared_name, declared_type)
+        rec = _photo_record(sp)
+        self.backend.write(lambda t: t.insert_photos([rec]))
         return sp
 
+    def photo_bytes(self, sha256: str, public: bool = False) -> bytes:
+        """The bytes of a stored photo: the original by its hash, or the public copy
+        (no EXIF) by its public hash (``public=True``).
+
+        Raises
+        ------
+        KeyError
+            Unknown hash, or the bytes are missing.
+        """
+        with self.backend.reading() as t:
+            r = t.photo(sha256, public=public)
+        if r is None:
+            raise KeyError(f"no photo {sha256!r} in {self.label}")
+        if public:
+            return self.backend.photos.get(r["public_sha256"], ".jpg", public=True)
+        return self.backend.photos.get(r["sha256"], r["ext"])
+
     def photo_file(self, sha256: str, public: bool = False) -> Path:
-        """Path of a stored photo: the original by its hash, or the public copy by its
-        public hash (``public=True``).
+        """Path of a stored photo when photos live in a folder (GeoPackage default).
 
         Raises
         ------
         KeyError
             Unknown hash.
+        StoreError
+            The photos live in the database: use :meth:`photo_bytes`.
         """
-        column = "public_sha256" if public else "sha256"
-        with self._reading() as con:
-            r = con.execute(f'SELECT "sha256", "ext", "public_sha256" FROM "photos" '
-                            f'WHERE "{column}" = ?', (sha256,)).fetchone()
+        with self.backend.reading() as t:
+            r = t.photo(sha256, public=public)
         if r is None:
-            raise KeyError(f"no photo {sha256!r} in {self.path}")
-        return photo_path(self.photos_dir, r[2], ".jpg", public=True) if public else \
-            photo_path(self.photos_dir, r[0], r[1])
+            raise KeyError(f"no photo {sha256!r} in {self.label}")
+        path = (self.backend.photos.local_path(r["public_sha256"], ".jpg", public=True)
+                if public else self.backend.photos.local_path(r["sha256"], r["ext"]))
+        if path is None:
+            raise StoreError(self.label, "photos are kept in the database",
+                             "use photo_bytes() instead of photo_file()")
+        return Path(path)
+
+    # whole-store copy -------------------------------------------------------------------
+    def digest(self) -> dict[str, tuple[int, str]]:
+        """Counts and content hashes of every table, to check a copy: ``{table: (n, sha)}``."""
+        with self.backend.reading() as t:
+            tables = {"findings": (t.finding_records(True), FINDING_FIELDS),
+                      "walks": (t.walk_records(), WALK_FIELDS),
+                      "finding_updates": (t.updates(None), UPDATE_FIELDS),
+                      "photos": (t.photo_records(), PHOTO_FIELDS)}
+        out = {name: (len(rows), record_digest(rows, keys))
+               for name, (rows, keys) in tables.items()}
+        with self.backend.reading() as t:
+            photos = t.photo_records()
+        h = hashlib.sha256()
+        for p in sorted(photos, key=lambda p: p["sha256"]):
+            h.update(hashlib.sha256(self.backend.photos.get(p["sha256"], p["ext"])).digest())
+            h.update(hashlib.sha256(self.backend.photos.get(p["public_sha256"], ".jpg",
+                                                            public=True)).digest())
+        out["photo_bytes"] = (len(photos), h.hexdigest())
+        return out
+
+    def copy_to(self, dst: FindingStore) -> dict[str, tuple[int, str]]:
+        """Copy everything (findings, walks, history, photos) into the empty store *dst*.
+
+        All or nothing: the records go in one transaction of *dst*; afterwards counts and
+        hashes of both stores are compared. Times, versions, ids and author ids are kept.
+
+        Returns
+        -------
+        dict
+            The digest of both stores (:meth:`digest`).
+
+        Raises
+        ------
+        StoreError
+            *dst* is not empty, is in another CRS, or the copy does not match.
+        """
+        if CRS.from_user_input(dst.crs) != CRS.from_user_input(self.crs):
+            raise StoreError(dst.label, f"the target store is in {dst.crs}, the source in "
+                             f"{self.crs}", "copy between stores of the same profile CRS")
+        with dst.backend.reading() as t:
+            if t.finding_records(True) or t.walk_records() or t.photo_records():
+                raise StoreError(dst.label, "the target store is not empty",
+                                 "copy into a new, empty store (trygga store init first)")
+        with self.backend.reading() as t:
+            findings = t.finding_records(True)
+            walks = t.walk_records()
+            updates = t.updates(None)
+            photos = t.photo_records()
+        for p in photos:
+            dst.backend.photos.put(p["sha256"], p["ext"],
+                                   self.backend.photos.get(p["sha256"], p["ext"]))
+            dst.backend.photos.put(p["public_sha256"], ".jpg",
+                                   self.backend.photos.get(p["public_sha256"], ".jpg",
+                                                           public=True), public=True)
+
+        def tx(t: Any) -> None:
+            t.insert_photos(photos)
+            for w in walks:
+                t.insert_walk(w)
+            done = t.insert_findings(findings)
+            if len(done) != len(findings):
+                raise StoreError(dst.label, "some findings could not be copied",
+                                 "copy into a new, empty store")
+            t.append_updates(updates)
+        dst.backend.write(tx)
+        have, want = dst.digest(), self.digest()
+        if have != want:
+            bad = [k for k in want if have.get(k) != want[k]]
+            raise StoreError(dst.label, f"the copy differs from the source in: {', '.join(bad)}",
+                             "report this as a bug; the source store is unchanged")
+        logger.info("copied %s to %s: %s", self.label, dst.label,
+                    {k: n for k, (n, _h) in want.items()})
+        return want
+
+    def change_token(self) -> tuple[Any, ...]:
+        """Something that changes whenever the store's content changes (for caches)."""
+        token = getattr(self.backend, "change_token", None)
+        if callable(token):
+            return tuple(token())
+        with self.backend.reading() as t:
+            rows = t.updates(None)
+        return (len(rows), str(rows[-1]["time"]) if rows else "")
+
+
+class GeoPackageStore(FindingStore):
+    """The findings store in one GeoPackage file (QGIS opens it directly).
+
+    Parameters
+    ----------
+    path : path
+        The ``.gpkg`` file; created with all tables if missing.
+    crs : str
+        The store CRS, the profile's metric CRS (e.g. ``"EPSG:3007"``). An existing store
+        in another CRS is an error.
+    photos_dir : path, optional
+        Photos folder; default ``photos`` next to the store file.
+    categories, max_photo_bytes, moderation, actor_id, check_schema
+        See :class:`FindingStore`.
+    busy_timeout_s : float
+        How long a write waits for another writer's lock before retrying.
+    create : bool
+        Create a missing file (default True).
+
+    Examples
+    --------
+    >>> store = GeoPackageStore("data/stromstad/walks.gpkg", "EPSG:3007")  # doctest: +SKIP
+    >>> store.findings().query("state_type == 'open'")  # doctest: +SKIP
+    """
+
+    backend: GeoPackageBackend
+
+    def __init__(self, path: str | Path, crs: str, *, photos_dir: str | Path | None = None,
+                 categories: Sequence[Category] = CATEGORIES, busy_timeout_s: float = 30.0,
+                 max_photo_bytes: int = DEFAULT_MAX_BYTES,
+                 moderation: ModerationPolicy | None = None, actor_id: str | None = None,
+                 check_schema: bool = True, create: bool = True):
+        backend = GeoPackageBackend(path, crs, photos_dir=photos_dir,
+                                    busy_timeout_s=busy_timeout_s, create=create)
+        super().__init__(backend, categories=categories, max_photo_bytes=max_photo_bytes,
+                         moderation=moderation, actor_id=actor_id, check_schema=check_schema)
+
+    @property
+    def path(self) -> Path:
+        """The GeoPackage file."""
+        return self.backend.path
+
+    @property
+    def photos_dir(self) -> Path:
+        """The photos folder."""
+        return self.backend.photos_dir
+
+    @classmethod
+    def from_profile(cls, profile: Profile, **kwargs: Any) -> GeoPackageStore:
+        """The GeoPackage store named by ``profile.store`` (default ``walks.gpkg`` in the
+        profile folder), in the profile CRS."""
+        target = store_target(profile)
+        if is_postgres_target(target):
+            raise StoreError(str(profile.path), "the profile's store is a PostgreSQL database",
+                             "use walks.store.open_store(profile)")
+        kwargs.setdefault("moderation", ModerationPolicy.from_profile(profile))
+        return cls(target, profile.crs, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"GeoPackageStore({str(self.path)!r}, {self.crs!r})"
+
+
+# --------------------------------------------------------------------------------------
+# Choosing the backend
+# --------------------------------------------------------------------------------------
+
+_PG_PREFIXES = ("postgresql://", "postgres://", "postgresql:", "service=", "pg:")
+
+
+def is_postgres_target(target: str) -> bool:
+    """True when a store setting names a PostgreSQL database (URL, ``service=…``,
+    ``pg:`` for the PG* environment variables)."""
+    return str(target).strip().lower().startswith(_PG_PREFIXES)
+
+
+def store_target(profile: Profile) -> str:
+    """The store the profile names: ``TRYGGA_STORE`` if set, else ``profile.store``
+    (relative file paths start at the profile folder), else ``walks.gpkg`` beside it."""
+    env = os.environ.get("TRYGGA_STORE", "").strip()
+    raw = env or (str(profile.store) if profile.store else "")
+    if not raw:
+        return str(profile.folder / "walks.gpkg")
+    if is_postgres_target(raw):
+        return raw
+    if "://" in raw:
+        raise StoreError(str(profile.path), f"store {raw!r} is neither a file path nor a "
+                         "PostgreSQL address",
+                         "use a .gpkg file path, or postgresql://host/database (no password: "
+                         "use PGPASSWORD, ~/.pgpass or a service file)")
+    p = Path(raw)
+    return str(p if p.is_absolute() else (profile.folder / p))
+
+
+def override_store(profile: Profile, target: str | Path | None) -> Profile:
+    """*profile* with its store replaced by *target* (a command line's ``--store``).
+
+    File paths are taken relative to the current folder (not the profile folder); a
+    PostgreSQL address is kept as it is. None returns *profile* unchanged.
+    """
+    if target is None or str(target).strip() == "":
+        return profile
+    text = str(target).strip()
+    if not is_postgres_target(text):
+        text = str(Path(text).resolve())
+    return dataclasses.replace(profile, store=text)
+
+
+def open_store(profile: Profile, *, actor_id: str | None = None, create: bool = True,
+               check_schema: bool = True, **kwargs: Any) -> FindingStore:
+    """The profile's findings store on the right backend.
+
+    Parameters
+    ----------
+    profile : Profile
+        ``store`` (or the ``TRYGGA_STORE`` environment variable) says where: a file path
+        → GeoPackage; ``postgresql://host:port/db`` (no password), ``service=NAME`` (a
+        libpq service) or ``pg:`` (libpq's PG* environment variables) → PostGIS, in the
+        schema ``store_schema``. ``[moderation]`` gives the moderation policy.
+    actor_id : str, optional
+        Who writes (see :class:`FindingStore`).
+    create : bool
+        Create a missing GeoPackage file (False: a missing file is an error).
+    check_schema : bool
+        See :class:`FindingStore`.
+
+    Raises
+    ------
+    StoreError
+        Unreachable server, wrong password, no PostGIS, no tables yet or an old schema;
+        the message says what to do.
+    """
+    target = store_target(profile)
+    policy = ModerationPolicy.from_profile(profile)
+    if is_postgres_target(target):
+        from walks.backends.postgis import PostGISBackend
+
+        photos_dir = getattr(profile, "store_photos", None)
+        backend: Backend = PostGISBackend(
+            target, profile.crs, schema=getattr(profile, "store_schema", "trygga"),
+            photos_dir=photos_dir)
+        return FindingStore(backend, moderation=policy, actor_id=actor_id,
+                            check_schema=check_schema, **kwargs)
+    return GeoPackageStore(target, profile.crs, moderation=policy, actor_id=actor_id,
+                           check_schema=check_schema, create=create, **kwargs)

@@ -5,7 +5,8 @@ name such as "Belysning" is used), ``<name>`` and ``<desc>``/``<cmt>`` make the
 description, ``<time>`` the created time (UTC, as GPX prescribes), and ``<link href>`` a
 photo: a relative path next to the file, or a web link that is noted but not downloaded
 (gpxpy keeps the first link of a waypoint). Tracks and routes are ignored. The source id is
-the waypoint name plus its time (name plus position when it has no time).
+the waypoint name plus its position (6 decimals), so the same waypoint exported with and
+without its time is one finding.
 
 Row labels are waypoint numbers (from 1).
 """
@@ -66,9 +67,11 @@ def read_gpx_findings(path: Path, target: CRS, limits: Limits = DEFAULT_LIMITS) 
                                                      clean_text(wpt.comment)[0]) if t))
         when = wpt.time
         where = f"{wpt.latitude:.6f},{wpt.longitude:.6f}"
-        sid = f"{name}|{when.isoformat() if when else where}"
+        # Name and position identify a waypoint: the same waypoint exported with and
+        # without its time must not be imported twice.
+        sid = f"{name}|{where}"
         rows.append(RawFinding(
-            row=str(i + 1), source_id=sid, id_field="name+time",
+            row=str(i + 1), source_id=sid, id_field="name+position",
             category=wpt.type or "", category_fallback=name,
             description=title_and_text(name, text), created=when,
             photos=[wpt.link.strip()] if wpt.link and wpt.link.strip() else [],

@@ -14,10 +14,11 @@ def _preview(text: str) -> str:
     return one_line if len(one_line) <= _PREVIEW else one_line[: _PREVIEW - 1] + "…"
 
 
-def dry_run_report(result: ImportResult) -> str:
+def dry_run_report(result: ImportResult, dry_run: bool = True) -> str:
     """What an import of *result* would store, and every problem, row by row.
 
-    Nothing is written anywhere. Rows are listed in file order; each accepted row shows its
+    Nothing is written anywhere. With ``dry_run=False`` the heading says it is a real
+    import (the same rows are then stored, all or nothing). Rows are listed in file order; each accepted row shows its
     category (and the text it came from when they differ), severity, time, photos and the
     start of its description; each rejected row lists its problems. Problems with the whole
     file come first, warnings last.
@@ -40,12 +41,15 @@ def dry_run_report(result: ImportResult) -> str:
     verdict = ("kan importeras / can be imported" if result.ok else
                "importeras INTE förrän problemen är åtgärdade / will NOT be imported until "
                "the problems are fixed")
+    heading = ("Torrkörning, inget sparas / dry run, nothing is saved" if dry_run
+               else "Import / import")
     lines = [
-        f"Torrkörning, inget sparas / dry run, nothing is saved: {result.path.name} "
+        f"{heading}: {result.path.name} "
         f"(format {result.format}, kanal / channel {channel})",
         f"Resultat / result: {verdict}",
-        f"Rader / rows: {result.rows_read} lästa / read, {len(f)} importeras / would be "
-        f"imported, {len(result.rejected)} med problem / with problems",
+        f"Rader / rows: {result.rows_read} lästa / read, {len(f)} importeras / "
+        f"{'would be imported' if dry_run else 'to import'}, {len(result.rejected)} med "
+        f"problem / with problems",
     ]
     if file_level:
         lines.append("")
