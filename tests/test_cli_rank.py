@@ -6,12 +6,20 @@ from pathlib import Path
 
 import pandas as pd
 import pyogrio
+import pytest
 import rasterio
 from typer.testing import CliRunner
 
 from trygga_cli.main import app
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _store_in_tmp(tmp_path, monkeypatch):
+    """`trygga rank` reads open findings from the profile's store: a temporary one, so the
+    demo profile's data/stromstad/walks.gpkg is never created by the tests."""
+    monkeypatch.setenv("TRYGGA_STORE", str(tmp_path / "walks.gpkg"))
 
 
 def test_rank_writes_all_outputs(tmp_path):
