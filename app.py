@@ -41,6 +41,7 @@ else:
         st.Page(f"{PAGES}/atgarder.py", title=t("page_actions")),
         st.Page(f"{PAGES}/offentlig.py", title=t("page_public")),
         st.Page(f"{PAGES}/uppfoljning.py", title=t("page_followup")),
+        st.Page(f"{PAGES}/lagesbild.py", title=t("page_lagesbild")),
         st.Page(f"{PAGES}/lager.py", title=t("page_layers")),
     ]
 st.navigation(pages).run()

@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
 def core_times(profile_path: Path, repeat: int) -> dict:
     from gis.darkness import commute_darkness_by_month
     from gis.ranking import rank
-    from gis.school_routes import school_route_counts
+    from gis.school_routes import layer_route_counts
     from gis.segments import segment_paths
     from layers import load_profile
     from layers.loader import load_layers
@@ -49,14 +49,15 @@ def core_times(profile_path: Path, repeat: int) -> dict:
     load_s = time.perf_counter() - t0
     segs = segment_paths(layers.paths, prof.lighting.segment_length_m)
     t0 = time.perf_counter()
-    routes = school_route_counts(segs, layers.schools, origins=layers.route_origins())
+    routes = layer_route_counts(layers, segs)
     routes_s = time.perf_counter() - t0
     darkness = commute_darkness_by_month(prof.latitude, prof.longitude, prof.timezone)
 
     def run():  # type: ignore[no-untyped-def]
         return rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
                     layers.priority_areas, prof, findings=findings, route_counts=routes,
-                    darkness=darkness, origins=layers.route_origins())
+                    darkness=darkness, origins=layers.route_origins(),
+                    walkable=layers.walkable)
 
     run()  # warm-up
     times, steps = [], []

@@ -9,7 +9,12 @@ twilight (sun 6 degrees below the horizon).
 
 Times are local wall-clock times in an IANA time zone, converted with :mod:`zoneinfo`
 (daylight saving aware). Latitude and longitude are in degrees (WGS 84); nothing here
-measures distances, so no CRS applies.
+measures distances, so no CRS applies (:func:`commute_darkness_by_school` takes school
+grounds in any CRS and uses their centroids in degrees).
+
+Two views: :func:`commute_darkness_by_month` gives the share of fixed commute windows that
+is dark for one reference point (the kommun); :func:`commute_darkness_by_school` gives the
+dark hours per school day for each school, from its own start and end times.
 """
 
 from __future__ import annotations
@@ -231,3 +236,181 @@ def commute_darkness_by_month(latitude: float, longitude: float,
     logger.debug("commute darkness %s: %d school days, %d samples a day", year, len(days),
                  len(offs))
     return out
+
+
+def school_commute_windows(start: str, end: str, travel_min: float = 30.0
+                           ) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The two commute windows of a school day: the *travel_min* minutes before *start*
+    and after *end* (local ``"HH:MM"``).
+
+    >>> school_commute_windows("08:10", "14:20", 25)
+    (('07:45', '08:10'), ('14:20', '14:45'))
+    """
+    s, e = _minutes(start), _minutes(end)
+    if e <= s:
+        raise ValueError(f"school day {start}–{end} ends before it starts. Fix: give start "
+                         "and end within one day")
+    if not 0 < travel_min <= 180:
+        raise ValueError(f"travel_min {travel_min!r} is not in (0, 180] minutes")
+    t = int(round(travel_min))
+    if s - t < 0 or e + t > 24 * 60 - 1:
+        raise ValueError(f"the commute around {start}–{end} leaves the day")
+
+    def hhmm(m: int) -> str:
+        return f"{m // 60:02d}:{m % 60:02d}"
+
+    return (hhmm(s - t), start), (end, hhmm(e + t))
+
+
+def commute_darkness_by_school(schools: pd.DataFrame, timezone: str = "Europe/Stockholm",
+                               year: int = 2025, *,
+                               sun_threshold_deg: float = CIVIL_TWILIGHT_DEG,
+                               step_min: float = 5) -> pd.DataFrame:
+    """Dark commute hours per school day, per school and month.
+
+    Each school has its own morning window (``travel_min`` minutes before ``start``) and
+    afternoon window (``travel_min`` after ``end``, :func:`school_commute_windows`) at its
+    own position. Every school day (Monday–Friday; holidays are not removed) each window is
+    cut into steps of about ``step_min`` minutes; a step is dark when the sun's geometric
+    elevation at its middle is below ``sun_threshold_deg``. All schools are computed in
+    one vectorised pass.
+
+    Parameters
+    ----------
+    schools : DataFrame
+        One row per school, any index (e.g. the school name), with ``latitude`` and
+        ``longitude`` in degrees (WGS 84) and ``start``, ``end`` (local ``"HH:MM"``) and
+        ``travel_min`` (minutes). :func:`school_day_table` builds it from the school layer
+        and the profile.
+    timezone : str
+        IANA time zone of the times (``Profile.timezone``).
+    year : int
+    sun_threshold_deg : float
+        Sun elevation in degrees below which it is dark (-6 = civil twilight).
+    step_min : float
+        Sampling step in minutes.
+
+    Returns
+    -------
+    DataFrame
+        MultiIndex (``schools``' index, ``month`` 1–12); columns ``dark_morning_h``,
+        ``dark_afternoon_h`` and ``dark_h``: mean hours of darkness per school day of the
+        month on the way to school, back, and both; ``commute_h``: the commute hours per
+        day (both windows). Schools keep the input order.
+
+    Raises
+    ------
+    ValueError
+        Unknown time zone, a malformed school day, a position out of range, a
+        non-positive step, or missing columns (naming the school).
+    """
+    missing = [c for c in ("latitude", "longitude", "start", "end", "travel_min")
+               if c not in schools.columns]
+    if missing:
+        raise ValueError(f"schools frame lacks {', '.join(missing)}. Fix: build it with "
+                         "school_day_table()")
+    try:
+        tz = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {timezone!r}. Fix: use an IANA name such as "
+                         "'Europe/Stockholm'") from None
+    if not step_min > 0:
+        raise ValueError(f"step_min must be positive, got {step_min!r}")
+    lat_s = schools["latitude"].to_numpy(dtype=float)
+    lon_s = schools["longitude"].to_numpy(dtype=float)
+    bad = ~((np.abs(lat_s) <= 90) & (np.abs(lon_s) <= 180))
+    if bad.any():
+        raise ValueError(f"school {schools.index[int(np.argmax(bad))]!r}: position out of "
+                         "range. Fix: give latitude/longitude in degrees WGS 84")
+    offs, widths, morning, owner = [], [], [], []
+    for i, (name, start, end, travel) in enumerate(zip(
+            schools.index, schools["start"], schools["end"], schools["travel_min"],
+            strict=True)):
+        try:
+            windows = school_commute_windows(str(start), str(end), float(travel))
+        except ValueError as exc:
+            raise ValueError(f"school {name!r}: {exc}") from None
+        for w_start, w_end in windows:
+            a, b = _minutes(w_start), _minutes(w_end)
+            n = max(1, round((b - a) / step_min))
+            w = (b - a) / n
+            offs.append(a + w * (np.arange(n) + 0.5))
+            widths.append(np.full(n, w))
+            morning.append(np.full(n, a < _NOON_MIN))
+            owner.append(np.full(n, i))
+    off = np.concatenate(offs) if offs else np.zeros(0)
+    width = np.concatenate(widths) if widths else np.zeros(0)
+    is_morning = np.concatenate(morning) if morning else np.zeros(0, dtype=bool)
+    school_of = np.concatenate(owner) if owner else np.zeros(0, dtype=np.int64)
+
+    days = np.arange(np.datetime64(f"{year}-01-01"), np.datetime64(f"{year + 1}-01-01"))
+    days = days[(days.astype(np.int64) + 3) % 7 < 5]
+    local = (days.astype("datetime64[s]")[:, None]
+             + np.rint(off * 60).astype("timedelta64[s]")[None, :])
+    local_m = local.astype("datetime64[m]").ravel()
+    utc = local.ravel() - (_utc_offsets_min(local_m, tz) * 60).astype("timedelta64[s]")
+    lat = np.broadcast_to(lat_s[school_of][None, :], local.shape).ravel()
+    lon = np.broadcast_to(lon_s[school_of][None, :], local.shape).ravel()
+    dark = (solar_elevation_deg(utc, lat, lon) < sun_threshold_deg  # type: ignore[arg-type]
+            ).reshape(len(days), len(off))
+    dark_min = dark * width[None, :]
+    month = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    n_days = np.bincount(month, minlength=13)[1:].astype(float)
+
+    def per_school(mask: np.ndarray) -> np.ndarray:
+        """(school, month) mean dark hours per school day over the samples in *mask*."""
+        out = np.zeros((len(schools), 12))
+        for k in range(len(schools)):  # a handful of schools; the samples are vectorised
+            cols = mask & (school_of == k)
+            per_day = dark_min[:, cols].sum(axis=1)
+            out[k] = np.bincount(month, weights=per_day, minlength=13)[1:]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return out / n_days[None, :] / 60.0
+
+    all_samples = np.ones(len(off), dtype=bool)
+    morning_h = per_school(is_morning)
+    afternoon_h = per_school(~is_morning)
+    commute_h = np.array([width[school_of == k].sum() / 60.0 for k in range(len(schools))])
+    index = pd.MultiIndex.from_arrays(
+        [np.repeat(schools.index.to_numpy(), 12), np.tile(np.arange(1, 13), len(schools))],
+        names=[schools.index.name or "school", "month"])
+    result = pd.DataFrame({
+        "dark_morning_h": morning_h.ravel(), "dark_afternoon_h": afternoon_h.ravel(),
+        "dark_h": per_school(all_samples).ravel(),
+        "commute_h": np.repeat(commute_h, 12)}, index=index)
+    logger.debug("commute darkness per school %s: %d schools, %d school days", year,
+                 len(schools), len(days))
+    return result
+
+
+def school_day_table(schools: Any, school_day: Any) -> pd.DataFrame:
+    """The input of :func:`commute_darkness_by_school` from a school layer and a profile.
+
+    Parameters
+    ----------
+    schools : GeoDataFrame
+        School grounds (``layers.schools``) in a projected CRS, with ``name``.
+    school_day : callable
+        ``name -> (start, end, travel_min)``, e.g. :meth:`layers.profile.Profile.school_day`.
+
+    Returns
+    -------
+    DataFrame
+        Index ``school`` (the school names, in layer order; duplicates keep the first),
+        columns ``latitude``, ``longitude`` (centroid in degrees WGS 84), ``start``,
+        ``end``, ``travel_min``.
+    """
+    if schools is None or len(schools) == 0:
+        return pd.DataFrame(columns=["latitude", "longitude", "start", "end", "travel_min"],
+                            index=pd.Index([], name="school"))
+    if schools.crs is None or not schools.crs.is_projected:
+        raise ValueError("schools must be in a projected (metric) CRS to take centroids. "
+                         "Fix: pass the school layer as loaded (profile CRS)")
+    pts = schools.geometry.centroid.to_crs("EPSG:4326")
+    names = schools["name"].astype(str).to_numpy()
+    days = [school_day(n) for n in names]
+    frame = pd.DataFrame({
+        "latitude": pts.y.to_numpy(), "longitude": pts.x.to_numpy(),
+        "start": [d[0] for d in days], "end": [d[1] for d in days],
+        "travel_min": [float(d[2]) for d in days]}, index=pd.Index(names, name="school"))
+    return frame.loc[~frame.index.duplicated()]

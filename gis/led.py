@@ -12,8 +12,15 @@ Power model (documented, conservative):
 
 Priority (``tier``): 1 = Hg (banned from the EU market since 2015 under the Ecodesign
 regulation 245/2009), 2 = HPS serving a segment near a school, a marked crossing or in a
-priority area, 3 = other HPS, 4 = other non-LED light sources. Within a tier: the served
+priority area, 3 = other HPS, 4 = other non-LED light sources, 5 = light source unknown
+(:data:`UNKNOWN_GROUP`, "okänd ljuskälla: inventera"). Within a tier: the served
 segment's score, then kWh saved, then id.
+
+Honest numbers: a lamp of unknown type is never counted as a 70 W lamp to replace. Tier 5
+rows have no power, savings or payback (NaN); summaries count them apart. A known type
+without a wattage uses :data:`DEFAULT_W` and says so in ``wattage_basis``
+(``"inventory"`` / ``"default"``). Luminaires that are removed or only planned
+(``operating``) are not in the plan; those out of service are (a retrofit repairs them).
 """
 
 from __future__ import annotations
@@ -39,6 +46,9 @@ LED_EQUIVALENCE = {"HPS": 0.45, "Hg": 0.27, "MH": 0.5, "LPS": 0.5, "fluorescent"
 DEFAULT_W = {"HPS": 70.0, "Hg": 125.0, "MH": 70.0, "LPS": 55.0, "fluorescent": 36.0,
              "other": 70.0, "unknown": 70.0}
 MIN_LED_W = 10.0
+#: Tier and Swedish label of the luminaires whose light source is unknown.
+UNKNOWN_TIER = 5
+UNKNOWN_GROUP = "okänd ljuskälla: inventera"
 #: Distance (m) within which a luminaire serves a segment.
 SERVE_RADIUS_M = 30.0
 
@@ -69,15 +79,20 @@ def led_replacements(luminaires: gpd.GeoDataFrame, ranked: gpd.GeoDataFrame, cos
     Returns
     -------
     GeoDataFrame
-        Non-LED luminaires (index ``luminaire_id``) with light_source, current_w,
-        led_w, kwh_saved_per_year, sek_saved_per_year, co2_kg_saved_per_year,
-        payback_years, served_segment, segment_score, segment_rank, school_distance_m,
-        crossing_distance_m, priority_area, tier, priority (1..n) and reason.
+        Non-LED luminaires that exist (index ``luminaire_id``; ``operating`` not removed
+        or planned) with light_source, wattage_basis, current_w, led_w,
+        kwh_saved_per_year, sek_saved_per_year, co2_kg_saved_per_year, payback_years
+        (all NaN for an unknown light source), served_segment, segment_score,
+        segment_rank, school_distance_m, crossing_distance_m, priority_area, tier,
+        priority (1..n) and reason.
         A luminaire serves the nearest segment within :data:`SERVE_RADIUS_M`; of equally
         near segments (a lamp at a junction), the one first in ``ranked``.
     """
     crs = require_projected(("luminaires", luminaires), ("ranked", ranked))
     keep = luminaires["light_source"].ne("LED").to_numpy(dtype=bool, na_value=False)
+    if "operating" in luminaires.columns:
+        keep = keep & ~luminaires["operating"].astype("str").isin(["removed", "planned"]).to_numpy(
+            dtype=bool, na_value=False)
     old = luminaires[keep]
     n = len(old)
     src = old["light_source"].astype(str).to_numpy(dtype=object)
@@ -87,8 +102,12 @@ def led_replacements(luminaires: gpd.GeoDataFrame, ranked: gpd.GeoDataFrame, cos
         values = np.array([table.get(str(u), default) for u in uniques] + [default])
         return values[codes]  # codes are never -1 here: src has no missing values
 
+    unknown = src == "unknown"
     watt = old["wattage_w"].to_numpy(dtype="float64", na_value=np.nan)
+    basis = np.where(np.isnan(watt), "default", "inventory").astype(object)
     watt = np.where(np.isnan(watt), per_source(DEFAULT_W, np.nan), watt)
+    watt = np.where(unknown, np.nan, watt)  # never a guessed lamp to replace
+    basis[unknown] = ""
     current = watt * per_source(BALLAST_FACTOR, 1.1)
     led = np.maximum(current * per_source(LED_EQUIVALENCE, 0.5), MIN_LED_W)
     kwh = np.clip(current - led, 0, None) * costs.burning_hours_per_year / 1000
@@ -116,13 +135,15 @@ def led_replacements(luminaires: gpd.GeoDataFrame, ranked: gpd.GeoDataFrame, cos
     crossing = served("crossing_distance_m", np.nan, "float64")
     area = served("priority_area", "", object).astype(str).astype(object)
     near = (school <= school_distance_m) | (crossing <= 50) | (area != "")
-    tier = np.select([src == "Hg", (src == "HPS") & near, src == "HPS"], [1, 2, 3], 4)
+    tier = np.select([src == "Hg", (src == "HPS") & near, src == "HPS", unknown],
+                     [1, 2, 3, UNKNOWN_TIER], 4)
     keys = old.index.to_numpy().astype(str)
-    order = np.lexsort((keys, -kwh_1, -seg_score, tier))
+    order = np.lexsort((keys, -np.nan_to_num(kwh_1, nan=0.0), -seg_score, tier))
     prio = np.empty(n, dtype=int)
     prio[order] = np.arange(1, n + 1)
     out = pd.DataFrame({
         "light_source": pd.Series(src, index=old.index, dtype=str),
+        "wattage_basis": pd.Series(basis, index=old.index, dtype=str),
         "current_w": np.round(current, 1),
         "led_w": np.round(led, 1),
         "kwh_saved_per_year": kwh_1,
@@ -194,8 +215,10 @@ def _reasons(uniques: np.ndarray, codes: np.ndarray, kwh: FloatArray,
     if n == 0:
         return np.empty(0, dtype=object)
     names = np.array([SOURCE_SV.get(str(u), "Ljuskälla") for u in uniques], dtype=object)
-    text = names[codes] + ", sparar " + np.round(kwh, 0).astype(np.int64).astype(str).astype(
-        object) + " kWh/år"
+    known = np.isfinite(kwh)
+    saved = np.round(np.nan_to_num(kwh, nan=0.0), 0).astype(np.int64).astype(str).astype(object)
+    text = np.where(known, names[codes] + ", sparar " + saved + " kWh/år",
+                    "Okänd ljuskälla: inventera").astype(object)
 
     def clause(mask: np.ndarray, words: object) -> np.ndarray:
         out = np.full(n, "", dtype=object)

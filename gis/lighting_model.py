@@ -233,6 +233,26 @@ def luminous_intensity_cd(flux_lm: npt.ArrayLike, model: Model = DEFAULT_MODEL) 
     raise ValueError(f"unknown model {model!r}; use 'cosine' or 'isotropic'")
 
 
+def gives_light(luminaires: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Which luminaires give light: ``operating == "in_service"`` (all when the column is
+    missing). Out-of-service, removed and planned luminaires give none."""
+    if "operating" not in luminaires.columns:
+        return np.ones(len(luminaires), dtype=bool)
+    return luminaires["operating"].astype("str").eq("in_service").to_numpy(
+        dtype=bool, na_value=True)
+
+
+def rests_on_defaults(luminaires: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Which luminaires' light rests on defaults: OSM lamps (no inventory values), or
+    inventory rows with neither lumen nor wattage, or without a mounting height."""
+    lumen = _float_col(luminaires, "lumen_lm")
+    watt = _float_col(luminaires, "wattage_w")
+    height = _float_col(luminaires, "mounting_height_m")
+    osm = (luminaires["source"].astype("str").eq("osm").to_numpy(dtype=bool, na_value=False)
+           if "source" in luminaires.columns else np.zeros(len(luminaires), dtype=bool))
+    return osm | ~((lumen > 0) | (watt > 0)) | ~(height > 0)
+
+
 def inventory_present(luminaires: pd.DataFrame) -> bool:
     """True when any luminaire comes from a municipal inventory (``source == 'inventory'``),
     as opposed to OSM street-lamp nodes only. Use it for ``lighting_status(has_inventory=)``."""
@@ -439,14 +459,21 @@ class _Lums:
     intensity: FloatArray
     height: FloatArray
     code: npt.NDArray[np.int64]
+    defaulted: npt.NDArray[np.bool_]
 
 
 def _prepare_luminaires(luminaires: gpd.GeoDataFrame, default_height_m: float,
                         model: Model) -> _Lums:
+    """Position, intensity, height, source code and defaults flag of the luminaires that
+    give light (:func:`gives_light`)."""
+    lit = gives_light(luminaires)
+    if not lit.all():
+        luminaires = luminaires[lit]
     x, y = _point_xy(luminaires.geometry, "luminaires")
     flux = luminaire_flux_lm(luminaires).to_numpy(dtype="float64")
     h = luminaire_height_m(luminaires, default_height_m).to_numpy(dtype="float64")
-    return _Lums(x, y, luminous_intensity_cd(flux, model), h, _source_codes(luminaires))
+    return _Lums(x, y, luminous_intensity_cd(flux, model), h, _source_codes(luminaires),
+                 rests_on_defaults(luminaires))
 
 
 def illuminance_at(points: gpd.GeoSeries | gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame,
@@ -544,7 +571,13 @@ def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame
           none is within 200 m;
         - ``share_old_tech``: share 0..1 of the light at the samples that comes from
           :data:`OLD_TECH_SOURCES`, 0.0 when there is no light;
-        - ``dominant_source``: light source contributing most light, ``''`` when none.
+        - ``dominant_source``: light source contributing most light, ``''`` when none;
+        - ``share_default_light``: share 0..1 of the light at the samples that comes from
+          luminaires whose flux or height are defaults (:func:`rests_on_defaults`);
+        - ``n_out_of_service_30m``: luminaires out of service (faults, ``operating ==
+          "out_of_service"``) within 30 m of the segment line; they give no light.
+
+        Only luminaires that give light (:func:`gives_light`) count in the other columns.
     """
     require_projected(("segments", segments), ("luminaires", luminaires))
     if samples_per_segment < 1:
@@ -598,6 +631,9 @@ def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame
     total = by_source.sum(axis=1)
     old = by_source[:, _OLD_MASK].sum(axis=1)
     share_old = np.divide(old, total, out=np.zeros(m), where=total > 0)
+    from_defaults = np.bincount(qi // n, weights=e * lum.defaulted[li], minlength=m)
+    share_default = np.divide(from_defaults, total, out=np.zeros(m), where=total > 0)
+    faults = _faults_near(lines, luminaires, COUNT_RADIUS_M)
     names = np.asarray(LIGHT_SOURCES, dtype=object)
     dominant = np.where(total > 0, names[by_source.argmax(axis=1)] if m else names[:0], "")
 
@@ -609,7 +645,24 @@ def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame
         "nearest_luminaire_m": pd.Series(nearest, index=index, dtype="float64"),
         "share_old_tech": pd.Series(share_old, index=index, dtype="float64"),
         "dominant_source": pd.Series(dominant, index=index, dtype="str"),
+        "share_default_light": pd.Series(share_default, index=index, dtype="float64"),
+        "n_out_of_service_30m": pd.Series(faults, index=index, dtype="int64"),
     }, index=index)
+
+
+def _faults_near(lines: npt.NDArray[np.object_], luminaires: gpd.GeoDataFrame,
+                 radius_m: float) -> npt.NDArray[np.int64]:
+    """Per line: luminaires out of service within *radius_m* (m); few, one STRtree query."""
+    m = len(lines)
+    if "operating" not in luminaires.columns or m == 0:
+        return np.zeros(m, dtype=np.int64)
+    faulty = luminaires["operating"].astype("str").eq("out_of_service").to_numpy(
+        dtype=bool, na_value=False)
+    if not faulty.any():
+        return np.zeros(m, dtype=np.int64)
+    pts = np.asarray(luminaires.geometry.values, dtype=object)[faulty]
+    _, si = shapely.STRtree(lines).query(pts, predicate="dwithin", distance=radius_m)
+    return np.bincount(si, minlength=m).astype(np.int64)
 
 
 def _points_along(lines: npt.NDArray[np.object_], fractions: FloatArray,

@@ -26,6 +26,12 @@ STATUS_LABELS_SV = {
     "unlit": "Obelyst", "underlit": "Underbelyst", "lit_old_technology": "Gammal teknik (Hg/HPS)",
     "ok": "Tillräckligt belyst", "unknown": "Okänd",
 }
+#: Swedish labels of ``lux_basis`` (what a segment's light level rests on) and of the LED
+#: plan's ``wattage_basis``, for the XLSX.
+BASIS_LABELS_SV = {
+    "inventory": "Registret", "defaults": "Standardvärden", "osm_lit_only": "Bara OSM lit",
+    "default": "Antagen (saknas i registret)",
+}
 
 
 def table_for_excel(gdf: gpd.GeoDataFrame | pd.DataFrame) -> pd.DataFrame:
@@ -89,12 +95,14 @@ def write_csv_sv(df: pd.DataFrame, path: str | Path) -> Path:
 XLSX_COLUMNS_SV: dict[str, dict[str, str]] = {
     "segments": {
         "rank": "Rang", "segment_id": "Segment", "score": "Poäng",
-        "lighting_status": "Status", "reason": "Motivering", "mean_lux": "Medel (lx)",
+        "lighting_status": "Status", "lux_basis": "Ljusnivå enligt",
+        "reason": "Motivering", "mean_lux": "Medel (lx)",
         "min_lux": "Min (lx)", "target_class": "Klass", "path_type": "Vägtyp",
         "length_m": "Längd (m)", "school_distance_m": "Till skola (m)",
         "nearest_school": "Närmaste skola", "crossing_distance_m": "Till övergångsställe (m)",
         "priority_area": "Prioriterat område", "school_route_count": "Skolvägar",
-        "findings_count": "Fynd", "E": "E (m)", "N": "N (m)",
+        "findings_count": "Fynd", "n_out_of_service_30m": "Armaturer ur drift (30 m)",
+        "E": "E (m)", "N": "N (m)",
     },
     "work_packages": {
         "rank": "Rang", "rank_per_sek": "Rang per krona", "package_id": "Paket",
@@ -105,7 +113,8 @@ XLSX_COLUMNS_SV: dict[str, dict[str, str]] = {
     },
     "led_replacements": {
         "priority": "Prioritet", "luminaire_id": "Armatur", "tier": "Grupp",
-        "light_source": "Ljuskälla", "reason": "Motivering", "current_w": "Effekt nu (W)",
+        "light_source": "Ljuskälla", "reason": "Motivering", "wattage_basis": "Effekt enligt",
+        "current_w": "Effekt nu (W)",
         "led_w": "LED (W)", "kwh_saved_per_year": "Sparat (kWh/år)",
         "sek_saved_per_year": "Sparat (SEK/år)", "co2_kg_saved_per_year": "CO2 (kg/år)",
         "payback_years": "Återbetalning (år)", "served_segment": "Segment",
@@ -114,7 +123,8 @@ XLSX_COLUMNS_SV: dict[str, dict[str, str]] = {
 }
 
 
-def write_xlsx(tables: dict[str, tuple[str, pd.DataFrame]], path: str | Path) -> Path:
+def write_xlsx(tables: dict[str, tuple[str, pd.DataFrame]], path: str | Path,
+               currency: str = "SEK") -> Path:
     """Write tables as sheets of one XLSX workbook with Swedish headers.
 
     Parameters
@@ -125,6 +135,8 @@ def write_xlsx(tables: dict[str, tuple[str, pd.DataFrame]], path: str | Path) ->
         tables with other keys are written as they are.
     path : path
         Output ``.xlsx``.
+    currency : str, default "SEK"
+        The profile's currency; written in the money headers instead of SEK.
     """
     from gis.xlsx import write_sheets
 
@@ -133,11 +145,17 @@ def write_xlsx(tables: dict[str, tuple[str, pd.DataFrame]], path: str | Path) ->
     wrap: set[str] = set()
     for key, (sheet, df) in tables.items():
         names = XLSX_COLUMNS_SV.get(key, {c: c for c in df.columns})
+        if currency != "SEK":
+            names = {c: h.replace("SEK", currency) for c, h in names.items()}
         cols = [c for c in names if c in df.columns]
         view = df[cols]
         if "lighting_status" in view:
             view = view.assign(lighting_status=view["lighting_status"].astype(str)
                                .map(STATUS_LABELS_SV).fillna(view["lighting_status"]))
+        for col in ("lux_basis", "wattage_basis"):
+            if col in view:
+                view = view.assign(**{col: view[col].astype(str).map(BASIS_LABELS_SV)
+                                      .fillna(view[col].astype(str))})
         frames[sheet] = view.rename(columns=names)
         widths[sheet] = [60 if c == "reason" else max(8, min(30, len(names[c]) + 2))
                               for c in cols]
@@ -309,7 +327,7 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
             "segments": ("Segment", tables["segments"]),
             "work_packages": ("Åtgärdspaket", tables["work_packages"]),
             "led_replacements": ("LED-byten", tables["led_replacements"])},
-            out / "ranking.xlsx")
+            out / "ranking.xlsx", currency=profile.costs.currency)
     if "json" in what:
         files["json"] = write_json(result.summary(profile), out / "summary.json")
     return files

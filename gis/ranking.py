@@ -22,8 +22,9 @@ from gis._crs import require_projected
 from gis.context import segment_context
 from gis.darkness import commute_darkness_by_month
 from gis.fastquery import SegmentArrays
-from gis.led import led_replacements
+from gis.led import UNKNOWN_TIER, led_replacements
 from gis.lighting_model import (
+    UNLIT_LUX,
     inventory_present,
     lighting_status,
     segment_illuminance,
@@ -39,13 +40,17 @@ logger = logging.getLogger(__name__)
 
 #: Columns of the ranked segments table, in order (geometry last).
 SEGMENT_COLUMNS = [
-    "rank", "score", "lighting_status", "mean_lux", "min_lux", "target_class",
+    "rank", "score", "lighting_status", "lux_basis", "mean_lux", "min_lux", "target_class",
     "school_distance_m", "nearest_school", "crossing_distance_m", "crossings_within_50m",
     "priority_area", "school_route_count", "findings_count", "reason",
     "path_id", "osm_id", "seq", "path_type", "lit", "length_m", "n_luminaires_30m",
-    "nearest_luminaire_m", "share_old_tech", "dominant_source", "need",
+    "nearest_luminaire_m", "share_old_tech", "dominant_source", "n_out_of_service_30m",
+    "need",
     "c_school", "c_crossing", "c_priority", "c_findings", "c_route", "c_darkness",
 ]
+
+#: Values of ``lux_basis``: what a segment's light level rests on.
+LUX_BASES = ("inventory", "defaults", "osm_lit_only")
 
 #: Statuses that count as "needs light" in summaries.
 DARK_STATUSES = ("unlit", "underlit")
@@ -71,6 +76,8 @@ class RankingResult:
     route_origins : dict
         Where the school routes start: ``{"kind": "homes", "count": n}`` or
         ``{"kind": "grid", "spacing_m": 250.0}``.
+    out_of_service : list of str
+        Ids of the luminaires out of service (faults; they give no light in the model).
     """
 
     segments: gpd.GeoDataFrame
@@ -79,6 +86,7 @@ class RankingResult:
     darkness: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
     route_origins: dict[str, Any] = field(default_factory=dict)
+    out_of_service: list[str] = field(default_factory=list)
 
     def summary(self, profile: Profile, top: int = 10) -> dict[str, Any]:
         """Key figures: km per status, km unlit near schools, top packages, LED savings."""
@@ -89,8 +97,12 @@ class RankingResult:
         unlit_near = s["lighting_status"].eq("unlit") & near
         top_pk = self.packages.head(top)
         led = self.led
+        known = led[led["tier"].ne(UNKNOWN_TIER)] if "tier" in led else led
+        basis_km = (s.groupby("lux_basis")["length_m"].sum() / 1000).round(2) if (
+            "lux_basis" in s) else pd.Series(dtype=float)
         return {
             "municipality": profile.name,
+            "currency": profile.costs.currency,
             "demo_data": profile.demo,
             "segments": len(s),
             "km_total": round(float(s["length_m"].sum()) / 1000, 2),
@@ -109,13 +121,18 @@ class RankingResult:
                 for i, r in top_pk.iterrows()],
             "top_packages_cost_sek": float(top_pk["cost_sek"].sum()),
             "top_packages_kwh_per_year": float(top_pk["energy_kwh_per_year"].sum()),
+            "km_by_lux_basis": {k: float(basis_km[k]) for k in LUX_BASES if k in basis_km},
+            "luminaires_out_of_service": len(self.out_of_service),
             "led": {
-                "luminaires": len(led),
+                "luminaires": len(known),
+                "unknown_light_source": len(led) - len(known),
+                "wattage_assumed": int(known["wattage_basis"].eq("default").sum())
+                if "wattage_basis" in known else 0,
                 "hg": int(led["light_source"].eq("Hg").sum()),
                 "kwh_saved_per_year": round(float(led["kwh_saved_per_year"].sum()), 0),
                 "sek_saved_per_year": round(float(led["sek_saved_per_year"].sum()), 0),
                 "co2_kg_saved_per_year": round(float(led["co2_kg_saved_per_year"].sum()), 0),
-                "retrofit_cost_sek": float(len(led) * profile.costs.led_retrofit_sek),
+                "retrofit_cost_sek": float(len(known) * profile.costs.led_retrofit_sek),
             },
             "commute_darkness_by_month": {
                 str(m): round(float(v), 3) for m, v in self.darkness["share_dark"].items()},
@@ -147,7 +164,8 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
          findings: gpd.GeoDataFrame | None = None, route_counts: pd.Series | None = None,
          darkness: pd.DataFrame | None = None,
          progress: Callable[[str], None] | None = None,
-         origins: gpd.GeoDataFrame | None = None) -> RankingResult:
+         origins: gpd.GeoDataFrame | None = None,
+         walkable: gpd.GeoDataFrame | None = None) -> RankingResult:
     """Rank path segments for new lighting and plan LED replacement.
 
     Parameters
@@ -170,6 +188,9 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
         Where school routes start, e.g. homes (``Layers.route_origins()``), same CRS;
         default a regular grid (see :func:`gis.school_routes.school_route_counts`). Pass the
         same origins that gave ``route_counts``: they are also reported in the summary.
+    walkable : GeoDataFrame, optional
+        Roads a pedestrian may use (``Layers.walkable``), routed over but not scored; pass
+        the same roads that gave ``route_counts``.
 
     Returns
     -------
@@ -184,6 +205,9 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     if origins is not None:
         frames.append(("origins", origins))
     require_projected(*frames)
+    if len(paths) == 0:
+        raise ValueError("paths is empty: nothing to rank. Fix: load an OSM extract (or a "
+                         "paths file) that overlaps the municipality's boundary")
     t: dict[str, float] = {}
     lighting = profile.lighting
     segs, arrays = _timed(t, "segments", lambda: _segments_and_arrays(
@@ -192,7 +216,7 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
         segs, schools, crossings, priority_areas, findings, arrays=arrays), progress)
     if route_counts is None:
         route_counts = _timed(t, "school_routes", lambda: school_route_counts(
-            segs, schools, origins=origins), progress)
+            segs, schools, origins=origins, walkable=walkable), progress)
     routes = route_counts.reindex(segs.index).fillna(0).astype(int)
     illum = _timed(t, "lighting_model", lambda: segment_illuminance(
         segs, luminaires, default_height_m=lighting.default_mounting_height_m, arrays=arrays),
@@ -200,8 +224,10 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     near_school = ctx["school_distance_m"].le(lighting.school_distance_m)
     targets = target_class(segs, lighting, near_school=near_school,
                            in_priority_area=ctx["in_priority_area"])
+    has_inventory = inventory_present(luminaires)
     status = lighting_status(segs, illum, targets, ctx["lighting_findings"],
-                             has_inventory=inventory_present(luminaires)).astype(str)
+                             has_inventory=has_inventory).astype(str)
+    basis = lux_basis(segs, illum, has_inventory=has_inventory)
     if darkness is None:
         darkness = _timed(t, "darkness", lambda: commute_darkness_by_month(
             profile.latitude, profile.longitude, profile.timezone), progress)
@@ -216,7 +242,8 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
         cols: dict[str, Any] = {c: segs[c].array for c in segs.columns if c != "geometry"}
         cols.update({c: ctx[c].array for c in ctx.columns})
         cols.update({c: illum[c].array for c in illum.columns})
-        cols.update(lighting_status=status.array, target_class=targets.array,
+        cols.update(lighting_status=status.array, lux_basis=basis.array,
+                    target_class=targets.array,
                     school_route_count=routes.to_numpy(), mean_lux=illum["avg_lux"].array)
         feats = pd.DataFrame(cols, index=segs.index, copy=False)
         need = need_component(status, illum["avg_lux"], illum["min_lux"],
@@ -247,7 +274,50 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     route_origins: dict[str, Any] = (
         {"kind": "homes", "count": len(origins)} if origins is not None
         else {"kind": "grid", "spacing_m": ROUTE_GRID_SPACING_M})
-    return RankingResult(ranked, packages, led, darkness, t, route_origins)
+    route_origins["network"] = ("paths_and_roads" if walkable is not None and len(walkable)
+                                else "paths")
+    route_origins["reached_per_school"] = dict(route_counts.attrs.get("homes_reached", {}))
+    faulty = (luminaires.index[luminaires["operating"].astype("str").eq("out_of_service")
+                               .to_numpy(dtype=bool, na_value=False)].astype(str).tolist()
+              if "operating" in luminaires.columns else [])
+    return RankingResult(ranked, packages, led, darkness, t, route_origins, faulty)
+
+
+def lux_basis(segments: pd.DataFrame, illum: pd.DataFrame, *, has_inventory: bool,
+              ) -> pd.Series:
+    """What each segment's light level rests on (:data:`LUX_BASES`).
+
+    - ``"inventory"``: a municipal inventory was loaded and every luminaire lighting the
+      segment has its flux (lumen or wattage) and mounting height in it (or none lights it);
+    - ``"defaults"``: some of the segment's light comes from luminaires whose flux or
+      height are defaults, or from OSM street lamps (assumed wattage);
+    - ``"osm_lit_only"``: no inventory and no mapped lamp lights the segment; its status
+      comes from the OSM ``lit`` tag alone (or is unknown).
+
+    Parameters
+    ----------
+    segments : DataFrame
+        Segments (with ``lit``), index aligned to *illum*.
+    illum : DataFrame
+        :func:`gis.lighting_model.segment_illuminance` of the segments.
+    has_inventory : bool
+        Whether the luminaires come from a municipal inventory.
+
+    Returns
+    -------
+    Series
+        ``lux_basis`` (str), aligned to ``segments.index``.
+    """
+    il = illum.reindex(segments.index)
+    share = il["share_default_light"].to_numpy(dtype="float64", na_value=0.0)
+    lit = il["avg_lux"].to_numpy(dtype="float64", na_value=0.0) >= UNLIT_LUX
+    if has_inventory:
+        values = np.where(share > 0, "defaults", "inventory")
+    else:
+        tag = segments["lit"].astype("str").to_numpy(dtype=object)
+        by_tag = np.isin(tag, ["yes", "automatic", "limited"])
+        values = np.where(lit & ~by_tag, "defaults", "osm_lit_only")
+    return pd.Series(values, index=segments.index, name="lux_basis", dtype="str")
 
 
 def improved_km(before: pd.DataFrame, after: pd.DataFrame) -> float:

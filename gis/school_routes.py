@@ -7,6 +7,14 @@ contributes one route along the shortest-path tree. The number of routes using a
 equals the number of origins in the subtree below it, so counts are accumulated in one pass
 over the tree instead of walking every path.
 
+Children walk on residential streets as well as on paths: with ``walkable`` (the roads a
+pedestrian may use, :func:`layers.paths.walkable_from_osm`) the routes run over the whole
+walkable network, and only the scored segments get counts. The segments and roads are then
+cut where they share a vertex (:func:`gis.segments.split_at_junctions`), so a road that
+meets a path in the middle of a segment is connected there; a segment cut into pieces gets
+the largest count of its pieces. Segments tagged ``foot=no`` / ``use_sidepath`` are left
+out of the walking network (count 0).
+
 All inputs must share one projected (metric) CRS, e.g. EPSG:3007; lengths and distances
 are in metres. Unlike :mod:`gis.context`, routing needs the whole network, so run it on the
 complete set of segments (not a partition) and cache the result with :func:`network_key`.
@@ -29,6 +37,8 @@ from gis.context import _check_distance, _nearest_positions, geometry_array
 
 if TYPE_CHECKING:  # networkx (0.1 s to import) only when a network is built
     import networkx as nx
+
+    from layers.loader import Layers
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +172,44 @@ def _grid_origins(node_xy: np.ndarray, spacing_m: float) -> np.ndarray:
     return np.asarray(shapely.points(gx.ravel(), gy.ravel()), dtype=object)
 
 
+def _routing_lines(segments: gpd.GeoDataFrame, walkable: gpd.GeoDataFrame | None,
+                   ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """The walking network as lines with a unique integer index, and per line the position
+    in *segments* it counts for (-1 for roads).
+
+    Without roads: the segments themselves (positions 0..n-1), so the network is exactly
+    the one of :func:`build_network`. With roads: segments (without ``foot=no``) and roads
+    cut at their shared vertices.
+    """
+    from gis.segments import split_at_junctions
+
+    geoms = geometry_array(segments)
+    n = len(geoms)
+    walk = np.ones(n, dtype=bool)
+    if "foot" in segments.columns:
+        walk = ~segments["foot"].astype("string").str.strip().str.lower().isin(
+            ["no", "use_sidepath"]).fillna(False).to_numpy(dtype=bool)
+    if walkable is None or len(walkable) == 0:
+        if walk.all():
+            lines = gpd.GeoDataFrame({"length_m": segments["length_m"].to_numpy()}
+                                     if "length_m" in segments.columns else {},
+                                     geometry=geoms, crs=segments.crs)
+            return lines, np.arange(n)
+        pos = np.flatnonzero(walk)
+        lines = gpd.GeoDataFrame(geometry=geoms[pos], crs=segments.crs)
+        return lines, pos
+    road = np.asarray(walkable.explode(index_parts=False).geometry.values, dtype=object)
+    road = road[(shapely.get_type_id(road) == 1) & ~shapely.is_empty(road)]
+    usable = walk & (shapely.get_type_id(geoms) == 1) & ~shapely.is_empty(geoms)
+    seg_pos = np.flatnonzero(usable)
+    all_lines = np.concatenate([geoms[seg_pos], road])
+    parts, part_line, _ = split_at_junctions(all_lines)
+    owner = np.where(part_line < len(seg_pos), seg_pos[np.minimum(part_line,
+                                                                 max(len(seg_pos) - 1, 0))],
+                     -1)
+    return gpd.GeoDataFrame(geometry=np.asarray(parts, dtype=object), crs=segments.crs), owner
+
+
 def _tree_counts(pred: dict[int, list[int]], dist: dict[int, float], weight: np.ndarray,
                  graph: nx.Graph, counts: dict[Any, int]) -> None:
     """Add the routes of one shortest-path tree to ``counts`` (segment_id -> routes).
@@ -191,7 +239,8 @@ def school_route_counts(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
                         grid_spacing_m: float = ROUTE_GRID_SPACING_M,
                         max_distance_m: float = 2000.0, *,
                         origin_snap_m: float = 100.0, school_snap_m: float = 30.0,
-                        snap_m: float = 0.1) -> pd.Series:
+                        snap_m: float = 0.1,
+                        walkable: gpd.GeoDataFrame | None = None) -> pd.Series:
     """Count, per segment, the shortest routes to school that use it.
 
     For each school, the origins within ``max_distance_m`` straight-line distance of the
@@ -221,12 +270,17 @@ def school_route_counts(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
         Nodes within this distance (metres) of the school grounds are school nodes.
     snap_m : float, default 0.1
         Node snapping grid in metres (see :func:`build_network`).
+    walkable : GeoDataFrame, optional
+        Roads a pedestrian may use (lines, same CRS), routed over but not counted (module
+        docstring). None: the segments alone are the network.
 
     Returns
     -------
     Series
         Integer route counts named ``'school_routes'``, aligned to ``segments.index``
-        (0 for segments no route uses).
+        (0 for segments no route uses). ``attrs["homes_reached"]`` holds, per school (its
+        ``name``, else its id), ``{"near": origins within max_distance_m, "reached":
+        those with a route to it within 1.5 × max_distance_m}``.
 
     Raises
     ------
@@ -244,6 +298,8 @@ def school_route_counts(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
         ("segments", segments), ("schools", schools)]
     if origins is not None:
         frames.append(("origins", origins))
+    if walkable is not None:
+        frames.append(("walkable", walkable))
     require_projected(*frames)
     for label, value in (("grid_spacing_m", grid_spacing_m), ("max_distance_m", max_distance_m),
                          ("origin_snap_m", origin_snap_m), ("school_snap_m", school_snap_m)):
@@ -251,9 +307,13 @@ def school_route_counts(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
 
     result = pd.Series(np.zeros(len(segments), dtype=np.int64), index=segments.index,
                        name="school_routes")
-    graph = build_network(segments, snap_m=snap_m)
+    lines, owner = _routing_lines(segments, walkable)
+    graph = build_network(lines, snap_m=snap_m)
     node_xy: np.ndarray = graph.graph["node_xy"]
     school_geoms = geometry_array(schools)
+    names = (schools["name"].astype(str).tolist() if "name" in schools.columns
+             else [str(i) for i in schools.index])
+    result.attrs["homes_reached"] = {}
     if graph.number_of_nodes() == 0 or len(school_geoms) == 0:
         return result
     node_points = np.asarray(shapely.points(node_xy), dtype=object)
@@ -280,6 +340,7 @@ def school_route_counts(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
     import networkx as nx
 
     counts: dict[Any, int] = {}
+    reached: dict[str, dict[str, int]] = {}
     unreached: list[str] = []
     cutoff = 1.5 * max_distance_m
     n_nodes = len(node_xy)
@@ -291,6 +352,8 @@ def school_route_counts(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
             unreached.append(str(schools.index[k]))
             continue
         weight = np.bincount(origin_node[o_pos[o_school == k]], minlength=n_nodes)
+        entry = reached.setdefault(names[k], {"near": 0, "reached": 0})
+        entry["near"] += int(weight.sum())
         if not weight.any():
             continue
         graph.add_edges_from((_SOURCE, int(s), {"length_m": 0.0, "segment_id": None})
@@ -300,6 +363,7 @@ def school_route_counts(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
                                                               weight="length_m")
         finally:
             graph.remove_node(_SOURCE)  # graph is local to this call
+        entry["reached"] += int(weight[[n for n in dist if n != _SOURCE]].sum())
         _tree_counts(pred, dist, weight, graph, counts)
     if unreached:
         warnings.warn(f"{len(unreached)} school(s) have no network node within "
@@ -307,5 +371,29 @@ def school_route_counts(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
                       UserWarning, stacklevel=2)
     if counts:
         found = pd.Series(counts, dtype=np.int64)
-        result.loc[found.index] = found.to_numpy()
+        seg = owner[found.index.to_numpy(dtype=np.int64)]
+        on_segment = seg >= 0
+        per_segment = (pd.Series(found.to_numpy()[on_segment], index=seg[on_segment])
+                       .groupby(level=0).max())
+        values = result.to_numpy().copy()
+        values[per_segment.index.to_numpy(dtype=np.int64)] = per_segment.to_numpy()
+        result = pd.Series(values, index=segments.index, name="school_routes")
+    result.attrs["homes_reached"] = reached
     return result
+
+
+def layer_route_counts(layers: Layers, segments: gpd.GeoDataFrame) -> pd.Series:
+    """:func:`school_route_counts` of loaded layers: the schools, the homes (else a grid,
+    :meth:`layers.loader.Layers.route_origins`) and the walkable roads. Every caller (the
+    ranking, the app, the walk planner, the yearly follow-up) uses this, so they all count
+    the same routes.
+
+    Parameters
+    ----------
+    layers : Layers
+        From :func:`layers.loader.load_layers`, in the profile's metric CRS.
+    segments : GeoDataFrame
+        :func:`gis.segments.segment_paths` of ``layers.paths``.
+    """
+    return school_route_counts(segments, layers.schools, origins=layers.route_origins(),
+                               walkable=layers.walkable)

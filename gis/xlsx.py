@@ -111,6 +111,32 @@ def _sheet_xml(df: pd.DataFrame, widths: list[float], wrap: set[str]) -> str:
             + f'</sheetData><autoFilter ref="A1:{last}{n + 1}"/></worksheet>')
 
 
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+def sheet_names(names: list[str]) -> list[str]:
+    r"""Names Excel accepts: at most 31 characters, none of ``[ ] : * ? / \``, not empty,
+    unique (case-insensitive; later ones get `` (2)``, `` (3)`` …).
+
+    Examples
+    --------
+    >>> sheet_names(["kommun gata/park", "Kommun gata-park", ""])
+    ['kommun gata-park', 'Kommun gata-park (2)', 'Blad3']
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(names):
+        base = _BAD_SHEET_CHARS.sub("-", str(raw)).strip("'").strip()[:31] or f"Blad{i + 1}"
+        name, k = base, 2
+        while name.lower() in seen:
+            suffix = f" ({k})"
+            name = base[:31 - len(suffix)] + suffix
+            k += 1
+        seen.add(name.lower())
+        out.append(name)
+    return out
+
+
 def write_sheets(sheets: dict[str, pd.DataFrame], path: str | Path,
                  widths: dict[str, list[float]] | None = None,
                  wrap: set[str] | None = None) -> Path:
@@ -129,7 +155,7 @@ def write_sheets(sheets: dict[str, pd.DataFrame], path: str | Path,
         Column names whose text wraps (long reasons).
     """
     path = Path(path)
-    names = [n[:31] for n in sheets]
+    names = sheet_names(list(sheets))
     content = (_HEAD + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
                'content-types"><Default Extension="rels" ContentType="application/'
                'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '

@@ -18,15 +18,53 @@ from layers._common import (
     warn_layer,
 )
 from layers.io import read_vector
-from layers.profile import Profile
+from layers.profile import HULL_BUFFER_M, Profile
 
 
 def load_boundary(profile: Profile) -> shapely.Geometry:
-    """The municipality boundary as one (Multi)Polygon in the profile CRS (metres)."""
+    """The municipality boundary as one (Multi)Polygon in the profile CRS (metres).
+
+    Raises
+    ------
+    ValueError
+        When the profile names no boundary file (use :func:`boundary_from_paths`).
+    """
+    if profile.boundary is None:
+        raise ValueError("the profile names no boundary; use boundary_from_paths")
     gdf = read_vector(profile.boundary)
     gdf = clean_geometries(gdf, ["Polygon", "MultiPolygon"], "boundary")
     gdf = to_profile_crs(gdf, profile.crs, source_label(profile.boundary))
     return shapely.union_all(gdf.geometry.values)
+
+
+def boundary_from_paths(paths: gpd.GeoDataFrame, buffer_m: float = HULL_BUFFER_M,
+                        ) -> shapely.Geometry:
+    """A stand-in boundary when the profile names none: the convex hull of the paths,
+    buffered by *buffer_m* metres, with a LayerWarning.
+
+    Parameters
+    ----------
+    paths : GeoDataFrame
+        The path layer, in the profile's metric CRS.
+    buffer_m : float
+        Buffer in metres around the hull (luminaires and homes near the outermost paths).
+
+    Raises
+    ------
+    ValidationError
+        When there are no paths to take a hull of.
+    """
+    geoms = paths.geometry.values
+    if len(paths) == 0:
+        raise ValidationError([Problem(
+            "profile", "", "boundary", "the profile names no boundary file and there are no "
+            "paths to derive one from", "add boundary = \"...\" (a municipality polygon) "
+            "to the profile, or an OSM source with paths", column_label="key")])
+    hull = shapely.buffer(shapely.convex_hull(shapely.union_all(geoms)), buffer_m)
+    warn_layer(f"boundary: the profile names no boundary file; using the convex hull of "
+               f"the {len(paths)} paths buffered {buffer_m:.0f} m ({hull.area / 1e6:.1f} km²). "
+               "Add boundary = \"...\" to the profile for the municipality's real boundary")
+    return hull
 
 
 def _normalize_areas(gdf: gpd.GeoDataFrame, crs: str, src: str) -> gpd.GeoDataFrame:

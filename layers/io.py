@@ -46,7 +46,7 @@ def read_vector(path: str | Path, layer: str | None = None,
     Parameters
     ----------
     path : str or Path
-        GeoPackage, GeoJSON, Shapefile, FlatGeobuf or KML file.
+        GeoPackage, GeoJSON, Shapefile, FlatGeobuf, KML or GML file.
     layer : str, optional
         Layer name inside a multi-layer file (GeoPackage).
     require_crs : bool, default True
@@ -71,7 +71,10 @@ def read_vector(path: str | Path, layer: str | None = None,
         raise ValidationError([Problem(src, "", "", "the file is empty (0 bytes)",
                                        "export the layer again from its source program")])
     try:
-        gdf = pyogrio.read_dataframe(path, layer=layer, use_arrow=False)
+        # GML: never write a .gfs schema file next to the input (it may be read-only, and
+        # a stale one would decide the field types of the next read).
+        options = {"WRITE_GFS": "NO"} if path.suffix.lower() == ".gml" else {}
+        gdf = pyogrio.read_dataframe(path, layer=layer, use_arrow=False, **options)
     except Exception as exc:  # pyogrio raises DataSourceError/DataLayerError/...
         raise ValidationError([unreadable_vector(path, exc)]) from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
@@ -154,11 +157,14 @@ def source_fingerprint(*packages: ModuleType) -> str:
     """Hash of the Python source of *packages* (their ``*.py`` files, by name and content).
 
     Part of the keys of results cached on disk (layers, rankings), so that a new version of
-    the code never gets results an older version computed.
+    the code never gets results an older version computed. The packages' ``*.toml`` data
+    files (``layers/inventory_columns.toml``) count as source.
     """
     h = hashlib.blake2b(digest_size=16)
     for pkg in packages:
-        for src in sorted(Path(str(pkg.__file__)).parent.glob("*.py")):
+        folder = Path(str(pkg.__file__)).parent
+        # data files too (the inventory column table is TOML)
+        for src in sorted([*folder.glob("*.py"), *folder.glob("*.toml")]):
             h.update(src.name.encode())
             h.update(src.read_bytes())
     return h.hexdigest()

@@ -25,6 +25,7 @@ import io
 import logging
 import math
 import re
+import tomllib
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ INVENTORY_FORMATS: dict[str, str] = {
     ".csv": "csv", ".txt": "csv", ".tsv": "csv",
     ".xlsx": "xlsx", ".xlsm": "xlsx",
     **{ext: "vector" for ext in VECTOR_DRIVERS},
+    ".gml": "vector",
 }
 
 #: Schema columns an explicit column mapping may target (plus the coordinate columns).
@@ -69,51 +71,28 @@ _MAPPING_FIX = ('rename the column, or map it in the profile: [sources] lighting
 # Column names
 # ---------------------------------------------------------------------------------------
 
+#: The built-in column-name table (:file:`layers/inventory_columns.toml`, documented in
+#: ``docs/inventory.md``): schema column -> names in priority order, and coordinate pairs.
+ALIASES_FILE = Path(__file__).with_name("inventory_columns.toml")
+
+
+def _load_aliases() -> tuple[dict[str, tuple[str, ...]],
+                             tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]]:
+    """The alias table: schema column -> names, and the (x names, y names) pairs."""
+    raw = tomllib.loads(ALIASES_FILE.read_text(encoding="utf-8"))
+    coords = tuple((tuple(c["x"]), tuple(c["y"])) for c in raw.pop("coordinates"))
+    return {field: tuple(names) for field, names in raw.items()}, coords
+
+
 #: Column-name synonyms per schema column, in priority order (the first match wins).
 #: Matching ignores case, whitespace, punctuation, diacritics and units in parentheses.
 #: Includes our own schema names and their Shapefile truncations, so exports read back.
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "luminaire_id": (
-        "luminaire_id", "luminaire_", "Armatur-ID", "armatur_id", "armaturid", "armaturnummer", "armaturnr",
-        "streetlightId", "ljuspunkt-ID", "ljuspunktsnummer", "lyspunkt-ID", "lyspunktnummer",
-        "lamp_id", "light_id", "objekt-ID", "objektid", "object_id", "nvdbId", "id"),
-    "pole_id": (
-        "pole_id", "stolpnummer", "stolpnr", "stolp-ID", "stolpe-ID", "stolpe", "stolpenummer",
-        "stolpenr", "mastnummer", "mastnr", "mast-ID", "mast", "pole_number", "pole_no",
-        "pole"),
-    "light_source": (
-        "light_source_raw", "light_so_1", "light_source", "light_sour", "ljuskälla", "ljuskälla typ", "ljuskälltyp",
-        "ljuskällstyp", "lamptyp", "lamp_type", "lampTechnology", "lyskilde", "lyskildetype",
-        "lyskildetype", "lampetype", "light_type", "lampa", "lamp"),
-    "wattage_w": (
-        "wattage_w", "effekt", "effekt_w", "lampeffekt", "ljuskälleeffekt", "watt", "wattage",
-        "power_w", "powerConsumption", "power"),
-    "lumen_lm": (
-        "lumen_lm", "lumen", "ljusflöde", "luminous_flux", "luminousFlux", "lysstrøm", "flux"),
-    "mounting_height_m": (
-        "mounting_height_m", "mounting_h", "ljuspunktshöjd", "ljuspunkthöjd", "montagehöjd",
-        "monteringshöjd", "mounting_height", "lanternHeight", "lyspunkthøyde",
-        "lyspunktshøyde", "höjd", "høyde", "height", "stolphöjd", "pole_height"),
-    "install_year": (
-        "install_year", "install_ye", "installationsår", "installationsdatum", "byggår", "monteringsår",
-        "monteringsdatum", "etableringsår", "installation_year", "year_installed",
-        "dateServiceStarted", "year", "år"),
-    "owner": ("owner", "ägare", "huvudman", "väghållare", "eier", "eierforhold"),
-    "status": ("status", "driftstatus", "driftsstatus", "drift", "tilstand"),
-}
-
-#: Coordinate column pairs (x-like, y-like), in priority order.
-_COORD_FAMILIES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-    (("E", "easting", "east", "öst", "östlig", "östkoordinat", "E-koordinat", "øst"),
-     ("N", "northing", "north", "nord", "nordlig", "nordkoordinat", "N-koordinat")),
-    (("x", "x-koordinat", "xkoord"), ("y", "y-koordinat", "ykoord")),
-    (("lon", "lng", "long", "longitude"), ("lat", "latitude")),
-)
+_SYNONYMS, _COORD_FAMILIES = _load_aliases()
 
 _FOLD = str.maketrans({"ø": "o", "æ": "ae", "ß": "ss", "œ": "oe", "ð": "d", "þ": "th",
                        "ł": "l", "đ": "d"})
 _PARENS = re.compile(r"[\(\[\{][^\)\]\}]*[\)\]\}]")
-_UNIT_SUFFIX = re.compile(r"[\s_\-/]+(w|watt|kw|m|meter|lm)$")
+_UNIT_SUFFIX = re.compile(r"[\s_\-/]+(w|watt|kw|m|meter|lm|klm|ft|feet)$")
 
 
 def _fold(text: str) -> str:
@@ -170,9 +149,37 @@ class _Columns:
     y: str | None = None
 
 
+def _synonym_keys(aliases: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
+    """Comparable names per schema column: the profile's *aliases* first, then the table."""
+    if not aliases:
+        return _SYNONYM_KEYS
+    return {field: tuple(dict.fromkeys(
+        [_norm_header(a) for a in aliases.get(field, ())] + list(keys)))
+        for field, keys in _SYNONYM_KEYS.items()}
+
+
+def _coord_keys(aliases: Mapping[str, Sequence[str]] | None,
+                ) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+    """Coordinate families, with the profile's ``x``/``y`` names as the first family."""
+    if not aliases or not (aliases.get("x") or aliases.get("y")):
+        return _COORD_KEYS
+    extra = (frozenset(_norm_header(a) for a in aliases.get("x", ())),
+             frozenset(_norm_header(a) for a in aliases.get("y", ())))
+    return (extra, *_COORD_KEYS)
+
+
+def check_aliases(aliases: Mapping[str, Sequence[str]], src: str) -> list[Problem]:
+    """Problems with a profile's ``[inventory.columns]`` table (unknown schema columns)."""
+    return [Problem(src, "", f"inventory.columns.{k}", f"unknown schema column {k!r}",
+                    f"use one of {', '.join(MAPPABLE_COLUMNS)}", column_label="key")
+            for k in aliases if k not in MAPPABLE_COLUMNS]
+
+
 def _resolve_columns(columns: Sequence[str], column_map: Mapping[str, str] | None,
-                     src: str, need_coordinates: bool) -> _Columns:
-    """Map file columns to schema columns: explicit *column_map* first, then synonyms.
+                     src: str, need_coordinates: bool,
+                     aliases: Mapping[str, Sequence[str]] | None = None) -> _Columns:
+    """Map file columns to schema columns: explicit *column_map* first, then synonyms
+    (the profile's ``[inventory.columns]`` *aliases* ahead of the built-in table).
 
     Raises
     ------
@@ -215,7 +222,7 @@ def _resolve_columns(columns: Sequence[str], column_map: Mapping[str, str] | Non
         raise ValidationError(problems)
 
     used = set(claimed.values())
-    for field, keys in _SYNONYM_KEYS.items():
+    for field, keys in _synonym_keys(aliases).items():
         if field in claimed:
             continue
         for key in keys:
@@ -232,7 +239,7 @@ def _resolve_columns(columns: Sequence[str], column_map: Mapping[str, str] | Non
             src, "", "", f"the column mapping names a {have} column but no {miss} column",
             "map both coordinate columns, e.g. {\"Öst\" = \"x\", \"Nord\" = \"y\"}"))
     elif x is None:
-        for xkeys, ykeys in _COORD_KEYS:
+        for xkeys, ykeys in _coord_keys(aliases):
             xs = [c for c in columns if _norm_header(c) in xkeys and c not in used]
             ys = [c for c in columns if _norm_header(c) in ykeys and c not in used]
             if xs and ys:
@@ -388,18 +395,25 @@ def _fold_words(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", _fold(text)).strip()
 
 
-def _classify_light_source(raw: str) -> str | None:
-    """Class of one raw light-source text; None when not recognised."""
+def _first_rule(raw: str, rules: Sequence[tuple[re.Pattern[str], str]], empty: str,
+                default: str | None = None) -> str | None:
+    """The class of the first of *rules* whose pattern matches the folded text of *raw*;
+    *empty* for an empty text, *default* when none matches."""
     text = _fold_words(raw)
     if not text:
-        return "unknown"
-    for pattern, cls in _LIGHT_SOURCE_RULES:
+        return empty
+    for pattern, cls in rules:
         if pattern.search(text):
             return cls
-    return None
+    return default
 
 
-def normalize_light_source(values: pd.Series) -> pd.Series:
+def _classify_light_source(raw: str) -> str | None:
+    """Class of one raw light-source text; None when not recognised."""
+    return _first_rule(raw, _LIGHT_SOURCE_RULES, "unknown")
+
+
+def normalize_light_source(values: pd.Series, fix: str = "") -> pd.Series:
     """Normalise light-source texts to :data:`layers.schemas.LIGHT_SOURCES`.
 
     Recognises Swedish, English/UK, Norwegian (NVDB), FIWARE and OSM spellings, e.g.
@@ -412,6 +426,8 @@ def normalize_light_source(values: pd.Series) -> pd.Series:
     ----------
     values : Series
         Raw light-source texts, any dtype; missing or empty values become ``"unknown"``.
+    fix : str, optional
+        What to tell the user about values not recognised (e.g. how to map codes).
 
     Returns
     -------
@@ -446,7 +462,7 @@ def normalize_light_source(values: pd.Series) -> pd.Series:
         warn_layer(
             f"luminaires: {int(counts.sum())} light-source value(s) not recognised, set to "
             f"'unknown' (kept in light_source_raw): {listing}{more}. Known classes: "
-            f"{', '.join(schemas.LIGHT_SOURCES)}")
+            f"{', '.join(schemas.LIGHT_SOURCES)}" + (f". Fix: {fix}" if fix else ""))
     return out
 
 
@@ -455,7 +471,7 @@ _OWNER_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^(okand|okant|ukjent|unknown|saknas|n a|na|none)$", "unknown"),
         (r"trafikverket|\btrv\b|vagverket|swedish transport administration", "Trafikverket"),
         (r"vegvesen|fylkeskommun|\blansstyrelse", "annan"),
-        (r"kommun|municipal|\bstad\b|gatukontor|tekniska forvaltning|samhallsbyggnad"
+        (r"kommun|municipal|\bstad\b|\bcity\b|\btown\b|\bborough\b|gatukontor|tekniska forvaltning|samhallsbyggnad"
          r"|\bcouncil\b", "kommun"),
         (r"privat|private|samfallighet|vagforening|\bbrf\b|bostadsratt|fastighetsagare"
          r"|gemensamhetsanlaggning|\bga\b|\bvelforening|\bsameie", "privat"),
@@ -463,13 +479,8 @@ _OWNER_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 
 
 def _classify_owner(raw: str) -> str:
-    text = _fold_words(raw)
-    if not text:
-        return "unknown"
-    for pattern, cls in _OWNER_RULES:
-        if pattern.search(text):
-            return cls
-    return "annan"
+    """Owner class of one owner text (unrecognised names are ``"annan"``)."""
+    return _first_rule(raw, _OWNER_RULES, "unknown", default="annan") or "annan"
 
 
 def _normalize_owner(values: pd.Series) -> pd.Series:
@@ -478,6 +489,204 @@ def _normalize_owner(values: pd.Series) -> pd.Series:
     codes, uniques = pd.factorize(text)
     lookup = np.array([_classify_owner(u) for u in uniques] + ["unknown"], dtype=object)
     return pd.Series(lookup[codes], index=values.index, name="owner", dtype="str")
+
+
+# ---------------------------------------------------------------------------------------
+# Operating status
+# ---------------------------------------------------------------------------------------
+
+#: Ordered (pattern, state) rules on folded, lower-case status text with punctuation as
+#: spaces. States: ``"removed"`` (the luminaire is gone), ``"out_of_service"`` (it is there
+#: but gives no light: a fault), ``"in_service"``. Swedish, Norwegian, English, FIWARE
+#: Streetlight ``status`` values and Esri lifecycle statuses.
+_STATUS_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), state) for p, state in (
+        (r"borttag|nedtag|demonter|riven|rivd|fjernet|fjerna|avvikl|utgatt|saner|skrotad"
+         r"|removed|demolished|decommission|abandon|retired|dismantl", "removed"),
+        (r"ur drift|ej i drift|inte i drift|ute av drift|ikke i drift|ur funktion"
+         r"|slackt|slockn|avstangd|avslagen|avslatt|slukket|slukka|mork|trasig|defekt"
+         r"|sonder|out of service|not in service|inactive|not working|broken|defective"
+         r"|failed|fault|outage|lamp out|\bout\b|\boff\b|\bdark\b", "out_of_service"),
+        (r"^(i drift|drift|ok|aktiv|active|in service|in use|i bruk|i funktion|fungerar"
+         r"|tent|tand|lit|on|working|operational|existing|befintlig|eksisterende|normal"
+         r"|column ?issue|columnissue)$", "in_service"),
+        (r"planerad|projekterad|planlagt|planned|proposed|future", "planned"),
+    ))
+
+#: Operating states of :func:`operating_state`, as used in the ``operating`` column: only
+#: ``"in_service"`` luminaires give light in the lighting model.
+OPERATING_STATES = ("in_service", "out_of_service", "removed", "planned")
+
+
+def mark_out_of_service(luminaires: gpd.GeoDataFrame, ids: Sequence[str]
+                        ) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """A copy of *luminaires* where the lamps *ids* are out of service (reported faults).
+
+    Parameters
+    ----------
+    luminaires : GeoDataFrame
+        The luminaire layer (index ``luminaire_id``, column ``operating``; any CRS).
+    ids : sequence of str
+        Luminaire ids with an open fault report (e.g. lamp-fault findings).
+
+    Returns
+    -------
+    (GeoDataFrame, list of str)
+        The new frame (lamps in service with a fault become ``out_of_service``; removed or
+        planned lamps keep their state) and the ids not found in the layer, for a warning.
+        *luminaires* is not changed.
+    """
+    wanted = {str(i) for i in ids if i is not None and str(i).strip()}
+    if not wanted or len(luminaires) == 0:
+        return luminaires, sorted(wanted)
+    lid = pd.Series(luminaires.index.astype(str), index=luminaires.index)
+    hit = lid.isin(wanted).to_numpy()
+    missing = sorted(wanted - set(lid[hit]))
+    if not hit.any():
+        return luminaires, missing
+    out = luminaires.copy()
+    state = (out["operating"].astype(str) if "operating" in out.columns
+             else pd.Series("in_service", index=out.index))
+    out["operating"] = state.where(~(hit & state.eq("in_service").to_numpy()),
+                                   "out_of_service").astype("str")
+    return out, missing
+
+
+def _classify_status(raw: str) -> str | None:
+    """Operating state of one status text; None when not recognised."""
+    return _first_rule(raw, _STATUS_RULES, "in_service")
+
+
+def operating_state(values: pd.Series) -> tuple[pd.Series, list[str]]:
+    """Operating state of each luminaire from its status text.
+
+    ``"Ur drift"``, ``"Släckt"``, ``"Trasig"``, ``"out of service"``, ``"defectiveLamp"``
+    → ``"out_of_service"``; ``"Borttagen"``, ``"Demonterad"``, ``"removed"`` →
+    ``"removed"``; ``"Planerad"``, ``"planned"`` → ``"planned"``; empty, ``"I drift"``,
+    ``"ok"`` and statuses not recognised →
+    ``"in_service"`` (an inventory lists the lamps that are there).
+
+    Returns
+    -------
+    Series
+        ``operating`` (str, one of :data:`OPERATING_STATES`) aligned to *values*.
+    list of str
+        Distinct non-empty statuses that were not recognised, with counts, for the report.
+    """
+    text = _as_text(values)
+    codes, uniques = pd.factorize(text)
+    states = [_classify_status(u) for u in uniques]
+    lookup = np.array([st or "in_service" for st in states] + ["in_service"], dtype=object)
+    out = pd.Series(lookup[codes], index=values.index, name="operating", dtype="str")
+    unknown = [u for u, st in zip(uniques, states, strict=True) if st is None]
+    counts = text[text.isin(unknown)].value_counts()
+    return out, [f"'{v}' ×{n}" for v, n in counts.items()]
+
+
+# ---------------------------------------------------------------------------------------
+# Coded values and units in cells
+# ---------------------------------------------------------------------------------------
+
+#: Columns whose values a profile may map with ``[inventory.codes.<column>]``.
+CODED_COLUMNS = ("light_source", "status", "owner")
+
+
+def check_codes(codes: Mapping[str, Mapping[str, str]], src: str) -> list[Problem]:
+    """Problems with a profile's ``[inventory.codes]`` table (unknown columns)."""
+    return [Problem(src, "", f"inventory.codes.{k}", "codes for this column are not supported",
+                    f"map codes of {', '.join(CODED_COLUMNS)}", column_label="key")
+            for k in codes if k not in CODED_COLUMNS]
+
+
+def _apply_codes(text: pd.Series, table: Mapping[str, str] | None) -> tuple[pd.Series, int]:
+    """Cells replaced by their meaning in *table* (keys match stripped and case-folded);
+    returns the new texts and how many cells were mapped."""
+    if not table:
+        return text, 0
+    folded = {str(k).strip().casefold(): str(v) for k, v in table.items()}
+    codes, uniques = pd.factorize(text)
+    mapped = [folded.get(str(u).strip().casefold()) for u in uniques]
+    out_u = np.array([m if m is not None else u for u, m in zip(uniques, mapped, strict=True)]
+                     + [""], dtype=object)
+    hit = np.array([m is not None for m in mapped] + [False])
+    return (pd.Series(out_u[codes], index=text.index, dtype="str"),
+            int(hit[codes].sum()))
+
+
+#: Units accepted in numeric cells (and column headers): field -> (regex alternatives,
+#: factor to the schema unit, label); the first entry is the schema unit itself.
+_CELL_UNITS: dict[str, tuple[tuple[str, float, str], ...]] = {
+    "wattage_w": (("watts|watt|w", 1.0, "W"), ("kw", 1000.0, "kW")),
+    "lumen_lm": (("lumen|lm", 1.0, "lm"), ("klm", 1000.0, "klm")),
+    "mounting_height_m": (("metres|meters|metre|meter|mtr|m", 1.0, "m"),
+                          ("feet|foot|ft|'", 0.3048, "ft")),
+}
+
+
+def _unit_lookup(field: str) -> tuple[str, dict[str, tuple[float, str]]]:
+    """Regex alternation of *field*'s units (longest first) and unit text -> factor, label."""
+    table: dict[str, tuple[float, str]] = {}
+    for alts, factor, label in _CELL_UNITS[field]:
+        for alt in alts.split("|"):
+            table[alt] = (factor, label)
+    alternation = "|".join(re.escape(a) for a in sorted(table, key=len, reverse=True))
+    return alternation, table
+
+
+def _header_unit(header: str, field: str) -> tuple[float, str]:
+    """Factor and label of a unit named in a column header (``"Height (ft)"``,
+    ``"POLE_HEIGHT_FT"``); the schema unit when none is named."""
+    alternation, table = _unit_lookup(field)
+    text = _fold(header)
+    m = (re.search(rf"[\(\[]\s*({alternation})\s*[\)\]]", text)
+         or re.search(rf"[\s_\-/]({alternation})$", text))
+    base = _CELL_UNITS[field][0][2]
+    return table[m.group(1)] if m else (1.0, base)
+
+
+def _parse_quantity(values: pd.Series, field: str, header: str,
+                    ) -> tuple[np.ndarray, np.ndarray, pd.Series | None, dict[str, int]]:
+    """Numbers of a numeric column in the schema unit, with units in cells converted.
+
+    Cells may carry a unit (``"16 ft"``, ``"30 FT"``, ``"6,5 m"``, ``"70W"``,
+    ``"0,07 kW"``, ``"4 000 lm"``); a unit in the header (``"Höjd (ft)"``) applies to
+    cells without one. Everything else as :func:`_parse_numbers`.
+
+    Returns
+    -------
+    values, bad, text
+        As :func:`_parse_numbers`, values in the schema unit (m, W, lm).
+    converted : dict
+        Unit label -> number of cells read in that unit (cells with a unit, and cells
+        converted by the header's unit), for the layer report.
+    """
+    h_factor, h_label = _header_unit(header, field)
+    base = _CELL_UNITS[field][0][2]
+    converted: dict[str, int] = {}
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        nums = values.to_numpy(dtype="float64", na_value=np.nan) * h_factor
+        if h_label != base and np.isfinite(nums).any():
+            converted[h_label] = int(np.isfinite(nums).sum())
+        return nums, np.zeros(len(values), dtype=bool), None, converted
+    text = _as_text(values)
+    codes, uniques = pd.factorize(text)
+    distinct = pd.Series(uniques, dtype="str")
+    alternation, table = _unit_lookup(field)
+    squeezed = distinct.str.replace(r"[\s\u00a0\u202f\u2009]", "", regex=True)
+    parts = squeezed.str.extract(rf"(?i)^(.*?\d[.,]?)({alternation})$")
+    has_unit = parts[1].notna().to_numpy(dtype=bool)
+    number_text = pd.Series(np.where(has_unit, parts[0].fillna(""), distinct), dtype="str")
+    nums_u, bad_u = _parse_number_texts(number_text, "")
+    unit_u = parts[1].fillna("").str.lower().to_numpy(dtype=object)
+    factor_u = np.array([table[u][0] if u else h_factor for u in unit_u], dtype="float64")
+    label_u = np.array([table[u][1] if u else h_label for u in unit_u], dtype=object)
+    nums = (nums_u * factor_u)[codes]
+    ok = np.isfinite(nums)
+    counted = ok & (has_unit[codes] | (h_label != base))
+    for label, n in zip(*np.unique(label_u[codes][counted].astype(str), return_counts=True),
+                        strict=True):
+        converted[str(label)] = int(n)
+    return nums, bad_u[codes], text, converted
 
 
 # ---------------------------------------------------------------------------------------
@@ -610,6 +819,9 @@ def _normalize_luminaires(
     source_crs: str | CRS | None = None,
     rows: Sequence[str] | None = None,
     strict: bool = True,
+    aliases: Mapping[str, Sequence[str]] | None = None,
+    codes: Mapping[str, Mapping[str, str]] | None = None,
+    reject_duplicates: bool = False,
 ) -> gpd.GeoDataFrame:
     """The one funnel for luminaires: columns, values, geometry, CRS, checks, index.
 
@@ -637,6 +849,17 @@ def _normalize_luminaires(
     strict : bool, default True
         True (inventories): bad numbers are errors. False (crowd-sourced OSM data): bad
         numbers become NaN with a LayerWarning.
+    aliases : mapping, optional
+        Extra column names per schema column (profile ``[inventory.columns]``), tried
+        before the built-in table.
+    codes : mapping, optional
+        Code tables per column (profile ``[inventory.codes]``): ``{"light_source": {"3":
+        "HPS"}, "status": {"9": "ur drift"}}``; a cell's code is replaced by its meaning
+        before it is read.
+    reject_duplicates : bool, default False
+        True (profile ``[inventory] strict = true``): a duplicate luminaire id is an error.
+        False: both rows are kept, later ones with a derived id ``"<id>~2"``, ``"<id>~3"``,
+        and a LayerWarning names the ids, rows and their distance.
 
     Raises
     ------
@@ -660,7 +883,8 @@ def _normalize_luminaires(
         has_geometry = False
     columns = [str(c) for c in df.columns if c != geom_col]
     df = df.rename(columns={c: str(c) for c in df.columns if c != geom_col})
-    cols = _resolve_columns(columns, column_map, src, need_coordinates=not has_geometry)
+    cols = _resolve_columns(columns, column_map, src, need_coordinates=not has_geometry,
+                            aliases=aliases)
     use_xy = cols.x is not None and cols.y is not None and (
         not has_geometry or bool(column_map and {"x", "y"} <= set(column_map.values())))
     problems: list[Problem] = []
@@ -686,23 +910,37 @@ def _normalize_luminaires(
         problems.append(Problem(src, row_labels[pos], id_col, "the luminaire id is empty",
                                 "give every luminaire a unique id"))
     dup = ids.duplicated(keep=False) & (ids != "")
+    dup_groups: list[tuple[str, list[int]]] = []
     if dup.any():
         positions = pd.Series(np.arange(n), index=df.index)[dup]
         for lum_id, group in positions.groupby(ids[dup], sort=False):
-            problems.append(Problem(
-                src, "", id_col, f"duplicate luminaire id '{lum_id}' in rows "
-                f"{_rows_text([row_labels[p] for p in group])}",
-                "give every luminaire a unique id (or remove the duplicate rows)"))
+            if reject_duplicates:
+                problems.append(Problem(
+                    src, "", id_col, f"duplicate luminaire id '{lum_id}' in rows "
+                    f"{_rows_text([row_labels[p] for p in group])}",
+                    "give every luminaire a unique id (or remove the duplicate rows)"))
+            else:
+                dup_groups.append((str(lum_id), [int(p) for p in group]))
+        if dup_groups:
+            ids = _derive_ids(ids, dup_groups)
 
     # -- numbers ----------------------------------------------------------------------
     numbers: dict[str, np.ndarray] = {}
     zero_as_unknown: list[str] = []
-    for field, (units, upper, unit) in _NUMERIC.items():
+    converted: list[str] = []
+    for field, (_units, upper, unit) in _NUMERIC.items():
         if field not in cols.fields:
             numbers[field] = np.full(n, np.nan)
             continue
         col = cols.fields[field]
-        vals, bad, text = _parse_numbers(df[col], units)
+        vals, bad, text, units_read = _parse_quantity(df[col], field, col)
+        if units_read and (source != "osm" or set(units_read) - {unit}):
+            parts = [f"{k} {label}" for label, k in sorted(units_read.items())
+                     if label != unit]
+            same = units_read.get(unit, 0)
+            detail = ", ".join(parts + ([f"{same} already in {unit}"] if same else []))
+            converted.append(f"'{col}': {sum(units_read.values())} cell(s) with a unit "
+                             f"read as {unit} ({detail})")
         shown = text if text is not None else _as_text(df[col])
         for pos in np.flatnonzero(bad):
             bad_value(pos, col, shown.iloc[pos], f"'{shown.iloc[pos]}' is not a number",
@@ -718,6 +956,8 @@ def _normalize_luminaires(
         numbers[field] = np.where(wrong | zero, np.nan, vals)
     if zero_as_unknown:
         warn_layer("luminaires: 0 read as unknown (NaN) in", zero_as_unknown)
+    if converted:
+        warn_layer("luminaires: converted units in cells: " + "; ".join(converted))
 
     years = np.full(n, np.nan)
     if "install_year" in cols.fields:
@@ -738,9 +978,31 @@ def _normalize_luminaires(
         years = np.where(wrong, np.nan, years)
 
     # -- texts ------------------------------------------------------------------------
+    code_tables = codes or {}
     raw_light = _as_text(column("light_source"))
-    light = normalize_light_source(raw_light)
-    owner = _normalize_owner(column("owner"))
+    mapped: list[str] = []
+    light_text, k = _apply_codes(raw_light, code_tables.get("light_source"))
+    if k:
+        mapped.append(f"{k} light source(s)")
+    light = normalize_light_source(
+        light_text, fix=("map the codes in the profile: [inventory.codes.light_source] "
+                         '"<code>" = "HPS"' if source != "osm" else ""))
+    owner_text, k = _apply_codes(_as_text(column("owner")), code_tables.get("owner"))
+    if k:
+        mapped.append(f"{k} owner(s)")
+    owner = _normalize_owner(owner_text)
+    status_text, k = _apply_codes(_as_text(column("status")), code_tables.get("status"))
+    if k:
+        mapped.append(f"{k} status(es)")
+    if mapped:
+        warn_layer("luminaires: mapped coded values with [inventory.codes]: "
+                   + ", ".join(mapped))
+    numbers["wattage_w"] = _wattage_from_text(numbers["wattage_w"], light_text)
+    operating, unknown_status = operating_state(status_text)
+    if unknown_status:
+        warn_layer(f"luminaires: status value(s) not recognised, counted as in service: "
+                   f"{', '.join(unknown_status[:20])}. Map them in the profile: "
+                   '[inventory.codes.status] "<value>" = "ur drift" (or "i drift")')
     frame = pd.DataFrame({
         "luminaire_id": ids,
         "pole_id": _as_text(column("pole_id")),
@@ -751,7 +1013,8 @@ def _normalize_luminaires(
         "mounting_height_m": numbers["mounting_height_m"],
         "install_year": pd.array(years, dtype="Int64"),
         "owner": owner,
-        "status": _as_text(column("status")),
+        "status": status_text,
+        "operating": operating,
         "source": pd.Series(source, index=df.index, dtype="str"),
         "_row": pd.Series(row_labels, index=df.index, dtype="str"),
     })
@@ -851,6 +1114,9 @@ def _normalize_luminaires(
                                           source_geometry=as_read))
     if problems:
         raise ValidationError(problems)
+    if dup_groups:
+        _warn_duplicates(gdf, dup_groups, ids, row_labels)
+    _warn_not_operating(gdf)
     if n and not len(gdf) and strict:
         raise ValidationError([Problem(src, "", "", "no luminaire has a usable location",
                                        "fill in the coordinates or geometry")])
@@ -858,6 +1124,77 @@ def _normalize_luminaires(
     out = finalize(gdf, list(schemas.LUMINAIRES), schemas.LUMINAIRES_INDEX, target)
     logger.info("%s: %d luminaires (%s)", src, len(out), source)
     return out
+
+
+_WATT_IN_TEXT = r"(?i)(?<![\d.,])(\d{1,4}(?:[.,]\d+)?)\s*(?:w|watt|watts)\b"
+
+
+def _wattage_from_text(watt: np.ndarray, light_text: pd.Series) -> np.ndarray:
+    """Wattages the light-source text states (``"HPS 100W"``, ``"SON-T 70 W"``) where the
+    wattage cell is empty; reported in a LayerWarning. Known wattages are never replaced."""
+    missing = ~np.isfinite(watt)
+    if not missing.any():
+        return watt
+    codes, uniques = pd.factorize(light_text)
+    found_u = pd.to_numeric(pd.Series(uniques, dtype="str").str.extract(
+        _WATT_IN_TEXT, expand=False).str.replace(",", ".", regex=False), errors="coerce")
+    found = found_u.to_numpy(dtype="float64", na_value=np.nan)[codes]
+    use = missing & np.isfinite(found) & (found > 0) & (found <= _NUMERIC["wattage_w"][1])
+    if use.any():
+        examples = ", ".join(f"'{v}'" for v in pd.unique(light_text[use])[:5])
+        warn_layer(f"luminaires: {int(use.sum())} wattage(s) read from the light-source text "
+                   f"where the wattage cell is empty ({examples})")
+    return np.where(use, found, watt)
+
+
+def _derive_ids(ids: pd.Series, groups: list[tuple[str, list[int]]]) -> pd.Series:
+    """Ids with every repeat after the first of a group renamed ``"<id>~2"``, ``"~3"``...
+    (skipping names that are taken)."""
+    out = ids.to_numpy(dtype=object).copy()
+    taken = set(out.tolist())
+    for lum_id, positions in groups:
+        k = 1
+        for pos in positions[1:]:
+            k += 1
+            while f"{lum_id}~{k}" in taken:
+                k += 1
+            out[pos] = f"{lum_id}~{k}"
+            taken.add(out[pos])
+    return pd.Series(out, index=ids.index, dtype="str")
+
+
+def _warn_duplicates(gdf: gpd.GeoDataFrame, groups: list[tuple[str, list[int]]],
+                     ids: pd.Series, row_labels: Sequence[str]) -> None:
+    """One LayerWarning for kept duplicate ids: rows, derived ids, distance in metres."""
+    where = pd.Series(gdf.geometry.values, index=gdf["luminaire_id"].to_numpy())
+    lines = []
+    for lum_id, positions in groups:
+        first = where.get(lum_id)
+        parts = []
+        for pos in positions[1:]:
+            new_id = str(ids.iloc[pos])
+            other = where.get(new_id)
+            dist = (f"{shapely.distance(first, other):.1f} m apart"
+                    if first is not None and other is not None else "distance unknown")
+            parts.append(f"row {row_labels[pos]} kept as '{new_id}' ({dist})")
+        lines.append(f"'{lum_id}' (row {row_labels[positions[0]]}; {', '.join(parts)})")
+    warn_layer(f"luminaires: {len(groups)} duplicate luminaire id(s), all rows kept: "
+               + "; ".join(lines[:20]) + (f" (+{len(lines) - 20} more)" if len(lines) > 20
+                                          else "")
+               + ". Give every luminaire a unique id; set [inventory] strict = true to "
+               "reject such files")
+
+
+def _warn_not_operating(gdf: gpd.GeoDataFrame) -> None:
+    """LayerWarnings listing luminaires out of service (faults), removed or planned."""
+    words = {"out_of_service": "out of service by their status (faults: no light in the "
+                               "lighting model)",
+             "removed": "removed by their status (not in the lighting model or the LED plan)",
+             "planned": "planned, not built (not in the lighting model or the LED plan)"}
+    for state, text in words.items():
+        ids = gdf["luminaire_id"][gdf["operating"].eq(state).to_numpy()]
+        if len(ids):
+            warn_layer(f"luminaires: {text}", ids)
 
 
 def _single_points(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
@@ -997,12 +1334,33 @@ def _read_xlsx(path: Path, src: str) -> tuple[pd.DataFrame, list[str]]:
     return _drop_blank(df, np.arange(len(df)) + 2)
 
 
+def _unwrap_ngsi(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """FIWARE NGSI-LD / NGSI v2 "normalized" entities carry every attribute as an object
+    ``{"type": "Property", "value": 8}``: keep the ``value`` (GeoJSON exports of a context
+    broker). Other columns are unchanged."""
+    out = gdf
+    for col in gdf.columns:
+        if col == gdf.geometry.name or gdf[col].dtype != object:
+            continue
+        values = gdf[col]
+        first = values.dropna().head(1)
+        if len(first) and isinstance(first.iloc[0], dict) and "value" in first.iloc[0]:
+            if out is gdf:
+                out = gdf.copy()
+            out[col] = values.map(lambda v: v.get("value") if isinstance(v, dict) else v)
+            logger.info("%s: NGSI attribute objects unwrapped to their value", col)
+    return out
+
+
 def read_inventory(
     path: str | Path,
     crs: str | CRS,
     boundary: shapely.Geometry | None = None,
     column_map: Mapping[str, str] | None = None,
     source_crs: str | CRS | None = None,
+    aliases: Mapping[str, Sequence[str]] | None = None,
+    codes: Mapping[str, Mapping[str, str]] | None = None,
+    strict: bool = False,
 ) -> gpd.GeoDataFrame:
     """Read a municipal luminaire inventory.
 
@@ -1011,8 +1369,9 @@ def read_inventory(
     path : str or Path
         CSV/TXT/TSV (UTF-8, UTF-8 with BOM, UTF-16 or cp1252; ``;``, ``,`` or tab
         delimited; decimal commas allowed), XLSX (first sheet), GeoPackage, Shapefile,
-        GeoJSON, FlatGeobuf or KML. Columns are recognised by Swedish, English, Norwegian
-        (NVDB) and FIWARE names.
+        GeoJSON, FlatGeobuf, KML or GML (NVDB road-data exports). Columns are recognised
+        by the names in :data:`ALIASES_FILE` (Swedish, English, Norwegian and Swedish NVDB,
+        Esri asset exports, FIWARE Streetlight).
     crs : str or CRS
         The profile's metric CRS, e.g. ``"EPSG:3007"``. The result is in this CRS.
     boundary : shapely geometry, optional
@@ -1028,25 +1387,37 @@ def read_inventory(
         file that declares none. Without it the CRS comes from the file, from the column
         names (``"N (SWEREF 99 12 00)"``) or from the value ranges (WGS 84, SWEREF 99 TM,
         the profile's SWEREF 99 zone, RT90 2.5 gon V).
+    aliases : mapping, optional
+        Extra column names per schema column, tried first (profile ``[inventory.columns]``).
+    codes : mapping, optional
+        Code tables for ``light_source``, ``status`` and ``owner`` (profile
+        ``[inventory.codes]``). Unmapped light-source codes count as unknown and are listed
+        with their frequencies in a LayerWarning.
+    strict : bool, default False
+        Reject a file with duplicate luminaire ids (profile ``[inventory] strict``); by
+        default both rows are kept, the later with a derived id, and a warning names them.
 
     Returns
     -------
     GeoDataFrame
         Points in *crs*, columns :data:`layers.schemas.LUMINAIRES`, unique string index
-        ``luminaire_id``, ``source == "inventory"``.
+        ``luminaire_id``, ``source == "inventory"``. Heights in metres, power in watts,
+        flux in lumen (cells such as ``"16 ft"``, ``"70W"``, ``"4 000 lm"`` converted).
 
     Raises
     ------
     ValidationError
         Missing/empty/corrupt file, missing CRS, missing id or coordinate columns, and every
-        bad value (row, column and value named), duplicate id or luminaire outside the
-        municipality, all listed at once.
+        bad value (row, column and value named), duplicate id (with *strict*) or luminaire
+        outside the municipality, all listed at once.
 
     Warns
     -----
     LayerWarning
-        Unrecognised light sources, swapped coordinate axes (fixed), repaired or dropped
-        geometry, rows without coordinates (dropped).
+        Unrecognised light sources or statuses (with counts), converted units, mapped
+        codes, kept duplicate ids, luminaires out of service / removed / planned (with ids),
+        swapped coordinate axes (fixed), repaired or dropped geometry, rows without
+        coordinates (dropped).
 
     Examples
     --------
@@ -1071,15 +1442,19 @@ def read_inventory(
     elif kind == "xlsx":
         df, rows = _read_xlsx(path, src)
     else:
-        gdf = read_vector(path, require_crs=source_crs is None)
+        gdf = _unwrap_ngsi(read_vector(path, require_crs=source_crs is None))
         if gdf.crs is None:
             gdf = gdf.set_crs(source_crs)
         df, rows = gdf, [str(i + 1) for i in range(len(gdf))]
     if not len(df):
         raise ValidationError([Problem(src, "", "", "the file has no data rows",
                                        "check that the right sheet or file was exported")])
+    problems = [*check_aliases(aliases or {}, "profile"), *check_codes(codes or {}, "profile")]
+    if problems:
+        raise ValidationError(problems)
     return _normalize_luminaires(df, crs, src, source="inventory", boundary=boundary,
-                                 column_map=column_map, source_crs=source_crs, rows=rows)
+                                 column_map=column_map, source_crs=source_crs, rows=rows,
+                                 aliases=aliases, codes=codes, reject_duplicates=strict)
 
 
 def luminaires_from_osm(nodes: gpd.GeoDataFrame, crs: str | CRS) -> gpd.GeoDataFrame:

@@ -12,14 +12,14 @@ from typing import Any
 import geopandas as gpd
 import shapely
 
-from layers.boundary import load_boundary, read_priority_areas
+from layers.boundary import boundary_from_paths, load_boundary, read_priority_areas
 from layers.profile import Profile
 
 logger = logging.getLogger(__name__)
 
 #: Layer names in the order they are loaded and reported.
 LAYER_NAMES = ("boundary", "paths", "luminaires", "schools", "crossings", "priority_areas",
-               "residences")
+               "residences", "walkable")
 
 
 @dataclass
@@ -50,6 +50,10 @@ class Layers:
     residences : GeoDataFrame or None
         Homes where school routes start (:mod:`layers.residences`); empty when the sources
         have none (routes then start from a grid). None only for frames built by hand.
+    walkable : GeoDataFrame or None
+        Roads a pedestrian may use (:func:`layers.paths.walkable_from_osm`, schema of the
+        paths): school routes run over them and the paths, only the paths are scored.
+        None when there is no OSM source (routes then use the paths only).
     """
 
     profile: Profile
@@ -61,6 +65,7 @@ class Layers:
     priority_areas: gpd.GeoDataFrame
     reports: dict[str, LayerReport] = field(default_factory=dict)
     residences: gpd.GeoDataFrame | None = None
+    walkable: gpd.GeoDataFrame | None = None
 
     def route_origins(self) -> gpd.GeoDataFrame | None:
         """Where school routes start: the homes, or None (a grid) when there are none."""
@@ -77,6 +82,8 @@ class Layers:
                "priority_areas": self.priority_areas}
         if self.residences is not None:
             out["residences"] = self.residences
+        if self.walkable is not None:
+            out["walkable"] = self.walkable
         return out
 
 
@@ -125,14 +132,19 @@ def load_layers(profile: Profile) -> Layers:
     from layers.crossings import crossings_from_osm, read_crossings_file
     from layers.lighting import luminaires_from_osm, read_inventory
     from layers.osm import OsmExtract, download_osm, read_osm_file
-    from layers.paths import paths_from_osm
+    from layers.paths import paths_from_osm, walkable_from_osm
     from layers.residences import read_residences_file, residences_from_osm
     from layers.schools import read_schools_file, schools_from_osm
 
     s = profile.sources
     crs = profile.crs
     reports: dict[str, LayerReport] = {}
-    boundary = _run("boundary", profile.boundary.name, lambda: load_boundary(profile), reports)
+    boundary: shapely.Geometry | None = None
+    if profile.boundary is not None:
+        boundary_label = profile.boundary.name
+        boundary = _run("boundary", boundary_label, lambda: load_boundary(profile), reports)
+    else:
+        boundary_label = "convex hull of the paths"
 
     extract: OsmExtract | None = None
     osm_label = "-"
@@ -149,14 +161,19 @@ def load_layers(profile: Profile) -> Layers:
         return fn(extract) if extract is not None else empty_layer(columns, index, crs)
 
     paths = _run("paths", osm_label, lambda: from_osm_or_empty(
-        lambda x: paths_from_osm(x, crs, boundary=boundary),
+        lambda x: paths_from_osm(x, crs, boundary=boundary,
+                                 boundary_label=boundary_label),
         schemas.PATHS, schemas.PATHS_INDEX), reports)
+    if boundary is None:
+        boundary = _run("boundary", boundary_label, lambda: boundary_from_paths(paths),
+                        reports)
 
     if s.lighting_inventory is not None:
         inv = s.lighting_inventory
         luminaires = _run("luminaires", inv.name, lambda: read_inventory(
             inv, crs, boundary=boundary, column_map=s.lighting_columns or None,
-            source_crs=s.lighting_crs), reports)
+            source_crs=s.lighting_crs, aliases=profile.inventory.columns or None,
+            codes=profile.inventory.codes or None, strict=profile.inventory.strict), reports)
     else:
         luminaires = _run("luminaires", osm_label + " (street_lamp)", lambda: from_osm_or_empty(
             lambda x: luminaires_from_osm(x.nodes, crs),
@@ -195,5 +212,9 @@ def load_layers(profile: Profile) -> Layers:
         residences = _run("residences", osm_label + " (building)", lambda: from_osm_or_empty(
             lambda x: residences_from_osm(x, crs, boundary=boundary),
             schemas.RESIDENCES, schemas.RESIDENCES_INDEX), reports)
+    walkable = None
+    if extract is not None:
+        walkable = _run("walkable", osm_label + " (roads)", lambda: walkable_from_osm(
+            extract, crs, boundary=boundary), reports)
     return Layers(profile, boundary, paths, luminaires, schools, crossings, areas, reports,
-                  residences=residences)
+                  residences=residences, walkable=walkable)

@@ -26,8 +26,16 @@ agree. Multipolygon relations become areas when they carry ``amenity`` or ``high
 (school grounds, pedestrian plazas); pyosmium assembles them from their member ways.
 Every way, closed or not, is also in :attr:`OsmExtract.ways` as a LineString.
 
-Ways with nodes missing from the file (cut at the extract's edge) have no complete
-geometry: they are dropped with a :class:`~layers._common.LayerWarning`.
+Features cut at the extract's edge
+----------------------------------
+A way with nodes missing from the file (cut at the extract's edge) keeps the part inside:
+its runs of consecutive nodes that are present, as a LineString (one run) or a
+MultiLineString (several). A closed way that would be an area (school grounds) gets the
+convex hull of its present nodes as its outline (at least three of them), and a
+residential building the mean of its present nodes as its point. Each kind is reported
+with its ids in a :class:`~layers._common.LayerWarning`; what cannot be kept (no two
+consecutive nodes present, multipolygon relations whose members are missing) is reported
+as dropped, with ids.
 """
 
 from __future__ import annotations
@@ -57,7 +65,7 @@ OSM_KEYS: tuple[str, ...] = (
     "highway", "footway", "cycleway", "bicycle", "foot", "segregated", "surface", "name",
     "lit", "crossing", "crossing:markings", "amenity", "isced:level", "grades", "lamp_type",
     "light:method", "light:count", "ref", "operator", "lamp_mount", "height", "light:colour",
-    "building", "area", "landuse",
+    "building", "area", "landuse", "access",
 )
 
 #: An element is read only when it carries at least one of these keys. The other
@@ -73,6 +81,10 @@ RESIDENTIAL_BUILDINGS: frozenset[str] = frozenset({
 
 #: Multipolygon relations carrying one of these keys are assembled into areas.
 AREA_RELATION_KEYS: tuple[str, ...] = ("amenity", "highway")
+
+#: Relations the file reader assembles: the area relations, and building relations to give
+#: homes their point (:attr:`OsmExtract.residences`; they are not areas).
+_ASSEMBLE_KEYS: tuple[str, ...] = (*AREA_RELATION_KEYS, "building")
 
 #: Tags queried from Overpass by :func:`download_osm` (osmnx ``tags`` argument).
 DOWNLOAD_TAGS: dict[str, bool | str | list[str]] = {
@@ -271,9 +283,16 @@ def read_osm_file(path: str | Path) -> OsmExtract:
     way_wkb: list[str] = []
     way_tags: list[dict[str, str]] = []
     broken_ways: list[int] = []
+    partial_ways: list[int] = []
+    partial_areas: list[int] = []
+    pa_tags: list[dict[str, str]] = []
+    pa_geoms: list[Any] = []
+    partial_homes: list[str] = []
     rel_ids: list[int] = []
     rel_wkb: list[str] = []
     rel_tags: list[dict[str, str]] = []
+    broken_relations: list[int] = []
+    rel_candidates: list[int] = []
     res_ids: list[str] = []
     res_kind: list[str] = []
     res_lon: list[float] = []
@@ -285,7 +304,7 @@ def read_osm_file(path: str | Path) -> OsmExtract:
 
     processor = (osmium.FileProcessor(str(path))
                  .with_locations()
-                 .with_areas(osmium.filter.KeyFilter(*AREA_RELATION_KEYS))
+                 .with_areas(osmium.filter.KeyFilter(*_ASSEMBLE_KEYS))
                  .with_filter(osmium.filter.KeyFilter(*SELECT_KEYS, "building")))
     try:
         for obj in processor:
@@ -293,8 +312,9 @@ def read_osm_file(path: str | Path) -> OsmExtract:
             building = tags.get("building")
             if building is not None and not any(k in tags for k in select):
                 # A building and nothing else we read: keep one point if it is a home.
-                if building.strip().lower() in homes:
-                    _add_residence(obj, building, res_ids, res_kind, res_lon, res_lat)
+                if building.strip().lower() in homes and not _add_residence(
+                        obj, building, res_ids, res_kind, res_lon, res_lat):
+                    partial_homes.append(res_ids[-1])
                 continue
             if isinstance(obj, osmium.osm.Node):
                 loc = obj.location
@@ -308,17 +328,32 @@ def read_osm_file(path: str | Path) -> OsmExtract:
                 try:
                     wkb = factory.create_linestring(obj)
                 except (osmium.InvalidLocationError, RuntimeError):
-                    broken_ways.append(obj.id)
+                    tags_kept = {t.k: t.v for t in obj.tags if t.k in keyset}
+                    line, hull = _partial_way(obj)
+                    if hull is not None and _would_be_area(tags_kept):
+                        partial_areas.append(obj.id)
+                        pa_tags.append(tags_kept)
+                        pa_geoms.append(hull)
+                    if line is None:
+                        if hull is None or not _would_be_area(tags_kept):
+                            broken_ways.append(obj.id)
+                        continue
+                    partial_ways.append(obj.id)
+                    way_ids.append(obj.id)
+                    way_wkb.append(shapely.to_wkb(line, hex=True))
+                    way_tags.append(tags_kept)
                     continue
                 way_ids.append(obj.id)
                 way_wkb.append(wkb)
                 way_tags.append({t.k: t.v for t in obj.tags if t.k in keyset})
+            elif isinstance(obj, osmium.osm.Relation):
+                if tags.get("type") == "multipolygon":
+                    rel_candidates.append(obj.id)
             elif isinstance(obj, osmium.osm.Area) and not obj.from_way():
                 try:
                     wkb = factory.create_multipolygon(obj)
                 except (osmium.InvalidLocationError, RuntimeError):
-                    logger.info("%s: relation %d has no valid area geometry", src,
-                                obj.orig_id())
+                    broken_relations.append(obj.orig_id())
                     continue
                 rel_ids.append(obj.orig_id())
                 rel_wkb.append(wkb)
@@ -336,10 +371,26 @@ def read_osm_file(path: str | Path) -> OsmExtract:
             f"{'/'.join(SELECT_KEYS)} tags",
             "check that the extract covers the municipality and was not filtered; "
             + _FIX_DOWNLOAD)
+    fix = "use an extract made with `osmium extract --strategy complete_ways` to avoid it"
+    if partial_ways:
+        warn_layer(f"{src}: kept the part inside the extract of ways cut at its edge (nodes "
+                   f"missing); {fix}", [f"w{i}" for i in partial_ways])
+    if partial_areas:
+        warn_layer(f"{src}: areas cut at the extract's edge: outline from the convex hull "
+                   f"of the nodes present; {fix}", [f"w{i}" for i in partial_areas])
+    if partial_homes:
+        warn_layer(f"{src}: homes cut at the extract's edge: point from the nodes present",
+                   partial_homes)
     if broken_ways:
-        warn_layer(f"{src}: dropped ways with nodes missing from the extract (cut at its "
-                   "edge); use an extract made with `osmium extract --strategy "
-                   "complete_ways`", [f"w{i}" for i in broken_ways])
+        warn_layer(f"{src}: dropped ways cut at the extract's edge (fewer than two "
+                   f"consecutive nodes in the file); {fix}", [f"w{i}" for i in broken_ways])
+    assembled = set(rel_ids) | {int(i[1:]) for i in res_ids if i.startswith("r")}
+    broken_relations = sorted(set(broken_relations)
+                              | (set(rel_candidates) - assembled))
+    if broken_relations:
+        warn_layer(f"{src}: dropped multipolygon relations whose outline cannot be "
+                   f"assembled (members missing from the extract or broken rings); {fix}",
+                   [f"r{i}" for i in broken_relations])
 
     nodes = _frame(node_ids, node_tags, shapely.points(np.asarray(node_lon, dtype=float),
                                                        np.asarray(node_lat, dtype=float))
@@ -350,41 +401,95 @@ def read_osm_file(path: str | Path) -> OsmExtract:
     relations = _frame([f"r{i}" for i in rel_ids], rel_tags,
                        shapely.from_wkb(np.asarray(rel_wkb, dtype=object)) if rel_ids else [],
                        "str")
-    areas = _concat_areas([_areas_from_ways(ways), relations])
+    partial = _frame([f"w{i}" for i in partial_areas], pa_tags, pa_geoms, "str")
+    areas = _concat_areas([_areas_from_ways(ways), partial, relations])
     residences = _residence_frame(res_ids, res_kind, res_lon, res_lat)
     logger.info("read %d nodes, %d ways, %d areas, %d residential buildings from %s",
                 len(nodes), len(ways), len(areas), len(residences), path)
     return OsmExtract(nodes=nodes, ways=ways, areas=areas, source=src, residences=residences)
 
 
+def _would_be_area(tags: dict[str, str]) -> bool:
+    """The tag part of the area rule (module docstring) for one closed way."""
+    if tags.get("area", "").strip().lower() == "no":
+        return False
+    return any(k in tags for k in ("amenity", "building", "landuse", "area")) or (
+        tags.get("highway", "").strip().lower() in _AREA_HIGHWAYS)
+
+
+def _partial_way(obj: Any) -> tuple[shapely.Geometry | None, shapely.Geometry | None]:
+    """What is left of a way with nodes missing from the extract.
+
+    Returns the runs of two or more consecutive present nodes (a LineString, a
+    MultiLineString for several runs, None for none), and for a way closed by its node ids
+    the convex hull of its present nodes (None unless at least three, not all on a line).
+    """
+    runs: list[list[tuple[float, float]]] = [[]]
+    present: list[tuple[float, float]] = []
+    for n in obj.nodes:
+        loc = n.location
+        if loc.valid():
+            xy = (loc.lon, loc.lat)
+            runs[-1].append(xy)
+            present.append(xy)
+        elif runs[-1]:
+            runs.append([])
+    parts = [shapely.LineString(r) for r in runs if len(r) >= 2]
+    line = (parts[0] if len(parts) == 1 else shapely.MultiLineString(parts)) if parts else None
+    hull = None
+    if obj.is_closed() and len(set(present)) >= 3:
+        candidate = shapely.convex_hull(shapely.MultiPoint(present))
+        hull = candidate if candidate.geom_type == "Polygon" else None
+    return line, hull
+
+
 def _add_residence(obj: Any, building: str, ids: list[str], kinds: list[str],
-                   lon: list[float], lat: list[float]) -> None:
-    """Append the point of one residential building mapped as a node or a way (building
-    relations are not assembled, see ``AREA_RELATION_KEYS``)."""
+                   lon: list[float], lat: list[float]) -> bool:
+    """Append the point of one residential building mapped as a node, a way or a
+    multipolygon relation: the mean of its outline's distinct vertices (outer rings for a
+    relation). A way cut at the extract's edge gets the mean of the nodes present.
+
+    Returns False when the point rests on a partial outline (for the report), else True.
+    """
     if isinstance(obj, osmium.osm.Node):
         if obj.location.valid():
             ids.append(f"n{obj.id}")
             kinds.append(building)
             lon.append(obj.location.lon)
             lat.append(obj.location.lat)
-        return
+        return True
+    xs: list[float] = []
+    ys: list[float] = []
+    complete = True
     if isinstance(obj, osmium.osm.Way):
-        xs: list[float] = []
-        ys: list[float] = []
-        try:
-            for n in obj.nodes:
+        oid = f"w{obj.id}"
+        for n in obj.nodes:
+            if n.location.valid():
                 xs.append(n.location.lon)
                 ys.append(n.location.lat)
-        except osmium.InvalidLocationError:
-            return  # cut at the extract's edge: no complete outline
+            else:
+                complete = False  # cut at the extract's edge: the nodes present
         if len(xs) > 1 and xs[0] == xs[-1] and ys[0] == ys[-1]:
             xs.pop()
             ys.pop()
-        if xs:
-            ids.append(f"w{obj.id}")
-            kinds.append(building)
-            lon.append(sum(xs) / len(xs))
-            lat.append(sum(ys) / len(ys))
+    elif isinstance(obj, osmium.osm.Area) and not obj.from_way():
+        oid = f"r{obj.orig_id()}"
+        for ring in obj.outer_rings():
+            rx = [n.location.lon for n in ring]
+            ry = [n.location.lat for n in ring]
+            if len(rx) > 1 and rx[0] == rx[-1] and ry[0] == ry[-1]:
+                rx.pop()
+                ry.pop()
+            xs.extend(rx)
+            ys.extend(ry)
+    else:
+        return True  # a closed way's own Area: the way itself gave the point
+    if xs:
+        ids.append(oid)
+        kinds.append(building)
+        lon.append(sum(xs) / len(xs))
+        lat.append(sum(ys) / len(ys))
+    return complete or not xs
 
 
 # --------------------------------------------------------------------------- osmnx

@@ -15,6 +15,15 @@ with ``area=yes``, the town square) are kept as their outline, a closed line: th
 a square is where people walk along it and where its lights stand. Other areas (school
 grounds, parking) are never paths.
 
+Walkable roads (OSM)
+--------------------
+Children walk on residential streets too, so school routes run over the whole walkable
+network: the paths plus the roads a pedestrian may use (:func:`walkable_from_osm`,
+:data:`WALKABLE_ROAD_HIGHWAYS`: residential, service, unclassified, tertiary ... trunk;
+never motorways), without the ways tagged ``foot=no`` / ``use_sidepath`` or
+``access=no`` / ``private`` (unless ``foot=yes``/``designated``/``permissive``). They go
+through the same funnel and schema as the paths, but are not scored.
+
 ``path_type``
 -------------
 ``footway=sidewalk`` -> sidewalk; ``footway=crossing`` or ``cycleway=crossing`` ->
@@ -45,6 +54,7 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
@@ -67,6 +77,15 @@ logger = logging.getLogger(__name__)
 #: ``highway`` values that are walking/cycling infrastructure in themselves.
 PATH_HIGHWAYS = ("cycleway", "footway", "path", "pedestrian", "steps", "living_street",
                  "track", "bridleway")
+
+#: ``highway`` values of roads a pedestrian may walk along (when not tagged otherwise).
+#: Motorways are not among them; trunk roads are, unless tagged ``foot=no``.
+WALKABLE_ROAD_HIGHWAYS = ("residential", "service", "unclassified", "tertiary",
+                          "tertiary_link", "secondary", "secondary_link", "primary",
+                          "primary_link", "trunk", "trunk_link", "road", "busway")
+
+#: ``foot`` values that forbid walking (``use_sidepath``: walk on the separate sidewalk).
+NO_FOOT = ("no", "use_sidepath", "private")
 
 #: ``highway`` values that are never paths, even with a designation (not built, or not a
 #: way one walks along).
@@ -227,8 +246,65 @@ def select_path_ways(ways: pd.DataFrame) -> pd.Series:
     return mask.fillna(False).astype(bool).rename("is_path")
 
 
+def select_walkable_roads(ways: pd.DataFrame) -> pd.Series:
+    """Boolean mask of the roads (not paths) a pedestrian may use (module docstring)."""
+    hw = _lower(ways["highway"])
+    foot = _lower(ways["foot"])
+    access = (_lower(ways["access"]) if "access" in ways.columns
+              else pd.Series(pd.NA, index=ways.index, dtype="string"))
+    allowed = foot.isin(("yes", "designated", "permissive"))
+    closed = foot.isin(NO_FOOT) | (access.isin(("no", "private")) & ~allowed)
+    mask = hw.isin(WALKABLE_ROAD_HIGHWAYS) & ~closed & ~select_path_ways(ways)
+    return mask.fillna(False).astype(bool).rename("is_walkable_road")
+
+
+def walkable_from_osm(extract: OsmExtract, crs: str | CRS,
+                      boundary: shapely.Geometry | None = None) -> gpd.GeoDataFrame:
+    """The roads a pedestrian may use (not the paths), for school routes.
+
+    Parameters
+    ----------
+    extract : OsmExtract
+        From :func:`layers.osm.read_osm_file` or :func:`layers.osm.download_osm`.
+    crs : str or CRS
+        The profile's metric CRS.
+    boundary : shapely geometry, optional
+        Municipality boundary in *crs* (metres); roads that do not touch it are left out.
+
+    Returns
+    -------
+    GeoDataFrame
+        As :func:`paths_from_osm` (``path_type`` ``road`` or ``living_street`` ...), index
+        ``'w<way id>'``; the ways of :func:`select_walkable_roads`.
+    """
+    ways = extract.ways
+    ways = ways.loc[select_walkable_roads(ways).to_numpy()]
+    if boundary is not None and len(ways):
+        zone = _zone(boundary, crs, ways.crs)
+        ways = ways.loc[shapely.intersects(zone, ways.geometry.values)]
+    return _normalize_paths(_osm_frame(ways), str(crs), extract.source)
+
+
+def _zone(boundary: shapely.Geometry, crs: str | CRS, to: object) -> shapely.Geometry:
+    """The boundary (in the profile CRS) in the ways' CRS, prepared for predicates."""
+    zone = gpd.GeoSeries([boundary], crs=crs).to_crs(to).iloc[0]
+    shapely.prepare(zone)
+    return zone
+
+
+def _osm_frame(ways: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Selected OSM ways as the funnel's input: tag columns, ``osm_id``, ids ``w<id>``."""
+    gdf = gpd.GeoDataFrame(ways[list(_TAGS)].copy(), geometry=ways.geometry.values,
+                           crs=ways.crs)
+    gdf["osm_id"] = ways.index.to_numpy(dtype="int64")
+    gdf.index = pd.Index(element_ids(pd.Series(gdf["osm_id"].to_numpy(), index=gdf.index),
+                                     "w").to_numpy(dtype=object), name=schemas.PATHS_INDEX)
+    return gdf
+
+
 def paths_from_osm(extract: OsmExtract, crs: str | CRS,
-                   boundary: shapely.Geometry | None = None) -> gpd.GeoDataFrame:
+                   boundary: shapely.Geometry | None = None,
+                   boundary_label: str = "the boundary") -> gpd.GeoDataFrame:
     """Walking and cycling paths from an OSM extract.
 
     Parameters
@@ -240,6 +316,8 @@ def paths_from_osm(extract: OsmExtract, crs: str | CRS,
     boundary : shapely geometry, optional
         Municipality boundary in *crs* (metres). Ways that do not touch it are left out
         (ways crossing it are kept whole, so ids and geometry stay OSM's).
+    boundary_label : str, optional
+        What to call the boundary in warnings (its file name).
 
     Returns
     -------
@@ -256,16 +334,32 @@ def paths_from_osm(extract: OsmExtract, crs: str | CRS,
     """
     ways = extract.ways
     ways = ways.loc[select_path_ways(ways).to_numpy()]
+    if not len(ways):
+        warn_layer(f"paths ({extract.source}): the extract has no walking or cycling paths "
+                   "(highway=footway/cycleway/path/..., sidewalks, crossings); check that it "
+                   "covers the municipality and was not filtered")
     if boundary is not None and len(ways):
-        zone = gpd.GeoSeries([boundary], crs=crs).to_crs(ways.crs).iloc[0]
-        shapely.prepare(zone)
-        ways = ways.loc[shapely.intersects(zone, ways.geometry.values)]
-    gdf = gpd.GeoDataFrame(ways[list(_TAGS)].copy(), geometry=ways.geometry.values,
-                           crs=ways.crs)
-    gdf["osm_id"] = ways.index.to_numpy(dtype="int64")
-    gdf.index = pd.Index(element_ids(pd.Series(gdf["osm_id"].to_numpy(), index=gdf.index),
-                                     "w").to_numpy(dtype=object), name=schemas.PATHS_INDEX)
-    return _normalize_paths(gdf, str(crs), extract.source)
+        zone = _zone(boundary, crs, ways.crs)
+        inside = shapely.intersects(zone, ways.geometry.values)
+        if not inside.any():
+            warn_layer(no_overlap_message(extract.source, boundary_label,
+                                          ways.geometry.values, zone, len(ways)))
+        ways = ways.loc[inside]
+    return _normalize_paths(_osm_frame(ways), str(crs), extract.source)
+
+
+def no_overlap_message(source: str, boundary_label: str, geoms: np.ndarray,
+                       zone: shapely.Geometry, n: int) -> str:
+    """Why no path is left: the extract and the boundary do not overlap (bounds in
+    degrees, WGS 84, so the user can see which is where)."""
+    def box(bounds: np.ndarray) -> str:
+        w, s, e, n_ = (float(v) for v in bounds)
+        return f"lon {w:.3f}–{e:.3f}, lat {s:.3f}–{n_:.3f}"
+
+    return (f"paths ({source}): none of the {n} paths lies inside the boundary "
+            f"({boundary_label}); the extract and the boundary do not overlap (extract "
+            f"{box(shapely.total_bounds(geoms))}; boundary {box(shapely.bounds(zone))}). "
+            "Use an extract of the municipality, or the right boundary file")
 
 
 def read_paths_file(path: str | Path, crs: str | CRS) -> gpd.GeoDataFrame:

@@ -12,18 +12,23 @@ maintained horizontal illuminance on the path surface, in lux.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import os
+import re
 import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pyproj import CRS
 
 from layers._common import Problem, ValidationError
+
+#: Buffer (m) around the convex hull of the paths when a profile names no boundary.
+HULL_BUFFER_M = 500.0
 
 #: EN 13201-2 P-classes: class -> (average lux, minimum lux), maintained horizontal illuminance.
 P_CLASSES: dict[str, tuple[float, float]] = {
@@ -85,6 +90,33 @@ class Sources:
 
 
 @dataclass(frozen=True)
+class Inventory:
+    """How to read the municipal lighting inventory (``[inventory]``, all optional).
+
+    Attributes
+    ----------
+    columns : dict
+        Extra column names per schema column, tried before the built-in table
+        (``layers/inventory_columns.toml``), e.g. ``wattage_w = ["LAMPWATT"]``. Keys:
+        ``luminaire_id``, ``pole_id``, ``light_source``, ``wattage_w``, ``lumen_lm``,
+        ``mounting_height_m``, ``install_year``, ``owner``, ``status``, ``x``, ``y``.
+    codes : dict
+        Code tables per column, ``[inventory.codes.light_source]`` ``"3" = "HPS"``,
+        ``[inventory.codes.status]`` ``"9" = "ur drift"``, ``[inventory.codes.owner]``:
+        a cell equal to a code (ignoring case and surrounding spaces) is read as its
+        meaning. Light-source codes not in the table count as unknown and are listed with
+        their frequencies in the layer report.
+    strict : bool
+        Reject an inventory with duplicate luminaire ids. Default False: keep both rows,
+        give the later a derived id (``"A-1~2"``) and warn with the ids and their distance.
+    """
+
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    codes: dict[str, dict[str, str]] = field(default_factory=dict)
+    strict: bool = False
+
+
+@dataclass(frozen=True)
 class Lighting:
     """Target lighting and lighting-model defaults.
 
@@ -123,21 +155,35 @@ class Lighting:
 class Costs:
     """Cost and energy parameters for work packages and LED savings.
 
+    Money is in the profile's ``currency`` (the ``_sek`` names are historical: they hold
+    amounts in whatever currency the profile names).
+
     Attributes
     ----------
+    currency : str
+        ISO 4217 code of every amount, default ``"SEK"`` (e.g. ``"NOK"``, ``"EUR"``).
+    currency_symbol : str
+        How amounts are written in texts, default ``"kr"`` (e.g. ``"€"``).
     new_light_point_sek : float
-        Installed cost of one new light point (pole, luminaire, cable, ground work), SEK.
+        Installed cost of one new light point (pole, luminaire, cable, ground work), in
+        ``currency``. Default 56 000 (Swedish municipal framework prices, 2023).
     led_retrofit_sek : float
-        Cost of replacing one luminaire with LED on an existing pole, SEK.
+        Cost of replacing one luminaire with LED on an existing pole, in ``currency``.
+        Default 3 800.
     burning_hours_per_year : float
-        Hours per year the lighting is on (h/year).
+        Hours per year the lighting is on (h/year). Default 4 000 (dusk to dawn at 59° N).
     electricity_sek_per_kwh : float
-        Electricity price including network charges, SEK/kWh.
+        Electricity price including network charges and taxes, ``currency``/kWh. Default
+        1.5 (Swedish price area SE3, 2023–2024).
     co2_kg_per_kwh : float
-        Emission factor, kg CO2e/kWh (Nordic electricity mix by default).
+        Emission factor, kg CO2e/kWh. Default 0.045 (Nordic residual mix, consumption
+        based); set your country's factor (e.g. 0.25 for the EU-27 average).
     led_power_w : float
         Power of a new LED luminaire for a path, W.
     """
+
+    currency: str = "SEK"
+    currency_symbol: str = "kr"
 
     new_light_point_sek: float = 56_000.0
     led_retrofit_sek: float = 3_800.0
@@ -240,12 +286,16 @@ class Profile:
     name : str
         Municipality name, e.g. ``"Strömstad"``.
     kommun_code : str
-        Four-digit SCB municipality code, e.g. ``"1486"``.
+        Municipality code: the four-digit SCB kommunkod in Sweden (``"1486"``), or any
+        short code elsewhere (Norwegian ``"3107"``, Finnish ``"285"``, ``"DK-101"``): 1–12
+        letters, digits, dots, dashes or underscores.
     crs : str
         Metric analysis CRS, e.g. ``"EPSG:3007"`` (SWEREF 99 12 00). Every layer leaves
         :mod:`layers` in this CRS.
-    boundary : Path
-        Municipality boundary polygon file (any CRS the file declares).
+    boundary : Path or None
+        Municipality boundary polygon file (any CRS the file declares). Optional: without
+        it the convex hull of the paths, buffered by :data:`HULL_BUFFER_M`, is used, with a
+        warning (luminaires and homes are then checked against that hull).
     latitude, longitude : float
         Reference point in degrees (WGS 84) for sun-position calculations.
     timezone : str
@@ -267,9 +317,34 @@ class Profile:
         (None) keeps them in the database.
     moderation : Moderation
         Which new findings wait for a moderator before they can be public.
-    sources, lighting, costs, weights, limits
-        See :class:`Sources`, :class:`Lighting`, :class:`Costs`, :class:`Weights`,
-        :class:`Limits`.
+    school_times : dict
+        School day per school, for the commute darkness per school
+        (:func:`gis.darkness.commute_darkness_by_school`): school name (as in the school
+        layer) or ``"default"`` -> ``{start = "HH:MM", end = "HH:MM", travel_min = N}``,
+        local times of the first lesson and the end of the day and the minutes the trip to
+        or from school takes (default 30). Schools not listed use ``"default"``, else
+        :data:`DEFAULT_SCHOOL_DAY`. See :meth:`school_day`.
+    deadlines : dict
+        Deadlines of measures in days from the finding: finding category (e.g.
+        ``"belysning"``), responsible party (e.g. ``"Trafikverket"``), ``"category |
+        party"`` for one pair, or ``"default"`` -> days (see
+        :func:`walks.deadlines.deadline_days`).
+    road_owners : Path or None
+        Road-owner layer (NVDB väghållare lines, any vector format with a ``owner``/
+        ``vaghallare`` column) that suggests who is responsible for a finding
+        (:func:`walks.responsibility.suggest_responsible`).
+    open311_services : dict
+        Open311 GeoReport v2 service code -> finding category, for importing
+        ``requests.json`` (:mod:`walks.importers.open311`) and for the exported
+        ``services.json``.
+    partner_registers : tuple of Path
+        Promise registers of other municipalities whose joint promises (``joint_with``
+        naming this profile's ``name``) this municipality takes part in, e.g. Tanum's
+        ``["../stromstad/medborgarloften_2023_2024.toml"]``; their reports show them in a
+        joint section.
+    sources, inventory, lighting, costs, weights, limits
+        See :class:`Sources`, :class:`Inventory`, :class:`Lighting`, :class:`Costs`,
+        :class:`Weights`, :class:`Limits`.
     path : Path
         The profile file itself.
     """
@@ -277,9 +352,9 @@ class Profile:
     name: str
     kommun_code: str
     crs: str
-    boundary: Path
     latitude: float
     longitude: float
+    boundary: Path | None = None
     timezone: str = "Europe/Stockholm"
     designated_schools: tuple[str, ...] = ()
     demo: bool = False
@@ -287,7 +362,13 @@ class Profile:
     store_schema: str = "trygga"
     store_photos: Path | None = None
     moderation: Moderation = field(default_factory=Moderation)
+    school_times: dict[str, dict[str, str | int | float]] = field(default_factory=dict)
+    deadlines: dict[str, int] = field(default_factory=dict)
+    road_owners: Path | None = None
+    open311_services: dict[str, str] = field(default_factory=dict)
+    partner_registers: tuple[Path, ...] = ()
     sources: Sources = field(default_factory=Sources)
+    inventory: Inventory = field(default_factory=Inventory)
     lighting: Lighting = field(default_factory=Lighting)
     costs: Costs = field(default_factory=Costs)
     weights: Weights = field(default_factory=Weights)
@@ -303,6 +384,59 @@ class Profile:
         """Average and minimum maintained lux for an EN 13201-2 P-class."""
         return P_CLASSES[p_class]
 
+    def school_day(self, school: str) -> tuple[str, str, float]:
+        """(start, end, travel_min) of *school*: its ``school_times`` entry (name matched
+        case-insensitively), else ``school_times["default"]``, else
+        :data:`DEFAULT_SCHOOL_DAY`; missing keys of an entry come from the default."""
+        by_name = {k.casefold(): v for k, v in self.school_times.items()}
+        base = {**dict(zip(("start", "end", "travel_min"), DEFAULT_SCHOOL_DAY, strict=True)),
+                **by_name.get("default", {})}
+        entry = {**base, **by_name.get(school.strip().casefold(), {})}
+        return (str(entry["start"]), str(entry["end"]),
+                float(cast(float, entry["travel_min"])))
+
+
+#: School day used when the profile gives none: first lesson, end of day, travel minutes.
+DEFAULT_SCHOOL_DAY: tuple[str, str, float] = ("08:15", "14:30", 30.0)
+_SCHOOL_TIME_KEYS = ("start", "end", "travel_min")
+
+
+def _hhmm(value: object) -> int | None:
+    """Minutes after midnight of an ``"HH:MM"`` text, or None."""
+    if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
+        return None
+    try:
+        t = dt.time.fromisoformat(value)
+    except ValueError:
+        return None
+    return t.hour * 60 + t.minute
+
+
+def _school_time_problems(p: Profile, src: str) -> list[Problem]:
+    problems = []
+    for school, entry in p.school_times.items():
+        key = f"school_times.{school}"
+        for k, v in entry.items():
+            if k not in _SCHOOL_TIME_KEYS:
+                problems.append(_kp(src, "", f"{key}.{k}", "unknown key",
+                                    f"use only {', '.join(_SCHOOL_TIME_KEYS)}"))
+            elif k == "travel_min" and (isinstance(v, (bool, str)) or not 0 < v <= 180):
+                problems.append(_kp(src, "", f"{key}.{k}", f"{v!r} is not a number of "
+                                    "minutes in (0, 180]", "give e.g. travel_min = 30"))
+            elif k != "travel_min" and _hhmm(v) is None:
+                problems.append(_kp(src, "", f"{key}.{k}", f"{v!r} is not a time HH:MM",
+                                    'write e.g. start = "08:15"'))
+        start, end = _hhmm(entry.get("start")), _hhmm(entry.get("end"))
+        if start is not None and end is not None and end <= start:
+            problems.append(_kp(src, "", f"{key}.end", f"the school day ends ({entry['end']})"
+                                f" before it starts ({entry['start']})",
+                                "give start and end within one day"))
+    for key, days in p.deadlines.items():
+        if isinstance(days, bool) or not isinstance(days, int) or days <= 0:
+            problems.append(_kp(src, "", f"deadlines.{key}", f"{days!r} is not a number "
+                                "of days above 0", "give whole days, e.g. 10"))
+    return problems
+
 
 def _kp(source: str, row: str, key: str, message: str, fix: str) -> Problem:
     """A :class:`Problem` about a profile key (messages say "key", not "column")."""
@@ -310,9 +444,8 @@ def _kp(source: str, row: str, key: str, message: str, fix: str) -> Problem:
 
 
 _SECTIONS: dict[str, type] = {
-    "sources": Sources, "lighting": Lighting, "costs": Costs, "weights": Weights,
-    "limits": Limits,
-    "moderation": Moderation,
+    "sources": Sources, "inventory": Inventory, "lighting": Lighting, "costs": Costs,
+    "weights": Weights, "moderation": Moderation, "limits": Limits,
 }
 
 
@@ -358,10 +491,14 @@ def _convert(value: Any, annotation: Any, base: Path) -> Any:
         return p if p.is_absolute() else Path(os.path.normpath(base / p))
     if annotation is float:
         return float(value)
+    if origin is tuple and typing.get_args(annotation)[0] is Path:
+        return tuple(_convert(v, Path, base) for v in value)
     if origin is tuple:
         return tuple(value)
     if origin is dict and args[1] is Path:
         return {k: _convert(v, Path, base) for k, v in value.items()}
+    if origin is dict and typing.get_origin(args[1]) in (tuple, dict):
+        return {k: _convert(v, args[1], base) for k, v in value.items()}
     if origin is dict:
         return dict(value)
     return value
@@ -450,7 +587,9 @@ def load_profile(path: str | Path) -> Profile:
 
 
 def _check_semantics(p: Profile, src: str) -> list[Problem]:
-    problems = []
+    from layers.lighting import check_aliases, check_codes
+
+    problems = [*check_aliases(p.inventory.columns, src), *check_codes(p.inventory.codes, src)]
     try:
         crs = CRS.from_user_input(p.crs)
         if not crs.is_projected:
@@ -460,9 +599,15 @@ def _check_semantics(p: Profile, src: str) -> list[Problem]:
     except Exception:  # pyproj raises CRSError; we add the fix
         problems.append(_kp(src, "", "crs", f"unknown CRS {p.crs!r}",
                                 "use an EPSG code such as 'EPSG:3007'"))
-    if not (len(p.kommun_code) == 4 and p.kommun_code.isdigit()):
-        problems.append(_kp(src, "", "kommun_code", f"{p.kommun_code!r} is not a 4-digit code",
-                                "use the SCB kommunkod, e.g. '1486' for Strömstad"))
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,11}", p.kommun_code):
+        problems.append(_kp(src, "", "kommun_code",
+                            f"{p.kommun_code!r} is not a short municipality code",
+                            "use 1–12 letters, digits, dots, dashes or underscores, e.g. the "
+                            "SCB kommunkod '1486' for Strömstad or '3107' for Fredrikstad"))
+    if not re.fullmatch(r"[A-Z]{3}", p.costs.currency):
+        problems.append(_kp(src, "", "costs.currency", f"{p.costs.currency!r} is not an "
+                            "ISO 4217 currency code", "use three capital letters, e.g. "
+                            "'SEK', 'NOK', 'DKK' or 'EUR'"))
     if not (-90 <= p.latitude <= 90 and -180 <= p.longitude <= 180):
         problems.append(_kp(src, "", "latitude", "latitude/longitude out of range",
                                 "give the reference point in degrees WGS 84"))
@@ -473,13 +618,18 @@ def _check_semantics(p: Profile, src: str) -> list[Problem]:
         if value not in P_CLASSES:
             problems.append(_kp(src, "", key, f"unknown lighting class {value!r}",
                                     f"use one of {', '.join(P_CLASSES)}"))
-    files = {"boundary": p.boundary}
+    files = {"boundary": p.boundary} if p.boundary is not None else {}
     for f in dataclasses.fields(Sources):
         v = getattr(p.sources, f.name)
         if isinstance(v, Path):
             files[f"sources.{f.name}"] = v
     for name, r in p.sources.rasters.items():
         files[f"sources.rasters.{name}"] = r
+    for i, r in enumerate(p.partner_registers):
+        files[f"partner_registers[{i}]"] = r
+    if p.road_owners is not None:
+        files["road_owners"] = p.road_owners
+    problems.extend(_school_time_problems(p, src))
     for key, fpath in files.items():
         if not fpath.exists():
             problems.append(_kp(src, "", key, f"file not found: {fpath}",

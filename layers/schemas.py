@@ -46,7 +46,10 @@ LUMINAIRES: dict[str, str] = {
     "mounting_height_m": "mounting height in metres (float, NaN when unknown)",
     "install_year": "installation year (Int64, <NA> when unknown)",
     "owner": f"one of {OWNERS}",
-    "status": "operational status as given (e.g. 'i drift'), or empty",
+    "status": "operational status as given (e.g. 'i drift'; codes mapped by the profile's "
+              "[inventory.codes.status]), or empty",
+    "operating": "'in_service', 'out_of_service' (a fault: no light), 'removed' or 'planned', "
+                 "read from the status; only 'in_service' luminaires give light",
     "source": "'inventory' or 'osm'",
 }
 

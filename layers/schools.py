@@ -137,7 +137,8 @@ def _normalize_schools(gdf: gpd.GeoDataFrame, crs: str, src: str,
                      if pd.notna(k) and k not in present)
     if missing:
         warn_layer(f"schools ({src}): designated schools not found among the school names "
-                   f"(check the spelling in designated_schools): {', '.join(missing)}")
+                   f"(check the spelling in designated_schools, and whether the OSM report "
+                   f"lists school grounds cut at the extract's edge): {', '.join(missing)}")
     logger.info("schools: %d schools (%d point-buffered) from %s", len(gdf),
                 int(is_point.sum()), src)
     return finalize(gdf, list(schemas.SCHOOLS), schemas.SCHOOLS_INDEX, crs)

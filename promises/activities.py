@@ -330,8 +330,22 @@ def activity_log_path(profile: Profile) -> Path:
     return Path(target).parent / LOG_NAME
 
 
-class ActivityLog:
-    """The activity log file (see the module docstring).
+@contextlib.contextmanager
+def folder_lock(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on the folder of *path* (created if needed; no lock file is
+    left behind). Shared by the activity and milestone logs, which live side by side."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+class LogFile:
+    """A CSV log next to the findings store, written under :func:`folder_lock`.
 
     Parameters
     ----------
@@ -343,19 +357,15 @@ class ActivityLog:
         self.path = Path(path)
 
     def __repr__(self) -> str:
-        return f"ActivityLog({str(self.path)!r})"
+        return f"{type(self).__name__}({str(self.path)!r})"
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
         """An exclusive lock on the log's folder (no lock file is left behind)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        return folder_lock(self.path)
+
+
+class ActivityLog(LogFile):
+    """The activity log file (see the module docstring)."""
 
     def _read_all(self) -> list[Activity]:
         if not self.path.exists() or not self.path.read_bytes().strip():

@@ -10,7 +10,10 @@ Status rules (:func:`promise_status`)
   over → *pågår*; after it, outcome ≥ ``partial_share`` × target (and above 0) →
   *delvis*, else *ej uppfyllt*;
 * without a target (``done`` promises and measured promises without a number): outcome
-  above 0 → *uppfyllt*; otherwise *pågår* while the year runs, *ej uppfyllt* after it.
+  above 0 → *uppfyllt*; otherwise *pågår* while the year runs, *ej uppfyllt* after it;
+* ``milestones`` promises (:func:`milestone_status`): a ``genomfört`` milestone up to the
+  end of the year → *uppfyllt*; else a ``påbörjat`` one → *påbörjat*; else *ej påbörjat*.
+  Nothing recorded is never met.
 
 Lengths are in kilometres, energy in kWh per year, money in SEK per year, CO₂ in kg per
 year. Segment distances are in metres (profile CRS).
@@ -72,9 +75,12 @@ UPPFYLLT = Status("uppfyllt", "met")
 DELVIS = Status("delvis", "partial")
 EJ_UPPFYLLT = Status("ej uppfyllt", "not_met")
 PAGAR = Status("pågår", "ongoing")
+PABORJAT = Status("påbörjat", "ongoing")
+EJ_PABORJAT = Status("ej påbörjat", "not_met")
 UNDERLAG_SAKNAS = Status("underlag saknas", "no_data")
 #: All statuses, in the order the report counts them.
-STATUSES: tuple[Status, ...] = (UPPFYLLT, DELVIS, EJ_UPPFYLLT, PAGAR, UNDERLAG_SAKNAS)
+STATUSES: tuple[Status, ...] = (UPPFYLLT, DELVIS, EJ_UPPFYLLT, PAGAR, PABORJAT, EJ_PABORJAT,
+                                UNDERLAG_SAKNAS)
 
 
 def year_over(year: int, as_of: dt.date) -> bool:
@@ -248,7 +254,8 @@ class LedProgress:
     converted_from : dict
         Conversions per former light source (normalised names, e.g. ``"Hg"``).
     kwh_saved_per_year, sek_saved_per_year, co2_kg_saved_per_year : float
-        Savings of the conversions per year.
+        Savings of the conversions per year, of the lamps whose former type is known
+        (a converted lamp of unknown type saves an unknown amount: never a guessed 70 W).
     new_luminaires, removed_luminaires : int
         Ids only in the second / only in the first inventory.
     new_led : int
@@ -267,6 +274,7 @@ class LedProgress:
     new_led: int
     sources_before: dict[str, int] = field(default_factory=dict)
     sources_after: dict[str, int] = field(default_factory=dict)
+    unknown_type_conversions: int = 0
 
     @property
     def led_share_before(self) -> float:
@@ -299,11 +307,13 @@ def led_progress(before: pd.DataFrame, after: pd.DataFrame, costs: Costs) -> Led
     ids = common[conv.to_numpy()]
     old_src = src_b.loc[ids]
     old_w = pd.to_numeric(before.loc[ids, "wattage_w"], errors="coerce").astype(float)
+    known = old_src.ne("unknown").to_numpy(dtype=bool)
     old_w = old_w.fillna(old_src.map(DEFAULT_W).astype(float)).fillna(70.0)
+    old_w = old_w.where(known)  # unknown former type: no saving is claimed
     old_sys = old_w * old_src.map(BALLAST_FACTOR).astype(float).fillna(1.1)
     new_w = pd.to_numeric(after.loc[ids, "wattage_w"], errors="coerce").astype(float)
     new_w = new_w.fillna(costs.led_power_w)
-    kwh = float(np.clip((old_sys - new_w).to_numpy(), 0, None).sum()
+    kwh = float(np.nansum(np.clip((old_sys - new_w).to_numpy(), 0, None))
                 * costs.burning_hours_per_year / 1000)
     new_ids = after.index.difference(before.index)
     removed = before.index.difference(after.index)
@@ -320,7 +330,8 @@ def led_progress(before: pd.DataFrame, after: pd.DataFrame, costs: Costs) -> Led
         co2_kg_saved_per_year=kwh * costs.co2_kg_per_kwh,
         new_luminaires=len(new_ids), removed_luminaires=len(removed),
         new_led=int(after.loc[new_ids, "light_source"].astype(str).eq("LED").sum()),
-        sources_before=counts(before), sources_after=counts(after))
+        sources_before=counts(before), sources_after=counts(after),
+        unknown_type_conversions=int((~known).sum()))
 
 
 # --------------------------------------------------------------------------------------
@@ -385,6 +396,41 @@ def activity_totals(activities: pd.DataFrame, year: int) -> pd.Series:
 
 
 # --------------------------------------------------------------------------------------
+# Milestones
+# --------------------------------------------------------------------------------------
+
+def milestones_until(milestones: pd.DataFrame, promise_id: str, year: int) -> pd.DataFrame:
+    """Milestones of *promise_id* dated on or before 31 December of *year*, oldest first.
+
+    *milestones* is :meth:`promises.milestones.MilestoneLog.frame` (``date`` local dates).
+    Milestones are cumulative over the period: a promise done in 2023 stays done in 2024.
+    """
+    if milestones.empty:
+        return milestones
+    end = dt.date(year, 12, 31)
+    sel = milestones["promise_id"].eq(promise_id).to_numpy() & np.array(
+        [d <= end for d in milestones["date"]], dtype=bool)
+    return milestones.loc[sel].sort_values("date", kind="stable")
+
+
+def milestone_status(milestones: pd.DataFrame) -> Status:
+    """*uppfyllt* with a ``genomfört`` step, *påbörjat* with a ``påbörjat`` step, else
+    *ej påbörjat* (see :func:`milestones_until` for which steps count).
+
+    >>> milestone_status(pd.DataFrame({"step": []})).label
+    'ej påbörjat'
+    >>> milestone_status(pd.DataFrame({"step": ["påbörjat", "genomfört"]})).label
+    'uppfyllt'
+    """
+    steps = set(milestones["step"].astype(str)) if len(milestones) else set()
+    if "genomfört" in steps:
+        return UPPFYLLT
+    if "påbörjat" in steps:
+        return PABORJAT
+    return EJ_PABORJAT
+
+
+# --------------------------------------------------------------------------------------
 # All promises
 # --------------------------------------------------------------------------------------
 
@@ -406,6 +452,8 @@ class PromiseProgress:
         Extra lines for the report (breakdowns, savings).
     places : tuple of str
         Public place names of the year's activities (only when the promise allows it).
+    milestones : tuple of (str, str, str)
+        ``milestones`` promises: (ISO date, step, public note) up to the end of the year.
     """
 
     promise: Promise
@@ -415,6 +463,7 @@ class PromiseProgress:
     status: Status
     details: tuple[str, ...] = ()
     places: tuple[str, ...] = ()
+    milestones: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -437,6 +486,8 @@ class ProgressInputs:
         Public findings per walk id (for the walk promise's details).
     tz : str
         The profile's time zone.
+    milestones : DataFrame
+        The milestone log (:meth:`promises.milestones.MilestoneLog.frame`).
     """
 
     walks: pd.DataFrame
@@ -447,6 +498,8 @@ class ProgressInputs:
     designated_schools: tuple[str, ...] = ()
     walk_findings: dict[str, int] = field(default_factory=dict)
     tz: str = "Europe/Stockholm"
+    milestones: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"date": [], "promise_id": [], "step": [], "note": []}))
 
 
 def _unit_text(value: float, unit: str, decimals: int = 0) -> str:
@@ -483,7 +536,23 @@ def compute_progress(register: Register, year: int, inputs: ProgressInputs,
         outcome: float | None
         details: list[str] = []
         places: tuple[str, ...] = ()
+        steps: tuple[tuple[str, str, str], ...] = ()
         decimals = 0
+        if p.measure == "milestones":
+            ms = milestones_until(inputs.milestones, p.id, year)
+            steps = tuple((d.isoformat(), str(s), str(n)) for d, s, n in
+                          zip(ms["date"], ms["step"], ms["note"], strict=True))
+            status = milestone_status(ms)
+            n_acts = int(totals.get(p.id, 0))
+            if n_acts:
+                details.append(f"{fmt_number(n_acts)} tillfällen {year} enligt "
+                               "aktivitetsloggen")
+            last = steps[-1] if steps else None
+            outcome_text = (f"{last[1]} {last[0]}" if last else "ej påbörjat")
+            out.append(PromiseProgress(p, float(len(steps)),
+                                       outcome_text, "milstolpar: påbörjat, genomfört",
+                                       status, tuple(details), places, steps))
+            continue
         if p.measure == "lighting_km":
             decimals = 1
             if inputs.before is None or inputs.after is None:
@@ -510,8 +579,12 @@ def compute_progress(register: Register, year: int, inputs: ProgressInputs,
                                    inputs.costs)
                 outcome = float(led.conversions)
                 details.append(f"Sparar {fmt_number(led.kwh_saved_per_year)} kWh, "
-                               f"{fmt_number(led.sek_saved_per_year)} kr och "
+                               f"{fmt_number(led.sek_saved_per_year)} "
+                               f"{inputs.costs.currency_symbol} och "
                                f"{fmt_number(led.co2_kg_saved_per_year)} kg CO₂ per år")
+                if led.unknown_type_conversions:
+                    details.append(f"{led.unknown_type_conversions} av bytena gällde "
+                                   "armaturer med okänd ljuskälla: inte med i besparingen")
         elif p.measure == "walks":
             held = held_walks(inputs.walks, year, inputs.tz)
             outcome = float(len(held))

@@ -29,6 +29,19 @@ How the outcome of a promise is counted (:data:`MEASURES`):
     The sum of ``count`` over the activity log entries of the year.
 ``done``
     Done or not done: at least one activity log entry during the year.
+``milestones``
+    Promises without a number: the recorded milestones (``påbörjat``, ``genomfört``, each
+    with a date and a short public note, :mod:`promises.milestones`) up to the end of the
+    year. Nothing recorded is *ej påbörjat*, never met. Activities may be logged for such
+    a promise too; they are reported as details, not as the status.
+
+Partners and joint promises
+---------------------------
+``partners`` names the other parties the document names for a promise (e.g.
+``["PostNord"]``, ``["Fyrbodals kommuner", "Brottsofferjouren Fyrbodal"]``);
+``joint_with`` names the other municipalities (profile ``name``) whose reports share the
+promise: their profiles list this register in ``partner_registers`` and their reports
+show it in a joint section (:meth:`Register.joint_for`).
 
 Example
 -------
@@ -39,6 +52,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import tomllib
@@ -54,7 +68,7 @@ if TYPE_CHECKING:
 
 Owner = Literal["polisen", "kommunen", "båda"]
 Measure = Literal["lighting_km", "led_conversions", "walks", "school_walks", "activities",
-                  "done"]
+                  "done", "milestones"]
 
 #: Owners of a promise.
 OWNERS: tuple[str, ...] = ("polisen", "kommunen", "båda")
@@ -63,19 +77,21 @@ OWNER_LABELS: dict[str, str] = {"polisen": "Polisen", "kommunen": "Kommunen",
                                 "båda": "Kommunen och Polisen"}
 #: How progress can be measured (see the module docstring).
 MEASURES: tuple[str, ...] = ("lighting_km", "led_conversions", "walks", "school_walks",
-                             "activities", "done")
-#: Measures counted from the activity log (the others are computed from data).
-LOGGED_MEASURES: tuple[str, ...] = ("activities", "done")
+                             "activities", "done", "milestones")
+#: Measures counted from the activity log (the others are computed from data); activities
+#: may also be logged for ``milestones`` promises (shown as details, not as the status).
+LOGGED_MEASURES: tuple[str, ...] = ("activities", "done", "milestones")
 #: Default unit per measure (Swedish, plural).
 DEFAULT_UNITS: dict[str, str] = {
     "lighting_km": "km", "led_conversions": "armaturer", "walks": "vandringar",
-    "school_walks": "vandringar", "activities": "tillfällen", "done": "",
+    "school_walks": "vandringar", "activities": "tillfällen", "done": "", "milestones": "",
 }
 
 #: Keys every promise may have, with their types (``float`` accepts whole numbers too).
 _COMMON_KEYS: dict[str, tuple[type, ...]] = {
     "id": (str,), "text": (str,), "area": (str,), "owner": (str,), "measure": (str,),
     "how": (str,), "target": (int, float), "unit": (str,), "places_public": (bool,),
+    "partners": (list,), "joint_with": (list,),
 }
 #: Extra keys allowed per measure.
 _MEASURE_KEYS: dict[str, dict[str, tuple[type, ...]]] = {
@@ -86,11 +102,13 @@ _MEASURE_KEYS: dict[str, dict[str, tuple[type, ...]]] = {
     "school_walks": {"schools": (list,)},
     "activities": {},
     "done": {},
+    "milestones": {},
 }
 _TOP_KEYS: dict[str, tuple[type, ...]] = {
     "title": (str,), "municipality": (str,), "period_start": (int,), "period_end": (int,),
     "partial_share": (int, float), "note": (str,), "demo_activities": (str,),
-    "inventory": (list,), "promise": (list,),
+    "inventory": (list,), "promise": (list,), "source_document": (str,),
+    "demo_milestones": (str,),
 }
 _INVENTORY_KEYS: dict[str, tuple[type, ...]] = {"date": (dt.date,), "file": (str,),
                                                 "label": (str,)}
@@ -132,6 +150,10 @@ class Promise:
     schools : tuple of str
         ``school_walks`` only: designated schools; empty = the profile's
         ``designated_schools``.
+    partners : tuple of str
+        Other parties the document names for the promise (e.g. ``("PostNord",)``).
+    joint_with : tuple of str
+        Other municipalities (profile names, e.g. ``("Tanum",)``) sharing the promise.
     """
 
     id: str
@@ -147,11 +169,25 @@ class Promise:
     crossing_distance_m: float = 50.0
     areas: tuple[str, ...] = ()
     schools: tuple[str, ...] = ()
+    partners: tuple[str, ...] = ()
+    joint_with: tuple[str, ...] = ()
 
     @property
     def owner_label(self) -> str:
         """Swedish display name of the owner."""
         return OWNER_LABELS[self.owner]
+
+    @property
+    def responsible_label(self) -> str:
+        """The owner and the partners, e.g. ``"Polisen, med PostNord"``."""
+        if not self.partners:
+            return self.owner_label
+        return f"{self.owner_label}, med {_join_sv(self.partners)}"
+
+    @property
+    def has_milestones(self) -> bool:
+        """True when progress is followed up by recorded milestones."""
+        return self.measure == "milestones"
 
     @property
     def logged(self) -> bool:
@@ -206,6 +242,10 @@ class Register:
         Note printed in the report (e.g. where the texts come from).
     demo_activities : Path or None
         Demo activity log copied into an empty log on the demo profile.
+    demo_milestones : Path or None
+        Demo milestone log copied into an empty milestone log on the demo profile.
+    source_document : Path or None
+        The signed promise document (plain text) the promise texts are quoted from.
     path : Path
         The register file.
     """
@@ -219,6 +259,8 @@ class Register:
     partial_share: float = 0.5
     note: str = ""
     demo_activities: Path | None = None
+    demo_milestones: Path | None = None
+    source_document: Path | None = None
     path: Path = Path(".")
 
     def get(self, promise_id: str) -> Promise:
@@ -234,6 +276,23 @@ class Register:
                 return p
         raise KeyError(f"unknown promise {promise_id!r}; ids: "
                        f"{', '.join(p.id for p in self.promises)}")
+
+    def joint_for(self, municipality: str) -> Register:
+        """This register restricted to the promises shared with *municipality*.
+
+        For the partner's report: same title and period, only the promises whose
+        ``joint_with`` names *municipality* (case-insensitive), no lighting inventories
+        (they belong to this register's municipality).
+        """
+        name = municipality.casefold()
+        joint = tuple(p for p in self.promises
+                      if name in {m.casefold() for m in p.joint_with})
+        return dataclasses.replace(self, promises=joint, inventories=())
+
+    @property
+    def joint_promises(self) -> tuple[Promise, ...]:
+        """Promises shared with another municipality (``joint_with`` not empty)."""
+        return tuple(p for p in self.promises if p.joint_with)
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -264,6 +323,11 @@ class Register:
             if s.date <= end_limit and (before is None or s.date > before.date):
                 after = s
         return before, after
+
+
+def _join_sv(names: tuple[str, ...]) -> str:
+    """``a``, ``a och b``, ``a, b och c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} och {names[-1]}"
 
 
 def _kp(src: str, key: str, message: str, fix: str) -> Problem:
@@ -346,10 +410,11 @@ def _promise(raw: Any, i: int, src: str, problems: list[Problem]) -> Promise | N
     if target is not None and target <= 0:
         problems.append(_kp(src, f"{prefix}target", f"target {target!r} is not positive",
                             "give a yearly target above 0, or leave target out"))
-    if target is not None and v.get("measure") == "done":
-        problems.append(_kp(src, f"{prefix}target", "a 'done' promise has no numeric target",
+    if target is not None and v.get("measure") in ("done", "milestones"):
+        problems.append(_kp(src, f"{prefix}target",
+                            f"a '{v['measure']}' promise has no numeric target",
                             "remove target, or use measure = 'activities'"))
-    for key in ("areas", "schools"):
+    for key in ("areas", "schools", "partners", "joint_with"):
         if key in v and not all(isinstance(x, str) and x.strip() for x in v[key]):
             problems.append(_kp(src, f"{prefix}{key}", "expected a list of names",
                                 f'write e.g. {key} = ["Strömsdalen"]'))
@@ -369,7 +434,8 @@ def _promise(raw: Any, i: int, src: str, problems: list[Problem]) -> Promise | N
         places_public=v.get("places_public", owner == "kommunen"),
         school_distance_m=float(v.get("school_distance_m", 300.0)),
         crossing_distance_m=float(v.get("crossing_distance_m", 50.0)),
-        areas=tuple(v.get("areas", ())), schools=tuple(v.get("schools", ())))
+        areas=tuple(v.get("areas", ())), schools=tuple(v.get("schools", ())),
+        partners=tuple(v.get("partners", ())), joint_with=tuple(v.get("joint_with", ())))
 
 
 def load_register(path: str | Path) -> Register:
@@ -451,12 +517,15 @@ def load_register(path: str | Path) -> Register:
                                 "`python data/demo/generate_demo.py`"))
             continue
         inventories.append(InventorySnapshot(v["date"], f, v.get("label", "")))
-    demo_acts = None
-    if "demo_activities" in top:
-        demo_acts = _resolve(path.parent, top["demo_activities"])
-        if not demo_acts.exists():
-            problems.append(_kp(src, "demo_activities", f"file not found: {demo_acts}",
-                                "fix the path or regenerate the demo data"))
+    files: dict[str, Path | None] = {}
+    for key in ("demo_activities", "demo_milestones", "source_document"):
+        files[key] = None
+        if key in top:
+            files[key] = _resolve(path.parent, top[key])
+            if not files[key].exists():  # type: ignore[union-attr]
+                problems.append(_kp(src, key, f"file not found: {files[key]}",
+                                    "fix the path (relative paths start at the register's "
+                                    "folder) or regenerate the demo data"))
     if problems or not isinstance(start, int) or not isinstance(end, int):
         raise ValidationError(problems)
     return Register(
@@ -464,7 +533,8 @@ def load_register(path: str | Path) -> Register:
         period_end=end, promises=tuple(promises),
         inventories=tuple(sorted(inventories, key=lambda s: s.date)),
         partial_share=float(share), note=top.get("note", "").strip(),
-        demo_activities=demo_acts, path=path)
+        demo_activities=files["demo_activities"], demo_milestones=files["demo_milestones"],
+        source_document=files["source_document"], path=path)
 
 
 def find_register(folder: str | Path, year: int | None = None) -> Path | None:
@@ -498,13 +568,37 @@ def register_for_profile(profile: Profile, year: int | None = None) -> Path | No
     """The register of a profile: :func:`find_register` in the profile's folder, else in
     the folder of its boundary file (copies of a profile elsewhere keep absolute paths to
     the municipality's folder)."""
-    for folder in dict.fromkeys((profile.folder, profile.boundary.parent)):
+    folders = (profile.folder, *([profile.boundary.parent] if profile.boundary else []))
+    for folder in dict.fromkeys(folders):
         found = find_register(folder, year)
         if found is not None:
             return found
     return None
 
 
+def load_register_for_profile(profile: Profile, year: int | None = None) -> Register | None:
+    """The profile's own register covering *year* (:func:`register_for_profile`), else
+    the joint promises of a partner register (``profile.partner_registers``) that name the
+    profile in ``joint_with`` (:meth:`Register.joint_for`); None when there is neither.
+
+    Raises
+    ------
+    ValidationError
+        The register found does not validate.
+    """
+    own = register_for_profile(profile, year)
+    if own is not None:
+        return load_register(own)
+    for path in profile.partner_registers:
+        partner = load_register(path)
+        if year is not None and not partner.covers(year):
+            continue
+        joint = partner.joint_for(profile.name)
+        if joint.promises:
+            return joint
+    return None
+
+
 __all__ = ["DEFAULT_UNITS", "LOGGED_MEASURES", "MEASURES", "OWNERS", "OWNER_LABELS",
            "InventorySnapshot", "Promise", "Register", "find_register", "load_register",
-           "register_for_profile"]
+           "load_register_for_profile", "register_for_profile"]

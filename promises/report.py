@@ -57,13 +57,14 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from gis.darkness import commute_darkness_by_month
+from gis.darkness import commute_darkness_by_month, commute_darkness_by_school, school_day_table
 from layers._common import LayerWarning
 from layers.io import write_atomic
 from layers.profile import Profile
 from promises import charts
 from promises.activities import open_activity_log
 from promises.demo import seed_demo_walks
+from promises.milestones import open_milestone_log
 from promises.progress import (
     LedProgress,
     LightingProgress,
@@ -79,6 +80,7 @@ from promises.progress import (
 from promises.register import Register
 from promises.snapshots import RankingSnapshot, snapshots_for_year
 from walks.categories import CATEGORIES
+from walks.deadlines import DeadlineSummary, finding_deadlines, summarize_deadlines
 from walks.model import FINDING_STATES, PARTICIPANT_GROUPS
 from walks.pdf import html_to_pdf
 from walks.public import public_view
@@ -192,6 +194,53 @@ class FindingsSummary:
 
 
 @dataclass(frozen=True)
+class SchoolDarknessRow:
+    """Dark commute hours per school day of one school, month by month.
+
+    Attributes
+    ----------
+    school : str
+    school_day : str
+        E.g. ``"08:10–14:20, 25 min resa"``.
+    hours : tuple of float
+        Mean dark hours per school day, January to December.
+    """
+
+    school: str
+    school_day: str
+    hours: tuple[float, ...]
+
+
+def school_darkness_rows(profile: Profile, schools: Any, year: int) -> tuple[
+        SchoolDarknessRow, ...]:
+    """The report's commute-darkness rows, one per school of the layer (profile times)."""
+    table = school_day_table(schools, profile.school_day)
+    if table.empty:
+        return ()
+    dark = commute_darkness_by_school(table, profile.timezone, year)["dark_h"]
+    return tuple(SchoolDarknessRow(
+        str(name), f"{r.start}–{r.end}, {fmt_number(r.travel_min)} min resa",
+        tuple(float(v) for v in dark.xs(name, level=0).to_numpy()))
+        for name, r in table.iterrows())
+
+
+def year_deadlines(staff: pd.DataFrame, public_ids: set[str], profile: Profile, year: int,
+                   as_of: dt.date) -> DeadlineSummary | None:
+    """"Åtgärdat i tid" for the public findings fixed in *year*, and the public findings
+    overdue on *as_of* (counts only; deadlines come from the profile's ``deadlines`` and
+    the deadlines staff set, :func:`walks.deadlines.finding_deadlines`). None when the
+    profile has no deadline rules and no finding has a deadline."""
+    pub = staff.loc[staff.index.isin(list(public_ids))]
+    has_set = "deadline" in pub.columns and pub["deadline"].notna().any()
+    if not profile.deadlines and not has_set:
+        return None
+    dl = finding_deadlines(pub, profile.deadlines, as_of=as_of, tz=profile.timezone)
+    fixed_at = pd.to_datetime(pub["fixed_at"], utc=True, errors="coerce").dt.tz_convert(
+        profile.timezone) if "fixed_at" in pub.columns else pd.Series(pd.NaT, index=pub.index)
+    return summarize_deadlines(dl, fixed_at.dt.year.eq(year))
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything the report shows; public content only (see the module docstring)."""
 
@@ -214,6 +263,10 @@ class ReportData:
     show_closed_reasons: bool = True
     sources: tuple[str, ...] = field(default_factory=tuple)
     partial_share: float = 0.5
+    joint: tuple[PromiseProgress, ...] = ()
+    joint_municipalities: tuple[str, ...] = ()
+    school_darkness: tuple[SchoolDarknessRow, ...] = ()
+    deadlines: DeadlineSummary | None = None
 
     def chart(self, key: str) -> Chart:
         """The chart or map named *key*. Raises KeyError."""
@@ -404,7 +457,8 @@ def build_report(profile: Profile, register: Register, store: FindingStore,
                  activities: pd.DataFrame, year: int, *,
                  before: RankingSnapshot | None = None, after: RankingSnapshot | None = None,
                  layers: Layers | None = None, as_of: dt.date | None = None,
-                 show_closed_reasons: bool = True, draw: bool = True) -> ReportData:
+                 show_closed_reasons: bool = True, draw: bool = True,
+                 milestones: pd.DataFrame | None = None) -> ReportData:
     """Gather the report of *year* from the store, the activity log and two snapshots.
 
     Parameters
@@ -430,6 +484,14 @@ def build_report(profile: Profile, register: Register, store: FindingStore,
         Print why findings were closed without action.
     draw : bool
         Draw the charts and maps (False: numbers only, faster).
+    milestones : DataFrame, optional
+        :meth:`promises.milestones.MilestoneLog.frame` (default: none recorded).
+
+    Notes
+    -----
+    Promises shared with other municipalities (``joint_with``) are also listed in
+    ``joint``, with ``joint_municipalities`` (this register's municipality first), for the
+    joint section printed in every partner's report.
     """
     tz = profile.timezone
     as_of = as_of or dt.datetime.now(ZoneInfo(tz)).date()
@@ -442,7 +504,8 @@ def build_report(profile: Profile, register: Register, store: FindingStore,
     inputs = ProgressInputs(walks=walks, activities=activities, before=before, after=after,
                             costs=profile.costs,
                             designated_schools=tuple(profile.designated_schools),
-                            walk_findings=per_walk, tz=tz)
+                            walk_findings=per_walk, tz=tz,
+                            **({} if milestones is None else {"milestones": milestones}))
     progress = compute_progress(register, year, inputs, as_of)
     fs = summarize_findings(public, staff, year, show_closed_reasons=show_closed_reasons,
                             category_order=[c.label for c in store.categories])
@@ -472,7 +535,15 @@ def build_report(profile: Profile, register: Register, store: FindingStore,
     if labels is not None:
         sources.append(f"Belysning: {labels[0]} och {labels[1]}, rangordnade med samma "
                        "belysningsmodell (EN 13201-2)")
+    deadlines = year_deadlines(staff, public_ids, profile, year, as_of)
+    joint = tuple(p for p in progress if p.promise.joint_with)
+    school_dark = (school_darkness_rows(profile, layers.schools, year)
+                   if layers is not None else ())
+    names = dict.fromkeys([register.municipality,
+                           *(m for p in joint for m in p.promise.joint_with)])
     return ReportData(
+        joint=joint, joint_municipalities=tuple(names) if joint else (),
+        school_darkness=school_dark, deadlines=deadlines,
         year=year, as_of=as_of, generated=_date_sv(as_of), municipality=profile.name,
         title=register.title, demo=profile.demo, note=register.note,
         progress=tuple(progress), status_counts=status_counts(progress),
@@ -512,13 +583,15 @@ def report_for_profile(profile: Profile, register: Register, year: int, *,
     snap_before, snap_after = snapshots_for_year(profile, register, year, layers=layers,
                                                  before=before, after=after)
     log = open_activity_log(profile, register)
+    milestone_log = open_milestone_log(profile, register)
     with contextlib.ExitStack() as stack:
         if store is None:
             store = stack.enter_context(open_store(profile))
         seed_demo_walks(store, profile)
         return build_report(profile, register, store, log.frame(), year, before=snap_before,
                             after=snap_after, layers=layers, as_of=as_of,
-                            show_closed_reasons=show_closed_reasons, draw=draw)
+                            show_closed_reasons=show_closed_reasons, draw=draw,
+                            milestones=milestone_log.frame())
 
 
 # --------------------------------------------------------------------------------------

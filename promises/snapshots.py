@@ -30,7 +30,7 @@ import pyogrio
 
 from gis.darkness import commute_darkness_by_month
 from gis.ranking import rank
-from gis.school_routes import school_route_counts
+from gis.school_routes import layer_route_counts
 from gis.segments import segment_paths
 from layers._common import LayerWarning, Problem, ValidationError, source_label
 from layers.lighting import read_inventory
@@ -133,7 +133,7 @@ class _Shared:
 def _shared(layers: Layers) -> _Shared:
     prof = layers.profile
     segs = segment_paths(layers.paths, prof.lighting.segment_length_m)
-    return _Shared(school_route_counts(segs, layers.schools, origins=layers.route_origins()),
+    return _Shared(layer_route_counts(layers, segs),
                    commute_darkness_by_month(prof.latitude, prof.longitude, prof.timezone))
 
 
@@ -162,11 +162,14 @@ def snapshot_from_inventory(layers: Layers, inventory: str | Path, label: str | 
             warnings.simplefilter("ignore", LayerWarning)
             lums = read_inventory(Path(inventory), prof.crs, boundary=layers.boundary,
                                   column_map=s.lighting_columns or None,
-                                  source_crs=s.lighting_crs)
+                                  source_crs=s.lighting_crs,
+                                  aliases=prof.inventory.columns or None,
+                                  codes=prof.inventory.codes or None,
+                                  strict=prof.inventory.strict)
     shared = _shared_work or _shared(layers)
     result = rank(layers.paths, lums, layers.schools, layers.crossings, layers.priority_areas,
                   prof, route_counts=shared.route_counts, darkness=shared.darkness,
-                  origins=layers.route_origins())
+                  origins=layers.route_origins(), walkable=layers.walkable)
     segs = result.segments.copy()
     segs["priority_area"] = segs["priority_area"].astype(str)
     logger.info("ranked %s: %d segments, %d luminaires", inventory, len(segs), len(lums))

@@ -122,3 +122,19 @@ def test_lux_overlay_toggle_and_darkness_table():
     assert not at.exception, at.exception
     assert "data:image/png;base64," in map_script()
     assert "Modellerad belysning" in map_script()       # its legend
+
+
+def test_map_page_shows_commute_darkness_per_school():
+    at = _run()
+    assert not at.exception, at.exception
+    assert any(e.label == "Mörk skolväg per skola (timmar per skoldag)" for e in at.expander)
+    from lxml import html as lxml_html
+
+    block = next(h.proto.body for h in at.get("html") if "trygga-school-darkness" in h.proto.body)
+    table = lxml_html.fromstring(block)
+    head = [th.text_content() for th in table.findall(".//thead//th")]
+    assert head[:3] == ["Skola", "Skoldag", "jan"] and head[-1] == "dec"
+    rows = {tr.findtext("th"): [td.text_content() for td in tr.findall("td")]
+            for tr in table.findall(".//tbody/tr")}
+    assert len(rows) == 7 and rows["Bojarskolan"][0] == "08:20–14:40"
+    assert float(rows["Bojarskolan"][6]) == 0.0 and float(rows["Bojarskolan"][12]) > 0

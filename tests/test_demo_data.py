@@ -26,7 +26,7 @@ DEMO = ROOT / "data" / "demo"
 GENERATOR = DEMO / "generate_demo.py"
 FILES = ("stromstad_demo.osm", "belysning_demo.csv", "prioriterade_omraden_demo.geojson",
          "fynd_demo.geojson", "tanum_demo.osm", "belysning_demo_2023.csv",
-         "aktiviteter_demo.csv")
+         "aktiviteter_demo.csv", "milstolpar_demo.csv")
 BOUNDARY = {"stromstad_demo.osm": ROOT / "data" / "stromstad" / "boundary.geojson",
             "tanum_demo.osm": ROOT / "data" / "tanum" / "boundary.geojson"}
 WALK_HIGHWAYS = {"cycleway", "footway", "path", "pedestrian", "steps", "living_street",

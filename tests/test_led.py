@@ -104,3 +104,26 @@ def test_served_segment_fast_path_matches_geos(monkeypatch):
     geos = led_replacements(lum, seg, Costs())
     assert (fast["served_segment"] != "").sum() > 50 and (fast["served_segment"] == "").any()
     pd.testing.assert_frame_equal(fast, geos)
+
+
+def test_unknown_light_source_is_its_own_group_without_invented_savings():
+    lum, seg = _data()
+    extra = gpd.GeoDataFrame({
+        "light_source": ["unknown", "unknown", "HPS", "HPS"],
+        "wattage_w": [70.0, np.nan, 70.0, 70.0],
+        "operating": ["in_service", "in_service", "removed", "out_of_service"],
+    }, geometry=[Point(1, 1), Point(2, 2), Point(3, 3), Point(4, 4)],
+        index=["u1", "u2", "gone", "broken"], crs="EPSG:3007")
+    lum = pd.concat([lum.assign(operating="in_service"), extra])
+    plan = led_replacements(lum, seg, Costs())
+    assert "gone" not in plan.index          # removed: not in the plan
+    assert plan.loc["broken", "tier"] == 2   # out of service: a retrofit repairs it
+    unknown = plan[plan["tier"] == 5]
+    assert sorted(unknown.index) == ["u1", "u2"]
+    assert list(plan.index[-2:]) == ["u1", "u2"]  # last, after every known type
+    for col in ("current_w", "led_w", "kwh_saved_per_year", "sek_saved_per_year",
+                "co2_kg_saved_per_year", "payback_years"):
+        assert unknown[col].isna().all(), col   # even where a wattage is given (u1)
+    assert unknown["reason"].str.startswith("Okänd ljuskälla: inventera").all()
+    assert plan.loc["mh", "wattage_basis"] == "default"
+    assert plan.loc["hg", "wattage_basis"] == "inventory"

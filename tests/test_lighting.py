@@ -42,10 +42,14 @@ def write_csv(tmp_path: Path, lines: list[str], name: str = "inv.csv",
 # --- the demo-style Swedish Excel CSV and other fixtures ----------------------------------
 
 
-def test_swedish_excel_csv_loads_without_warnings(boundary):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+def test_swedish_excel_csv_loads_with_only_the_fault_warning(boundary):
+    with pytest.warns(LayerWarning) as record:
         lum = read_inventory(FIXTURES / "belysning_sv_cp1252.csv", CRS, boundary=boundary)
+    assert [str(w.message) for w in record] == [
+        "luminaires: out of service by their status (faults: no light in the lighting model)"
+        ": 2 feature(s) [STR-0003, STR-0005]"]
+    assert lum["operating"].tolist() == ["in_service", "in_service", "out_of_service",
+                                         "in_service", "out_of_service"]
     assert list(lum.columns) == [*schemas.LUMINAIRES, "geometry"]
     assert lum.index.name == "luminaire_id" and lum.crs.to_epsg() == 3007
     assert lum.index.tolist() == ["STR-0001", "STR-0002", "STR-0003", "STR-0004", "STR-0005"]
@@ -120,6 +124,7 @@ def _expected() -> gpd.GeoDataFrame:
         "install_year": df["byggar"],
         "owner": pd.Series(["kommun", "Trafikverket", "privat"], dtype="str"),
         "status": pd.Series(df["status"], dtype="str"),
+        "operating": pd.Series(["in_service"] * 3, dtype="str"),
         "source": pd.Series(["inventory"] * 3, dtype="str"),
     }, geometry=gpd.points_from_xy(df["x"], df["y"]), crs=CRS)
     out.index = pd.Index(df["armaturid"].astype("str"), name="luminaire_id")
@@ -303,7 +308,7 @@ def test_all_value_problems_are_reported_at_once(tmp_path):
         ";;LED;70;6;;;;6536400;abc",
     ])
     with pytest.raises(ValidationError) as info:
-        read_inventory(path, CRS)
+        read_inventory(path, CRS, strict=True)  # strict: a duplicate id is an error too
     text = str(info.value)
     assert text.startswith("8 problems in input:")
     for expected in [

@@ -175,7 +175,8 @@ def test_segment_illuminance_hand_values():
     il = segment_illuminance(s, lu)
     assert list(il.index) == list(s.index)
     assert list(il.columns) == ["avg_lux", "min_lux", "n_luminaires_30m", "nearest_luminaire_m",
-                                "share_old_tech", "dominant_source"]
+                                "share_old_tech", "dominant_source", "share_default_light",
+                                "n_out_of_service_30m"]
     assert il.loc["w0:0000", "avg_lux"] == pytest.approx(AVG)
     assert il.loc["w0:0000", "min_lux"] == pytest.approx(MIN)
     assert il.loc["w0:0000", "n_luminaires_30m"] == 1
@@ -357,3 +358,32 @@ def test_lux_terms_give_the_same_numbers_as_lux_from_distance(model):
     got = lux_at(d2, lux_terms(intensity, height, 50.0, model), which)
     assert (want > 0).any() and (want == 0).any()  # inside and beyond the reach
     np.testing.assert_array_equal(got, want)
+
+
+# --- operating state and what the light rests on (issue 12) -------------------------------
+
+def test_out_of_service_luminaires_give_no_light_and_are_counted_as_faults():
+    s = segs([[(0, 0), (10, 0)], [(0, 100), (10, 100)]])
+    lu = lums([(5, 0), (5, 100)], lumen=3000.0, h=6.0)
+    lit = segment_illuminance(s, lu)
+    lu = lu.assign(operating=["in_service", "out_of_service"])
+    il = segment_illuminance(s, lu)
+    assert il.loc["w0:0000", "avg_lux"] == pytest.approx(lit.loc["w0:0000", "avg_lux"])
+    assert il.loc["w1:0000", "avg_lux"] == 0.0 and lit.loc["w1:0000", "avg_lux"] > 1
+    assert il["n_out_of_service_30m"].tolist() == [0, 1]
+    assert il["n_luminaires_30m"].tolist() == [1, 0]
+    removed = segment_illuminance(s, lu.assign(operating=["removed", "planned"]))
+    assert (removed["avg_lux"] == 0).all() and (removed["n_out_of_service_30m"] == 0).all()
+
+
+def test_share_of_light_from_defaults():
+    s = segs([[(0, 0), (10, 0)], [(0, 100), (10, 100)], [(0, 200), (10, 200)]])
+    known = lums([(5, 0)], lumen=3000.0, h=6.0)
+    no_flux = lums([(5, 100)], h=6.0)                 # neither lumen nor wattage
+    no_height = lums([(5, 200)], watt=30.0, h=np.nan)  # wattage, but no height
+    both = pd.concat([known, no_flux.rename(index={"L0": "L1"}),
+                      no_height.rename(index={"L0": "L2"})])
+    il = segment_illuminance(s, both)
+    assert il["share_default_light"].tolist() == pytest.approx([0.0, 1.0, 1.0])
+    osm = segment_illuminance(s, known.assign(source="osm"))
+    assert osm.loc["w0:0000", "share_default_light"] == pytest.approx(1.0)

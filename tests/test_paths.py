@@ -237,3 +237,26 @@ def test_pyrosm_sample_paths() -> None:
     x0, y0, x1, y1 = paths.total_bounds  # ETRS-TM35FIN metres, Kotka
     assert 480_000 < x0 < x1 < 520_000
     assert 6_700_000 < y0 < y1 < 6_730_000
+
+
+# --- walkable roads (issue 12) --------------------------------------------------------------
+
+
+def test_walkable_roads_are_the_streets_one_may_walk(extract: OsmExtract) -> None:
+    from layers.paths import select_walkable_roads, walkable_from_osm
+
+    roads = walkable_from_osm(extract, "EPSG:3007")
+    assert "w106" in roads.index          # residential street
+    assert "w107" not in roads.index      # motorway
+    assert "w105" not in roads.index      # a path already (foot=designated): scored
+    assert roads.crs.to_epsg() == 3007 and list(roads.columns) == [*schemas.PATHS,
+                                                                   "geometry"]
+    ways = pd.DataFrame({
+        "highway": ["residential", "trunk", "trunk", "service", "service", "motorway",
+                    "footway", "primary"],
+        "foot": ["", "", "no", "", "yes", "", "", "use_sidepath"],
+        "access": ["", "", "", "private", "private", "", "", ""],
+        "footway": [""] * 8, "bicycle": [""] * 8,
+    }).replace("", pd.NA)
+    assert select_walkable_roads(ways).tolist() == [True, True, False, False, True, False,
+                                                    False, False]

@@ -113,3 +113,52 @@ def test_broken_toml(tmp_path):
     path.write_text("name = \n", encoding="utf-8")
     with pytest.raises(ValidationError, match=r"p\.toml: not valid TOML"):
         load_profile(path)
+
+
+# --- profiles outside Sweden (issue 12) --------------------------------------------------
+
+
+def test_profile_outside_sweden_without_boundary(tmp_path):
+    path = tmp_path / "profile.toml"
+    path.write_text('name = "Fredrikstad"\nkommun_code = "3107"\ncrs = "EPSG:25832"\n'
+                    'latitude = 59.2\nlongitude = 10.9\ntimezone = "Europe/Oslo"\n'
+                    '[costs]\ncurrency = "NOK"\ncurrency_symbol = "kr"\n'
+                    'electricity_sek_per_kwh = 1.1\nco2_kg_per_kwh = 0.019\n'
+                    '[inventory]\nstrict = true\n'
+                    '[inventory.columns]\nwattage_w = ["Lampeeffekt"]\n'
+                    '[inventory.codes.light_source]\n"3" = "Natrium høytrykk"\n',
+                    encoding="utf-8")
+    p = load_profile(path)
+    assert p.boundary is None and p.kommun_code == "3107"
+    assert (p.costs.currency, p.costs.electricity_sek_per_kwh, p.costs.co2_kg_per_kwh) == (
+        "NOK", 1.1, 0.019)
+    assert p.inventory.columns == {"wattage_w": ("Lampeeffekt",)}
+    assert p.inventory.codes == {"light_source": {"3": "Natrium høytrykk"}}
+    assert p.inventory.strict is True
+
+
+@pytest.mark.parametrize("code", ["0301", "285", "DK-101", "FI.091", "1486"])
+def test_short_municipality_codes_are_accepted(tmp_path, code):
+    path = _write(tmp_path, "")
+    path.write_text(path.read_text(encoding="utf-8").replace('"1486"', f'"{code}"'),
+                    encoding="utf-8")
+    assert load_profile(path).kommun_code == code
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ('[costs]\ncurrency = "kronor"\n', r"key 'costs\.currency': 'kronor' is not an ISO 4217"),
+    ('[inventory.columns]\nwatt = ["W"]\n', r"key 'inventory\.columns\.watt': unknown schema"),
+    ('[inventory.codes.pole_id]\n"1" = "x"\n', r"key 'inventory\.codes\.pole_id': codes for"),
+])
+def test_bad_currency_and_inventory_tables_name_the_key(tmp_path, text, match):
+    with pytest.raises(ValidationError, match=match):
+        load_profile(_write(tmp_path, text))
+
+
+def test_too_long_municipality_code_is_an_error(tmp_path):
+    path = _write(tmp_path, "")
+    path.write_text(path.read_text(encoding="utf-8").replace('"1486"', '"Strömstads kommun"'),
+                    encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"key 'kommun_code': 'Strömstads kommun' is not "
+                                              r"a short municipality code"):
+        load_profile(path)

@@ -121,7 +121,7 @@ def _write(tmp_path: Path, text: str, name: str = "reg.toml") -> Path:
 def test_stromstad_register_loads():
     reg = load_register(REGISTER)
     assert reg.period_start == 2023 and reg.period_end == 2024
-    assert len(reg.promises) == 12 and len(set(reg.ids)) == 12
+    assert len(reg.promises) == 21 and len(set(reg.ids)) == 21
     assert reg.get("trafikkontroller").target == 80.0
     assert reg.get("patruller").target == 40.0
     assert reg.get("skolbesok").target == 30.0
@@ -134,8 +134,17 @@ def test_stromstad_register_loads():
     assert (light.school_distance_m, light.crossing_distance_m) == (300.0, 50.0)
     assert reg.get("led").measure == "led_conversions"
     assert {p.owner for p in reg.promises} == {"polisen", "kommunen", "båda"}
-    assert [p.id for p in reg.promises if p.measure == "done"] == ["lagesbild",
-                                                                   "sommarsamverkan"]
+    assert not [p.id for p in reg.promises if p.measure == "done"]
+    assert [p.id for p in reg.promises if p.measure == "milestones"] == [
+        "narkotika-unga", "narkotika-krog", "krogar-mot-knark", "tidig-upptackt", "hundsok",
+        "foraldramoten", "postnord", "bedrageri-aldre", "vnr-socialtjansten",
+        "vagledning-vald", "samverkan-tanum"]
+    assert reg.get("vnr-konferens").partners == ("Fyrbodals kommuner",
+                                                 "Brottsofferjouren Fyrbodal")
+    assert reg.get("postnord").responsible_label == "Polisen, med PostNord"
+    assert [p.id for p in reg.joint_promises] == ["samverkan-tanum"]
+    assert reg.joint_for("tanum").ids == ("samverkan-tanum",)
+    assert reg.joint_for("tanum").inventories == ()
     # police activity places are not public by default; the dialogue meetings' are
     assert not reg.get("trafikkontroller").places_public
     assert reg.get("dialogmoten").places_public
@@ -290,6 +299,19 @@ def test_led_conversions_and_savings_by_hand():
     assert (led.new_luminaires, led.new_led, led.removed_luminaires) == (1, 1, 0)
     assert led.sources_before == {"HPS": 2, "Hg": 1, "LED": 1}
     assert led.led_share_after == pytest.approx(4 / 5)
+    assert led.unknown_type_conversions == 0
+
+
+def test_led_conversion_of_an_unknown_lamp_claims_no_saving():
+    idx = pd.Index(["a", "u"], name="luminaire_id")
+    before = pd.DataFrame({"light_source": ["HPS", "unknown"], "wattage_w": [70.0, 70.0]},
+                          index=idx)
+    after = pd.DataFrame({"light_source": ["LED", "LED"], "wattage_w": [30.0, 30.0]},
+                         index=idx)
+    costs = Costs(burning_hours_per_year=4000)
+    led = led_progress(before, after, costs)
+    assert (led.conversions, led.unknown_type_conversions) == (2, 1)
+    assert led.kwh_saved_per_year == pytest.approx((70 * 1.12 - 30) * 4000 / 1000)  # a only
 
 
 # --- walks ----------------------------------------------------------------------------------
@@ -481,7 +503,8 @@ def test_demo_activity_log_is_seeded_next_to_the_store(tmp_path):
     log = open_activity_log(prof, reg)
     totals = log.frame().groupby("promise_id")["count"].sum().to_dict()
     assert totals == {"trafikkontroller": 92, "patruller": 31, "skolbesok": 34,
-                      "grannsamverkan": 1, "dialogmoten": 2, "sommarsamverkan": 1}
+                      "grannsamverkan": 1, "dialogmoten": 2, "foraldramoten": 3,
+                      "bedrageri-aldre": 4, "hundsok": 2}
     # a real (non-demo) profile starts with an empty log
     real = dataclasses.replace(prof, demo=False, store=tmp_path / "real" / "walks.gpkg")
     assert open_activity_log(real, reg).frame().empty

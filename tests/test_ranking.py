@@ -17,7 +17,7 @@ from layers.crossings import crossings_from_osm
 from layers.lighting import luminaires_from_osm
 from layers.loader import empty_layer, load_layers
 from layers.osm import read_osm_file
-from layers.paths import paths_from_osm
+from layers.paths import paths_from_osm, walkable_from_osm
 from layers.schemas import AREAS, AREAS_INDEX
 from layers.schools import schools_from_osm
 
@@ -81,6 +81,15 @@ def test_packages_and_led_plan_on_demo(demo, demo_result):
     assert s["led"]["kwh_saved_per_year"] > 0
     assert len(s["top_packages"]) == 10
     assert s["commute_darkness_by_month"]["12"] > s["commute_darkness_by_month"]["6"]
+    # honest numbers (issue 12): the demo's 159 "Ur drift" lamps are faults, give no light
+    assert s["luminaires_out_of_service"] == 159
+    assert s["led"]["unknown_light_source"] == 0  # the demo knows every lamp type
+    assert s["led"]["wattage_assumed"] == int(
+        (lay.luminaires["light_source"].ne("LED") & lay.luminaires["wattage_w"].isna()).sum())
+    assert set(s["km_by_lux_basis"]) <= {"inventory", "defaults"}
+    assert sum(s["km_by_lux_basis"].values()) == pytest.approx(s["km_total"], abs=0.05)
+    seg = demo_result.segments
+    assert seg["n_out_of_service_30m"].sum() > 0
 
 
 def test_improved_km_compares_two_runs(demo_result):
@@ -154,4 +163,35 @@ def test_real_osm_sample_without_inventory():
     assert seg.loc[unknown_tag, "lighting_status"].eq("unknown").all()
     assert np.isfinite(seg["score"]).all()
     # no origins given: the routes start from the grid, and the summary says so
-    assert res.summary(profile)["school_route_origins"] == {"kind": "grid", "spacing_m": 250.0}
+    assert res.summary(profile)["school_route_origins"] == {
+        "kind": "grid", "spacing_m": 250.0, "network": "paths",
+        "reached_per_school": {"Helilän koulu": {"near": 38, "reached": 7}}}
+    # over the whole walkable network (paths + streets one may walk) far more grid points
+    # reach the school; counts still land on the scored segments only
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LayerWarning)
+        roads = walkable_from_osm(ext, crs)
+    assert len(roads) > 50 and "motorway" not in set(roads["highway"])
+    both = rank(paths, lum, schools, crossings, empty_layer(AREAS, AREAS_INDEX, crs), profile,
+                walkable=roads)
+    origins = both.summary(profile)["school_route_origins"]
+    assert origins["network"] == "paths_and_roads"
+    reached = origins["reached_per_school"]["Helilän koulu"]
+    # (the grid spans the larger network, so more points lie near the school too)
+    assert reached["near"] >= 38 and reached["reached"] / reached["near"] > 7 / 38
+    assert set(both.segments.index) == set(seg.index)
+
+
+def test_lux_basis_says_what_the_light_level_rests_on():
+    from gis.ranking import lux_basis
+
+    idx = pd.Index(["a", "b", "c", "d"], name="segment_id")
+    segs = pd.DataFrame({"lit": ["yes", "no", "unknown", "unknown"]}, index=idx)
+    illum = pd.DataFrame({"avg_lux": [5.0, 0.0, 3.0, 0.0],
+                          "share_default_light": [0.0, 0.0, 0.4, 0.0]}, index=idx)
+    inv = lux_basis(segs, illum, has_inventory=True)
+    assert inv.tolist() == ["inventory", "inventory", "defaults", "inventory"]
+    assert inv.index.equals(idx) and inv.name == "lux_basis"
+    osm = lux_basis(segs, illum, has_inventory=False)
+    # lit tag decides a, b; c is lit by mapped OSM lamps (assumed wattage); d: tag only
+    assert osm.tolist() == ["osm_lit_only", "osm_lit_only", "defaults", "osm_lit_only"]

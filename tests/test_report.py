@@ -97,19 +97,38 @@ def test_report_has_every_promise_with_target_outcome_and_badge(demo):
         "belysning": "uppfyllt", "led": "uppfyllt", "vandringar": "uppfyllt",
         "skolvandringar": "uppfyllt", "trafikkontroller": "uppfyllt", "patruller": "delvis",
         "skolbesok": "uppfyllt", "grannsamverkan": "delvis", "dialogmoten": "uppfyllt",
-        "vnr-konferens": "ej uppfyllt", "lagesbild": "ej uppfyllt",
-        "sommarsamverkan": "uppfyllt"}
+        "vnr-konferens": "ej uppfyllt",
+        # promises without a number: from the demo milestones, never met by default
+        "narkotika-unga": "påbörjat", "narkotika-krog": "uppfyllt",
+        "krogar-mot-knark": "påbörjat", "tidig-upptackt": "ej påbörjat",
+        "hundsok": "uppfyllt", "foraldramoten": "påbörjat", "postnord": "uppfyllt",
+        "bedrageri-aldre": "påbörjat", "vnr-socialtjansten": "ej påbörjat",
+        "vagledning-vald": "uppfyllt", "samverkan-tanum": "uppfyllt"}
     assert {k: v.status.label for k, v in p.items()} == expected
-    outcomes = {k: v.outcome for k, v in p.items() if k not in ("belysning",)}
+    outcomes = {k: v.outcome for k, v in p.items()
+                if k not in ("belysning",) and not v.promise.has_milestones}
     assert outcomes == {"led": 82, "vandringar": 3, "skolvandringar": 2,
                         "trafikkontroller": 92, "patruller": 31, "skolbesok": 34,
-                        "grannsamverkan": 1, "dialogmoten": 3, "vnr-konferens": 0,
-                        "lagesbild": 0, "sommarsamverkan": 1}
-    assert data.status_counts == {"uppfyllt": 8, "delvis": 2, "ej uppfyllt": 2}
-    assert page.count('class="badge badge-met"') == 8
+                        "grannsamverkan": 1, "dialogmoten": 3, "vnr-konferens": 0}
+    assert p["vagledning-vald"].outcome_text == "genomfört 2024-10-16"
+    assert p["vagledning-vald"].milestones == (
+        ("2024-02-03", "påbörjat", "Arbetet med vägledningen påbörjat."),
+        ("2024-10-16", "genomfört", "Vägledningen antagen och införd för chefer."))
+    assert p["tidig-upptackt"].milestones == () and p["tidig-upptackt"].outcome_text == \
+        "ej påbörjat"
+    assert "3 tillfällen 2024 enligt aktivitetsloggen" in p["foraldramoten"].details
+    assert data.status_counts == {"uppfyllt": 12, "delvis": 2, "ej uppfyllt": 1,
+                                  "påbörjat": 4, "ej påbörjat": 2}
+    # the joint section: once in the table of all promises, once in the joint section
+    assert [j.promise.id for j in data.joint] == ["samverkan-tanum"]
+    assert data.joint_municipalities == ("Strömstad", "Tanum")
+    assert "Gemensamma löften: Strömstad och Tanum" in page
+    assert page.count('class="badge badge-met"') == 12 + 1
     assert page.count('class="badge badge-partial"') == 2
-    assert page.count('class="badge badge-not_met"') == 2
-    assert "80 kontroller per år" in page and "92 kontroller" in page
+    assert page.count('class="badge badge-not_met"') == 1 + 2
+    assert page.count('class="badge badge-ongoing"') == 4
+    assert "80 trafikkontroller per år" in page and "92 trafikkontroller" in page
+    assert "2024-10-16 genomfört: Vägledningen antagen och införd för chefer." in page
 
 
 def test_report_lighting_numbers(demo):
@@ -269,11 +288,12 @@ def test_cli_report_log_and_import(tmp_path):
     bad = runner.invoke(app, ["promises", "log", "okänt", "--date", "2024-11-25", *common])
     assert bad.exit_code == 2 and "unknown promise 'okänt'" in bad.output
     csv_path = tmp_path / "import.csv"
-    csv_path.write_text("datum;löfte;antal\n2024-12-01;lagesbild;1\n2024-12-02;nej;1\n",
+    csv_path.write_text("datum;löfte;antal\n2024-12-01;grannsamverkan;1\n2024-12-02;nej;1\n",
                         encoding="utf-8")
     imported = runner.invoke(app, ["promises", "import", str(csv_path), *common])
     assert imported.exit_code == 1 and "row 3, column 'löfte'" in imported.output
-    csv_path.write_text("datum;löfte;antal\n2024-12-01;lagesbild;1\n", encoding="utf-8")
+    csv_path.write_text("datum;löfte;antal\n2024-12-01;grannsamverkan;1\n",
+                        encoding="utf-8")
     imported = runner.invoke(app, ["promises", "import", str(csv_path), *common])
     assert imported.exit_code == 0, imported.output
     out = tmp_path / "rapport.html"
@@ -282,8 +302,8 @@ def test_cli_report_log_and_import(tmp_path):
     assert result.exit_code == 0, result.output
     page = out.read_text(encoding="utf-8")
     assert "Uppföljning av medborgarlöftena 2024" in page
-    # the logged conference and the imported lägesbild turned two promises green
-    assert "10 uppfyllt" in result.output and "2 delvis" in result.output
+    # the logged conference and the imported information meeting turned two promises green
+    assert "14 uppfyllt" in result.output and "1 delvis" in result.output
     assert "Vaktmästaren" not in page
 
 
@@ -306,3 +326,32 @@ def test_cli_promises_list_and_template(tmp_path):
     made = runner.invoke(app, ["promises", "template", "--out", str(out)])
     assert made.exit_code == 0
     assert out.read_bytes().startswith("\ufeffdatum;löfte;antal".encode())
+
+
+def test_report_has_commute_darkness_per_school(demo):
+    data, page = demo
+    rows = {r.school: r for r in data.school_darkness}
+    assert len(rows) == 7 and "Bojarskolan" in rows
+    assert rows["Bojarskolan"].school_day == "08:20–14:40, 25 min resa"
+    assert rows["Strömstad gymnasium"].school_day == "08:40–16:00, 40 min resa"
+    # dark in the winter, light in the summer, never more than the trips themselves
+    bojar = rows["Bojarskolan"].hours
+    assert bojar[11] > 0 and bojar[5] == 0 and max(bojar) <= 50 / 60
+    # the late-ending gymnasium is darker on the way home in December than Bojarskolan
+    assert rows["Strömstad gymnasium"].hours[11] > bojar[11]
+    assert "Mörk skolväg per skola 2024" in page
+    assert "<th scope=\"row\">Strömstad gymnasium</th>" in page
+
+
+def test_report_counts_fixed_in_time(demo):
+    data, page = demo
+    d = data.deadlines
+    assert d is not None
+    # the demo's fix dates come 3-8 weeks after the walk (varying with the seeded ids), so
+    # 1-3 of its 3 fixes fall in 2024: the vegetation fix always does, within its 60 days;
+    # a lighting fix never meets the 10 days
+    assert d.fixed == sum(data.findings.fixes_per_month.values())
+    assert 1 <= d.fixed_in_time <= d.fixed <= 3
+    assert d.overdue_open == 12            # all 12 open public findings are late on 1 March
+    assert "åtgärdat i tid" in page
+    assert f"({d.fixed_in_time} av {d.fixed} åtgärdade 2024)" in page

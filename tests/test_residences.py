@@ -67,9 +67,10 @@ def extract(tmp_path):
 
 def test_file_reader_keeps_one_point_per_home(extract):
     res = extract.residences
-    # w200 (house, four corners) and n30 (apartments); not the cabin, not building=yes,
-    # not w203 whose node 999 is missing from the extract
-    assert sorted(res.index) == ["n30", "w200"]
+    # w200 (house, four corners) and n30 (apartments); not the cabin, not building=yes;
+    # w203, whose node 999 is missing from the extract, from the two nodes present
+    assert sorted(res.index) == ["n30", "w200", "w203"]
+    assert res.loc["w203"].geometry.x == pytest.approx(11.1701)  # nodes 11 and 12
     assert res.crs.to_epsg() == 4326
     assert res.loc["w200", "building"] == "house"
     # mean of the four distinct corners, not of the five ring coordinates
@@ -87,14 +88,14 @@ def test_residences_in_profile_crs_and_outside_dropped(extract):
     boundary = shapely.box(x - 10, y - 2_000, x + 10, y - 1_950)
     with pytest.warns(LayerWarning, match=r"outside the municipality.*n30"):
         kept = residences_from_osm(extract, CRS, boundary=boundary)
-    assert list(kept.index) == ["w200"]
+    assert list(kept.index) == ["w200", "w203"]  # w203 lies 11 m south of w200
     assert kept.index.name == "residence_id"
     assert list(kept.columns) == ["building", "source", "geometry"]
     assert kept.crs.to_epsg() == 3007 and kept.loc["w200", "source"] == "homes.osm"
     with warnings.catch_warnings():
         warnings.simplefilter("error", LayerWarning)
         near = shapely.box(x - 10, y - 10, x + 10, y + 10)
-        assert len(residences_from_osm(extract, CRS, boundary=near)) == 2
+        assert len(residences_from_osm(extract, CRS, boundary=near)) == 3
 
 
 def test_downloaded_buildings_become_homes():
@@ -181,8 +182,9 @@ def test_profile_with_a_residences_file_routes_from_homes(tmp_path):
     assert from_homes.sum() > 0 and not from_homes.equals(from_grid)
     result = rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
                   layers.priority_areas, prof, route_counts=from_homes, origins=origins)
-    assert result.summary(prof)["school_route_origins"] == {"kind": "homes",
-                                                            "count": len(homes)}
+    said = result.summary(prof)["school_route_origins"]
+    assert (said["kind"], said["count"], said["network"]) == ("homes", len(homes), "paths")
+    assert set(said["reached_per_school"]) == set(layers.schools["name"])
     np.testing.assert_array_equal(
         result.segments["school_route_count"].to_numpy(),
         from_homes.reindex(result.segments.index).to_numpy())

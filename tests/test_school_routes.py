@@ -174,3 +174,40 @@ def test_network_key():
     jitter = seg.copy()
     jitter["geometry"] = jitter.geometry.translate(0.001, 0.001)
     assert network_key(jitter) == key
+
+
+# --- the whole walkable network (issue 12) --------------------------------------------------
+
+
+def _roads(coords_list):
+    return gpd.GeoDataFrame({"highway": ["residential"] * len(coords_list)},
+                            geometry=[shapely.LineString(c) for c in coords_list], crs=CRS)
+
+
+def test_routes_use_streets_but_count_only_on_segments():
+    """Two footways 300 m apart, joined only by a residential street that meets the east
+    footway in the middle of a segment (at a vertex, not at its end)."""
+    west = shapely.LineString([(0, 0), (0, 50), (0, 100)])  # the street meets it at (0, 50)
+    east = shapely.LineString([(300, -50), (300, 50), (300, 150)])  # one segment, 3 vertices
+    segs = _frame(["west", "east"], [west, east])
+    school = school_at(0, 0)
+    homes = gpd.GeoSeries([shapely.Point(300, 150)], crs=CRS)
+    alone = school_route_counts(segs, school, origins=homes)
+    assert alone.tolist() == [0, 0]  # no way from the east footway to the school
+    assert alone.attrs["homes_reached"] == {"Skolan": {"near": 1, "reached": 0}}
+    street = _roads([[(0, 50), (150, 50), (300, 50)]])
+    counts = school_route_counts(segs, school, origins=homes, walkable=street)
+    assert counts.index.tolist() == ["west", "east"] and counts.name == "school_routes"
+    assert counts.tolist() == [1, 1]  # the street itself gets no count: it is not scored
+    assert counts.attrs["homes_reached"] == {"Skolan": {"near": 1, "reached": 1}}
+
+
+def test_foot_no_segments_are_not_walked():
+    lat = lattice(2)
+    school = school_at(0, 0)
+    homes = gpd.GeoSeries([shapely.Point(100, 100)], crs=CRS)
+    base = school_route_counts(lat, school, origins=homes)
+    used = base[base > 0].index.tolist()
+    banned = lat.assign(foot=np.where(lat.index.isin(used[:1]), "no", ""))
+    counts = school_route_counts(banned, school, origins=homes)
+    assert counts.loc[used[0]] == 0 and counts.sum() == base.sum()  # the other way round

@@ -37,6 +37,18 @@ from trygga_cli.report_cmd import REPORT_HELP, promises_app, report_command  # n
 
 app.add_typer(promises_app, name="promises")
 app.command("report", help=REPORT_HELP)(report_command)
+from trygga_cli.deadlines_cmd import DEADLINES_HELP, deadlines_command  # noqa: E402
+
+app.command("deadlines", help=DEADLINES_HELP)(deadlines_command)
+from trygga_cli.open311_cmd import open311_app  # noqa: E402
+
+app.add_typer(open311_app, name="open311")
+from trygga_cli.feed_cmd import FEED_HELP, feed_command  # noqa: E402
+
+app.command("feed", help=FEED_HELP)(feed_command)
+from trygga_cli.lagesbild_cmd import LAGESBILD_HELP, lagesbild_command  # noqa: E402
+
+app.command("lagesbild", help=LAGESBILD_HELP)(lagesbild_command)
 
 ProfileOption = Annotated[Path, profile_option(
     t("Kommunprofil (TOML), t.ex. data/stromstad/profile.toml.",

@@ -50,8 +50,8 @@ def layers_cache_key(prof: Profile) -> str | None:
     if prof.sources.osm_place and prof.sources.osm is None:
         return None
     h = hashlib.blake2b(repr(prof).encode(), digest_size=16)
-    files = [prof.boundary, *[v for v in dataclasses.asdict(prof.sources).values()
-                              if isinstance(v, Path)]]
+    files = [*([prof.boundary] if prof.boundary else []),
+             *[v for v in dataclasses.asdict(prof.sources).values() if isinstance(v, Path)]]
     for f in files:
         st = f.stat() if f.exists() else None
         h.update(f"{f}:{st.st_size if st else -1}:{st.st_mtime_ns if st else -1};".encode())
@@ -115,11 +115,12 @@ def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
     change to one of them gives a new key.
     """
     import hashlib
+    import json
 
     import pandas as pd
     import shapely
 
-    from gis.school_routes import network_key, school_route_counts
+    from gis.school_routes import layer_route_counts, network_key
     from gis.segments import segment_paths
 
     paths = layers.paths
@@ -130,15 +131,24 @@ def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
     origins = layers.route_origins()
     h.update(b"homes:" + (shapely.get_coordinates(origins.geometry.values).tobytes()
                           if origins is not None else b"grid"))
+    walkable = layers.walkable
+    h.update(b"roads:" + (shapely.get_coordinates(walkable.geometry.values).tobytes()
+                          if walkable is not None else b"none"))
+    h.update(b"foot:" + "|".join(paths["foot"].astype("string").fillna("").tolist()).encode())
+    h.update(b"schools:" + "|".join(schools["name"].astype("string").fillna("").tolist())
+             .encode())
     path = cache_folder() / f"routes-{h.hexdigest()}.parquet"
-    if path.exists():
+    reach = path.with_suffix(".json")
+    if path.exists() and reach.exists():
         try:
             cached: pd.Series = pd.read_parquet(path)["school_routes"]
+            cached.attrs["homes_reached"] = json.loads(reach.read_text(encoding="utf-8"))
             return cached
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)
-    counts = school_route_counts(segs, schools, origins=origins)
+    counts = layer_route_counts(layers, segs)
     _store(path, counts.to_frame().to_parquet())
+    _store(reach, json.dumps(counts.attrs.get("homes_reached", {})).encode("utf-8"))
     return counts
 
 
@@ -149,10 +159,11 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
     from gis.outputs import write_ranking_outputs
     from gis.ranking import rank
     from layers import ValidationError, load_profile
+    from layers.lighting import mark_out_of_service
     from layers.osm import OsmDownloadError
     from walks.seed import read_open_findings
+    from walks.service import lamp_faults, open_store
     from walks.service import open_findings as store_open_findings
-    from walks.service import open_store
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   transient=True) as bar:
@@ -173,26 +184,54 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
             if src is not prof.sources:
                 prof = dataclasses.replace(prof, sources=src)
             layers = cached_layers(prof)
+            luminaires = layers.luminaires
             if findings is not None:
                 open_findings = read_open_findings(findings, prof.crs)
             else:
-                open_findings = store_open_findings(open_store(prof))
+                store = open_store(prof)
+                open_findings = store_open_findings(store)
+                # Reported lamp faults: the lamp is dark until the finding is fixed.
+                faults = lamp_faults(store)
+                luminaires, unknown = mark_out_of_service(
+                    luminaires, faults["luminaire_id"].astype(str).tolist())
+                store.close()
+                if unknown:
+                    typer.echo(t("Varning: felanmälda armaturer finns inte i "
+                                 "belysningsregistret: ", "Warning: reported luminaires are "
+                                 "not in the inventory: ") + ", ".join(unknown[:20]), err=True)
         except (ValidationError, OsmDownloadError) as exc:
             typer.echo(t("Fel i indata:", "Invalid input:") + f"\n{exc}", err=True)
             return 2
+        if len(layers.paths) == 0:
+            typer.echo(t("Fel i indata:", "Invalid input:") + "\n" + no_paths_message(layers),
+                       err=True)
+            return 2
         progress("school_routes")
         routes = cached_route_counts(layers, prof.lighting.segment_length_m)
-        result = rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
+        result = rank(layers.paths, luminaires, layers.schools, layers.crossings,
                       layers.priority_areas, prof, findings=open_findings,
                       route_counts=routes, progress=progress,
-                      origins=layers.route_origins())
+                      origins=layers.route_origins(), walkable=layers.walkable)
         progress("outputs")
-        write_ranking_outputs(result, layers.luminaires, out, prof, paths=layers.paths,
+        write_ranking_outputs(result, luminaires, out, prof, paths=layers.paths,
                               what=("gpkg", "csv", "xlsx", "tif", "json") if raster
                               else ("gpkg", "csv", "xlsx", "json"))
         summary = result.summary(prof)
     typer.echo(format_rank_summary(summary, out))
     return 0
+
+
+def no_paths_message(layers: Layers) -> str:
+    """Why there is nothing to rank: the path layer's own warning (the extract and the
+    boundary do not overlap, or the extract has no paths), naming both files."""
+    report = layers.reports.get("paths")
+    why = [w for w in (report.warnings if report else []) if w.startswith("paths (")]
+    source = report.source if report else "-"
+    boundary = layers.reports["boundary"].source if "boundary" in layers.reports else "-"
+    return "\n".join(why or [f"no walking or cycling path from {source} lies inside the "
+                             f"boundary {boundary}"]) + (
+        "\nFix: use an OSM extract (sources.osm / --osm) that covers the municipality "
+        f"of the boundary ({boundary}), or the boundary of the extract's area")
 
 
 def _n(value: float) -> str:
@@ -215,19 +254,41 @@ def format_rank_summary(s: dict, out: Path) -> str:
                    f"{s['km_unlit_near_school']:.2f} km",
                    f"Unlit within {s['school_distance_m']:.0f} m of a school: "
                    f"{s['km_unlit_near_school']:.2f} km"))
+    basis = s.get("km_by_lux_basis") or {}
+    if basis:
+        words = {"inventory": t("registret", "the inventory"),
+                 "defaults": t("standardvärden", "defaults"),
+                 "osm_lit_only": t("bara OSM lit", "OSM lit only")}
+        lines.append(t("Ljusnivån bygger på", "Light levels rest on") + ": " + ", ".join(
+            f"{words.get(k, k)} {v:.1f} km" for k, v in basis.items()))
+    if s.get("luminaires_out_of_service"):
+        n = s["luminaires_out_of_service"]
+        lines.append(t(f"Fel: {n} armaturer ur drift (ger inget ljus i modellen)",
+                       f"Faults: {n} luminaires out of service (no light in the model)"))
+    cur = s.get("currency", "SEK")
     lines.append(t("Topp 10 åtgärdspaket:", "Top 10 work packages:"))
     for p in s["top_packages"]:
         lines.append(f"  {p['rank']:>2}. {p['length_m']:>6.0f} m  {p['new_light_points']:>3} "
-                     f"{t('ljuspunkter', 'light points')}  {_n(p['cost_sek']):>10} SEK  "
+                     f"{t('ljuspunkter', 'light points')}  {_n(p['cost_sek']):>10} {cur}  "
                      f"{p['reason']}")
     led = s["led"]
     lines.append(t(
         f"LED-byten: {led['luminaires']} armaturer ({led['hg']} kvicksilver), sparar "
-        f"{_n(led['kwh_saved_per_year'])} kWh/år, {_n(led['sek_saved_per_year'])} SEK/år, "
+        f"{_n(led['kwh_saved_per_year'])} kWh/år, {_n(led['sek_saved_per_year'])} {cur}/år, "
         f"{_n(led['co2_kg_saved_per_year'])} kg CO₂/år",
         f"LED replacements: {led['luminaires']} luminaires ({led['hg']} mercury), saving "
-        f"{_n(led['kwh_saved_per_year'])} kWh/yr, {_n(led['sek_saved_per_year'])} SEK/yr, "
+        f"{_n(led['kwh_saved_per_year'])} kWh/yr, {_n(led['sek_saved_per_year'])} {cur}/yr, "
         f"{_n(led['co2_kg_saved_per_year'])} kg CO₂/yr"))
+    if led.get("unknown_light_source"):
+        n = led["unknown_light_source"]
+        lines.append(t(f"  + {n} armaturer med okänd ljuskälla: inventera (inte med i "
+                       "besparingen)",
+                       f"  + {n} luminaires of unknown light source: survey them (not in "
+                       "the savings)"))
+    if led.get("wattage_assumed"):
+        n = led["wattage_assumed"]
+        lines.append(t(f"  varav {n} med antagen effekt (saknas i registret)",
+                       f"  of which {n} with an assumed wattage (missing in the inventory)"))
     months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
     lines.append(t("Mörk skolväg per månad: ", "Dark school commute by month: ") + " ".join(
         f"{months[int(m) - 1]} {v:.0%}" for m, v in s["commute_darkness_by_month"].items()))
@@ -240,5 +301,13 @@ def format_rank_summary(s: dict, out: Path) -> str:
                        "inga bostadshus i indata",
                        f"School routes counted from a grid ({origins['spacing_m']:.0f} m); "
                        "no homes in the input"))
+    if origins.get("network") == "paths_and_roads":
+        lines.append(t("  över gång- och cykelvägar och gator man får gå på",
+                       "  over paths and the streets one may walk along"))
+    reached = origins.get("reached_per_school") or {}
+    if reached and origins.get("kind") == "homes":
+        lines.append(t("Hem med skolväg (nådde skolan / inom 2 km): ",
+                       "Homes with a school route (reached / within 2 km): ") + ", ".join(
+            f"{name} {_n(r['reached'])}/{_n(r['near'])}" for name, r in reached.items()))
     lines.append(t(f"Filer i {out}", f"Files in {out}"))
     return "\n".join(lines)

@@ -60,19 +60,42 @@ def _load(profile: Path, register: Path | None, store: str | None,
           year: int | None = None) -> tuple[Profile, Register]:
     """Profile (with the store override) and the register covering *year*."""
     from layers import load_profile
-    from promises.register import load_register, register_for_profile
+    from promises.register import load_register, load_register_for_profile
 
     prof = load_profile(profile)
     if store is not None:
         from walks.store import override_store
         prof = override_store(prof, store)
-    path = register or register_for_profile(prof, year)
-    if path is None:
+    found = load_register(register) if register else load_register_for_profile(prof, year)
+    if found is None:
         when = f" {year}" if year is not None else ""
         raise FileNotFoundError(t(
             f"inget löftesregister för{when} i {prof.folder}. Ange --register FIL.",
             f"no promise register for{when} in {prof.folder}. Give --register FILE."))
-    return prof, load_register(path)
+    return prof, found
+
+
+def _load_for_day(profile: Path, register: Path | None, store: str | None,
+                  date: str | None) -> tuple[Profile, Register, dt.date]:
+    """Profile, the register covering *date* (``YYYY-MM-DD``, default today) and the day.
+
+    Raises
+    ------
+    ValueError
+        *date* is not a date.
+    """
+    from zoneinfo import ZoneInfo
+
+    try:
+        given = dt.date.fromisoformat(date) if date else None
+    except ValueError:
+        raise ValueError(t(f"--date {date!r} är inget datum (ÅÅÅÅ-MM-DD)",
+                           f"--date {date!r} is not a date (YYYY-MM-DD)")) from None
+    prof, reg = _load(profile, register, store)
+    day = given or dt.datetime.now(ZoneInfo(prof.timezone)).date()
+    if register is None and not reg.covers(day.year):
+        prof, reg = _load(profile, None, store, day.year)
+    return prof, reg, day
 
 
 def report_command(
@@ -141,9 +164,18 @@ def list_cmd(profile: ProfileOpt = DEFAULT_PROFILE, register: RegisterOpt = None
         _fail(exc)
         return
     typer.echo(f"{reg.title} ({reg.period_start}–{reg.period_end}), {reg.path.name}")
+    area = None
     for p in reg.promises:
-        target = "–" if p.target is None else f"{p.target:g} {p.unit}"
-        typer.echo(f"{p.id:<18} {p.owner:<9} {p.measure:<16} {target:<18} {p.text}")
+        if p.area != area:
+            area = p.area
+            typer.echo(f"\n{area}")
+        target = (t("milstolpar", "milestones") if p.has_milestones
+                  else "–" if p.target is None
+                  else f"{p.target:g} {p.unit}" + t("/år", "/year"))
+        joint = f" [{t('gemensamt med', 'joint with')} {', '.join(p.joint_with)}]" \
+            if p.joint_with else ""
+        typer.echo(f"  {p.id:<19} {p.responsible_label} · {p.measure} · {target}{joint}\n"
+                   f"    {p.text}")
 
 
 @promises_app.command("log", help=t(
@@ -171,29 +203,52 @@ def log_cmd(
     register: RegisterOpt = None,
     store: StoreOpt = None,
 ) -> None:
-    from zoneinfo import ZoneInfo
-
     from layers import ValidationError
     from promises.activities import Activity, open_activity_log
 
     try:
-        given = dt.date.fromisoformat(date) if date else None
-    except ValueError:
-        _fail(ValueError(t(f"--date {date!r} är inget datum (ÅÅÅÅ-MM-DD)",
-                           f"--date {date!r} is not a date (YYYY-MM-DD)")))
-        return
-    try:
-        prof, reg = _load(profile, register, store)
-        day = given or dt.datetime.now(ZoneInfo(prof.timezone)).date()
-        if register is None and not reg.covers(day.year):
-            prof, reg = _load(profile, None, store, day.year)
+        prof, reg, day = _load_for_day(profile, register, store, date)
         log = open_activity_log(prof, reg)
         saved = log.add(Activity(day, promise, count, place, lat, lon, note), reg)
-    except (ValidationError, FileNotFoundError) as exc:
+    except (ValidationError, FileNotFoundError, ValueError) as exc:
         _fail(exc)
         return
     typer.echo(t(f"Loggat: {saved.date} {saved.promise_id} × {saved.count} i {log.path}",
                  f"Logged: {saved.date} {saved.promise_id} × {saved.count} in {log.path}"))
+
+
+@promises_app.command("milestone", help=t(
+    "Registrera en milstolpe för ett löfte utan siffra, t.ex. `trygga promises milestone "
+    "narkotika-krog --step påbörjat --date 2024-03-01 --note \"Samverkansgrupp startad.\"`. "
+    "Noteringen är offentlig: inga namn.",
+    "Record a milestone of a promise without a number, e.g. `trygga promises milestone "
+    "narkotika-krog --step påbörjat --date 2024-03-01 --note \"Samverkansgrupp startad.\"`. "
+    "The note is public: no names."))
+def milestone_cmd(
+    promise: Annotated[str, typer.Argument(help=t("Löftets id.", "The promise id."))],
+    step: Annotated[str, typer.Option("--step", "-s", help=t(
+        "påbörjat eller genomfört.", "påbörjat (started) or genomfört (done)."))],
+    date: Annotated[str | None, typer.Option("--date", "-d", help=t(
+        "Datum (ÅÅÅÅ-MM-DD); standard i dag.", "Date (YYYY-MM-DD); default today."))] = None,
+    note: Annotated[str, typer.Option("--note", help=t(
+        "Kort offentlig notering (högst 200 tecken, inga namn).",
+        "Short public note (at most 200 characters, no names)."))] = "",
+    profile: ProfileOpt = DEFAULT_PROFILE,
+    register: RegisterOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    from layers import ValidationError
+    from promises.milestones import Milestone, open_milestone_log
+
+    try:
+        prof, reg, day = _load_for_day(profile, register, store, date)
+        log = open_milestone_log(prof, reg)
+        saved = log.add(Milestone(day, promise, step, note), reg)  # type: ignore[arg-type]
+    except (ValidationError, FileNotFoundError, ValueError) as exc:
+        _fail(exc)
+        return
+    typer.echo(t(f"Registrerat: {saved.date} {saved.promise_id} {saved.step} i {log.path}",
+                 f"Recorded: {saved.date} {saved.promise_id} {saved.step} in {log.path}"))
 
 
 @promises_app.command("import", help=t(

@@ -33,6 +33,17 @@ def format_summary(layers: Layers) -> str:
             counts = gdf["light_source"].value_counts().sort_index()
             lines.append(f"  {t('ljuskällor', 'light sources')}: " + ", ".join(
                 f"{k} {v}" for k, v in counts.items()))
+            if "operating" in gdf.columns:
+                words = {"in_service": t("i drift", "in service"),
+                         "out_of_service": t("ur drift (fel)", "out of service (faults)"),
+                         "removed": t("borttagna", "removed"),
+                         "planned": t("planerade", "planned")}
+                state = gdf["operating"].astype(str).value_counts()
+                lines.append(f"  {t('drift', 'operation')}: " + ", ".join(
+                    f"{words.get(k, k)} {int(state[k])}" for k in words if k in state))
+            known = {"wattage_w": "W", "lumen_lm": "lm", "mounting_height_m": "m"}
+            lines.append(f"  {t('kända värden', 'known values')}: " + ", ".join(
+                f"{unit} {int(gdf[c].notna().sum())}/{len(gdf)}" for c, unit in known.items()))
         if name == "schools" and len(gdf):
             lines.append(f"  {t('skolor', 'schools')}: " + ", ".join(
                 f"{n}{' *' if d else ''}" for n, d in zip(gdf["name"], gdf["designated"],

@@ -163,7 +163,8 @@ def plan_cmd(
         warnings.simplefilter("ignore", LayerWarning)
         lay = load_layers(prof)
     ranked = rank(lay.paths, lay.luminaires, lay.schools, lay.crossings, lay.priority_areas,
-                  prof, findings=open_findings(st))
+                  prof, findings=open_findings(st), origins=lay.route_origins(),
+                  walkable=lay.walkable)  # the same routes as `trygga rank`
     try:
         plan = plan_walk(lay, school, length_m, dark=dark, ranked=ranked,
                          findings=st.findings(include_hidden=False))
@@ -292,3 +293,26 @@ def moderate_cmd(
         _fail(exc)
         return
     typer.echo(f"{done.id}: {done.moderation}")
+
+
+@walks_app.command("faults", help=t(
+    "Skriv öppna felanmälningar av armaturer (fynd i kategorin belysning med armatur-id) "
+    "per ansvarig, för reparationslaget: .xlsx (ett blad per ansvarig) eller .csv.",
+    "Write the open lamp faults (lighting findings with a luminaire id) per responsible "
+    "party, for the repair crew: .xlsx (one sheet per party) or .csv."))
+def faults_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help=t(
+        "Utfil (.xlsx eller .csv).", "Output file (.xlsx or .csv)."))],
+    store: StoreOpt = None,
+    profile: ProfileOpt = DEFAULT_PROFILE,
+) -> None:
+    from layers import ValidationError
+    from walks.service import write_fault_list
+
+    try:
+        prof, st = _profile_and_store(profile, store)
+        path, n = write_fault_list(st, out, prof.timezone)
+    except (ValidationError, ValueError) as exc:
+        _fail(exc)
+        return
+    typer.echo(t(f"{path}: {n} öppna felanmälningar", f"{path}: {n} open lamp faults"))

@@ -20,12 +20,15 @@ import pandas as pd
 import streamlit as st
 
 from layers import ValidationError
+from layers.profile import Profile
 from ui.common import show_error, staff_store_page
 from ui.page_walks import findings_table, md
 from ui.state import t
 from walks.categories import category_labels
+from walks.deadlines import finding_deadlines
 from walks.duplicates import duplicate_candidates, open_findings_mask
 from walks.model import FINDING_STATES, RESPONSIBLE_PARTIES, Finding, finding_state
+from walks.responsibility import suggest_responsible
 from walks.store import ConflictError, FindingStore
 
 #: Widget keys of the edit form; cleared whenever a new snapshot is loaded.
@@ -96,7 +99,37 @@ def _filters(findings: gpd.GeoDataFrame, overdue: pd.Series,
     return filter_findings(findings, overdue, states, cats, resp, only)
 
 
-def _table(shown: pd.DataFrame, overdue: pd.Series, tz: str) -> None:
+def deadline_columns(findings: gpd.GeoDataFrame, profile: Profile, today: date,
+                     roads: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """Staff columns from the profile: due date (rule or decided), overdue by the rules,
+    and the responsible party suggested by the nearest road (aligned to *findings*)."""
+    dl = finding_deadlines(findings, profile.deadlines, as_of=today, tz=profile.timezone)
+    out = pd.DataFrame({
+        "due": [d.isoformat() if d is not None else "" for d in dl["due_date"]],
+        "overdue": dl["overdue"].to_numpy()}, index=findings.index)
+    if roads is not None and len(findings):
+        sug = suggest_responsible(findings.to_crs(profile.crs), roads)
+        out["suggested"] = [f"{p} ({r})" if p else "" for p, r in zip(
+            sug["suggested_responsible"], sug["suggestion_reason"], strict=True)]
+    else:
+        out["suggested"] = ""
+    return out
+
+
+def _rule_overdue(findings: gpd.GeoDataFrame, extra: pd.DataFrame, tz: str) -> None:
+    """Section: open findings past the profile's deadline for their category/party."""
+    late = extra["overdue"].to_numpy()
+    if not late.any():
+        return
+    with st.expander(t("act_rule_overdue").format(n=int(late.sum())), icon="⏰"):
+        view = findings_table(findings[late], tz)
+        view.insert(0, t("act_due"), extra.loc[late, "due"].to_numpy())
+        view[t("act_suggested")] = extra.loc[late, "suggested"].to_numpy()
+        st.dataframe(view, hide_index=True, width="stretch", key="act_rule_overdue_table")
+
+
+def _table(shown: pd.DataFrame, overdue: pd.Series, tz: str,
+           extra: pd.DataFrame | None = None) -> None:
     """The triage table; selecting a row selects the finding below."""
     if shown.empty:
         st.info(t("act_none"))
@@ -108,6 +141,9 @@ def _table(shown: pd.DataFrame, overdue: pd.Series, tz: str) -> None:
     view = findings_table(shown.loc[order.index], tz)
     view.insert(0, t("act_overdue"), ["⚠" if overdue.get(i, False) else ""
                                       for i in order.index])
+    if extra is not None:
+        view[t("act_due")] = extra["due"].reindex(order.index).fillna("").to_numpy()
+        view[t("act_suggested")] = extra["suggested"].reindex(order.index).fillna("").to_numpy()
     event = st.dataframe(view, hide_index=True, width="stretch", height=300,
                          on_select="rerun", selection_mode="single-row", key="act_table")
     rows = event.selection.rows if event is not None else []
@@ -266,10 +302,10 @@ def render() -> None:
     """The page (staff only)."""
     init_page_state()
     with staff_store_page("page_actions") as (role, layers, store):
-        _page(store, role, layers.profile.timezone)
+        _page(store, role, layers.profile.timezone, layers.profile)
 
 
-def _page(store: FindingStore, role: str, tz: str) -> None:
+def _page(store: FindingStore, role: str, tz: str, profile: Profile | None = None) -> None:
     ss = st.session_state
     msg = ss.get("act_message")
     if msg:
@@ -278,15 +314,23 @@ def _page(store: FindingStore, role: str, tz: str) -> None:
     findings = store.findings()
     today = datetime.now(ZoneInfo(tz)).date()
     overdue = overdue_mask(findings, today)
+    extra = None
+    if profile is not None:
+        from ui.st_cache import inputs_key, profile_path, st_roads
+
+        path = profile_path()
+        extra = deadline_columns(findings, profile, today, st_roads(str(path), inputs_key(path)))
     if overdue.any():
         st.error(t("act_overdue_banner").format(n=int(overdue.sum())), icon="⏰")
         st.dataframe(findings_table(findings[overdue], tz), hide_index=True, width="stretch",
                      key="act_overdue_table")
+    if extra is not None:
+        _rule_overdue(findings, extra, tz)
     _moderation_queue(store, role, findings)
     shown = _filters(findings, overdue, category_labels(store.categories,
                                                         include_inactive=True))
     st.caption(t("act_table_hint").format(n=len(shown), total=len(findings)))
-    _table(shown, overdue, tz)
+    _table(shown, overdue, tz, extra)
     options = ["", *map(str, shown.index)]
     chosen = ss.get("act_finding") or ""
     if chosen and chosen not in options and chosen in findings.index:

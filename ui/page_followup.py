@@ -27,6 +27,7 @@ from promises.activities import (
     open_activity_log,
 )
 from promises.demo import seed_demo_walks
+from promises.milestones import STEPS, Milestone, milestone_log_path, open_milestone_log
 from promises.register import Register, load_register, register_for_profile
 from promises.report import (
     ReportData,
@@ -62,11 +63,17 @@ def _store_paths(profile: Profile) -> tuple[Path, ...]:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def st_report(profile_file: str, layers_key: InputsKey, register_file: str,
-              data_key: tuple[tuple[int, int], ...], year: int) -> ReportData:
-    """The report data of *year*, cached on the inputs' and the store's file times."""
+              data_key: tuple[tuple[int, int], ...], year: int,
+              joint_for: str = "") -> ReportData:
+    """The report data of *year*, cached on the inputs' and the store's file times.
+
+    *joint_for*: a partner municipality's name; the report then covers only the
+    register's promises shared with it (:meth:`promises.register.Register.joint_for`).
+    """
     layers = st_layers(profile_file, layers_key)
-    return report_for_profile(layers.profile, load_register(register_file), year,
-                              layers=layers)
+    reg = load_register(register_file)
+    return report_for_profile(layers.profile, reg.joint_for(joint_for) if joint_for else reg,
+                              year, layers=layers)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -85,6 +92,7 @@ def _prepare_demo(profile: Profile, reg: Register) -> None:
     with open_store(profile) as store:
         seed_demo_walks(store, profile)
     open_activity_log(profile, reg)
+    open_milestone_log(profile, reg)
 
 
 @st.cache_data(show_spinner=False)
@@ -124,14 +132,22 @@ def _show_report(data: ReportData) -> None:
         col.metric(label, n)
     st.dataframe(pd.DataFrame({
         "Löfte": [p.promise.text for p in data.progress],
-        "Ansvar": [p.promise.owner_label for p in data.progress],
+        "Område": [p.promise.area for p in data.progress],
+        "Ansvar": [p.promise.responsible_label for p in data.progress],
         "Mål": [p.target_text for p in data.progress],
         f"Utfall {data.year}": [p.outcome_text for p in data.progress],
         "Status": [p.status.label for p in data.progress],
-        "Detaljer": ["; ".join([*p.details, *([f"Platser: {', '.join(p.places)}"]
-                                              if p.places else [])])
+        "Detaljer": ["; ".join([*p.details, *(f"{d} {s}: {n}" if n else f"{d} {s}"
+                                               for d, s, n in p.milestones),
+                                *([f"Platser: {', '.join(p.places)}"] if p.places else [])])
                      for p in data.progress],
     }), hide_index=True)
+    if data.joint:
+        st.subheader(f"{t('fu_joint')}: {' och '.join(data.joint_municipalities)}")
+        st.dataframe(pd.DataFrame({
+            "Löfte": [p.promise.text for p in data.joint],
+            f"Utfall {data.year}": [p.outcome_text for p in data.joint],
+            "Status": [p.status.label for p in data.joint]}), hide_index=True)
 
     st.subheader(f"{t('fu_walks')} {data.year}")
     if data.walks:
@@ -153,6 +169,11 @@ def _show_report(data: ReportData) -> None:
     c3.metric("Dagar i median till åtgärd",
               "–" if f.median_days_to_fix is None else f"{f.median_days_to_fix:.0f}")
     c4.metric(t("fu_closed"), len(f.closed))
+    if data.deadlines is not None and data.deadlines.fixed:
+        d = data.deadlines
+        st.caption(t("fu_in_time").format(share=f"{100 * (d.share_in_time or 0):.0f}",
+                                          n=d.fixed_in_time, total=d.fixed,
+                                          late=d.overdue_open))
     if f.by_category:
         table = pd.DataFrame([[cat, *counts, total] for cat, counts, total in f.by_category],
                              columns=["Kategori", *f.states, "Totalt"])
@@ -199,6 +220,14 @@ def _show_report(data: ReportData) -> None:
 
     st.subheader(t("fu_darkness"))
     _show_chart(data, "commute_darkness")
+    if data.school_darkness:
+        months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov",
+                  "dec"]
+        st.markdown(f"**{t('school_darkness')}**")
+        st.dataframe(pd.DataFrame(
+            [[r.school, r.school_day, *(round(h, 2) for h in r.hours)]
+             for r in data.school_darkness],
+            columns=[t("school_col"), t("school_day_col"), *months]), hide_index=True)
     st.caption(" · ".join(data.sources))
     if data.note:
         st.caption(data.note)
@@ -242,6 +271,27 @@ def _staff_forms(profile: Profile, reg: Register, year: int) -> None:
             else:
                 st.success(t("fu_log_saved"))
                 st.rerun()
+    steps = [p for p in reg.promises if p.has_milestones]
+    if steps:
+        mlog = open_milestone_log(profile, reg)
+        with st.expander(t("fu_milestone")), st.form("log_milestone", clear_on_submit=True):
+            promise = st.selectbox(t("fu_log_promise"), steps, format_func=lambda p: p.text)
+            step = st.radio(t("fu_milestone_step"), STEPS, horizontal=True)
+            default = dt.date(year, 12, 31) if year < dt.date.today().year else dt.date.today()
+            when = st.date_input(t("fu_log_date"), value=default,
+                                 min_value=dt.date(reg.period_start, 1, 1),
+                                 max_value=dt.date(reg.period_end, 12, 31),
+                                 key="milestone_date")
+            note = st.text_input(t("fu_milestone_note"), max_chars=200)
+            if st.form_submit_button(t("fu_log_save")):
+                try:
+                    mlog.add(Milestone(when if isinstance(when, dt.date) else dt.date.today(),
+                                       promise.id, step, note), reg)  # type: ignore[arg-type]
+                except ValidationError as exc:
+                    st.error(str(exc))
+                else:
+                    st.success(t("fu_milestone_saved"))
+                    st.rerun()
     with st.expander(t("fu_import")):
         st.caption(t("fu_import_help"))
         upload = st.file_uploader("CSV", type=["csv", "txt"], key="activity_csv")
@@ -268,12 +318,18 @@ def render() -> None:
     path = profile_path()
     prof = load_profile(path)
     reg_file = register_for_profile(prof)
+    joint_for = ""
+    if reg_file is None:  # a partner municipality: the joint promises of a partner register
+        reg_file = next(iter(prof.partner_registers), None)
+        joint_for = prof.name
     if reg_file is None:
         st.info(t("fu_no_register"))
         st.stop()
         return
     try:
         reg = load_register(reg_file)
+        if joint_for:
+            reg = reg.joint_for(joint_for)
     except ValidationError as exc:
         st.error(f"{t('fu_register_error')}:\n\n{exc}")
         st.stop()
@@ -283,13 +339,15 @@ def render() -> None:
                         key="followup_year")
     st.caption(f"{reg.title}, {reg.municipality}")
     _prepare_demo(prof, reg)
-    data_key = _mtime_key(*_store_paths(prof), activity_log_path(prof), reg_file)
+    data_key = _mtime_key(*_store_paths(prof), activity_log_path(prof),
+                          milestone_log_path(prof), reg_file)
     if not _store_paths(prof):  # PostgreSQL: the store's own change token
         from ui.page_public import store_token
         data_key = (*data_key, store_token(path))
     try:
         with st.spinner(t("fu_building")):
-            data = st_report(str(path), inputs_key(path), str(reg_file), data_key, int(year))
+            data = st_report(str(path), inputs_key(path), str(reg_file), data_key, int(year),
+                             joint_for)
     except (ValidationError, ValueError) as exc:
         st.error(str(exc))
         st.stop()

@@ -180,16 +180,43 @@ def _totals(result: RankingResult, layers: Layers) -> None:
     c1, c2 = st.columns(2)
     c3, c4 = st.columns(2)
     c1.metric(t("km_unlit_near_school"), f"{s['km_unlit_near_school']:.1f}")
-    c2.metric(t("top_cost"), f"{s['top_packages_cost_sek']:,.0f}".replace(",", " "))
+    c2.metric(t("top_cost").format(currency=s.get("currency", "SEK")),
+              f"{s['top_packages_cost_sek']:,.0f}".replace(",", " "))
     c3.metric(t("top_kwh"), f"{s['top_packages_kwh_per_year']:,.0f}".replace(",", " "))
     c4.metric(t("led_saving"), f"{s['led']['kwh_saved_per_year']:,.0f}".replace(",", " "))
     months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
     st.html(_darkness_bars(months, result.darkness["share_dark"].to_numpy() * 100))
+    _school_darkness(months)
     origins = s.get("school_route_origins") or {}
     if origins.get("kind") == "homes":
         st.caption(t("routes_from_homes").format(n=f"{origins['count']:,}".replace(",", " ")))
     elif origins.get("kind") == "grid":
         st.caption(t("routes_from_grid").format(m=f"{origins['spacing_m']:.0f}"))
+
+
+def _school_darkness(months: list[str]) -> None:
+    """Dark commute hours per school day, per school (each school's own times)."""
+    import datetime as dt
+
+    from ui.st_cache import inputs_key, profile_path, st_school_darkness
+
+    path = profile_path()
+    table = st_school_darkness(str(path), inputs_key(path), dt.date.today().year)
+    if table.empty:
+        return
+    with st.expander(t("school_darkness")):
+        head = "".join(f"<th scope=\"col\">{html.escape(m)}</th>" for m in months)
+        rows = "".join(
+            f"<tr><th scope=\"row\" style=\"text-align:left\">{html.escape(str(name))}</th>"
+            f"<td>{html.escape(str(r['school_day']))}</td>"
+            + "".join(f"<td style=\"text-align:right\">{r[m]:.2f}</td>" for m in range(1, 13))
+            + "</tr>" for name, r in table.iterrows())
+        st.html(f"<table class=\"trygga-school-darkness\" style=\"font-size:0.8rem;"
+                f"border-collapse:collapse\"><thead><tr><th scope=\"col\">"
+                f"{html.escape(t('school_col'))}</th><th scope=\"col\">"
+                f"{html.escape(t('school_day_col'))}</th>{head}</tr></thead>"
+                f"<tbody>{rows}</tbody></table>")
+        st.caption(t("school_darkness_help"))
 
 
 def _darkness_bars(months: list[str], percent: np.ndarray) -> str:
@@ -249,7 +276,8 @@ def render() -> None:
                                           "reason": t("reason")}),
             (tab_pk, "pk", result.packages, result.packages, {
                 "rank": t("rank"), "rank_per_sek": "SEK-rang", "length_m": "m",
-                "new_light_points": "nya", "cost_sek": "SEK", "reason": t("reason")}),
+                "new_light_points": "nya", "cost_sek": layers.profile.costs.currency,
+                "reason": t("reason")}),
             (tab_led, "led", result.led, result.led, {
                 "priority": "#", "light_source": "typ", "kwh_saved_per_year": "kWh/år",
                 "payback_years": "år", "reason": t("reason")}),

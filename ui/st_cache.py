@@ -15,12 +15,13 @@ import os
 import warnings
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from gis.darkness import commute_darkness_by_month
+from gis.darkness import commute_darkness_by_month, commute_darkness_by_school, school_day_table
 from gis.ranking import RankingResult, rank
-from gis.school_routes import school_route_counts
+from gis.school_routes import layer_route_counts
 from gis.segments import segment_paths
 from layers import LayerWarning, Profile, load_profile
 from layers.loader import Layers, load_layers
@@ -55,8 +56,8 @@ def inputs_key(path: Path) -> InputsKey:
     """Modification times of the profile and every file it names, and the code fingerprint
     (cache key)."""
     prof = load_profile(path)
-    files = [path, prof.boundary, *[v for v in dataclasses.asdict(prof.sources).values()
-                                     if isinstance(v, Path)]]
+    files = [path, *([prof.boundary] if prof.boundary else []),
+             *[v for v in dataclasses.asdict(prof.sources).values() if isinstance(v, Path)]]
     times: list[float | str] = [f.stat().st_mtime if f.exists() else 0.0 for f in files]
     return (*times, code_fingerprint())
 
@@ -91,13 +92,38 @@ def st_route_counts(path: str, key: InputsKey) -> pd.Series:
     """School-route counts, once per input network."""
     layers = st_layers(path, key)
     segs = segment_paths(layers.paths, layers.profile.lighting.segment_length_m)
-    return school_route_counts(segs, layers.schools, origins=layers.route_origins())
+    return layer_route_counts(layers, segs)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def st_darkness(lat: float, lon: float, tz: str) -> pd.DataFrame:
     """Commute darkness by month for the profile's reference point."""
     return commute_darkness_by_month(lat, lon, tz)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def st_school_darkness(path: str, key: InputsKey, year: int) -> pd.DataFrame:
+    """Dark commute hours per school day: one row per school (with its school day), one
+    column per month (:func:`gis.darkness.commute_darkness_by_school`)."""
+    layers = st_layers(path, key)
+    prof = layers.profile
+    table = school_day_table(layers.schools, prof.school_day)
+    if table.empty:
+        return pd.DataFrame()
+    dark = commute_darkness_by_school(table, prof.timezone, year)["dark_h"].unstack("month")
+    dark = dark.reindex(table.index)
+    day = [f"{r.start}–{r.end}" for r in table.itertuples()]
+    return dark.round(2).assign(school_day=day)
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def st_roads(path: str, key: InputsKey) -> gpd.GeoDataFrame:
+    """Road owners of the profile (:func:`layers.roads.load_roads`), once per input set."""
+    from layers.roads import load_roads
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LayerWarning)
+        return load_roads(st_layers(path, key).profile)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -124,7 +150,7 @@ def _ranking_persisted(path: str, key: InputsKey,
     dark = st_darkness(prof.latitude, prof.longitude, prof.timezone)
     return rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
                 layers.priority_areas, prof, route_counts=routes, darkness=dark,
-                origins=layers.route_origins())
+                origins=layers.route_origins(), walkable=layers.walkable)
 
 
 #: Cell size (m) of the lux overlay on the map; the GeoTIFF download keeps 2 m.

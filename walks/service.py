@@ -116,6 +116,34 @@ def open_store(profile: Profile, *, actor_id: str | None = None) -> FindingStore
     return store
 
 
+#: Categories whose open findings with a luminaire id are lamp faults (the lamp is dark).
+LAMP_FAULT_CATEGORIES: tuple[str, ...] = ("belysning",)
+
+
+def lamp_faults(store: FindingStore) -> gpd.GeoDataFrame:
+    """Open lamp faults: open findings in a lighting category that name a luminaire.
+
+    Returns
+    -------
+    GeoDataFrame
+        Index: finding id. Columns ``luminaire_id``, ``responsible``, ``category``,
+        ``description``, ``created`` (UTC), ``deadline``, ``state_label``; points in the store
+        CRS. Sorted by responsible party, then luminaire id. Staff data (not public).
+    """
+    f = store.findings()
+    cols = ["luminaire_id", "responsible", "category", "description", "created", "deadline",
+            "state_label", "geometry"]
+    if f.empty:
+        return f[cols]
+    keep = (f["state_type"].astype(str).eq("open")
+            & f["category"].astype(str).isin(LAMP_FAULT_CATEGORIES)
+            & f["luminaire_id"].notna() & f["luminaire_id"].astype(str).str.strip().ne(""))
+    out = f.loc[keep, cols]
+    order = out.assign(_r=out["responsible"].fillna("~")).sort_values(
+        ["_r", "luminaire_id", "created"], kind="stable").index
+    return out.loc[order]
+
+
 def open_findings(store: FindingStore) -> gpd.GeoDataFrame:
     """Open findings (state type ``open``) with category and severity, for the ranking."""
     f = store.findings()
@@ -123,3 +151,53 @@ def open_findings(store: FindingStore) -> gpd.GeoDataFrame:
         return f
     is_open = f["state_type"].astype(str).eq("open")
     return f.loc[is_open, ["category", "severity", "geometry"]]
+
+
+#: Swedish headers of the fault list, in order.
+FAULT_COLUMNS_SV: dict[str, str] = {
+    "responsible": "Ansvarig", "luminaire_id": "Armatur-id", "category": "Kategori",
+    "description": "Beskrivning", "created": "Anmäld", "deadline": "Slutdatum",
+    "state_label": "Status", "id": "Fynd-id", "E": "E (m)", "N": "N (m)",
+}
+
+
+def write_fault_list(store: FindingStore, path: str | Path, tz: str) -> tuple[Path, int]:
+    """Write the open lamp faults for the repair crews: CSV (Swedish Excel dialect, one
+    file with a responsible column) or XLSX (one sheet per responsible party).
+
+    Parameters
+    ----------
+    store : FindingStore
+    path : path
+        ``.csv`` or ``.xlsx``.
+    tz : str
+        Time zone for the report dates (the profile's).
+
+    Returns
+    -------
+    (Path, int)
+        The file and the number of faults in it.
+    """
+    from gis.outputs import table_for_excel, write_csv_sv
+    from gis.xlsx import write_sheets
+
+    faults = lamp_faults(store)
+    table = table_for_excel(faults)
+    table["created"] = [pd.Timestamp(c).tz_convert(tz).strftime("%Y-%m-%d %H:%M")
+                        for c in table["created"]]
+    table["deadline"] = [d.isoformat() if d is not None and not pd.isna(d) else ""
+                         for d in table["deadline"]]
+    table["responsible"] = table["responsible"].fillna("(ingen ansvarig)")
+    table = table[[c for c in FAULT_COLUMNS_SV if c in table.columns]].rename(
+        columns=FAULT_COLUMNS_SV)
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        sheets = {str(r)[:31]: g for r, g in table.groupby("Ansvarig", sort=True)} or {
+            "Felanmälningar": table}
+        write_sheets(sheets, path)
+    elif path.suffix.lower() == ".csv":
+        write_csv_sv(table, path)
+    else:
+        raise ValueError(f"{path.name}: the fault list is written as .csv or .xlsx. "
+                         "Fix: give a file name ending in .csv or .xlsx")
+    return path, len(table)

@@ -34,6 +34,8 @@ files equal a fresh run. Files written (see ``data/README.md``):
     same dialect as ``belysning_demo.csv``; for the yearly follow-up report.
 ``aktiviteter_demo.csv``
     A year (2024) of activity log entries for the promises (UTF-8, ``;``).
+``milstolpar_demo.csv``
+    Milestones (2023–2024) of the promises without a number (UTF-8, ``;``).
 
 All lengths are in metres. Geometry is built in a local frame: ``x``/``y`` are metres east
 and north of the town centre in EPSG:3007, so that ``E = e0 + x`` and ``N = n0 + y``.
@@ -68,9 +70,11 @@ logger = logging.getLogger("generate_demo")
 SEED = 1486
 #: Seed of the homes: their own random stream, so that adding them changed no other value.
 SEED_HOMES = SEED + 7
+#: Seed of the milestones and of the activities of promises without a number.
+SEED_MILESTONES = SEED + 9
 #: Seed of the demo fix dates: their own random stream, so that adding them changed no
 #: other value.
-SEED_FIXES = SEED + 9
+SEED_FIXES = SEED + 11
 #: A fixed demo finding was fixed this many days after the walk, at the least and at most.
 FIX_DAYS = (21, 56)
 #: Metric CRS of the local frame and of the lighting inventory.
@@ -2122,8 +2126,50 @@ ACTIVITY_PLAN: dict[str, tuple[int, int, tuple[str, ...], tuple[str, ...]]] = {
     "grannsamverkan": (1, 1, ("Stadshuset",), ("Informationsträff om båtsamverkan.",)),
     "dialogmoten": (2, 1, ("Föreningslokalen i Strömsdalen", "Stadshuset"),
                     ("Dialogmöte om tryggheten i området.",)),
-    "sommarsamverkan": (1, 1, ("",), ("Samverkansmöte inför sommarsäsongen.",)),
 }
+#: Activities logged for promises without a number (their status comes from milestones);
+#: drawn from their own random stream (:data:`SEED_MILESTONES`), after the entries above.
+MILESTONE_ACTIVITY_PLAN: dict[str, tuple[int, int, tuple[str, ...], tuple[str, ...]]] = {
+    "foraldramoten": (3, 1, ("Strömstiernaskolan", "Strömstad gymnasium"),
+                      ("Föräldramöte om narkotikaläget.",)),
+    "bedrageri-aldre": (4, 1, ("Träffpunkten", "Biblioteket"),
+                        ("Information om telefonbedrägerier.",)),
+    "hundsok": (2, 1, ("Strömstad gymnasium",), ("Träning med narkotikasökhund.",)),
+}
+#: Demo milestones: promise id -> ((step, first day, last day, public note), ...). The
+#: date of each step is drawn between its first and last day. Promises left out have no
+#: milestone (they show as "ej påbörjat").
+MILESTONE_PLAN: dict[str, tuple[tuple[str, str, str, str], ...]] = {
+    "narkotika-unga": (("påbörjat", "2023-03-27", "2023-05-31",
+                        "Gemensam plan mot nyrekrytering till narkotikabrott."),),
+    "narkotika-krog": (("påbörjat", "2023-04-01", "2023-06-30",
+                        "Samverkansgrupp för krogmiljön startad."),
+                       ("genomfört", "2024-05-01", "2024-06-30",
+                        "Gemensamma krogbesök under sommarsäsongen genomförda.")),
+    "krogar-mot-knark": (("påbörjat", "2023-09-01", "2023-10-31",
+                          "Första utbildningen i krogar mot knark för krögare."),),
+    "hundsok": (("påbörjat", "2024-01-15", "2024-02-28",
+                 "Överenskommelse med skolorna om träningslokaler."),
+                ("genomfört", "2024-09-01", "2024-10-31",
+                 "Träning i högstadiets och gymnasiets lokaler genomförd.")),
+    "foraldramoten": (("påbörjat", "2024-01-08", "2024-02-15",
+                       "Planering av informationsmöten för föräldrar påbörjad."),),
+    "postnord": (("påbörjat", "2023-05-01", "2023-06-30",
+                  "Kontaktvägar med PostNord upprättade."),
+                 ("genomfört", "2023-10-01", "2023-11-30",
+                  "Rutin för informationsutbyte vid misstänkta försändelser klar.")),
+    "bedrageri-aldre": (("påbörjat", "2023-10-01", "2023-11-15",
+                         "Informationsinsatser för äldre startade."),),
+    "vagledning-vald": (("påbörjat", "2024-02-01", "2024-03-31",
+                         "Arbetet med vägledningen påbörjat."),
+                        ("genomfört", "2024-10-15", "2024-11-29",
+                         "Vägledningen antagen och införd för chefer.")),
+    "samverkan-tanum": (("påbörjat", "2023-08-15", "2023-09-29",
+                         "Gemensam arbetsgrupp Strömstad–Tanum startad."),
+                        ("genomfört", "2024-04-02", "2024-05-31",
+                         "Gemensam trygghetsvandring och lägesbild med Tanum.")),
+}
+
 #: Note that appears in the demo log and must never reach a public output.
 INTERNAL_ACTIVITY_NOTE = ("Intern anteckning: samordnat med kommunpolisen, "
                           "uppgifter om enskilda finns i ärendet.")
@@ -2135,7 +2181,7 @@ def activities_demo(out_dir: Path, frame: Frame) -> dict[str, int]:
     UTF-8 with BOM, ``;``, decimal comma, CRLF; columns ``datum;löfte;antal;plats;lat;
     lon;anteckning`` (the format of :mod:`promises.activities`). Totals per promise are
     :data:`ACTIVITY_PLAN`: some yearly targets of the register are met, some not
-    (``vnr-konferens`` and ``lagesbild`` have no entries at all). The dialogue meetings
+    (``vnr-konferens`` has no entries at all). The dialogue meetings
     carry a point (lat/lon); one traffic control carries :data:`INTERNAL_ACTIVITY_NOTE`.
 
     Returns
@@ -2146,15 +2192,13 @@ def activities_demo(out_dir: Path, frame: Frame) -> dict[str, int]:
     rng = np.random.default_rng(SEED + 3)
     entries: list[tuple[str, str, int, str, str, str, str]] = []
     days = np.arange(np.datetime64("2024-01-08"), np.datetime64("2024-12-20"))
-    summer = np.arange(np.datetime64("2024-05-20"), np.datetime64("2024-06-14"))
     for pid, (total, most, places, notes) in ACTIVITY_PLAN.items():
         left = total
         counts: list[int] = []
         while left > 0:
             counts.append(min(left, int(rng.integers(1, most + 1))))
             left -= counts[-1]
-        pool = summer if pid == "sommarsamverkan" else days
-        dates = np.sort(rng.choice(pool, size=len(counts), replace=False))
+        dates = np.sort(rng.choice(days, size=len(counts), replace=False))
         for i, (d, c) in enumerate(zip(dates, counts, strict=True)):
             place = places[i % len(places)] if pid in ("grannsamverkan", "dialogmoten") \
                 else places[int(rng.integers(len(places)))]
@@ -2164,6 +2208,12 @@ def activities_demo(out_dir: Path, frame: Frame) -> dict[str, int]:
                 lat, lon = fmt_comma(float(lon_lat[1]), 5), fmt_comma(float(lon_lat[0]), 5)
             entries.append((str(d), pid, c, place, lat, lon,
                             notes[int(rng.integers(len(notes)))]))
+    rng_m = np.random.default_rng(SEED_MILESTONES)
+    for pid, (total, _most, places, notes) in MILESTONE_ACTIVITY_PLAN.items():
+        dates = np.sort(rng_m.choice(days, size=total, replace=False))
+        for i, d in enumerate(dates):
+            entries.append((str(d), pid, 1, places[i % len(places)], "", "",
+                            notes[i % len(notes)]))
     first_control = next(i for i, e in enumerate(entries) if e[1] == "trafikkontroller")
     entries[first_control] = (*entries[first_control][:6], INTERNAL_ACTIVITY_NOTE)
     entries.sort(key=lambda e: (e[0], e[1], e[3]))
@@ -2172,7 +2222,31 @@ def activities_demo(out_dir: Path, frame: Frame) -> dict[str, int]:
               for d, pid, c, place, lat, lon, note in entries]
     (out_dir / "aktiviteter_demo.csv").write_bytes(
         ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
-    return {pid: plan[0] for pid, plan in ACTIVITY_PLAN.items()}
+    return {pid: plan[0] for pid, plan in {**ACTIVITY_PLAN, **MILESTONE_ACTIVITY_PLAN}.items()}
+
+
+def milestones_demo(out_dir: Path) -> int:
+    """Write ``milstolpar_demo.csv``: the demo milestones of :data:`MILESTONE_PLAN`.
+
+    UTF-8 with BOM, ``;``, CRLF; columns ``datum;löfte;steg;notering`` (the format of
+    :mod:`promises.milestones`). Dates come from their own random stream.
+
+    Returns
+    -------
+    int
+        Milestones written.
+    """
+    rng = np.random.default_rng(SEED_MILESTONES + 1)
+    rows: list[tuple[str, str, str, str]] = []
+    for pid, steps in MILESTONE_PLAN.items():
+        for step, first, last, note in steps:
+            span = np.arange(np.datetime64(first), np.datetime64(last) + 1)
+            rows.append((str(rng.choice(span)), pid, step, note))
+    rows.sort()
+    lines = ["datum;löfte;steg;notering", *(";".join(r) for r in rows)]
+    (out_dir / "milstolpar_demo.csv").write_bytes(
+        ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
+    return len(rows)
 
 
 # --------------------------------------------------------------------------- main
@@ -2225,6 +2299,7 @@ def generate(out_dir: Path) -> dict:
     t_cross = sum(1 for t in tanum.network.node_tags.values() if t.get("highway") == "crossing")
     followup = inventory_2023(out_dir, town, lum, areas)
     followup["activities"] = sum(activities_demo(out_dir, town.frame).values())
+    followup["milestones"] = milestones_demo(out_dir)
     sources, counts = np.unique(lum["source"], return_counts=True)
     return {"followup": followup, "km": km, "walk_km": walk_km, "crossings": n_cross, "luminaires": n_lum,
             "sources": dict(zip(sources.tolist(), counts.tolist(), strict=True)),

@@ -16,6 +16,7 @@ Epicollect5                ``.csv``, ``.json``             ``import:epicollect5`
 GPX waypoints              ``.gpx``                        ``import:gpx``
 Google My Maps             ``.kml``, ``.kmz``              ``import:kml``
 GeoJSON                    ``.geojson``, ``.json``         ``import:geojson``
+Open311 GeoReport v2       ``.json`` (``requests.json``)   ``import:open311``
 our CSV template           ``.csv``, ``.txt``              ``import:csv``
 other Shapefiles           ``.shp``, ``.zip``              ``import:shapefile``
 =========================  ==============================  =====================
@@ -26,7 +27,7 @@ The template is ``data/templates/fynd_mall.csv``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import shapely
@@ -49,8 +50,13 @@ from walks.importers._funnel import (
 from walks.importers.gpx import read_gpx_findings
 from walks.importers.kml import read_kml_findings
 from walks.importers.limits import DEFAULT_LIMITS, check_file_size
+from walks.importers.open311 import georeport_requests, read_open311_requests
 from walks.importers.report import dry_run_report
-from walks.importers.spatial import read_geojson_findings, read_vector_findings
+from walks.importers.spatial import (
+    check_row_count,
+    read_geojson_findings,
+    read_vector_findings,
+)
 from walks.importers.tabular import (
     TEMPLATE_COLUMNS,
     epicollect5_entries,
@@ -77,17 +83,24 @@ logger = logging.getLogger(__name__)
 _Reader = Callable[[Path, CRS, Limits], RawTable]
 
 
-def _read_json(path: Path, target: CRS, limits: Limits) -> RawTable:
-    """``.json``: Epicollect5 entries, else GeoJSON."""
+def _read_json(path: Path, target: CRS, limits: Limits,
+               service_codes: Mapping[str, str] | None = None) -> RawTable:
+    """``.json``: Epicollect5 entries, GeoJSON, or an Open311 GeoReport v2 requests list."""
     obj = load_json(path)
     if epicollect5_entries(obj) is not None:
         return read_epicollect5_json(path, target, limits, obj)
     if isinstance(obj, dict) and obj.get("type") in ("FeatureCollection", "Feature"):
         return read_geojson_findings(path, target, limits, obj)
+    requests = georeport_requests(obj)
+    if requests is not None:
+        check_row_count(len(requests), source_label(path), limits, "service requests")
+        return read_open311_requests(path, target, service_codes)
     raise ValidationError([Problem(
         source_label(path), "", "", "neither an Epicollect5 export (a \"data\" list of "
-        "entries with \"ec5_uuid\") nor GeoJSON (a FeatureCollection)",
-        "export the entries as JSON from Epicollect5, or the findings as GeoJSON points")])
+        "entries with \"ec5_uuid\"), GeoJSON (a FeatureCollection) nor an Open311 "
+        "requests.json (a list of service requests)",
+        "export the entries as JSON from Epicollect5, the findings as GeoJSON points, or "
+        "fetch requests.json from the Open311 server")])
 
 
 #: File extension -> reader.
@@ -114,6 +127,7 @@ def read_findings_file(
     boundary: shapely.Geometry | None = None,
     category_mapper: CategoryMapper | None = None,
     limits: Limits | None = None,
+    service_codes: Mapping[str, str] | None = None,
 ) -> ImportResult:
     """Read a file of safety-walk findings from any supported tool.
 
@@ -137,6 +151,9 @@ def read_findings_file(
         The profile's ``[limits]`` (:class:`layers.profile.Limits`; defaults when not
         given): a file over a limit is refused before it is parsed (size, rows) or gets a
         problem per row (text length, photos), naming the limit.
+    service_codes : mapping, optional
+        Open311 service code -> category (the profile's ``open311_services``), for a
+        GeoReport v2 ``requests.json``.
 
     Returns
     -------
@@ -164,7 +181,10 @@ def read_findings_file(
     lim = limits or DEFAULT_LIMITS
     try:
         check_file_size(path, src, lim)
-        table = reader(path, CRS.from_user_input(crs), lim)
+        if ext == ".json":
+            table = _read_json(path, CRS.from_user_input(crs), lim, service_codes)
+        else:
+            table = reader(path, CRS.from_user_input(crs), lim)
     except ValidationError as exc:
         return failed_result(path, ext.lstrip("."), crs, exc.problems)
     return normalize_findings(table, crs, boundary, mapper, lim)

@@ -1,0 +1,5 @@
+"""Page script: lagesbild (staff)."""
+
+from ui import page_lagesbild
+
+page_lagesbild.render()
