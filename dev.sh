@@ -51,8 +51,9 @@ setup() {
 run_tests() {
     # Browser tests drive Debian's Chromium through Playwright (no browser download).
     [ -x /usr/bin/chromium ] || apt_install chromium
-    # The PostGIS store tests run on a throwaway cluster on 127.0.0.1 (stopped on exit).
-    apt_install postgresql-15-postgis-3
+    # The PostGIS store tests run on a throwaway cluster on 127.0.0.1 (stopped on exit);
+    # Debian's QGIS loads the QField field kit headless (tests/test_fieldkit.py).
+    apt_install postgresql-15-postgis-3 python3-qgis
     if [ -z "${TRYGGA_TEST_PG:-}" ]; then
         eval "$(./scripts/pg_test_cluster.sh start)"
         trap './scripts/pg_test_cluster.sh stop "$TRYGGA_PG_DIR"' EXIT

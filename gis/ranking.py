@@ -100,7 +100,7 @@ class RankingResult:
         known = led[led["tier"].ne(UNKNOWN_TIER)] if "tier" in led else led
         basis_km = (s.groupby("lux_basis")["length_m"].sum() / 1000).round(2) if (
             "lux_basis" in s) else pd.Series(dtype=float)
-        return {
+        out = {
             "municipality": profile.name,
             "currency": profile.costs.currency,
             "demo_data": profile.demo,
@@ -138,6 +138,10 @@ class RankingResult:
                 str(m): round(float(v), 3) for m, v in self.darkness["share_dark"].items()},
             "school_route_origins": dict(self.route_origins),
         }
+        if "lux_model" in s.columns:  # issue 17: the photometric model was on
+            from gis.photometry import photometric_summary
+            out["photometry"] = photometric_summary(s)
+        return out
 
 
 def _timed(timings: dict[str, float], name: str, fn: Callable[[], Any],
@@ -221,6 +225,14 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     illum = _timed(t, "lighting_model", lambda: segment_illuminance(
         segs, luminaires, default_height_m=lighting.default_mounting_height_m, arrays=arrays),
         progress)
+    # -- issue 17: photometric EN 13201-3 model, only with sources.photometry ----------
+    photometric = None
+    if profile.sources.photometry is not None:
+        from gis.photometry import apply_photometric, photometric_for_profile
+        photometric = _timed(t, "photometry", lambda: photometric_for_profile(
+            segs, luminaires, profile), progress)
+        illum = apply_photometric(illum, photometric)
+    # ------------------------------------------------------------------------------------
     near_school = ctx["school_distance_m"].le(lighting.school_distance_m)
     targets = target_class(segs, lighting, near_school=near_school,
                            in_priority_area=ctx["in_priority_area"])
@@ -263,6 +275,9 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
         return out
 
     scored = _timed(t, "score", score_step, progress)
+    if photometric is not None:  # issue 17: the EN 13201-3 values and model per segment
+        from gis.photometry import add_photometric_columns
+        scored = add_photometric_columns(scored, photometric)
     by_rank = np.argsort(scored["rank"].to_numpy(), kind="stable")
     ranked = scored.take(by_rank)
     ranked_arrays = arrays.take(by_rank) if arrays is not None else None

@@ -74,6 +74,10 @@ class Sources:
         none, a regular grid of origins.
     rasters : dict
         Named single-band rasters (e.g. night-time imagery), name -> path.
+    photometry : Path or None
+        Luminaire catalogue (TOML, see :func:`layers.photometric.load_catalogue`) mapping
+        inventory types to EULUMDAT/IES files; when given, the ranking computes EN 13201-3
+        illuminance with them (:mod:`gis.photometry`). Default: off (point-source model).
     """
 
     osm: Path | None = None
@@ -87,6 +91,7 @@ class Sources:
     findings: Path | None = None
     residences: Path | None = None
     rasters: dict[str, Path] = field(default_factory=dict)
+    photometry: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -266,14 +271,14 @@ class Moderation:
         Channels whose findings come from residents (public forms): they start as
         "awaiting moderation" and are never public before a staff member approves them.
         Exact channel names or prefixes (``"import:survey123"``, ``"public"``). Default:
-        Survey123 and Epicollect5 imports, the public channel and Open311.
+        Survey123, Epicollect5 and Open311 imports, the public channel and Open311.
     staff_public : bool
         Findings staff enter in other channels are public at once (default True); False
         sends every new finding through moderation.
     """
 
-    review_channels: tuple[str, ...] = ("import:survey123", "import:epicollect5", "public",
-                                        "open311")
+    review_channels: tuple[str, ...] = ("import:survey123", "import:epicollect5",
+                                        "import:open311", "public", "open311")
     staff_public: bool = True
 
 

@@ -88,7 +88,7 @@ def test_export_public_has_only_allowed_fields(tmp_path):
     assert data["features"]
     keys = set().union(*(f["properties"] for f in data["features"]))
     assert keys <= {"id", "category", "description", "state_label", "state_type", "date",
-                    "fixed_date", "public_note", "public_photo"}
+                    "fixed_date", "state_date", "public_note", "public_photo"}
     text = out.read_text(encoding="utf-8")
     assert "Vaktmästaren" not in text  # internal note
 

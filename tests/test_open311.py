@@ -247,7 +247,17 @@ def test_cli_import_from_the_server_and_export(server, tmp_path):
     assert again.exit_code == 0, again.output
     with open_store(_profile(tmp_path)) as store:
         assert len(store.findings()) == before + 3           # no duplicates
+    # Residents' reports wait for moderation: not exported until a moderator approves.
+    assert set(new["moderation"]) == {"pending"}
     out = tmp_path / "o311"
+    exported = runner.invoke(app, ["open311", "export", "--out", str(out), *common])
+    assert exported.exit_code == 0, exported.output
+    ids = {r["service_request_id"] for r in json.loads(
+        (out / "requests.json").read_text(encoding="utf-8"))}
+    assert not set(map(str, new.index)) & ids
+    with open_store(_profile(tmp_path)) as store:
+        for fid in new.index:
+            store.moderate(str(fid), store.get_finding(str(fid)).version, "approve")
     exported = runner.invoke(app, ["open311", "export", "--out", str(out), *common])
     assert exported.exit_code == 0, exported.output
     ids = {r["service_request_id"] for r in json.loads(

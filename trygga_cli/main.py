@@ -25,6 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+import trygga_cli.qfield_cmd  # noqa: E402, F401  (registers `trygga walks qfield`)
 from trygga_cli.walks_cmd import walks_app  # noqa: E402  (sub-app after the root app)
 
 app.add_typer(walks_app, name="walks")

@@ -289,6 +289,18 @@ def format_rank_summary(s: dict, out: Path) -> str:
         n = led["wattage_assumed"]
         lines.append(t(f"  varav {n} med antagen effekt (saknas i registret)",
                        f"  of which {n} with an assumed wattage (missing in the inventory)"))
+    photo = s.get("photometry")
+    if photo:  # issue 17: the photometric EN 13201-3 model was on
+        n = photo["segments_by_model"]
+        lines.append(t(
+            f"Fotometrisk modell (EN 13201-3): {n['photometric']} segment med ljusfiler, "
+            f"{n['mixed']} blandade, {n['point_source']} punktkällemodell; "
+            f"{photo['km_meeting_class']:.1f} km klarar P-klassen, "
+            f"{photo['km_below_class']:.1f} km inte",
+            f"Photometric model (EN 13201-3): {n['photometric']} segments from photometric "
+            f"files, {n['mixed']} mixed, {n['point_source']} point-source model; "
+            f"{photo['km_meeting_class']:.1f} km meet their P-class, "
+            f"{photo['km_below_class']:.1f} km do not"))
     months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
     lines.append(t("Mörk skolväg per månad: ", "Dark school commute by month: ") + " ".join(
         f"{months[int(m) - 1]} {v:.0%}" for m, v in s["commute_darkness_by_month"].items()))

@@ -3,9 +3,9 @@ whole kommun, for the kommun's website and feed readers.
 
 Built **only** from :func:`walks.public.public_view` output (STYLE rule 8): one entry per
 public finding, with its category, public description, state and public dates. The entry
-``updated`` is the finding's latest public event: the fix date of a fixed finding, else
-the day it was made (the public view has dates, not times: they are written as midnight
-in the profile's time zone). When a finding is fixed its entry gets a new ``updated`` and
+``updated`` is the finding's latest public event: the day of its last state change
+(``state_date``: the fix date of a fixed finding), else the day it was made (the public view
+has dates, not times: they are written as midnight in the profile's time zone). When a finding is fixed its entry gets a new ``updated`` and
 title ("Åtgärdad: …"), so feed readers show the change.
 
 The area of a finding is the priority area (:mod:`layers.priority_areas`, by name) its
@@ -155,8 +155,9 @@ def atom_feed(view: gpd.GeoDataFrame, info: FeedInfo, *,
     rows = []
     for i, rec in zip(view.index, view.to_dict("records"), strict=True):
         state_type = plain_text(rec["state_type"]) or "open"
-        last = plain_text(rec["fixed_date"]) if state_type == "fixed" and plain_text(
-            rec["fixed_date"]) else plain_text(rec["date"])
+        # The latest public event: the day of the last state change (the fix date of a
+        # fixed finding), never before the day it was made.
+        last = max(plain_text(rec.get("state_date")) or "", plain_text(rec["date"]))
         rows.append((last, i, rec, state_type))
     rows.sort(key=lambda r: (r[0], plain_text(r[2]["id"])), reverse=True)
     newest = rows[0][0] if rows else None

@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 #: The only columns a public output may contain (``geometry``: EPSG:4326 points, 5 decimals).
 PUBLIC_COLUMNS: tuple[str, ...] = (
     "id", "category", "description", "state_label", "state_type", "date", "fixed_date",
-    "public_note", "public_photo", "geometry",
+    "state_date", "public_note", "public_photo", "geometry",
 )
 
 #: Fields of the staff frame that are internal and never public (documentation and tests;
@@ -162,6 +162,12 @@ def public_view(findings: gpd.GeoDataFrame, *, categories: Sequence[Category] = 
     fixed = (_local_date(sel["fixed_at"], tz) if "fixed_at" in sel.columns
              else [None] * len(sel))
     fixed = [d if t == "fixed" else None for d, t in zip(fixed, state_type, strict=True)]
+    # The day of the last public state change: the fix date of a fixed finding (recorded
+    # fixes keep their real date), else the last state change, else the day it was made.
+    changed = (_local_date(sel["state_changed"], tz) if "state_changed" in sel.columns
+               else [None] * len(sel))
+    made = _local_date(sel["created"], tz)
+    state_date = [f or c or d for f, c, d in zip(fixed, changed, made, strict=True)]
     if "public_photos" in sel.columns:
         photos = [_clean(p[0]) if isinstance(p, (list, tuple, np.ndarray)) and len(p) else None
                   for p in sel["public_photos"]]
@@ -175,6 +181,7 @@ def public_view(findings: gpd.GeoDataFrame, *, categories: Sequence[Category] = 
         "state_type": _clean_all(state_type),
         "date": _local_date(sel["created"], tz),
         "fixed_date": fixed,
+        "state_date": state_date,
         "public_note": (_clean_all(sel["public_note"]) if "public_note" in sel.columns
                         else [""] * len(sel)),
         "public_photo": photos,

@@ -49,7 +49,8 @@ def import_file(store: FindingStore, profile: Profile, path: str | Path,
     # The importers (fastkml, lxml, gpxpy…) load only when a file is imported.
     from walks.importers import dry_run_report, read_findings_file
 
-    result = read_findings_file(path, profile.crs, boundary=load_boundary(profile))
+    result = read_findings_file(path, profile.crs, boundary=load_boundary(profile),
+                                service_codes=getattr(profile, "open311_services", None))
     text = dry_run_report(result, dry_run=dry_run)
     if result.problems:
         return ImportOutcome(text, None, False)

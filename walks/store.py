@@ -278,7 +278,7 @@ class ModerationPolicy:
     """
 
     review_channels: tuple[str, ...] = ("import:survey123", "import:epicollect5",
-                                        "public", "open311")
+                                        "import:open311", "public", "open311")
     staff_public: bool = True
 
     def initial(self, channel: str | None, author_role: str) -> str:
@@ -303,7 +303,8 @@ class ModerationPolicy:
 # Records <-> model objects
 # --------------------------------------------------------------------------------------
 
-def _finding_record(f: Finding, *, updated: datetime, created_by: str | None) -> dict[str, Any]:
+def _finding_record(f: Finding, *, updated: datetime, created_by: str | None,
+                    state_changed: datetime | None = None) -> dict[str, Any]:
     return {
         "uuid": f.id, "walk_id": f.walk_id, "channel": f.channel, "created": utc(f.created),
         "category": f.category, "raw_category": f.raw_category, "severity": f.severity,
@@ -315,7 +316,8 @@ def _finding_record(f: Finding, *, updated: datetime, created_by: str | None) ->
         "non_public": bool(f.non_public), "moderation": f.moderation, "version": f.version,
         "source_id": f.source_id, "content_hash": f.content_hash, "fixed_at": utc(f.fixed_at),
         "created_by": created_by, "updated": updated, "luminaire_id": f.luminaire_id,
-        "not_fixed_reports": int(f.not_fixed_reports), "geometry": f.geometry,
+        "not_fixed_reports": int(f.not_fixed_reports),
+        "state_changed": state_changed or updated, "geometry": f.geometry,
     }
 
 
@@ -395,7 +397,7 @@ def _photo_record(sp: StoredPhoto) -> dict[str, Any]:
 #: Columns of the frame :meth:`FindingStore.import_findings` takes (the importers' output).
 IMPORT_COLUMNS: tuple[str, ...] = (
     "source_id", "category", "raw_category", "severity", "description", "internal_note",
-    "created", "photo_paths", "walk_id", "channel", "geometry", "luminaire_id",
+    "created", "photo_paths", "walk_id", "channel", "geometry", "luminaire_id", "non_public",
 )
 _IMPORT_REQUIRED = ("category", "geometry")
 
@@ -528,6 +530,8 @@ def prepare_import(gdf: gpd.GeoDataFrame, crs: str, source: str,
         description = _text(rec.get("description"))
         internal_note = _text(rec.get("internal_note"))
         luminaire_id = _opt_text(rec.get("luminaire_id"))
+        np_raw = rec.get("non_public")
+        non_public = False if _is_missing(np_raw) else bool(np_raw)
         if row_problems:
             prep.problems.extend(row_problems)
             prep.error_rows.append((pos, row, category))
@@ -542,6 +546,7 @@ def prepare_import(gdf: gpd.GeoDataFrame, crs: str, source: str,
             "x": round(geom.x, 2), "y": round(geom.y, 2), "walk_id": walk_id,
             "photos": sorted(photo_hashes),
             **({"luminaire_id": luminaire_id} if luminaire_id else {}),
+            **({"non_public": True} if non_public else {}),
         })
         try:
             finding = Finding(
@@ -549,7 +554,8 @@ def prepare_import(gdf: gpd.GeoDataFrame, crs: str, source: str,
                 category=category, severity=severity, description=description,
                 internal_note=internal_note, walk_id=walk_id, channel=channel,
                 photos=tuple(photo_hashes), source_id=source_id, content_hash=chash,
-                raw_category=raw_category, luminaire_id=luminaire_id)
+                raw_category=raw_category, luminaire_id=luminaire_id,
+                non_public=non_public)
             finding.validate(categories)
         except ValidationError as exc:
             prep.problems.extend(Problem(source, row, p.column, p.message, p.fix)
@@ -571,7 +577,7 @@ FINDING_COLUMNS: tuple[str, ...] = (
     "description_original", "internal_note", "photos", "public_photos", "responsible",
     "measure", "deadline", "state_label", "state_type", "closed_reason", "non_public",
     "version", "source_id", "content_hash", "fixed_at", "updated", "public_note",
-    "moderation", "created_by", "luminaire_id", "not_fixed_reports",
+    "moderation", "created_by", "luminaire_id", "not_fixed_reports", "state_changed",
 )
 
 #: Moderation decisions :meth:`FindingStore.moderate` takes, and the state each gives.
@@ -868,6 +874,7 @@ class FindingStore:
             state_label, state_type, closed_reason (internal), non_public, version,
             source_id, content_hash, fixed_at (UTC), updated (UTC), public_note (public
             explanation), moderation (pending/approved/rejected), created_by (author id),
+            luminaire_id, not_fixed_reports, state_changed (UTC: the last state change),
             geometry (points in the store CRS).
         """
         with self.backend.reading() as tx:
@@ -880,7 +887,7 @@ class FindingStore:
                                  for ph in data["photos"]]
         df = pd.DataFrame(data, index=pd.Index([r["uuid"] for r in rows], name="id",
                                                dtype=object))
-        for c in ("created", "fixed_at", "updated"):
+        for c in ("created", "fixed_at", "updated", "state_changed"):
             df[c] = pd.to_datetime(df[c], utc=True)
         df["severity"] = df["severity"].astype("int64")
         df["version"] = df["version"].astype("int64")
@@ -942,7 +949,10 @@ class FindingStore:
                     diffs[f.name] = {"before": _jsonable(before), "after": _jsonable(after)}
             entry = FindingUpdate(finding_id, _now(), author_role, current.state.label,
                                   new.state.label, note, diffs, new.version, author_id=who)
-            rec = _finding_record(new, updated=_now(), created_by=r.get("created_by"))
+            now = _now()
+            rec = _finding_record(new, updated=now, created_by=r.get("created_by"),
+                                  state_changed=now if new.state != current.state
+                                  else r.get("state_changed") or r.get("created"))
             if not t.update_finding(rec, expected_version):
                 raise self._conflict(t, finding_id, expected_version, -1)
             t.append_updates([_update_record(entry)])
@@ -1189,6 +1199,8 @@ class FindingStore:
             - ``walk_id`` (str or NA), ``channel`` (str, e.g. ``"import:qfield"``); at
               least one must be given;
             - ``luminaire_id`` (str or NA, optional): the lamp a fault is about;
+            - ``non_public`` (bool, optional): never publish (a field form's
+              "Visa inte offentligt" box);
             - ``geometry``: Points, in the store CRS (other CRSs are reprojected).
 
             Only ``category`` and ``geometry`` are required; missing optional columns

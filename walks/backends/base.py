@@ -43,7 +43,8 @@ FINDING_FIELDS: tuple[str, ...] = (
     "description", "description_original", "internal_note", "photos", "responsible",
     "measure", "deadline", "state_label", "state_type", "closed_reason", "public_note",
     "non_public", "moderation", "version", "source_id", "content_hash", "fixed_at",
-    "created_by", "updated", "luminaire_id", "not_fixed_reports", "geometry",
+    "created_by", "updated", "luminaire_id", "not_fixed_reports", "state_changed",
+    "geometry",
 )
 #: Keys of a history (update) record.
 UPDATE_FIELDS: tuple[str, ...] = (

@@ -185,7 +185,7 @@ _FINDINGS_SCHEMA: dict[str, Callable[[], pd.Series]] = {
     "state_label": _s, "state_type": _s, "closed_reason": _s, "public_note": _s,
     "non_public": _b, "moderation": _s, "version": _i, "source_id": _s, "content_hash": _s,
     "fixed_at": _dt, "created_by": _s, "updated": _dt, "luminaire_id": _s,
-    "not_fixed_reports": _i,
+    "not_fixed_reports": _i, "state_changed": _dt,
 }
 _WALKS_SCHEMA: dict[str, Callable[[], pd.Series]] = {
     "walk_id": _s, "title": _s, "start": _dt, "light": _s, "area": _s, "school": _s,
@@ -232,7 +232,8 @@ _EXTRA_DDL = (
 _ADDED: dict[int, tuple[tuple[str, str, str], ...]] = {
     2: (("findings", "public_note", "TEXT"), ("findings", "moderation", "TEXT"),
         ("findings", "created_by", "TEXT"), ("findings", "luminaire_id", "TEXT"),
-        ("findings", "not_fixed_reports", "INTEGER"), ("finding_updates", "author_id", "TEXT"),
+        ("findings", "not_fixed_reports", "INTEGER"), ("findings", "state_changed", "DATETIME"),
+        ("finding_updates", "author_id", "TEXT"),
         ("walks", "created_by", "TEXT"), ("walks", "updated_by", "TEXT"),
         ("walks", "invited", "TEXT"), ("walks", "focus", "TEXT"),
         ("walks", "premeeting_at", "DATETIME"), ("walks", "feedback_at", "DATETIME"),
@@ -280,9 +281,12 @@ class FolderBlobs:
 # Row conversion
 # --------------------------------------------------------------------------------------
 
+_FINDING_TIMES = ("created", "fixed_at", "updated", "state_changed")
+
+
 def _finding_to_row(r: dict[str, Any], srs_id: int) -> dict[str, Any]:
     row = {k: r.get(k) for k in _FINDINGS_SCHEMA}
-    for k in ("created", "fixed_at", "updated"):
+    for k in _FINDING_TIMES:
         row[k] = ts_text(r.get(k))
     row["photos"] = json.dumps(list(r.get("photos") or []))
     d = r.get("deadline")
@@ -294,7 +298,7 @@ def _finding_to_row(r: dict[str, Any], srs_id: int) -> dict[str, Any]:
 
 def _row_to_finding(r: sqlite3.Row) -> dict[str, Any]:
     out = {k: r[k] for k in _FINDINGS_SCHEMA}
-    for k in ("created", "fixed_at", "updated"):
+    for k in _FINDING_TIMES:
         out[k] = parse_ts(r[k])
     out["photos"] = json.loads(r["photos"] or "[]")
     out["deadline"] = date.fromisoformat(r["deadline"]) if r["deadline"] else None
@@ -613,6 +617,8 @@ class GeoPackageBackend:
                           '"moderation" IS NULL')
             t.con.execute('UPDATE "findings" SET "not_fixed_reports" = 0 WHERE '
                           '"not_fixed_reports" IS NULL')
+            t.con.execute('UPDATE "findings" SET "state_changed" = coalesce("fixed_at", '
+                          '"created") WHERE "state_changed" IS NULL')
             for ddl in _EXTRA_DDL:
                 t.con.execute(ddl)
             t.con.execute('UPDATE "trygga_meta" SET "value" = ? WHERE "key" = '

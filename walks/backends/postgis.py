@@ -90,6 +90,7 @@ def _ddl(s: str, srid: int) -> list[str]:
             updated timestamptz NOT NULL,
             luminaire_id text,
             not_fixed_reports integer NOT NULL DEFAULT 0,
+            state_changed timestamptz,
             geom geometry(Point, {srid}) NOT NULL)''',
         f'CREATE INDEX IF NOT EXISTS findings_geom_idx ON "{s}".findings USING gist (geom)',
         f'CREATE UNIQUE INDEX IF NOT EXISTS findings_import_key_idx ON "{s}".findings '

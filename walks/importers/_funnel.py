@@ -61,7 +61,7 @@ logger = logging.getLogger(__name__)
 #: Columns of :attr:`ImportResult.findings` (besides ``geometry``), in order.
 FINDING_COLUMNS: tuple[str, ...] = (
     "source_id", "category", "raw_category", "severity", "description", "internal_note",
-    "created", "photo_paths", "walk_id", "channel",
+    "created", "photo_paths", "walk_id", "channel", "non_public",
 )
 
 #: Time zone of the result's ``created`` column, and of naive times unless a tool says UTC.
@@ -114,6 +114,8 @@ class RawFinding:
     x, y : float
         Easting/longitude and northing/latitude in one of the table's candidate CRSs
         (NaN when missing).
+    non_public : bool
+        The source marks the finding as not for publication (QField kit ``ej_publik``).
     """
 
     row: str
@@ -130,6 +132,7 @@ class RawFinding:
     walk_id: object = ""
     x: float = math.nan
     y: float = math.nan
+    non_public: bool = False
 
 
 @dataclass
@@ -189,7 +192,8 @@ class ImportResult:
         the profile CRS. The index (named ``row``) is the row label used in messages.
         ``severity`` is ``Int64`` (1–3 or ``<NA>``), ``created`` tz-aware in
         Europe/Stockholm (``NaT`` when absent), ``photo_paths`` a list of absolute paths
-        inside the source file's folder, ``walk_id`` a string or ``<NA>``.
+        inside the source file's folder, ``walk_id`` a string or ``<NA>``, ``non_public``
+        bool (True only where the source says so: the QField kit's ``ej_publik``).
     problems : list of Problem
         Every problem, by row (``row == ""`` for the whole file). Rows with a problem are
         not in *findings*.
@@ -506,6 +510,7 @@ class _Record:
     photo_paths: list[str]
     walk_id: str
     geometry: shapely.Geometry | None = None
+    non_public: bool = False
 
 
 def _frame(records: Sequence[_Record], crs: CRS, channel: str) -> gpd.GeoDataFrame:
@@ -530,6 +535,7 @@ def _frame(records: Sequence[_Record], crs: CRS, channel: str) -> gpd.GeoDataFra
         "walk_id": pd.Series([r.walk_id or pd.NA for r in records], index=index,
                              dtype="string"),
         "channel": pd.Series([channel] * len(records), index=index, dtype="str"),
+        "non_public": pd.Series([r.non_public for r in records], index=index, dtype="bool"),
     }, index=index)
     geometry = gpd.GeoSeries([r.geometry for r in records], index=index, crs=crs)
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
@@ -703,7 +709,8 @@ def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geomet
         records.append(_Record(
             row=r.row, source_id=r.source_id, category=label, raw_category=raw_category,
             severity=severity, description=texts["description"], internal_note=note,
-            created=created, photo_paths=paths, walk_id=texts["walk_id"]))
+            created=created, photo_paths=paths, walk_id=texts["walk_id"],
+            non_public=r.non_public))
 
     total = table.path.stat().st_size + sum(Path(f).stat().st_size for f in photo_files)
     if total > lim.upload_bytes:

@@ -50,6 +50,11 @@ from walks.importers.tabular import load_json
 
 logger = logging.getLogger(__name__)
 
+#: Non-public flag fields (after :func:`norm_key`) of QField GeoPackages.
+_NON_PUBLIC_KEYS = ("ejpublik", "nonpublic", "notpublic", "ejoffentlig")
+#: Checklist-question fields of QField GeoPackages.
+_CHECKLIST_KEYS = ("checklista", "checklist")
+
 _FINDING_KEYS = {"kategori", "category", "beskrivning", "description", "allvarlighetsgrad",
                  "allvarlighet", "severity", "foto", "photo"}
 
@@ -63,6 +68,15 @@ def _point_xy(geom: object) -> tuple[float, float, str]:
     if shapely.get_type_id(geom) != 0:
         return math.nan, math.nan, str(getattr(geom, "geom_type", "geometry"))
     return float(shapely.get_x(geom)), float(shapely.get_y(geom)), ""
+
+
+def _is_true(value: object) -> bool:
+    """A GeoPackage Boolean (True/1) or the text true/ja/yes/1; anything else is False."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        return not math.isnan(float(value)) and float(value) != 0.0
+    return clean_text(value)[0].casefold() in ("true", "1", "ja", "yes", "sant")
 
 
 def _not_point(src: str, row: str, kind: str) -> Problem:
@@ -134,7 +148,12 @@ def read_vector_findings(path: Path, target: CRS, fmt: str,
     keys = {norm_key(c) for c in columns}
     if fmt != "qfield":
         fmt = "survey123" if keys & {"globalid", "creationda", "creationdate"} else "shapefile"
-    fields, photo_cols, personal = match_fields(columns)
+    flag_col = check_col = None
+    if fmt == "qfield":
+        flag_col = next((c for c in columns if norm_key(c) in _NON_PUBLIC_KEYS), None)
+        check_col = next((c for c in columns if norm_key(c) in _CHECKLIST_KEYS), None)
+    fields, photo_cols, personal = match_fields(
+        columns, skip=[c for c in (flag_col, check_col) if c is not None])
     warnings += personal_warning(personal)
     id_col = fields.get("source_id")
     rows = [str(i + 1) for i in range(len(gdf))]
@@ -157,12 +176,17 @@ def read_vector_findings(path: Path, target: CRS, fmt: str,
             col = fields.get(f)
             return rec[col] if col is not None else None
         photos = [ref for c in photo_cols for ref in split_photo_refs(rec[c])]
+        note = get("internal_note")
+        question = clean_text(rec[check_col])[0] if check_col is not None else ""
+        if question:
+            text = clean_text(note)[0]
+            note = f"{text}\nChecklista: {question}" if text else f"Checklista: {question}"
         found.append(RawFinding(
             row=row, source_id=sid, id_field=id_field, category=get("category"),
             severity=get("severity"), description=get("description"),
-            internal_note=get("internal_note"), created=get("created"), photos=photos,
+            internal_note=note, created=get("created"), photos=photos,
             photo_field=photo_cols[0] if photo_cols else "photo", walk_id=get("walk_id"),
-            x=x, y=y))
+            x=x, y=y, non_public=flag_col is not None and _is_true(rec[flag_col])))
     file_crs = CRS.from_user_input(gdf.crs)
     return RawTable(path=path, format=fmt, rows=found, crs_candidates=[file_crs],
                     coord_names=("lon", "lat") if file_crs.is_geographic else ("x", "y"),

@@ -1,0 +1,77 @@
+"""``trygga walks qfield WALK_ID --out DIR``: the QField field kit of a planned walk.
+
+Registered on the ``walks`` sub-app by importing this module (one line in
+:mod:`trygga_cli.main`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from trygga_cli.i18n import t
+from trygga_cli.walks_cmd import (
+    DEFAULT_PROFILE,
+    ProfileOpt,
+    StoreOpt,
+    _fail,
+    _profile_and_store,
+    walks_app,
+)
+
+
+@walks_app.command("qfield", help=t(
+    "Skriv ett QField-projekt (.qgs + GeoPackage) för en planerad vandring: rutt, numrerade "
+    "stopp, ett tomt fyndlager med formulär, belysta/obelysta segment och armaturer. Importera "
+    "GeoPackage-filen efteråt med 'trygga walks import'.",
+    "Write a QField project (.qgs + GeoPackage) for a planned walk: route, numbered stops, an "
+    "empty findings layer with its form, lit/unlit segments and luminaires. Import the "
+    "GeoPackage afterwards with 'trygga walks import'."))
+def qfield_cmd(
+    walk_id: Annotated[str, typer.Argument(help=t("Vandringens id.", "The walk's id."))],
+    out: Annotated[Path, typer.Option("--out", "-o", help=t(
+        "Mapp att skriva fältpaketet i.", "Folder to write the field kit into."))],
+    basemap: Annotated[Path | None, typer.Option("--basemap", help=t(
+        "Offline-bakgrundskarta (MBTiles, GeoTIFF eller GeoPackage-raster) att ta med.",
+        "Offline basemap (MBTiles, GeoTIFF or GeoPackage raster) to include."))] = None,
+    store: StoreOpt = None,
+    profile: ProfileOpt = DEFAULT_PROFILE,
+) -> None:
+    import warnings
+
+    from gis.ranking import rank
+    from layers import LayerWarning, ValidationError
+    from layers.loader import load_layers
+    from walks.fieldkit import write_field_kit
+    from walks.service import open_findings
+
+    prof, st = _profile_and_store(profile, store)
+    try:
+        walk = st.get_walk(walk_id)
+    except KeyError:
+        _fail(ValueError(t(f"okänd vandring: {walk_id!r} (se 'trygga walks plan')",
+                           f"unknown walk: {walk_id!r} (see 'trygga walks plan')")))
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LayerWarning)
+        lay = load_layers(prof)
+    ranked = rank(lay.paths, lay.luminaires, lay.schools, lay.crossings, lay.priority_areas,
+                  prof, findings=open_findings(st))
+    try:
+        kit = write_field_kit(walk, out, prof.crs, segments=ranked.segments,
+                              luminaires=lay.luminaires, categories=st.categories,
+                              basemap=basemap)
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"{kit.project}\n{kit.geopackage}")
+    for name, n in kit.layers.items():
+        typer.echo(f"  {name}: {n}")
+    typer.echo(t(f"Kopiera mappen {kit.project.parent} till telefonen och öppna "
+                 f"{kit.project.name} i QField. Importera sedan fynden med: trygga walks "
+                 f"import {kit.geopackage}",
+                 f"Copy the folder {kit.project.parent} to the phone and open "
+                 f"{kit.project.name} in QField. Then import the findings with: trygga walks "
+                 f"import {kit.geopackage}"))
