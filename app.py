@@ -10,6 +10,7 @@ import streamlit as st
 from ui.auth import require_staff
 from ui.maps import assets_present
 from ui.state import init_state, lang, public_mode, t
+from ui.uploads import purge_uploads_once
 
 PAGES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ui", "pages")
 
@@ -17,6 +18,7 @@ logging.basicConfig(level=os.environ.get("TRYGGA_LOGLEVEL", "WARNING"))
 
 st.set_page_config(page_title="Trygga stråk", page_icon="🔦", layout="wide")
 init_state()
+purge_uploads_once()  # uploads an earlier run left behind (once per server process)
 
 with st.sidebar:
     st.radio("Språk / Language", ["sv", "en"], key="lang", horizontal=True,

@@ -40,10 +40,11 @@ setup() {
     # weasyprint (PDF protocols and reports) needs Pango and a font.
     apt_install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
     ./scripts/fetch_assets.sh
-    if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
-        echo ">> installing the project and its pinned minimum versions into $VENV"
+    if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ requirements.lock -nt "$STAMP" ]; then
+        echo ">> installing the tested versions from requirements.lock into $VENV"
         "$PY" -m pip install -q --upgrade pip
-        "$PY" -m pip install -q -e ".[test]"
+        "$PY" -m pip install -q -r requirements.lock
+        "$PY" -m pip install -q --no-deps -e ".[test]"
         touch "$STAMP"
     fi
 }

@@ -207,12 +207,18 @@ def to_profile_crs(gdf: gpd.GeoDataFrame, crs: CRS | str, source: str) -> gpd.Ge
     return gdf.to_crs(target)
 
 
+def _coord(v: float) -> str:
+    """A coordinate as written in a file: degrees to 6 decimals, metres to 1."""
+    return f"{v:.6f}" if abs(v) < 1000 else f"{v:.1f}"
+
+
 def check_within_boundary(
     gdf: gpd.GeoDataFrame,
     boundary: shapely.Geometry | None,
     source: str,
     row_numbers: pd.Series | None = None,
     buffer_m: float = 2_000.0,
+    source_geometry: gpd.GeoSeries | None = None,
 ) -> list[Problem]:
     """List features that lie outside the municipality (with a tolerance).
 
@@ -228,6 +234,11 @@ def check_within_boundary(
         Row number per feature (aligned to *gdf*) to name in messages; defaults to the index.
     buffer_m : float, default 2000
         Tolerance in metres around the boundary (coast lines, border roads).
+    source_geometry : GeoSeries, optional
+        The same features before reprojection, in the CRS the file was read in (aligned to
+        *gdf*). Messages then show the coordinates as written in the file and name that
+        CRS, instead of reprojected values (which are meaningless, even infinite, when the
+        CRS was wrong).
     """
     if boundary is None or len(gdf) == 0:
         return []
@@ -236,12 +247,22 @@ def check_within_boundary(
     inside = shapely.intersects(zone, gdf.geometry.values)
     problems = []
     rows = row_numbers if row_numbers is not None else pd.Series(gdf.index, index=gdf.index)
+    crs_name = ""
+    if source_geometry is not None and source_geometry.crs is not None:
+        code = source_geometry.crs.to_epsg()
+        crs_name = (f"EPSG:{code} ({source_geometry.crs.name})" if code
+                    else str(source_geometry.crs.name))
     for idx in gdf.index[~inside]:
-        g = gdf.geometry.loc[idx]
-        c = g.representative_point()
+        if source_geometry is not None:
+            c = source_geometry.loc[idx].representative_point()
+            where = (f"(x {_coord(c.x)}, y {_coord(c.y)} in {crs_name}, the CRS assumed "
+                     "for the file)")
+        else:
+            c = gdf.geometry.loc[idx].representative_point()
+            where = f"({c.x:.1f}, {c.y:.1f})"
         problems.append(Problem(
             source, str(rows.loc[idx]), "geometry",
-            f"feature at ({c.x:.1f}, {c.y:.1f}) lies outside the municipality",
+            f"feature at {where} lies outside the municipality",
             "check the coordinates and the CRS of the file; coordinates may be in another CRS "
             "or have their axes swapped"))
     return problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import uuid
 from pathlib import Path
 from types import ModuleType
@@ -75,11 +76,7 @@ def read_vector(path: str | Path, layer: str | None = None,
         options = {"WRITE_GFS": "NO"} if path.suffix.lower() == ".gml" else {}
         gdf = pyogrio.read_dataframe(path, layer=layer, use_arrow=False, **options)
     except Exception as exc:  # pyogrio raises DataSourceError/DataLayerError/...
-        raise ValidationError([Problem(
-            src, "", "", f"cannot be read as a vector file ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200]})",
-            "check that the file is complete and of the type its extension says; "
-            "open it in QGIS to see whether it is corrupt")]) from exc
+        raise ValidationError([unreadable_vector(path, exc)]) from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
         raise ValidationError([Problem(src, "", "geometry", "the file has no geometry column",
                                        "use a spatial file, or a CSV with coordinate columns")])
@@ -93,6 +90,35 @@ def read_vector(path: str | Path, layer: str | None = None,
             "Layer > Set CRS and export again)")])
     logger.info("read %d features from %s", len(gdf), path)
     return gdf
+
+
+_SQL_FAILED = re.compile(r"^sqlite3_\w+\(.*\) failed: ", re.DOTALL)
+
+
+def unreadable_vector(path: str | Path, exc: BaseException) -> Problem:
+    """The problem for a vector file GDAL cannot open, in words a user understands.
+
+    A damaged GeoPackage gets ``not a valid GeoPackage: <reason>`` (the SQLite reason,
+    e.g. "database disk image is malformed", without GDAL's SQL statement); other files
+    ``cannot be read as a vector file (<GDAL's first line>)``.
+    """
+    path = Path(path)
+    src = source_label(path)
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if path.suffix.lower() == ".gpkg":
+        reason = _SQL_FAILED.sub("", first).split(";")[0].strip()
+        if "not recognized as being in a supported file format" in reason:
+            reason = "the file is not an SQLite database"
+        elif "required GeoPackage tables" in reason:
+            reason = "an SQLite database without the GeoPackage tables"
+        return Problem(src, "", "", f"not a valid GeoPackage: {reason[:160]}",
+                       "the file is damaged or of another type: export it again (QGIS: "
+                       "Export > Save Features As > GeoPackage) or restore it from a backup")
+    return Problem(
+        src, "", "", f"cannot be read as a vector file ({type(exc).__name__}: "
+        f"{first[:200]})",
+        "check that the file is complete and of the type its extension says; "
+        "open it in QGIS to see whether it is corrupt")
 
 
 def write_atomic(path: str | Path, data: bytes, mode: int | None = None) -> Path:

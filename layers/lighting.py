@@ -1108,8 +1108,10 @@ def _normalize_luminaires(
     if degraded:
         warn_layer(f"{layer}: ignored values that are not plausible numbers", degraded)
 
+    as_read = gdf.geometry
     gdf = to_profile_crs(gdf, target, src)
-    problems.extend(check_within_boundary(gdf, boundary, src, row_numbers=gdf["_row"]))
+    problems.extend(check_within_boundary(gdf, boundary, src, row_numbers=gdf["_row"],
+                                          source_geometry=as_read))
     if problems:
         raise ValidationError(problems)
     if dup_groups:

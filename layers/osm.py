@@ -496,6 +496,10 @@ def _add_residence(obj: Any, building: str, ids: list[str], kinds: list[str],
 
 
 def _default_cache_folder() -> Path:
+    """``$TRYGGA_CACHE_DIR/osmnx``, else ``$XDG_CACHE_HOME/trygga-strak/osmnx``
+    (``~/.cache/...``)."""
+    if os.environ.get("TRYGGA_CACHE_DIR"):
+        return Path(os.environ["TRYGGA_CACHE_DIR"]) / "osmnx"
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "trygga-strak" / "osmnx"
 

@@ -230,6 +230,38 @@ class Weights:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Limits on imported and uploaded data (``[limits]``), so a hostile or mistaken file is
+    refused quickly with a message naming the limit, instead of filling memory or running
+    for minutes. Over a limit, nothing of the file is stored.
+
+    Attributes
+    ----------
+    rows_per_import : int
+        Most findings (rows, features, placemarks, waypoints) in one imported file. Counted
+        while streaming, before the file is parsed as a whole.
+    chars_per_text : int
+        Most characters in one text field (description, internal note, category, id).
+    photos_per_finding : int
+        Most photos (files and web links) attached to one finding.
+    upload_mb : float
+        Most megabytes (10^6 bytes) in one import: the file plus the photos it refers to,
+        or everything uploaded at once in the app. Also the most a KMZ's KML document may
+        decompress to.
+    """
+
+    rows_per_import: int = 100_000
+    chars_per_text: int = 5_000
+    photos_per_finding: int = 10
+    upload_mb: float = 50.0
+
+    @property
+    def upload_bytes(self) -> int:
+        """:attr:`upload_mb` in bytes."""
+        return int(self.upload_mb * 1_000_000)
+
+
+@dataclass(frozen=True)
 class Moderation:
     """``[moderation]``: which new findings wait for a moderator before publication.
 
@@ -319,9 +351,9 @@ class Profile:
         Weeks after a safety walk within which its public protocol should be published
         (the Brå/Boverket walk cycle; default 4). A later protocol is shown as overdue
         (:func:`walks.cycle.walk_cycles`).
-    sources, inventory, lighting, costs, weights
+    sources, inventory, lighting, costs, weights, limits
         See :class:`Sources`, :class:`Inventory`, :class:`Lighting`, :class:`Costs`,
-        :class:`Weights`.
+        :class:`Weights`, :class:`Limits`.
     path : Path
         The profile file itself.
     """
@@ -350,6 +382,7 @@ class Profile:
     lighting: Lighting = field(default_factory=Lighting)
     costs: Costs = field(default_factory=Costs)
     weights: Weights = field(default_factory=Weights)
+    limits: Limits = field(default_factory=Limits)
     path: Path = Path(".")
 
     @property
@@ -422,7 +455,7 @@ def _kp(source: str, row: str, key: str, message: str, fix: str) -> Problem:
 
 _SECTIONS: dict[str, type] = {
     "sources": Sources, "inventory": Inventory, "lighting": Lighting, "costs": Costs,
-    "weights": Weights, "moderation": Moderation,
+    "weights": Weights, "moderation": Moderation, "limits": Limits,
 }
 
 
@@ -612,6 +645,10 @@ def _check_semantics(p: Profile, src: str) -> list[Problem]:
             problems.append(_kp(src, "", key, f"file not found: {fpath}",
                                     "fix the path (relative paths start at the profile folder)"
                                     " or regenerate the demo data with `python data/demo/generate_demo.py`"))
+    for f in dataclasses.fields(Limits):
+        if getattr(p.limits, f.name) <= 0:
+            problems.append(_kp(src, "", f"limits.{f.name}", "the limit must be above 0",
+                                    f"use a positive number (default {f.default})"))
     for f in dataclasses.fields(Weights):
         if getattr(p.weights, f.name) < 0:
             problems.append(_kp(src, "", f"weights.{f.name}", "negative weight",

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -29,7 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
 DEMO_PROFILE = ROOT / "data" / "stromstad" / "profile.toml"
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
+#: Where screenshots go: ``$TRYGGA_TEST_ARTIFACTS`` (CI sets it to ``test-artifacts/`` to
+#: keep them), else a temporary folder of the session, so a local run writes nothing into
+#: the checkout.
+ARTIFACTS = Path(os.environ.get("TRYGGA_TEST_ARTIFACTS")
+                 or Path(tempfile.gettempdir()) / f"trygga-test-artifacts-{os.getuid()}")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 #: Text of a finding marked ``non_public`` in the temporary store (must never be shown).
@@ -245,8 +250,8 @@ def new_page(browser: Any, height: int = 2400, timeout_ms: float = 90_000,
 
 
 def screenshot(page: Any, name: str) -> Path:
-    """Save a screenshot under ``test-artifacts/`` (git-ignored; CI keeps it)."""
-    ARTIFACTS.mkdir(exist_ok=True)
+    """Save a screenshot under :data:`ARTIFACTS` (CI keeps them)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path

@@ -9,6 +9,18 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _demo_copy(tmp_path_factory: pytest.TempPathFactory):
+    """The pages run on a temporary copy of the demo profile, so the store and the
+    activity log they create on first use are not written into ``data/stromstad``."""
+    from _server import temp_profile
+
+    profile = temp_profile(tmp_path_factory.mktemp("app"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRYGGA_PROFILE", str(profile))
+        yield profile
+
+
 def _run(page: str | None = None, **env) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90)
     if page:

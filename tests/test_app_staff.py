@@ -124,6 +124,9 @@ def test_every_walk_section_loads_and_a_plan_is_saved(demo: Path) -> None:
     # The new walk is selected, and its protocol can be downloaded.
     assert at.selectbox(key="walk_current").value == walk.id
     assert at.get("download_button")
+    assert "Internt protokoll" not in _texts(at.warning)
+    _ok(at.toggle(key="proto_internal").set_value(True).run())  # the staff version
+    assert "Internt protokoll: dela det inte" in _texts(at.warning)
 
 
 # --------------------------------------------------------------------------------------
@@ -243,7 +246,7 @@ def test_click_outside_the_municipality_is_refused(demo: Path) -> None:
         assert len(store.findings()) == n
 
 
-def test_import_preview_then_commit(demo: Path) -> None:
+def test_import_preview_then_commit(demo: Path, tmp_path: Path) -> None:
     with _store(demo) as store:
         n = len(store.findings())
     at = _ok(_app(WALKS).run())
@@ -257,6 +260,9 @@ def test_import_preview_then_commit(demo: Path) -> None:
     _ok(at.button(key="imp_commit").click().run())
     with _store(demo) as store:
         assert len(store.findings()) == n + 3
+    uploaded = tmp_path / "uploads"  # UPLOAD_DIR of the demo fixture
+    assert uploaded.is_dir()
+    assert [p for p in uploaded.rglob("*")] == []  # the upload was removed after use
     assert "Importen är klar" in _texts(at.success)
 
 

@@ -1,8 +1,9 @@
 """Browser tests: a real ``streamlit run app.py`` driven by Playwright and Debian's Chromium.
 
 Every request to a host other than loopback is aborted and recorded, so these tests also
-show that the app needs no CDN. Screenshots go to ``test-artifacts/`` (git-ignored; CI
-keeps them as artefacts). Waits use selectors, never sleeps.
+show that the app needs no CDN. Screenshots go to ``$TRYGGA_TEST_ARTIFACTS`` (CI sets it to
+``test-artifacts/`` and keeps them as artefacts), else to a temporary folder. Waits use
+selectors, never sleeps.
 """
 
 from __future__ import annotations

@@ -15,6 +15,13 @@ from trygga_cli.main import app
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _store_in_tmp(tmp_path, monkeypatch):
+    """`trygga rank` reads open findings from the profile's store: a temporary one, so the
+    demo profile's data/stromstad/walks.gpkg is never created by the tests."""
+    monkeypatch.setenv("TRYGGA_STORE", str(tmp_path / "walks.gpkg"))
+
+
 def test_rank_writes_all_outputs(tmp_path):
     out = tmp_path / "rank"
     result = CliRunner().invoke(app, ["rank", "--profile",
@@ -98,7 +105,7 @@ def test_layers_disk_cache_hits_replays_warnings_and_follows_the_inputs(tmp_path
     from layers import LayerWarning, load_profile
     from trygga_cli.rank import cached_layers, layers_cache_key
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("TRYGGA_CACHE_DIR", str(tmp_path / "cache" / "trygga"))
     prof = load_profile(ROOT / "data/stromstad/profile.toml")
     # A copy of the inventory, so that touching it changes nothing shared.
     inventory = tmp_path / prof.sources.lighting_inventory.name
@@ -143,7 +150,7 @@ def test_route_cache_follows_the_homes(tmp_path, monkeypatch):
     from layers.loader import load_layers
     from trygga_cli.rank import cached_route_counts, format_rank_summary
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("TRYGGA_CACHE_DIR", str(tmp_path / "cache" / "trygga"))
     prof = load_profile(ROOT / "data/stromstad/profile.toml")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LayerWarning)
@@ -180,6 +187,24 @@ def test_route_cache_follows_the_homes(tmp_path, monkeypatch):
                "commute_darkness_by_month": {},
                "school_route_origins": {"kind": "homes", "count": 1234}}
     assert "1\u202f234 bostadshus" in format_rank_summary(summary, tmp_path)
+
+
+def test_caches_honour_trygga_cache_dir_and_point_into_tmp_in_tests(tmp_path, monkeypatch):
+    """The suite's caches live in a temporary folder (tests/conftest.py), never ~/.cache."""
+    import tempfile
+
+    from layers.osm import _default_cache_folder
+    from trygga_cli.rank import cache_folder
+
+    tmp = Path(tempfile.gettempdir()).resolve()
+    for folder in (cache_folder(), _default_cache_folder(), Path.home()):
+        assert folder.resolve().is_relative_to(tmp), folder
+    monkeypatch.setenv("TRYGGA_CACHE_DIR", str(tmp_path / "c"))
+    assert cache_folder() == tmp_path / "c"
+    assert _default_cache_folder() == tmp_path / "c" / "osmnx"
+    monkeypatch.delenv("TRYGGA_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert cache_folder() == tmp_path / "x" / "trygga"
 
 
 def test_rank_outside_sweden_without_boundary_in_the_profiles_currency(tmp_path):

@@ -358,7 +358,8 @@ def test_geojson_generic_and_swapped(tmp_path, boundary):
 @pytest.mark.parametrize(("name", "content", "message"), [
     ("tom.csv", b"", "the file is empty"),
     ("trasig.csv", b"\x00\x01\x02PK\x03\x04" * 50, "does not look like a text (CSV) file"),
-    ("trasig.gpkg", b"not a geopackage at all", "cannot be opened"),
+    ("trasig.gpkg", b"not a geopackage at all",
+     "not a valid GeoPackage: the file is not an SQLite database"),
     ("tom.gpkg", b"", "the file is empty (0 bytes)"),
     ("trasig.json", b'{"data": [', "not valid JSON"),
     ("annat.json", b'{"hello": 1}', "neither an Epicollect5 export"),
@@ -410,3 +411,17 @@ def test_dry_run_report_lists_rows_and_problems(boundary):
     assert "Rad / row 4: PROBLEM  id 3" in lines
     assert sum(line.startswith("Rad / row") for line in lines) == 7
     assert text.count("Åtgärd / fix:") == 6
+
+
+def test_truncated_geopackage_says_not_a_valid_geopackage_without_sql(tmp_path):
+    """A GeoPackage cut off in transfer: the SQLite reason, not GDAL's SQL statement."""
+    good = tmp_path / "hel.gpkg"
+    gpd.GeoDataFrame({"kategori": ["belysning"]}, geometry=[shapely.Point(283000, 6536400)],
+                     crs=CRS).to_file(good)
+    cut = tmp_path / "trasig.gpkg"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 3])
+    r = read_findings_file(cut, CRS)
+    assert not r.ok and len(r.findings) == 0
+    msg = r.problems[0].message
+    assert msg == "not a valid GeoPackage: database disk image is malformed"
+    assert "sqlite3_prepare" not in dry_run_report(r) and "SELECT" not in dry_run_report(r)

@@ -257,7 +257,7 @@ def test_explicit_source_crs_is_used(tmp_path):
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [
-    ("inv.gpkg", b"SQLite format 3\x00 garbage", "cannot be read as a vector file"),
+    ("inv.gpkg", b"SQLite format 3\x00 garbage", "not a valid GeoPackage: "),
     ("inv.xlsx", b"PK\x03\x04 truncated", "cannot be read as an Excel workbook"),
     ("inv.csv", bytes(range(256)) * 4, "does not look like a text"),
     ("inv.csv", b"", "the file is empty"),
@@ -418,3 +418,20 @@ def test_5000_rows_are_fast(tmp_path, boundary):
     lum = read_inventory(path, CRS, boundary=boundary)
     assert time.perf_counter() - start < 3.0
     assert len(lum) == n and lum.index.is_unique
+
+
+def test_metres_read_as_degrees_show_the_file_coordinates_and_the_assumed_crs(
+        tmp_path, boundary):
+    """A GeoJSON (RFC 7946: WGS 84) holding SWEREF 99 metres: the message shows the
+    numbers as written and the CRS they were read in, not reprojected "(0.0, 0.0)"."""
+    path = tmp_path / "inv.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
+                    '"properties": {"id": "L1", "ljuskalla": "HPS"}, "geometry": '
+                    '{"type": "Point", "coordinates": [283000.0, 6536400.0]}}]}',
+                    encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        read_inventory(path, CRS, boundary=boundary)
+    message = str(info.value)
+    assert "(x 283000.0, y 6536400.0 in EPSG:4326 (WGS 84), the CRS assumed for the file)" \
+        in message
+    assert "(0.0, 0.0)" not in message

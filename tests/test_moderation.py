@@ -179,3 +179,29 @@ def test_residents_not_fixed_reports_are_reviewed_on_the_actions_page(profile: P
         last = store.history(fid)[-1]
     assert (got.state.label, got.not_fixed_reports) == ("bedömd", 0)
     assert last.note.startswith("återöppnad efter invånares rapport")
+
+
+def test_failed_logins_are_throttled_before_the_password_is_checked(
+        profile: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui.throttle import LoginThrottle
+
+    throttle = LoginThrottle(clock=lambda: 1000.0)  # time stands still: no race
+    monkeypatch.setattr("ui.auth.LOGIN_THROTTLE", throttle)
+    calls = []
+    import ui.auth as auth
+
+    real = auth.verify_password
+    monkeypatch.setattr(auth, "verify_password",
+                        lambda pw, h: calls.append(1) or real(pw, h))
+    at = AppTest.from_file(ACTIONS, default_timeout=90)
+    at.secrets["trygga"] = {"accounts": {"anna": hash_password("annas lösenord 1", n=2**10)}}
+    at.run()
+    for i in range(5):
+        at.text_input(key="auth_username").input("anna")
+        at.text_input(key="auth_password").input(f"fel {i}")
+        at.form_submit_button(key="auth_submit").click().run()
+    errors = " ".join(str(e.value) for e in at.error)
+    assert "För många misslyckade inloggningar. Försök igen om 1 s." in errors
+    assert len(calls) == 4  # 3 free failures, a 4th that starts the delay; the 5th is
+    # refused without hashing
+    assert "auth_user" not in at.session_state

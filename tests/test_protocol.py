@@ -14,7 +14,12 @@ from shapely.geometry import LineString, Point
 
 from walks import model as m
 from walks.categories import CATEGORIES, checklist
-from walks.protocol import ProtocolError, render_protocol, render_protocol_html
+from walks.protocol import (
+    INTERNAL_LABEL,
+    ProtocolError,
+    render_protocol,
+    render_protocol_html,
+)
 from walks.store import GeoPackageStore
 
 X0, Y0 = 102_000.0, 6_535_000.0  # Strömstad, EPSG:3007 (metres)
@@ -25,6 +30,8 @@ SECRET = "HEMLIG-INTERN-ANTECKNING-4711"
 SCRIPT = '<script>alert("x")</script> Mörkt vid trappan'
 HIDDEN_TEXT = "Fynd som inte är offentligt"
 OTHER_WALK_TEXT = "Fynd från en annan vandring"
+PUBLIC_NOTE = "Fastighetsägaren har fått synpunkten."
+PENDING_TEXT = "Invånarens fynd som väntar på moderering"
 
 
 def make_walk(**kw: object) -> m.Walk:
@@ -77,7 +84,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> GeoPackageStore:
     closed = add(0, 150, category="gångväg/tillgänglighet", description="Trappan är hal",
                  created=NOW + timedelta(minutes=3))
     st.set_state(closed.id, closed.version, "avslutad utan åtgärd", note="",
-                 author_role="staff", reason="Trappan ligger på privat mark")
+                 author_role="staff", reason="Trappan ligger på privat mark",
+                 public_note=PUBLIC_NOTE)
+    add(80, 80, description=PENDING_TEXT, channel="public")  # awaits moderation
     add(50, 50, description=HIDDEN_TEXT, non_public=True)
     add(60, 60, category="känslig plats", description="Känslig uppgift")
     add(70, 70, description=OTHER_WALK_TEXT, walk_id="annan-vandring")
@@ -95,7 +104,6 @@ def test_protocol_header_and_participant_counts(protocol_html: str):
     assert "Kvällsvandring &lt;Strömstierna&gt; &amp; co" in html
     assert "15 oktober 2025 kl. 18.00" in html
     assert "mörker" in html and "Strömsdalen" in html and "Strömstiernaskolan" in html
-    assert "Samhällsbyggnad" in html
     assert re.search(r"<td>boende</td><td class=\"num\">7</td>", html)
     assert re.search(r"<th>Totalt</th><th class=\"num\">11</th>", html)
     assert 'lang="sv"' in html
@@ -106,12 +114,63 @@ def test_protocol_findings_table(protocol_html: str):
     assert 'class="findings"' in html
     rows = re.findall(r'<tr class="finding">(.*?)</tr>', html, flags=re.S)
     assert len(rows) == 3  # this walk's public findings only
-    assert "Byt armatur till LED" in rows[0] and "kommun gata/park" in rows[0]
-    assert "2025-12-31" in rows[0] and ">ny<" in rows[0]
-    assert "Beskär buskarna" in rows[1]
+    assert "Släckt lampa" not in rows[0] and "Mörkt vid trappan" in rows[0]
+    assert ">ny<" in rows[0] and "Buskar skymmer lampan" in rows[1]
     assert "avslutad utan åtgärd" in rows[2]
-    # the closed finding's reason
+
+
+def test_shared_protocol_leaves_out_measures_responsibility_deadlines_and_reasons(
+        protocol_html: str):
+    """The participants' protocol: no measure, responsible party, deadline, closing
+    reason, internal note or organiser (staff may have written a contact person there)."""
+    html = protocol_html
+    for internal_text in ("Byt armatur till LED", "Beskär buskarna", "kommun gata/park",
+                          "2025-12-31", "2026-03-31", "Trappan ligger på privat mark",
+                          SECRET, "Samhällsbyggnad", "Arrangör", "Ansvarig", "Åtgärd</th>",
+                          "INTERNT"):
+        assert internal_text not in html, internal_text
+    assert 'id="avslutade"' not in html
+
+
+def test_shared_protocol_shows_the_public_explanation_and_no_unmoderated_finding(
+        protocol_html: str):
+    rows = re.findall(r'<tr class="finding">(.*?)</tr>', protocol_html, flags=re.S)
+    closed = next(r for r in rows if "Trappan är hal" in r)
+    assert PUBLIC_NOTE in closed
+    assert PENDING_TEXT not in protocol_html
+
+
+@pytest.fixture(scope="module")
+def internal_html(store: GeoPackageStore, paths: gpd.GeoDataFrame) -> str:
+    return render_protocol_html(make_walk(), store.findings(), paths=paths, store=store,
+                                generated=NOW, internal=True)
+
+
+def test_internal_protocol_has_the_staff_fields_and_is_marked_internal(internal_html: str):
+    html = internal_html
+    assert html.count(INTERNAL_LABEL) >= 4  # title, banner, page footer (CSS), footer
+    assert f"<title>{INTERNAL_LABEL} · Internt protokoll:" in html
+    assert '<p class="internal-banner" role="note">' in html
+    assert '<meta name="robots" content="noindex, nofollow">' in html
+    rows = re.findall(r'<tr class="finding">(.*?)</tr>', html, flags=re.S)
+    assert len(rows) == 6  # also the non-public, staff-only and unmoderated ones
+    lamp = next(r for r in rows if "Mörkt vid trappan" in r)
+    assert "Byt armatur till LED" in lamp and "kommun gata/park" in lamp
+    assert "2025-12-31" in lamp and ">ny<" in lamp
+    assert any("Beskär buskarna" in r for r in rows)
+    assert any("Känslig uppgift" in r for r in rows)
     assert 'id="avslutade"' in html and "Trappan ligger på privat mark" in html
+    assert f"Intern anteckning: {SECRET}" in html
+    assert "Samhällsbyggnad" in html
+    assert HIDDEN_TEXT in html and "(ej offentligt)" in html
+    assert OTHER_WALK_TEXT not in html  # still only this walk
+    assert "<script" not in html.lower()  # escaped here too
+
+
+def test_internal_protocol_file(store: GeoPackageStore, paths: gpd.GeoDataFrame, tmp_path):
+    out = render_protocol(make_walk(), store.findings(), tmp_path / "internt.html",
+                          paths=paths, generated=NOW, internal=True)
+    assert INTERNAL_LABEL in out.read_text(encoding="utf-8")
 
 
 def test_protocol_escapes_html_and_hides_internal_text(protocol_html: str):

@@ -254,3 +254,23 @@ def test_static_map_shows_template_syntax_as_text(store: GeoPackageStore, tmp_pa
     page = out.read_text(encoding="utf-8")
     assert "<title>&lt;b&gt;{{ 7*7 }} {% if true %}x{% endif %}</title>" in page
     assert page.count("{{ 7*7 }}") >= 3    # title, map data, accessible list
+
+
+@pytest.mark.parametrize("text", [
+    '<script>alert("x")</script>', "Tom & Jerry's", "redan &lt;kodat&gt; &amp; så",
+    "&#39; &quot; &", "{{ 7*7 }}", "rad 1\nrad 2",
+])
+def test_public_geojson_file_has_the_raw_text(store: GeoPackageStore, tmp_path: Path,
+                                              text: str) -> None:
+    import json
+
+    from walks.public_export import export_public_geojson, raw_public_geojson
+
+    f = store.add_finding(finding(description=text))
+    view = public_view(store.findings(include_hidden=False), categories=store.categories)
+    by_id = {feat["properties"]["id"]: feat for feat in raw_public_geojson(view)["features"]}
+    assert by_id[f.id]["properties"]["description"] == text
+    out = export_public_geojson(store, tmp_path / "publik.geojson")
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert text in [feat["properties"]["description"] for feat in data["features"]]
+    assert oct(out.stat().st_mode & 0o777) == "0o600"

@@ -8,9 +8,11 @@ from typing import Annotated
 
 import typer
 
+from trygga_cli.common import DEFAULT_PROFILE, CleanErrorsGroup, profile_option
 from trygga_cli.i18n import t
 
 app = typer.Typer(
+    cls=CleanErrorsGroup,
     name="trygga",
     help=t(
         "Trygga stråk: belysning, trygghetsvandringar och uppföljning för kommuner. "
@@ -22,8 +24,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-DEFAULT_PROFILE = Path("data/stromstad/profile.toml")
 
 import trygga_cli.qfield_cmd  # noqa: E402, F401  (registers `trygga walks qfield`)
 from trygga_cli.walks_cmd import walks_app  # noqa: E402  (sub-app after the root app)
@@ -51,11 +51,9 @@ from trygga_cli.lagesbild_cmd import LAGESBILD_HELP, lagesbild_command  # noqa: 
 
 app.command("lagesbild", help=LAGESBILD_HELP)(lagesbild_command)
 
-ProfileOption = Annotated[Path, typer.Option(
-    "--profile", "-p",
-    help=t("Kommunprofil (TOML), t.ex. data/stromstad/profile.toml.",
-           "Municipality profile (TOML), e.g. data/stromstad/profile.toml."),
-)]
+ProfileOption = Annotated[Path, profile_option(
+    t("Kommunprofil (TOML), t.ex. data/stromstad/profile.toml.",
+      "Municipality profile (TOML), e.g. data/stromstad/profile.toml."))]
 
 
 @app.callback()
@@ -119,29 +117,45 @@ def rank_command(
 
 
 @app.command("public-map", help=t(
-    "Skriv en fristående HTML-karta för kommunens webbplats: bara offentliga fält, "
-    "Leaflet bredvid filen, inga anrop till tredje part (utom valfri bakgrundskarta).",
-    "Write a standalone HTML map for the kommun's website: public fields only, Leaflet "
-    "beside the file, no third-party requests (except an optional basemap)."))
+    "Skriv en fristående HTML-karta för kommunens webbplats: en enda fil (Leaflet ingår), "
+    "bara offentliga fält, inga anrop till tredje part (utom valfri bakgrundskarta). En "
+    "befintlig fil ersätts bara om den skrevs av public-map (annars --force).",
+    "Write a standalone HTML map for the kommun's website: one single file (Leaflet "
+    "inlined), public fields only, no third-party requests (except an optional basemap). "
+    "An existing file is replaced only if public-map wrote it (else --force)."))
 def public_map_command(
     out: Annotated[Path, typer.Option("--out", "-o", help=t("Utfil (.html).",
                                                               "Output file (.html)."))],
     profile: ProfileOption = DEFAULT_PROFILE,
+    store: Annotated[str | None, typer.Option("--store", help=t(
+        "Fyndlager: GeoPackage-fil eller postgresql://värd/databas; standard är profilens.",
+        "Findings store: GeoPackage file or postgresql://host/database; default is the "
+        "profile's."))] = None,
     basemap: Annotated[str, typer.Option("--basemap", help=t(
         "none (ingen, standard) eller osm.", "none (default) or osm."))] = "none",
     lang: Annotated[str, typer.Option("--lang", help="sv | en")] = "sv",
+    force: Annotated[bool, typer.Option("--force", help=t(
+        "Ersätt utfilen även om den inte skrevs av public-map.",
+        "Replace the output file even if public-map did not write it."))] = False,
 ) -> None:
     import warnings
 
     from layers import LayerWarning, load_profile
     from layers.loader import load_layers
-    from ui.public_map import write_static_map
+    from ui.public_map import NotOurFileError, is_our_map, write_static_map
     from walks.public import public_view
     from walks.service import open_store
+    from walks.store import override_store
 
-    prof = load_profile(profile)
-    store = open_store(prof)
-    view = public_view(store.findings(include_hidden=False), categories=store.categories,
+    if out.exists() and not force and not is_our_map(out):
+        typer.echo(t(f"Fel: {out} finns redan och skrevs inte av `trygga public-map`. Välj "
+                     "ett annat filnamn, eller ange --force för att ersätta den.",
+                     f"Error: {out} exists and was not written by `trygga public-map`. "
+                     "Choose another file name, or pass --force to replace it."), err=True)
+        raise typer.Exit(2)
+    prof = override_store(load_profile(profile), store)
+    st = open_store(prof)
+    view = public_view(st.findings(include_hidden=False), categories=st.categories,
                        tz=prof.timezone)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LayerWarning)
@@ -150,9 +164,13 @@ def public_map_command(
     if len(paths):
         w, s, e, n = (float(v) for v in paths.to_crs("EPSG:4326").total_bounds)
         bounds = (w, s, e, n)
-    path = write_static_map(view, out, bounds_4326=bounds,
-                            basemap=basemap, lang=lang, title=f"Trygga stråk – {prof.name}",
-                            context=paths, demo=prof.demo)
+    try:
+        path = write_static_map(view, out, bounds_4326=bounds, basemap=basemap, lang=lang,
+                                title=f"Trygga stråk – {prof.name}", context=paths,
+                                demo=prof.demo, force=force)
+    except NotOurFileError as exc:
+        typer.echo(t("Fel:", "Error:") + f" {exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(str(path))
 
 

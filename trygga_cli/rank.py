@@ -26,9 +26,12 @@ STEP_SV = {"layers": "läser lager", "segments": "delar upp i segment",
 
 
 def cache_folder() -> Path:
-    """``$XDG_CACHE_HOME/trygga`` (default ``~/.cache/trygga``)."""
+    """``$TRYGGA_CACHE_DIR`` when set, else ``$XDG_CACHE_HOME/trygga`` (default
+    ``~/.cache/trygga``). The tests point it at a temporary folder."""
     import os
 
+    if os.environ.get("TRYGGA_CACHE_DIR"):
+        return Path(os.environ["TRYGGA_CACHE_DIR"])
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "trygga"
 
 

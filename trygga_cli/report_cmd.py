@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from trygga_cli.common import DEFAULT_PROFILE, profile_option
 from trygga_cli.i18n import t
 
 if TYPE_CHECKING:
     from layers.profile import Profile
     from promises.register import Register
 
-DEFAULT_PROFILE = Path("data/stromstad/profile.toml")
 
 REPORT_HELP = t(
     "Skriv den årliga offentliga uppföljningen av medborgarlöftena (svenska, HTML eller PDF): "
@@ -39,7 +39,7 @@ promises_app = typer.Typer(
            "Promises: list them, log activities, import activities from CSV and show the "
            "year's status."))
 
-ProfileOpt = Annotated[Path, typer.Option("--profile", "-p", help=t(
+ProfileOpt = Annotated[Path, profile_option(t(
     "Kommunprofil (TOML).", "Municipality profile (TOML)."))]
 RegisterOpt = Annotated[Path | None, typer.Option("--register", "-r", help=t(
     "Löftesregister (TOML); standard är medborgarloften_*.toml i profilens mapp.",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from trygga_cli.common import DEFAULT_PROFILE, profile_option
 from trygga_cli.i18n import t
 
 walks_app = typer.Typer(
@@ -15,12 +17,11 @@ walks_app = typer.Typer(
            "offentlig export.",
            "Safety walks: import findings, plan walks, protocols and the public export."))
 
-ProfileOpt = Annotated[Path, typer.Option("--profile", "-p", help=t(
+ProfileOpt = Annotated[Path, profile_option(t(
     "Kommunprofil (TOML).", "Municipality profile (TOML)."))]
 StoreOpt = Annotated[str | None, typer.Option("--store", help=t(
     "Fyndlager: GeoPackage-fil eller postgresql://värd/databas; standard är profilens.",
     "Findings store: GeoPackage file or postgresql://host/database; default is the profile's."))]
-DEFAULT_PROFILE = Path("data/stromstad/profile.toml")
 
 
 def _profile_and_store(profile: Path, store: str | None,  # type: ignore[no-untyped-def]
@@ -47,6 +48,19 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(2)
 
 
+def _require_walk(st, walk_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Stop with a clear message (exit 2) when *walk_id* is not a walk in the store."""
+    try:
+        st.get_walk(walk_id)
+    except KeyError:
+        _fail(KeyError(t(f"okänd vandring {walk_id!r}; inget importerades. Se `trygga walks "
+                         "list` för vandringarnas id, eller planera vandringen först med "
+                         "`trygga walks plan`.",
+                         f"unknown walk {walk_id!r}; nothing was imported. See `trygga walks "
+                         "list` for the walks' ids, or plan the walk first with `trygga walks "
+                         "plan`.")))
+
+
 @walks_app.command("import", help=t(
     "Importera fynd från QField, Survey123, Epicollect5, GPX, KML, GeoJSON eller "
     "CSV-mallen. Allt eller inget; samma fil två gånger ger inga dubbletter.",
@@ -66,7 +80,11 @@ def import_cmd(
     from walks.service import import_file
 
     try:
-        prof, st = _profile_and_store(profile, store, dry_run=dry_run)
+        # With --walk and no store file yet, the walk cannot exist: check it against an
+        # empty in-memory store, so the refusal creates no file.
+        prof, st = _profile_and_store(profile, store, dry_run=dry_run or walk is not None)
+        if walk is not None:
+            _require_walk(st, walk)
         outcome = import_file(st, prof, file, walk_id=walk, dry_run=dry_run)
     except ValidationError as exc:
         _fail(exc)
@@ -85,7 +103,7 @@ def export_public_cmd(
     store: StoreOpt = None,
     profile: ProfileOpt = DEFAULT_PROFILE,
 ) -> None:
-    from walks.public import export_public_geojson
+    from walks.public_export import export_public_geojson
 
     prof, st = _profile_and_store(profile, store)
     path = export_public_geojson(st, out, tz=prof.timezone)
@@ -139,7 +157,7 @@ def plan_cmd(
     from gis.ranking import rank
     from layers import LayerWarning
     from layers.loader import load_layers
-    from walks.planning import UnknownSchoolError, plan_walk, write_plan
+    from walks.planning import UnknownSchoolError, free_walk_id, plan_walk, write_plan
     from walks.service import open_findings
 
     prof, st = _profile_and_store(profile, store)
@@ -155,15 +173,27 @@ def plan_cmd(
     except UnknownSchoolError as exc:
         _fail(exc)
         return
+    tz = ZoneInfo(prof.timezone)
+    try:
+        start = (datetime.fromisoformat(when).replace(tzinfo=tz) if when
+                 else datetime.now(tz).replace(second=0, microsecond=0))
+    except ValueError:
+        _fail(ValueError(t(f"--when {when!r} är ingen tidpunkt (ÅÅÅÅ-MM-DDTTT:MM)",
+                           f"--when {when!r} is not a date and time (YYYY-MM-DDTHH:MM)")))
+        return
+    title = f"Trygghetsvandring {plan.school}" + (" (kväll)" if dark else "")
+    proposed = plan.to_walk(title, start, area=plan.school)
+    # Same school and day as an earlier plan: a new id, chosen before anything is written.
+    walk_id = free_walk_id(set(map(str, st.walks().index)), proposed.id)
+    walk = st.add_walk(dataclasses.replace(proposed, id=walk_id))
+    if walk.id != proposed.id:
+        typer.echo(t(f"Det finns redan en vandring {proposed.id}; den nya fick id {walk.id}.",
+                     f"A walk {proposed.id} exists already; the new one got the id "
+                     f"{walk.id}."))
     base = out.with_suffix("")
     base.parent.mkdir(parents=True, exist_ok=True)
     gpkg = write_plan(plan, base.with_suffix(".gpkg"))
     geojson = write_plan(plan, base.with_suffix(".geojson"))
-    tz = ZoneInfo(prof.timezone)
-    start = (datetime.fromisoformat(when).replace(tzinfo=tz) if when
-             else datetime.now(tz).replace(second=0, microsecond=0))
-    title = f"Trygghetsvandring {plan.school}" + (" (kväll)" if dark else "")
-    walk = st.add_walk(plan.to_walk(title, start, area=plan.school))
     typer.echo(f"{t('Vandring', 'Walk')} {walk.id}: {plan.length_m:.0f} m, "
                f"{len(plan.stops)} {t('stopp', 'stops')}")
     for _, s in plan.stops.iterrows():
@@ -172,14 +202,21 @@ def plan_cmd(
 
 
 @walks_app.command("protocol", help=t(
-    "Skriv protokollet för en vandring (HTML eller PDF). Före vandringen blir det ett tomt "
-    "formulär för vandringsledaren.",
-    "Write a walk's protocol (HTML or PDF). Before the walk it is an empty form for the "
-    "walk leader."))
+    "Skriv protokollet för en vandring (HTML eller PDF) att dela med deltagarna: utan "
+    "åtgärder, ansvar, tidsplan, skäl och interna anteckningar. Före vandringen blir det "
+    "ett tomt formulär för vandringsledaren. --internal ger personalens interna protokoll.",
+    "Write a walk's protocol (HTML or PDF) to share with the participants: without "
+    "measures, responsibility, deadlines, reasons and internal notes. Before the walk it "
+    "is an empty form for the walk leader. --internal gives the staff's internal protocol."))
 def protocol_cmd(
     walk_id: Annotated[str, typer.Argument(help=t("Vandringens id.", "The walk's id."))],
     out: Annotated[Path, typer.Option("--out", "-o", help=t(
         "Utfil (.html eller .pdf).", "Output file (.html or .pdf)."))],
+    internal: Annotated[bool, typer.Option("--internal", help=t(
+        "Internt protokoll för personalen (åtgärd, ansvarig, senast, skäl, interna "
+        "anteckningar), tydligt märkt. Dela det inte med deltagarna.",
+        "Internal protocol for staff (measure, responsible, deadline, reasons, internal "
+        "notes), clearly marked. Do not share it with participants."))] = False,
     store: StoreOpt = None,
     profile: ProfileOpt = DEFAULT_PROFILE,
 ) -> None:
@@ -200,9 +237,12 @@ def protocol_cmd(
         warnings.simplefilter("ignore", LayerWarning)
         paths = load_layers(prof).paths
     out.parent.mkdir(parents=True, exist_ok=True)
-    path = render_protocol(walk, st.findings(), out, st.categories, paths=paths, store=st,
-                           tz=prof.timezone)
+    path = render_protocol(walk, st.findings(include_hidden=internal), out, st.categories,
+                           paths=paths, store=st, tz=prof.timezone, internal=internal)
     typer.echo(str(path))
+    if internal:
+        typer.echo(t("Internt protokoll: dela det inte med deltagarna.",
+                     "Internal protocol: do not share it with the participants."))
 
 
 @walks_app.command("moderate", help=t(

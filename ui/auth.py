@@ -24,6 +24,7 @@ import getpass
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 import sys
 from collections.abc import Mapping
@@ -34,6 +35,7 @@ from streamlit.errors import StreamlitDuplicateElementKey
 
 from ui.st_cache import inputs_key, profile_path, st_profile
 from ui.state import t
+from ui.throttle import LOGIN_THROTTLE, client_id
 
 logger = logging.getLogger(__name__)
 
@@ -161,11 +163,23 @@ def _password(accounts: Mapping[str, str]) -> str:
         name = (user or "").strip()
         stored = accounts.get(name)
         try:
-            # Unknown names are checked against a dummy hash: same time, same answer.
-            ok = verify_password(password or "", stored or _DUMMY_HASH) and stored is not None
+            # The throttle refuses (without hashing) while an account or client is slowed
+            # down or locked out; unknown names are checked against a dummy hash: same
+            # time, same answer.
+            attempt = LOGIN_THROTTLE.attempt(
+                name or "staff", client_id(_client_ip()),
+                lambda: verify_password(password or "", stored or _DUMMY_HASH)
+                and stored is not None)
         except ValueError as exc:
             st.error(str(exc))
             st.stop()
+            raise AssertionError("unreachable: st.stop() raises") from None
+        if not attempt.checked:
+            st.error(t("auth_locked").format(minutes=math.ceil(attempt.retry_after_s / 60))
+                     if attempt.locked else
+                     t("auth_throttled").format(seconds=math.ceil(attempt.retry_after_s)))
+            st.stop()
+        ok = attempt.ok
         if ok:
             st.session_state[SESSION_KEY] = STAFF_ROLE
             st.session_state[USER_KEY] = f"local:{name or 'staff'}"
@@ -176,6 +190,15 @@ def _password(accounts: Mapping[str, str]) -> str:
         st.error(t("auth_wrong_password"))
     st.stop()
     raise AssertionError("unreachable: st.stop() raises")
+
+
+def _client_ip() -> str | None:
+    """The client's IP address as Streamlit sees it (None in tests and without one)."""
+    try:
+        ip = st.context.ip_address
+    except Exception:  # no script run context (AppTest) or an older Streamlit
+        return None
+    return ip if isinstance(ip, str) else None
 
 
 #: A valid hash no password matches in practice (for unknown account names).

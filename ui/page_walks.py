@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,10 +34,9 @@ from shapely.geometry import Point
 from streamlit_folium import st_folium
 
 from layers import ValidationError
-from layers.io import write_atomic
 from layers.loader import Layers
 from promises.progress import fmt_number
-from ui import maps
+from ui import maps, uploads
 from ui.common import show_error, staff_store_page
 from ui.st_cache import (
     InputsKey,
@@ -67,7 +66,7 @@ from walks.model import (
     new_id,
 )
 from walks.photos import PhotoError
-from walks.planning import UnknownSchoolError, WalkPlan, plan_walk
+from walks.planning import UnknownSchoolError, WalkPlan, free_walk_id, plan_walk
 from walks.service import import_file
 from walks.store import ConflictError, FindingStore
 
@@ -78,8 +77,8 @@ SECTIONS: tuple[str, ...] = ("plan", "record", "import", "list")
 CLICK_TOLERANCE_M = BOUNDARY_TOLERANCE_M
 #: Channel of findings recorded in the app (``walk_id`` is set too when a walk is chosen).
 APP_CHANNEL = "app"
-#: Folder for uploaded import files, each saved under its content hash.
-UPLOAD_DIR = Path(tempfile.gettempdir()) / "trygga-uploads"
+#: Folder for uploaded import files, each saved under its content hash (ui.uploads).
+UPLOAD_DIR = uploads.UPLOAD_DIR
 #: Photo types accepted by the uploader (content is checked by :mod:`walks.photos`).
 PHOTO_TYPES = ("jpg", "jpeg", "png", "heic", "heif")
 #: Widget keys of the finding form, cleared after a save.
@@ -205,25 +204,8 @@ def inside_municipality(point: Point, boundary: Any,
 
 
 def save_upload(data: bytes, uploaded_name: str, folder: Path | None = None) -> Path | None:
-    """Save an uploaded import file under its content hash; None for unsupported types.
-
-    Only the *extension* of the uploaded name is used, and only if it is one the importers
-    read (:data:`walks.importers.SUPPORTED_EXTENSIONS`), so no uploaded name ever becomes
-    a path (no path traversal).
-
-    >>> p = save_upload(b"a;b\\n", "../../etc/x.CSV", Path(tempfile.mkdtemp()))
-    >>> p.name == hashlib.sha256(b"a;b\\n").hexdigest() + ".csv"
-    True
-    """
-    ext = PurePath(str(uploaded_name).replace("\\", "/")).suffix.lower()
-    if ext not in SUPPORTED_EXTENSIONS:
-        return None
-    folder = UPLOAD_DIR if folder is None else folder
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    target = folder / f"{hashlib.sha256(data).hexdigest()}{ext}"
-    if not target.exists():
-        write_atomic(target, data)
-    return target
+    """:func:`ui.uploads.save_upload` into :data:`UPLOAD_DIR` (or *folder*)."""
+    return uploads.save_upload(data, uploaded_name, UPLOAD_DIR if folder is None else folder)
 
 
 # --------------------------------------------------------------------------------------
@@ -263,10 +245,12 @@ def st_context_lines(path: str, key: InputsKey) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def st_dry_run(file: str, path: str, key: InputsKey) -> ImportResult:
-    """What importing *file* (a content-hash name) would do; nothing is stored."""
+def st_dry_run(name: str, path: str, key: InputsKey, _file: str) -> ImportResult:
+    """What importing *_file* would do; nothing is stored. Cached by *name*, the upload's
+    content-hash name (the file itself exists only while it is read)."""
     layers = st_layers(path, key)
-    return read_findings_file(file, layers.profile.crs, boundary=layers.boundary)
+    return read_findings_file(_file, layers.profile.crs, boundary=layers.boundary,
+                              limits=layers.profile.limits)
 
 
 @functools.lru_cache(maxsize=1)
@@ -395,16 +379,6 @@ def edited_stops(plan: WalkPlan, edited: pd.DataFrame) -> tuple[Stop, ...]:
                  for p, lab in zip(rows["_pos"], rows["label"], strict=True))
 
 
-def _unique_walk_id(base: str, existing: pd.Index) -> str:
-    taken = set(map(str, existing))
-    if base not in taken:
-        return base
-    n = 2
-    while f"{base}-{n}" in taken:
-        n += 1
-    return f"{base}-{n}"
-
-
 def _plan_section(layers: Layers, store: FindingStore, role: str,
                   findings: gpd.GeoDataFrame, walks: gpd.GeoDataFrame,
                   current: Walk | None) -> None:
@@ -504,7 +478,7 @@ def _save_walk_form(layers: Layers, store: FindingStore, role: str, plan: WalkPl
     try:
         walk = plan.to_walk(title.strip() or f"Trygghetsvandring {plan.school}", when,
                             organiser=organiser.strip(), participants=participants)
-        walk = dataclasses.replace(walk, id=_unique_walk_id(walk.id, walks.index),
+        walk = dataclasses.replace(walk, id=free_walk_id(set(map(str, walks.index)), walk.id),
                                    stops=stops, light=str(light))
         saved = store.add_walk(walk, author_role=role)
     except ValidationError as exc:
@@ -528,27 +502,36 @@ def _protocol_section(layers: Layers, store: FindingStore, findings: gpd.GeoData
         return
     prof = layers.profile
     w: Walk = walk
+    internal = st.toggle(t("walk_protocol_internal"), key="proto_internal",
+                         help=t("walk_protocol_internal_help"))
+    # The shared protocol never even receives non-public findings.
+    shown = findings if internal or not len(findings) or "non_public" not in findings \
+        else findings.loc[~findings["non_public"].fillna(True).astype(bool)]
+    stem = f"internt-protokoll-{walk.id}" if internal else f"protokoll-{walk.id}"
 
     def html() -> bytes:
-        return render_protocol_html(w, findings, store.categories, paths=layers.paths,
-                                    store=store, tz=prof.timezone).encode("utf-8")
+        return render_protocol_html(w, shown, store.categories, paths=layers.paths,
+                                    store=store, tz=prof.timezone,
+                                    internal=internal).encode("utf-8")
 
     def pdf() -> bytes:
         with tempfile.TemporaryDirectory() as tmp:
-            out = render_protocol(w, findings, Path(tmp) / "protokoll.pdf",
+            out = render_protocol(w, shown, Path(tmp) / "protokoll.pdf",
                                   store.categories, paths=layers.paths, store=store,
-                                  tz=prof.timezone)
+                                  tz=prof.timezone, internal=internal)
             return out.read_bytes()
 
     kind = t("walk_protocol_form") if walk.state.is_planned() and not (
         findings["walk_id"].astype(str).eq(walk.id).any() if len(findings) else False) \
         else t("walk_protocol_full")
     st.caption(kind)
+    if internal:
+        st.warning(t("walk_protocol_internal_warning"), icon="🔒")
     c1, c2 = st.columns(2)
-    c1.download_button(t("walk_protocol_html"), html, f"protokoll-{walk.id}.html",
+    c1.download_button(t("walk_protocol_html"), html, f"{stem}.html",
                        "text/html", on_click="ignore", key="proto_html")
     if pdf_available():
-        c2.download_button(t("walk_protocol_pdf"), pdf, f"protokoll-{walk.id}.pdf",
+        c2.download_button(t("walk_protocol_pdf"), pdf, f"{stem}.pdf",
                            "application/pdf", on_click="ignore", key="proto_pdf")
     else:
         c2.caption(t("walk_protocol_no_pdf"))
@@ -786,12 +769,19 @@ def _import_section(layers: Layers, store: FindingStore, current: Walk | None) -
     up = st.file_uploader(t("imp_file"), type=types, key="imp_upload")
     if up is None:
         return
-    saved = save_upload(up.getvalue(), up.name)
-    if saved is None:
+    limits = layers.profile.limits
+    if up.size > limits.upload_bytes:
+        st.error(t("imp_too_large").format(mb=f"{up.size / 1e6:.1f}",
+                                           limit=f"{limits.upload_mb:g}"))
+        return
+    data = up.getvalue()
+    name = uploads.upload_name(data, up.name)
+    if name is None:
         st.error(t("imp_unsupported").format(types=", ".join(types)))
         return
     path = profile_path()
-    result = st_dry_run(str(saved), str(path), inputs_key(path))
+    with uploads.saved_upload(data, up.name, UPLOAD_DIR) as saved:
+        result = st_dry_run(name, str(path), inputs_key(path), str(saved))
     st.markdown(f"**{t('imp_preview')}**")
     if len(result.findings):
         f = result.findings
@@ -816,8 +806,10 @@ def _import_section(layers: Layers, store: FindingStore, current: Walk | None) -
     if st.button(t("imp_commit"), type="primary", disabled=not result.ok or
                  not len(result.findings), key="imp_commit"):
         try:
-            outcome = import_file(store, layers.profile, saved,
-                                  walk_id=current.id if current else None)
+            with uploads.saved_upload(data, up.name, UPLOAD_DIR) as saved:
+                assert saved is not None
+                outcome = import_file(store, layers.profile, saved,
+                                      walk_id=current.id if current else None)
         except ValidationError as exc:
             show_error(t("imp_failed"), exc)
             return

@@ -255,9 +255,22 @@ TEXTS: dict[str, tuple[str, str]] = {
                            "tomt underlag för vandringsledaren.",
                            "The walk is planned and has no findings: the printout is an "
                            "empty form for the walk leader."),
-    "walk_protocol_full": ("Protokoll med vandringens fynd, åtgärder och ansvariga.",
-                           "Protocol with the walk's findings, measures and responsible "
-                           "parties."),
+    "walk_protocol_full": ("Protokoll med vandringens fynd, att dela med deltagarna (utan "
+                           "åtgärder, ansvar, tidsplan och interna anteckningar).",
+                           "Protocol with the walk's findings, to share with the "
+                           "participants (without measures, responsibility, deadlines and "
+                           "internal notes)."),
+    "walk_protocol_internal": ("Internt protokoll (personal)", "Internal protocol (staff)"),
+    "walk_protocol_internal_help": ("Med åtgärd, ansvarig, senast-datum, skäl, interna "
+                                    "anteckningar och icke-offentliga fynd. Tydligt märkt "
+                                    "som internt.",
+                                    "With measure, responsible party, deadline, reasons, "
+                                    "internal notes and non-public findings. Clearly marked "
+                                    "as internal."),
+    "walk_protocol_internal_warning": ("Internt protokoll: dela det inte med deltagarna "
+                                       "eller allmänheten.",
+                                       "Internal protocol: do not share it with the "
+                                       "participants or the public."),
     "walk_protocol_html": ("Ladda ner protokoll (HTML)", "Download protocol (HTML)"),
     "walk_protocol_pdf": ("Ladda ner protokoll (PDF)", "Download protocol (PDF)"),
     "walk_protocol_no_pdf": ("PDF kräver WeasyPrint; skriv ut HTML-filen från webbläsaren.",
@@ -316,6 +329,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "imp_file": ("Fil att importera", "File to import"),
     "imp_unsupported": ("Filtypen stöds inte. Använd: {types}.",
                         "Unsupported file type. Use: {types}."),
+    "imp_too_large": ("Filen är {mb} MB; gränsen är {limit} MB (profilens [limits] "
+                      "upload_mb). Dela upp filen. Inget sparades.",
+                      "The file is {mb} MB; the limit is {limit} MB (the profile's [limits] "
+                      "upload_mb). Split the file. Nothing was stored."),
     "imp_preview": ("Förhandsvisning – inget är sparat än", "Preview – nothing saved yet"),
     "imp_row": ("Rad", "Row"),
     "imp_column": ("Fält", "Field"),
@@ -409,6 +426,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "auth_logout": ("Logga ut", "Log out"),
     "auth_logged_in": ("Inloggad som personal.", "Logged in as staff."),
     "auth_wrong_password": ("Fel lösenord.", "Wrong password."),
+    "auth_throttled": ("För många misslyckade inloggningar. Försök igen om {seconds} s.",
+                       "Too many failed logins. Try again in {seconds} s."),
+    "auth_locked": ("För många misslyckade inloggningar: inloggningen är spärrad i "
+                    "{minutes} min.",
+                    "Too many failed logins: login is locked for {minutes} min."),
     "auth_oidc_intro": ("Logga in med kommunens konto.",
                         "Log in with the municipality's account."),
     "auth_not_configured": (

@@ -105,6 +105,21 @@ STOP_COLUMNS: tuple[str, ...] = (
 PLAN_DRIVERS: dict[str, str] = {".gpkg": "GPKG", ".geojson": "GeoJSON"}
 
 
+def free_walk_id(taken: set[str], wanted: str) -> str:
+    """*wanted*, or ``wanted-2``, ``wanted-3`` …: the first id not in *taken* (a second plan
+    for the same school and day gets a new id instead of a conflict).
+
+    >>> free_walk_id({"bojarskolan-2025-11-20"}, "bojarskolan-2025-11-20")
+    'bojarskolan-2025-11-20-2'
+    """
+    if wanted not in taken:
+        return wanted
+    n = 2
+    while f"{wanted}-{n}" in taken:
+        n += 1
+    return f"{wanted}-{n}"
+
+
 class UnknownSchoolError(ValueError):
     """The school name is not in the schools layer; the message lists the schools."""
 

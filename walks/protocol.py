@@ -15,17 +15,25 @@ Contents of the protocol
   coloured by state type;
 * the checklist questions per category (:func:`walks.categories.checklist`; staff-only
   categories left out);
-* a table of the findings: number, category, description, measure, responsible party,
-  deadline, state; and for findings closed without action, the reason;
+* a table of the findings: number, category, description, state and the public
+  explanation staff wrote (``public_note``);
 * the public photo copies (EXIF-free, downscaled) when a store is given.
 
-What is never printed
----------------------
-The protocol is shared with residents, so it is built from an allow-list of fields
-(:data:`PROTOCOL_FIELDS`): the **internal note**, the original text before moderation,
-severity, import keys, channels, versions, history and the original photos are never
-read into the template. Findings marked ``non_public`` and findings in staff-only
-categories are left out.
+Two versions
+------------
+The **protocol** (default) is shared with the participants and residents, so it is built
+from an allow-list of fields (:data:`PROTOCOL_FIELDS`): the measure, responsible party,
+deadline, internal closing reason, **internal note**, severity, the original text before
+moderation, import keys, channels, versions, history and the original photos are never
+read into the template, and the organising unit (which staff may have written with a
+contact person) is not printed. Findings marked ``non_public``, findings in staff-only
+categories and residents' reports a moderator has not approved are left out.
+
+The **internal protocol** (``internal=True``; ``trygga walks protocol --internal``, the
+app's "Internt protokoll") is for staff only and says so on every page: it adds the
+organiser and, per finding, severity, measure, responsible party, deadline, the closing
+reason and the internal note (:data:`INTERNAL_PROTOCOL_FIELDS`). It still leaves out
+other walks' findings; non-public and staff-only findings are included, marked.
 
 Safety of the output
 --------------------
@@ -57,7 +65,7 @@ from shapely.geometry import LineString, Point
 
 from layers.io import write_atomic
 from walks.categories import CATEGORIES, Category, checklist, staff_only_labels
-from walks.model import PARTICIPANT_GROUPS, Walk, finding_state
+from walks.model import APPROVED, PARTICIPANT_GROUPS, Walk, finding_state
 from walks.pdf import html_to_pdf
 
 if TYPE_CHECKING:
@@ -65,12 +73,17 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: The only finding fields the protocol reads (allow-list; plus the position and the
-#: public photo copies). ``internal_note`` is deliberately not here.
-PROTOCOL_FIELDS: tuple[str, ...] = (
-    "category", "description", "measure", "responsible", "deadline", "state_label",
-    "closed_reason",
+#: The only finding fields the shared protocol reads (allow-list; plus the position and
+#: the public photo copies). Measures, responsibility, deadlines, closing reasons and the
+#: internal note are deliberately not here.
+PROTOCOL_FIELDS: tuple[str, ...] = ("category", "description", "state_label", "public_note")
+#: The fields of the internal (staff) protocol.
+INTERNAL_PROTOCOL_FIELDS: tuple[str, ...] = (
+    *PROTOCOL_FIELDS, "severity", "measure", "responsible", "deadline", "closed_reason",
+    "internal_note", "non_public",
 )
+#: Banner of the internal protocol (on the page, in the title and in every page footer).
+INTERNAL_LABEL = "INTERNT – delas inte med deltagare eller allmänhet"
 #: Output extension -> format.
 PROTOCOL_FORMATS: dict[str, str] = {".html": "html", ".htm": "html", ".pdf": "pdf"}
 #: Empty rows in the form's findings table.
@@ -94,13 +107,18 @@ class _Row:
     no: int
     category: str
     description: str
-    measure: str
-    responsible: str
-    deadline: str
     state: str
     state_type: str
-    closed_reason: str
     point: Point | None
+    public_note: str = ""
+    # internal protocol only (empty in the shared one: never read)
+    severity: str = ""
+    measure: str = ""
+    responsible: str = ""
+    deadline: str = ""
+    closed_reason: str = ""
+    internal_note: str = ""
+    non_public: bool = False
 
 
 def _environment() -> jinja2.Environment:
@@ -135,11 +153,14 @@ def _deadline(value: Any) -> str:
 
 
 def _walk_findings(walk: Walk, findings: gpd.GeoDataFrame | None,
-                   categories: Sequence[Category]) -> pd.DataFrame:
-    """The walk's printable findings: this walk only, no hidden or staff-only ones,
-    only :data:`PROTOCOL_FIELDS`, ordered by creation time then id."""
+                   categories: Sequence[Category], internal: bool = False) -> pd.DataFrame:
+    """The walk's printable findings: this walk only, ordered by creation time then id.
+
+    Shared protocol: no hidden or staff-only ones, only :data:`PROTOCOL_FIELDS`. Internal
+    protocol: all of the walk's findings, :data:`INTERNAL_PROTOCOL_FIELDS`."""
+    fields = INTERNAL_PROTOCOL_FIELDS if internal else PROTOCOL_FIELDS
     if findings is None or len(findings) == 0:
-        return pd.DataFrame(columns=[*PROTOCOL_FIELDS, "geometry", "public_photos"])
+        return pd.DataFrame(columns=[*fields, "geometry", "public_photos"])
     f = findings
     if "walk_id" in f.columns:
         f = f.loc[f["walk_id"].astype(object).eq(walk.id).fillna(False).astype(bool)]
@@ -147,13 +168,19 @@ def _walk_findings(walk: Walk, findings: gpd.GeoDataFrame | None,
     if "non_public" in f.columns:
         hidden |= f["non_public"].fillna(True).astype(bool)
     hidden |= f["category"].astype(str).isin(staff_only_labels(categories))
-    if hidden.any():
+    if "moderation" in f.columns:  # residents' reports a moderator has not approved
+        hidden |= ~f["moderation"].astype(object).eq(APPROVED)
+    if hidden.any() and not internal:
         logger.info("protocol for %s: left out %d non-public/staff-only finding(s)",
                     walk.id, int(hidden.sum()))
-    f = f.loc[~hidden]
+        f = f.loc[~hidden]
     state_col = "state_label" if "state_label" in f.columns else "state"
     out = pd.DataFrame(index=f.index)
-    for c in PROTOCOL_FIELDS:
+    if internal:
+        out["non_public"] = hidden.loc[f.index].to_numpy()
+    for c in fields:
+        if c == "non_public":
+            continue
         src = state_col if c == "state_label" else c
         out[c] = f[src].to_numpy() if src in f.columns else None
     out["geometry"] = f.geometry.to_numpy() if isinstance(f, gpd.GeoDataFrame) else None
@@ -166,17 +193,23 @@ def _walk_findings(walk: Walk, findings: gpd.GeoDataFrame | None,
     return out.iloc[order]
 
 
-def _rows(f: pd.DataFrame) -> list[_Row]:
+def _rows(f: pd.DataFrame, internal: bool = False) -> list[_Row]:
     rows = []
     for no, (_, r) in enumerate(f.iterrows(), start=1):
         state = finding_state(_text(r["state_label"]))
         g = r["geometry"]
+        extra: dict[str, Any] = {}
+        if internal:
+            extra = dict(
+                severity=_text(r["severity"]), measure=_text(r["measure"]),
+                responsible=_text(r["responsible"]), deadline=_deadline(r["deadline"]),
+                closed_reason=_text(r["closed_reason"]) if state.is_closed() else "",
+                internal_note=_text(r["internal_note"]), non_public=bool(r["non_public"]))
         rows.append(_Row(
             no=no, category=_text(r["category"]), description=_text(r["description"]),
-            measure=_text(r["measure"]), responsible=_text(r["responsible"]),
-            deadline=_deadline(r["deadline"]), state=state.label, state_type=state.type,
-            closed_reason=_text(r["closed_reason"]) if state.is_closed() else "",
-            point=g if isinstance(g, Point) and not g.is_empty else None))
+            state=state.label, state_type=state.type,
+            point=g if isinstance(g, Point) and not g.is_empty else None,
+            public_note=_text(r["public_note"]), **extra))
     return rows
 
 
@@ -329,7 +362,8 @@ def render_protocol_html(walk: Walk, findings: gpd.GeoDataFrame | None,
                          paths: gpd.GeoDataFrame | None = None,
                          store: FindingStore | None = None, form: bool | None = None,
                          tz: str = "Europe/Stockholm",
-                         generated: datetime | None = None) -> str:
+                         generated: datetime | None = None,
+                         internal: bool = False) -> str:
     """The protocol (or the empty walk-leader form) as a standalone HTML string.
 
     Parameters are those of :func:`render_protocol` (without the output path).
@@ -340,8 +374,8 @@ def render_protocol_html(walk: Walk, findings: gpd.GeoDataFrame | None,
         A complete HTML document in Swedish; all values HTML-escaped, images as
         ``data:`` URIs, no external references.
     """
-    f = _walk_findings(walk, findings, categories)
-    rows = _rows(f)
+    f = _walk_findings(walk, findings, categories, internal)
+    rows = _rows(f, internal)
     if form is None:
         form = not rows and walk.state.is_planned()
     stops = [(str(i), s.point) for i, s in enumerate(walk.stops, start=1)]
@@ -362,10 +396,13 @@ def render_protocol_html(walk: Walk, findings: gpd.GeoDataFrame | None,
     questions = checklist([c for c in categories if not c.staff_only])
     length = f"{walk.route.length / 1000:.1f} km".replace(".", ",") \
         if walk.route is not None else ""
+    kind = "Underlag för vandringsledare" if form else "Protokoll"
     context = {
         "walk": walk,
         "form": form,
-        "kind_label": "Underlag för vandringsledare" if form else "Protokoll",
+        "internal": internal,
+        "internal_label": INTERNAL_LABEL,
+        "kind_label": f"Internt {kind.lower()}" if internal else kind,
         "when": _when_sv(walk.start, tz),
         "route_length_m": length,
         "participants": participants,
@@ -375,7 +412,8 @@ def render_protocol_html(walk: Walk, findings: gpd.GeoDataFrame | None,
         "stops": [{"no": i, "label": s.label} for i, s in enumerate(walk.stops, start=1)],
         "checklist": list(questions.items()),
         "findings": [] if form else rows,
-        "closed": [] if form else [r for r in rows if r.state_type == "closed"],
+        "closed": [] if form or not internal else [r for r in rows
+                                                   if r.state_type == "closed"],
         "photos": [] if form else _photos(rows, f, store),
         "blank_rows": BLANK_FINDING_ROWS,
         "generated": _when_sv(generated or datetime.now(UTC), tz),
@@ -391,7 +429,8 @@ def render_protocol(walk: Walk, findings: gpd.GeoDataFrame | None, out_path: str
                     categories: Sequence[Category] = CATEGORIES, *,
                     paths: gpd.GeoDataFrame | None = None,
                     store: FindingStore | None = None, form: bool | None = None,
-                    tz: str = "Europe/Stockholm", generated: datetime | None = None) -> Path:
+                    tz: str = "Europe/Stockholm", generated: datetime | None = None,
+                    internal: bool = False) -> Path:
     """Write the printable protocol of a walk (or the empty form) as HTML or PDF.
 
     Parameters
@@ -400,8 +439,9 @@ def render_protocol(walk: Walk, findings: gpd.GeoDataFrame | None, out_path: str
         The walk (route and stops in the profile's metric CRS).
     findings : GeoDataFrame or None
         Findings, e.g. :meth:`walks.store.FindingStore.findings` (profile CRS). Rows of
-        other walks (``walk_id``), ``non_public`` rows and staff-only categories are left
-        out; only :data:`PROTOCOL_FIELDS` are read.
+        other walks (``walk_id``) are left out; in the shared protocol also
+        ``non_public`` rows and staff-only categories, and only :data:`PROTOCOL_FIELDS`
+        are read.
     out_path : path
         ``.html`` (standalone) or ``.pdf`` (WeasyPrint); replaced atomically.
     categories : sequence of Category
@@ -417,6 +457,9 @@ def render_protocol(walk: Walk, findings: gpd.GeoDataFrame | None, out_path: str
         Time zone for dates and times (the profile's ``timezone``).
     generated : datetime, optional
         "Created" time printed in the footer (default: now).
+    internal : bool
+        The internal staff protocol (:data:`INTERNAL_PROTOCOL_FIELDS`, marked
+        :data:`INTERNAL_LABEL` on every page) instead of the one shared with participants.
 
     Returns
     -------
@@ -442,7 +485,7 @@ def render_protocol(walk: Walk, findings: gpd.GeoDataFrame | None, out_path: str
         raise ValueError(f"cannot write a protocol as {what}. Fix: use one of "
                          f"{', '.join(PROTOCOL_FORMATS)}")
     html = render_protocol_html(walk, findings, categories, paths=paths, store=store,
-                                form=form, tz=tz, generated=generated)
+                                form=form, tz=tz, generated=generated, internal=internal)
     write_atomic(out, html.encode("utf-8") if fmt == "html" else _pdf_bytes(html))
     logger.info("wrote %s protocol of walk %s to %s", fmt.upper(), walk.id, out)
     return out

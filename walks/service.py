@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,6 +12,7 @@ import pandas as pd
 
 from layers.boundary import load_boundary
 from layers.profile import Profile
+from walks.demo import demo_fixed_at
 from walks.model import finding_state
 from walks.store import FindingStore, ImportReport
 from walks.store import open_store as open_profile_store
@@ -50,7 +50,8 @@ def import_file(store: FindingStore, profile: Profile, path: str | Path,
     from walks.importers import dry_run_report, read_findings_file
 
     result = read_findings_file(path, profile.crs, boundary=load_boundary(profile),
-                                service_codes=getattr(profile, "open311_services", None))
+                                service_codes=getattr(profile, "open311_services", None),
+                                limits=profile.limits)
     text = dry_run_report(result, dry_run=dry_run)
     if result.problems:
         return ImportOutcome(text, None, False)
@@ -97,10 +98,9 @@ def seed_demo_store(store: FindingStore, profile: Profile) -> int:
         target = finding_state(p.get("state", "ny"))
         if target.label != finding.state.label:
             reason = "Ingen åtgärd behövs (demo)." if target.is_closed() else None
-            # Demo fixes happen 3–8 weeks after the walk (deterministic per finding).
-            fixed = (pd.Timestamp(p["created"]).to_pydatetime()
-                     + timedelta(days=21 + int(str(fid).replace("-", "")[:8], 16) % 35)
-                     if target.is_fixed() else None)
+            # The fix date comes from the seeded generator (the file's ``fixed``), so
+            # two clones give the same report.
+            fixed = demo_fixed_at(p, profile.timezone) if target.is_fixed() else None
             store.set_state(str(fid), finding.version, target, note="demo",
                             author_role="staff", reason=reason, fixed_at=fixed,
                             public_note=reason)

@@ -51,6 +51,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -71,6 +72,11 @@ SEED = 1486
 SEED_HOMES = SEED + 7
 #: Seed of the milestones and of the activities of promises without a number.
 SEED_MILESTONES = SEED + 9
+#: Seed of the demo fix dates: their own random stream, so that adding them changed no
+#: other value.
+SEED_FIXES = SEED + 11
+#: A fixed demo finding was fixed this many days after the walk, at the least and at most.
+FIX_DAYS = (21, 56)
 #: Metric CRS of the local frame and of the lighting inventory.
 METRIC_CRS = "EPSG:3007"
 #: Default output folder: the folder of this script.
@@ -2019,6 +2025,15 @@ def findings(town: Town, rng: np.random.Generator) -> list[dict]:
             "state": weighted(rng, states), "responsible": RESPONSIBLE[cat]},
             "geometry": {"type": "Point", "coordinates": [lon, lat]}})
     out.sort(key=lambda f: (f["properties"]["created"], f["properties"]["id"]))
+    # When each fixed finding was fixed: 3–8 weeks after the walk, from a stream of its own
+    # (in the sorted order), so the report of every clone shows the same times to fix.
+    rng_fix = np.random.default_rng(SEED_FIXES)
+    for f in out:
+        p = f["properties"]
+        if p["state"] == "åtgärdad":
+            days = int(rng_fix.integers(FIX_DAYS[0], FIX_DAYS[1] + 1))
+            day = datetime.fromisoformat(p["created"]).date() + timedelta(days=days)
+            p["fixed"] = day.isoformat()
     return out
 
 

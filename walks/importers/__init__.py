@@ -34,6 +34,7 @@ import shapely
 from pyproj import CRS
 
 from layers._common import Problem, ValidationError, source_label
+from layers.profile import Limits
 from walks.categories import map_category
 from walks.importers._funnel import (
     BOUNDARY_TOLERANCE_M,
@@ -48,9 +49,14 @@ from walks.importers._funnel import (
 )
 from walks.importers.gpx import read_gpx_findings
 from walks.importers.kml import read_kml_findings
+from walks.importers.limits import DEFAULT_LIMITS, check_file_size
 from walks.importers.open311 import georeport_requests, read_open311_requests
 from walks.importers.report import dry_run_report
-from walks.importers.spatial import read_geojson_findings, read_vector_findings
+from walks.importers.spatial import (
+    check_row_count,
+    read_geojson_findings,
+    read_vector_findings,
+)
 from walks.importers.tabular import (
     TEMPLATE_COLUMNS,
     epicollect5_entries,
@@ -74,18 +80,20 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_Reader = Callable[[Path, CRS], RawTable]
+_Reader = Callable[[Path, CRS, Limits], RawTable]
 
 
-def _read_json(path: Path, target: CRS,
+def _read_json(path: Path, target: CRS, limits: Limits,
                service_codes: Mapping[str, str] | None = None) -> RawTable:
     """``.json``: Epicollect5 entries, GeoJSON, or an Open311 GeoReport v2 requests list."""
     obj = load_json(path)
     if epicollect5_entries(obj) is not None:
-        return read_epicollect5_json(path, target)
+        return read_epicollect5_json(path, target, limits, obj)
     if isinstance(obj, dict) and obj.get("type") in ("FeatureCollection", "Feature"):
-        return read_geojson_findings(path, target)
-    if georeport_requests(obj) is not None:
+        return read_geojson_findings(path, target, limits, obj)
+    requests = georeport_requests(obj)
+    if requests is not None:
+        check_row_count(len(requests), source_label(path), limits, "service requests")
         return read_open311_requests(path, target, service_codes)
     raise ValidationError([Problem(
         source_label(path), "", "", "neither an Epicollect5 export (a \"data\" list of "
@@ -97,9 +105,9 @@ def _read_json(path: Path, target: CRS,
 
 #: File extension -> reader.
 _READERS: dict[str, _Reader] = {
-    ".gpkg": lambda p, t: read_vector_findings(p, t, "qfield"),
-    ".shp": lambda p, t: read_vector_findings(p, t, "shapefile"),
-    ".zip": lambda p, t: read_vector_findings(p, t, "shapefile"),
+    ".gpkg": lambda p, t, lim: read_vector_findings(p, t, "qfield", lim),
+    ".shp": lambda p, t, lim: read_vector_findings(p, t, "shapefile", lim),
+    ".zip": lambda p, t, lim: read_vector_findings(p, t, "shapefile", lim),
     ".csv": read_csv_findings,
     ".txt": read_csv_findings,
     ".json": _read_json,
@@ -118,6 +126,7 @@ def read_findings_file(
     crs: str | CRS,
     boundary: shapely.Geometry | None = None,
     category_mapper: CategoryMapper | None = None,
+    limits: Limits | None = None,
     service_codes: Mapping[str, str] | None = None,
 ) -> ImportResult:
     """Read a file of safety-walk findings from any supported tool.
@@ -138,6 +147,10 @@ def read_findings_file(
     category_mapper : callable, optional
         Text -> (label, recognised); defaults to :func:`walks.categories.map_category`.
         Unrecognised categories become ``övrigt`` with a warning, never dropped.
+    limits : Limits, optional
+        The profile's ``[limits]`` (:class:`layers.profile.Limits`; defaults when not
+        given): a file over a limit is refused before it is parsed (size, rows) or gets a
+        problem per row (text length, photos), naming the limit.
     service_codes : mapping, optional
         Open311 service code -> category (the profile's ``open311_services``), for a
         GeoReport v2 ``requests.json``.
@@ -165,11 +178,13 @@ def read_findings_file(
     if not path.is_file():
         return failed_result(path, "unknown", crs, [Problem(
             src, "", "", f"file not found: {path}", "check the path")])
+    lim = limits or DEFAULT_LIMITS
     try:
+        check_file_size(path, src, lim)
         if ext == ".json":
-            table = _read_json(path, CRS.from_user_input(crs), service_codes)
+            table = _read_json(path, CRS.from_user_input(crs), lim, service_codes)
         else:
-            table = reader(path, CRS.from_user_input(crs))
+            table = reader(path, CRS.from_user_input(crs), lim)
     except ValidationError as exc:
         return failed_result(path, ext.lstrip("."), crs, exc.problems)
-    return normalize_findings(table, crs, boundary, mapper)
+    return normalize_findings(table, crs, boundary, mapper, lim)

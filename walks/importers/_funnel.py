@@ -6,7 +6,8 @@ time as found, photo references as found, coordinates in the source's CRS (or in
 few candidate CRSs for coordinate columns). :func:`normalize_findings` then does everything
 else, the same way for every format:
 
-* strips control characters from texts (HTML and script tags are kept as text: escaping is
+* strips control, bidi-override and invisible characters from texts and ids
+  (:func:`walks.text.clean_text`; HTML and script tags are kept as text: escaping is
   the public view's job);
 * maps the category through the injectable category mapper (unknown → ``övrigt`` with a
   warning, never dropped);
@@ -50,6 +51,10 @@ from layers.lighting import (  # shared CSV/coordinate helpers (private there, r
     _inside,
     _transformer,
 )
+from layers.profile import Limits
+from walks.importers.limits import over_limit as over_limit_problem
+from walks.text import clean_text as _clean
+from walks.text import needs_cleaning
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +83,6 @@ PERSONAL_KEYS = frozenset({
     "rapportor", "uppgiftslamnare", "telefon", "phone", "mobil", "personnummer",
 })
 
-_STRIP = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _URL = re.compile(r"^[a-z][a-z0-9+.\-]*://", re.IGNORECASE)
 _WINDOWS_ABS = re.compile(r"^(?:[a-z]:[\\/]|\\\\)", re.IGNORECASE)
 
@@ -345,11 +348,11 @@ def personal_warning(columns: Sequence[str]) -> list[str]:
 
 
 def clean_text(value: object) -> tuple[str, bool]:
-    """Text of a cell with control characters stripped; and whether any were stripped.
+    """Text of a cell cleaned by :func:`walks.text.clean_text`; and whether any control,
+    bidi-override or invisible character was removed.
 
-    Keeps newlines and tabs (``\\r\\n`` becomes ``\\n``), normalises to NFC and strips
-    bidirectional overrides. HTML/script tags are kept as text (escaping is the public
-    view's job).
+    Keeps newlines and tabs (``\\r\\n`` becomes ``\\n``), normalises to NFC. HTML/script
+    tags are kept as text (escaping is the job of whatever renders HTML).
 
     Examples
     --------
@@ -358,10 +361,8 @@ def clean_text(value: object) -> tuple[str, bool]:
     """
     if isinstance(value, list | tuple):
         value = "; ".join(_cell_text(v) for v in value)
-    text = unicodedata.normalize("NFC", _cell_text(value))
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    cleaned = _STRIP.sub("", text)
-    return cleaned.strip(), cleaned != text
+    raw = _cell_text(value)
+    return _clean(raw), needs_cleaning(raw)
 
 
 _SEVERITY_WORDS = {
@@ -585,7 +586,8 @@ def _resolve_photo(ref: str, base: Path) -> tuple[str, str]:
 
 
 def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geometry | None,
-                       category_mapper: CategoryMapper) -> ImportResult:
+                       category_mapper: CategoryMapper,
+                       limits: Limits | None = None) -> ImportResult:
     """Check and convert a reader's rows into an :class:`ImportResult`.
 
     Parameters
@@ -600,7 +602,12 @@ def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geomet
         the area of use of *crs* are problems.
     category_mapper : callable
         Text -> (label, recognised).
+    limits : Limits, optional
+        ``[limits]`` of the profile (defaults when not given): a text field longer than
+        ``chars_per_text`` or more than ``photos_per_finding`` photos is a problem of its
+        row; the file plus its photos over ``upload_mb`` a problem of the file.
     """
+    lim = limits or Limits()
     target = CRS.from_user_input(crs)
     src = source_label(table.path)
     base = table.path.parent
@@ -610,7 +617,11 @@ def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geomet
 
     # -- ids --------------------------------------------------------------------------
     first_row: dict[str, str] = {}
+    stripped: list[str] = []
     for r in rows:
+        if needs_cleaning(r.source_id):
+            stripped.append(r.row)
+        r.source_id = _clean(r.source_id, single_line=True)
         if not r.source_id:
             problems.append(Problem(src, r.row, r.id_field, "the id is empty",
                                     "give every finding a unique id"))
@@ -623,18 +634,26 @@ def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geomet
             first_row[r.source_id] = r.row
 
     # -- texts, category, severity, time, photos ----------------------------------------
-    stripped: list[str] = []
     unknown: dict[str, list[str]] = {}
     no_category: list[str] = []
     missing_photos: list[str] = []
     remote_rows: list[str] = []
     records: list[_Record] = []
+    photo_files: set[str] = set()
     for r in rows:
         texts = {}
         for name in ("description", "internal_note", "walk_id", "category"):
             texts[name], was_stripped = clean_text(getattr(r, name))
             if was_stripped and r.row not in stripped:
                 stripped.append(r.row)
+        texts["walk_id"] = _clean(texts["walk_id"], single_line=True)
+        for name, value in (("source_id", r.source_id), *texts.items()):
+            if len(value) > lim.chars_per_text:
+                problems.append(over_limit_problem(
+                    src, f"the text has {len(value):,} characters".replace(",", " "),
+                    lim.chars_per_text, "chars_per_text", "characters",
+                    row=r.row, column=table.field_names.get(name, name),
+                    fix="shorten the text (put long material in a document of its own)"))
         raw_category = texts["category"]
         label, recognised = category_mapper(raw_category)
         if not raw_category and r.category_fallback:
@@ -676,6 +695,12 @@ def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geomet
                     f"photo path '{ref}' points outside the folder of the file",
                     "keep the photos in a folder next to the file (e.g. DCIM/) and refer to "
                     "them with relative paths such as DCIM/bild.jpg"))
+        if len(r.photos) > lim.photos_per_finding:
+            problems.append(over_limit_problem(
+                src, f"the finding has {len(r.photos)} photos", lim.photos_per_finding,
+                "photos_per_finding", "photos", row=r.row, column=r.photo_field,
+                fix="keep the photos that show the finding best"))
+        photo_files.update(paths)
         note = texts["internal_note"]
         if links:
             remote_rows.append(r.row)
@@ -686,6 +711,13 @@ def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geomet
             severity=severity, description=texts["description"], internal_note=note,
             created=created, photo_paths=paths, walk_id=texts["walk_id"],
             non_public=r.non_public))
+
+    total = table.path.stat().st_size + sum(Path(f).stat().st_size for f in photo_files)
+    if total > lim.upload_bytes:
+        problems.append(over_limit_problem(
+            src, f"the file and its {len(photo_files)} photos are {total / 1e6:.1f} MB",
+            lim.upload_mb, "upload_mb", "MB",
+            fix="import the findings in parts, or use smaller photos"))
 
     # -- coordinates ------------------------------------------------------------------
     x = np.array([r.x for r in rows], dtype="float64")

@@ -22,7 +22,9 @@ from pyproj import CRS
 
 from layers._common import Problem, ValidationError, source_label
 from layers.lighting import _WGS84
+from layers.profile import Limits
 from walks.importers._funnel import RawFinding, RawTable, clean_text
+from walks.importers.limits import DEFAULT_LIMITS, check_xml_elements
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +39,15 @@ def title_and_text(title: str, text: str) -> str:
     return f"{title}: {text}"
 
 
-def read_gpx_findings(path: Path, target: CRS) -> RawTable:
-    """Waypoints of a GPX 1.0/1.1 file."""
+def read_gpx_findings(path: Path, target: CRS, limits: Limits = DEFAULT_LIMITS) -> RawTable:
+    """Waypoints of a GPX 1.0/1.1 file (more than ``limits.rows_per_import`` are refused
+    while streaming, before gpxpy parses the file)."""
     src = source_label(path)
     data = path.read_bytes()
     if not data.strip():
         raise ValidationError([Problem(src, "", "", "the file is empty",
                                        "export the waypoints again from the GPS or app")])
+    check_xml_elements(data, "wpt", src, limits, "waypoints")
     try:
         gpx = gpxpy.parse(data.decode("utf-8-sig", errors="replace"))
     except (gpxpy.gpx.GPXException, ValueError) as exc:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,19 +33,24 @@ from pyproj import CRS
 
 from layers._common import Problem, ValidationError, source_label
 from layers.lighting import _WGS84
+from layers.profile import Limits
 from walks.importers._funnel import RawFinding, RawTable, clean_text, match_fields
 from walks.importers.gpx import title_and_text
+from walks.importers.limits import DEFAULT_LIMITS, check_xml_elements, read_zip_member
 
 logger = logging.getLogger(__name__)
-
-#: Largest KML document read from a KMZ, in bytes.
-MAX_KML_BYTES = 50_000_000
 
 _IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
-def _kml_bytes(path: Path, src: str) -> bytes:
+def _kml_bytes(path: Path, src: str, limits: Limits) -> bytes:
+    """The KML document: the file, or ``doc.kml`` (else the first ``.kml``) of a KMZ.
+
+    A KMZ member is decompressed through a counting reader that stops at
+    ``limits.upload_mb`` (:func:`walks.importers.limits.read_zip_member`): the size in the
+    zip header is not trusted.
+    """
     if path.suffix.lower() != ".kmz":
         return path.read_bytes()
     try:
@@ -54,12 +60,11 @@ def _kml_bytes(path: Path, src: str) -> bytes:
                 raise ValidationError([Problem(src, "", "", "the KMZ file has no KML document",
                                                "export the map again as KML/KMZ")])
             info = next((i for i in names if i.filename.lower() == "doc.kml"), names[0])
-            if info.file_size > MAX_KML_BYTES:
-                raise ValidationError([Problem(src, "", "", "the KML document in the KMZ is "
-                                               "too large", "export fewer layers at a time")])
-            return zf.read(info)
-    except zipfile.BadZipFile as exc:
-        raise ValidationError([Problem(src, "", "", "cannot be read as KMZ (not a zip file)",
+            return read_zip_member(zf, info, src, limits)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, RuntimeError,
+            NotImplementedError, zlib.error) as exc:
+        raise ValidationError([Problem(src, "", "", "cannot be read as KMZ (not a zip file, "
+                                       f"or a damaged one: {str(exc)[:120]})",
                                        "export the map again as KML/KMZ")]) from exc
 
 
@@ -93,13 +98,15 @@ def _when(placemark: object) -> object:
     return getattr(stamp, "dt", None)
 
 
-def read_kml_findings(path: Path, target: CRS) -> RawTable:
-    """Point placemarks of a KML or KMZ file."""
+def read_kml_findings(path: Path, target: CRS, limits: Limits = DEFAULT_LIMITS) -> RawTable:
+    """Point placemarks of a KML or KMZ file (more than ``limits.rows_per_import`` are
+    refused while streaming, before fastkml builds its objects)."""
     src = source_label(path)
-    data = _kml_bytes(path, src)
+    data = _kml_bytes(path, src, limits)
     if not data.strip():
         raise ValidationError([Problem(src, "", "", "the file is empty",
                                        "export the map again as KML")])
+    check_xml_elements(data, "Placemark", src, limits, "placemarks")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
                              remove_comments=True)
     try:

@@ -33,7 +33,9 @@ import shapely
 from pyproj import CRS
 
 from layers._common import Problem, ValidationError, source_label
+from layers.io import unreadable_vector
 from layers.lighting import _WGS84
+from layers.profile import Limits
 from walks.importers._funnel import (
     RawFinding,
     RawTable,
@@ -43,6 +45,7 @@ from walks.importers._funnel import (
     personal_warning,
     split_photo_refs,
 )
+from walks.importers.limits import DEFAULT_LIMITS, over_limit
 from walks.importers.tabular import load_json
 
 logger = logging.getLogger(__name__)
@@ -86,11 +89,7 @@ def _choose_layer(path: Path, src: str) -> tuple[str | None, list[str]]:
     try:
         layers = pyogrio.list_layers(path)
     except Exception as exc:  # DataSourceError and friends
-        raise ValidationError([Problem(
-            src, "", "", f"cannot be opened ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200] if str(exc) else ''})",
-            "check that the file is complete and of the type its extension says; open it in "
-            "QGIS to see whether it is corrupt")]) from exc
+        raise ValidationError([unreadable_vector(path, exc)]) from exc
     if len(layers) <= 1:
         return (str(layers[0][0]) if len(layers) else None), []
     points = [str(name) for name, gtype in layers if str(gtype).lstrip("3D ").startswith(
@@ -109,7 +108,16 @@ def _choose_layer(path: Path, src: str) -> tuple[str | None, list[str]]:
     return best, warn
 
 
-def read_vector_findings(path: Path, target: CRS, fmt: str) -> RawTable:
+def check_row_count(n: int, src: str, limits: Limits, what: str) -> None:
+    """Refuse more than ``rows_per_import`` features/entries (before they are read)."""
+    if n > limits.rows_per_import:
+        raise ValidationError([over_limit(
+            src, f"the file has {n:,} {what}".replace(",", " "), limits.rows_per_import,
+            "rows_per_import", "rows per import")])
+
+
+def read_vector_findings(path: Path, target: CRS, fmt: str,
+                         limits: Limits = DEFAULT_LIMITS) -> RawTable:
     """QField GeoPackage (*fmt* ``"qfield"``) or Shapefile/zip (Survey123 when it looks so)."""
     src = source_label(path)
     if path.stat().st_size == 0:
@@ -117,13 +125,14 @@ def read_vector_findings(path: Path, target: CRS, fmt: str) -> RawTable:
                                        "export the findings again from the source program")])
     layer, warnings = _choose_layer(path, src)
     try:
+        n_features = int(pyogrio.read_info(path, layer=layer)["features"])
+    except Exception as exc:  # DataSourceError and friends
+        raise ValidationError([unreadable_vector(path, exc)]) from exc
+    check_row_count(n_features, src, limits, "features")
+    try:
         gdf = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, use_arrow=False)
-    except Exception as exc:  # pyogrio raises DataSourceError/DataLayerError/...
-        raise ValidationError([Problem(
-            src, "", "", f"cannot be read as a vector file ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200] if str(exc) else ''})",
-            "check that the file is complete and of the type its extension says; open it in "
-            "QGIS to see whether it is corrupt")]) from exc
+    except Exception as exc:  # DataSourceError and friends
+        raise ValidationError([unreadable_vector(path, exc)]) from exc
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise ValidationError([Problem(src, "", "geometry", "the layer has no geometry",
                                        "export the findings as a point layer")])
@@ -200,10 +209,12 @@ def _geojson_crs(obj: dict[str, object], src: str) -> CRS:
     return _WGS84 if crs.to_epsg() == 4326 else crs
 
 
-def read_geojson_findings(path: Path, target: CRS) -> RawTable:
-    """A GeoJSON FeatureCollection (or single Feature) of points."""
+def read_geojson_findings(path: Path, target: CRS, limits: Limits = DEFAULT_LIMITS,
+                          obj: object = None) -> RawTable:
+    """A GeoJSON FeatureCollection (or single Feature) of points (*obj*: already parsed)."""
     src = source_label(path)
-    obj = load_json(path)
+    if obj is None:
+        obj = load_json(path)
     if isinstance(obj, dict) and obj.get("type") == "Feature":
         obj = {"type": "FeatureCollection", "features": [obj], "crs": obj.get("crs")}
     if not isinstance(obj, dict) or obj.get("type") != "FeatureCollection" or not isinstance(
@@ -211,6 +222,7 @@ def read_geojson_findings(path: Path, target: CRS) -> RawTable:
         raise ValidationError([Problem(src, "", "", "not a GeoJSON FeatureCollection",
                                        "export the findings as GeoJSON points")])
     features = [f for f in obj["features"] if isinstance(f, dict)]
+    check_row_count(len(features), src, limits, "features")
     if not features:
         raise ValidationError([Problem(src, "", "", "the file has no features",
                                        "check that the right layer was exported")])

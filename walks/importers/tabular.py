@@ -44,6 +44,7 @@ from layers.lighting import (  # shared CSV/coordinate helpers (private there, r
     _parse_numbers,
     read_delimited,
 )
+from layers.profile import Limits
 from walks.importers._funnel import (
     RawFinding,
     RawTable,
@@ -52,6 +53,7 @@ from walks.importers._funnel import (
     personal_warning,
     split_photo_refs,
 )
+from walks.importers.limits import DEFAULT_LIMITS, check_csv_rows, over_limit
 
 logger = logging.getLogger(__name__)
 
@@ -166,8 +168,12 @@ def _norm_set(columns: list[str]) -> set[str]:
     return {norm_key(c) for c in columns}
 
 
-def read_csv_findings(path: Path, target: CRS) -> RawTable:
-    """Any CSV of findings: Epicollect5, Survey123 or our template (by its columns)."""
+def read_csv_findings(path: Path, target: CRS, limits: Limits = DEFAULT_LIMITS) -> RawTable:
+    """Any CSV of findings: Epicollect5, Survey123 or our template (by its columns).
+
+    Files with more rows than ``limits.rows_per_import`` are refused while counting, before
+    they are parsed."""
+    check_csv_rows(path, source_label(path), limits)
     df, rows = read_text_table(path)
     columns = [str(c) for c in df.columns]
     keys = _norm_set(columns)
@@ -293,10 +299,12 @@ def epicollect5_entries(obj: object) -> list[dict[str, object]] | None:
     return None
 
 
-def read_epicollect5_json(path: Path, target: CRS) -> RawTable:
-    """Epicollect5 JSON: entries flattened to the CSV export's columns, then read alike."""
+def read_epicollect5_json(path: Path, target: CRS, limits: Limits = DEFAULT_LIMITS,
+                         obj: object = None) -> RawTable:
+    """Epicollect5 JSON: entries flattened to the CSV export's columns, then read alike
+    (*obj*: the file already parsed)."""
     src = source_label(path)
-    entries = epicollect5_entries(load_json(path))
+    entries = epicollect5_entries(load_json(path) if obj is None else obj)
     if entries is None:
         raise ValidationError([Problem(
             src, "", "", "not an Epicollect5 export (no \"data\" list of entries with "
@@ -305,6 +313,10 @@ def read_epicollect5_json(path: Path, target: CRS) -> RawTable:
     if not entries:
         raise ValidationError([Problem(src, "", "", "the file has no entries",
                                        "check that the right form was exported")])
+    if len(entries) > limits.rows_per_import:
+        raise ValidationError([over_limit(
+            src, f"the file has {len(entries):,} entries".replace(",", " "),
+            limits.rows_per_import, "rows_per_import", "rows per import")])
     flat: list[dict[str, object]] = []
     for entry in entries:
         out: dict[str, object] = {}
