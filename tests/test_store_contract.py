@@ -384,3 +384,21 @@ def test_residents_say_not_fixed_and_staff_review(store: FindingStore) -> None:
         store.update_finding(f.id, f.version, not_fixed_reports=0)
     f = store.review_not_fixed(f.id, f.version, reopen=True, note="blinkar, ny felanmälan")
     assert (f.not_fixed_reports, f.state.label, f.fixed_at) == (0, "bedömd", None)
+
+
+def test_control_and_bidi_characters_are_stripped_on_every_way_in(store: FindingStore) -> None:
+    evil = "Lampa\u202e gpj.exe\x07 trasig\u200b"
+    f = store.add_finding(finding(description=evil, internal_note="ok\x00", channel="app\u202e"))
+    got = store.get_finding(f.id)
+    assert (got.description, got.description_original, got.internal_note, got.channel) == (
+        "Lampa gpj.exe trasig", "Lampa gpj.exe trasig", "ok", "app")
+    got = store.update_finding(f.id, 1, measure="Byt\u202d armatur", public_note="Klar\x1b")
+    assert (got.measure, got.public_note) == ("Byt armatur", "Klar")
+    frame = import_frame(1, start=70)
+    frame["description"] = ["Fynd\u2066 70\x08"]
+    frame["source_id"] = ["qfield:\u202edemo:70"]
+    rep = store.import_findings(frame, "f.gpkg")
+    got = store.get_finding(rep.new_ids[0])
+    assert (got.description, got.source_id) == ("Fynd 70", "qfield:demo:70")
+    w = store.add_walk(m.Walk(id="w-x", title="Kväll\u202e", start=NOW, light="mörker"))
+    assert w.title == "Kväll" and store.get_walk("w-x").title == "Kväll"

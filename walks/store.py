@@ -247,8 +247,31 @@ def _text(value: Any) -> str:
     return "" if _is_missing(value) else str(value)
 
 
-def _opt_text(value: Any) -> str | None:
-    return None if _is_missing(value) or str(value).strip() == "" else str(value)
+_TEXT_FIELDS = ("description", "description_original", "internal_note", "measure",
+                "closed_reason", "public_note", "raw_category")
+_ID_FIELDS = ("walk_id", "channel", "source_id", "luminaire_id")
+_WALK_TEXT_FIELDS = ("title", "area", "organiser", "focus", "school")
+
+
+def _cleaned(obj: Any, texts: Sequence[str], ids: Sequence[str] = ()) -> Any:
+    """*obj* (a Finding or Walk) with control, bidi-override and invisible characters
+    removed from its text fields (:func:`walks.text.clean_text`), on every way in."""
+    from walks.text import clean_text
+
+    changes: dict[str, Any] = {}
+    for name in texts:
+        value = getattr(obj, name)
+        if isinstance(value, str):
+            clean = clean_text(value)
+            if clean != value:
+                changes[name] = clean
+    for name in ids:
+        value = getattr(obj, name)
+        if isinstance(value, str):
+            clean_id = clean_text(value, single_line=True) or None
+            if clean_id != value:
+                changes[name] = clean_id
+    return dataclasses.replace(obj, **changes) if changes else obj
 
 
 def default_actor_id() -> str:
@@ -439,6 +462,8 @@ def prepare_import(gdf: gpd.GeoDataFrame, crs: str, source: str,
 
     Shared by all backends. See :meth:`GeoPackageStore.import_findings` for the frame.
     """
+    from walks.text import clean_text
+
     prep = _Prepared()
     missing = [c for c in _IMPORT_REQUIRED if c not in gdf.columns]
     if not isinstance(gdf, gpd.GeoDataFrame):
@@ -473,8 +498,8 @@ def prepare_import(gdf: gpd.GeoDataFrame, crs: str, source: str,
                 or not (math.isfinite(geom.x) and math.isfinite(geom.y)):
             bad("geometry", "missing, empty or non-point position",
                 "give each finding one point (fix it in the source and import again)")
-        category = _text(rec.get("category")).strip()
-        raw_category = _text(rec.get("raw_category"))
+        category = clean_text(rec.get("category"), single_line=True)
+        raw_category = clean_text(rec.get("raw_category"), single_line=True)
         if category not in labels:
             mapped, known = map_category(category or raw_category, categories)
             if known:
@@ -524,12 +549,12 @@ def prepare_import(gdf: gpd.GeoDataFrame, crs: str, source: str,
             except PhotoError as exc:
                 for pr in exc.problems:
                     bad("photo_paths", f"{Path(p).name}: {pr.message}", pr.fix)
-        walk_id = _opt_text(rec.get("walk_id"))
-        channel = _opt_text(rec.get("channel"))
-        source_id = _opt_text(rec.get("source_id"))
-        description = _text(rec.get("description"))
-        internal_note = _text(rec.get("internal_note"))
-        luminaire_id = _opt_text(rec.get("luminaire_id"))
+        walk_id = clean_text(rec.get("walk_id"), single_line=True) or None
+        channel = clean_text(rec.get("channel"), single_line=True) or None
+        source_id = clean_text(rec.get("source_id"), single_line=True) or None
+        description = clean_text(rec.get("description"))
+        internal_note = clean_text(rec.get("internal_note"))
+        luminaire_id = clean_text(rec.get("luminaire_id"), single_line=True) or None
         np_raw = rec.get("non_public")
         non_public = False if _is_missing(np_raw) else bool(np_raw)
         if row_problems:
@@ -677,7 +702,7 @@ class FindingStore:
         ValidationError
             The walk id is already used (field ``id``).
         """
-        new = dataclasses.replace(walk, version=1)
+        new = dataclasses.replace(_cleaned(walk, _WALK_TEXT_FIELDS, ("follows",)), version=1)
         now = _now()
         rec = _walk_record(new, created=now, updated=now, created_by=self._who(author_id),
                            updated_by=self._who(author_id))
@@ -784,7 +809,8 @@ class FindingStore:
                                                f"no walk with id {follows!r}",
                                                "give the id of the earlier walk",
                                                column_label="field")])
-            new = dataclasses.replace(current, **changes, version=current.version + 1)
+            new = _cleaned(dataclasses.replace(current, **changes, version=current.version + 1),
+                           _WALK_TEXT_FIELDS, ("follows",))
             rec = _walk_record(new, created=r.get("created"), updated=_now(),
                                created_by=r.get("created_by"), updated_by=self._who(author_id))
             if not t.update_walk(rec, expected_version):
@@ -829,7 +855,7 @@ class FindingStore:
             Invalid fields, unknown category or photo hashes, or the UUID already exists.
         """
         finding = dataclasses.replace(
-            finding, version=1, created=_ms(finding.created),
+            _cleaned(finding, _TEXT_FIELDS, _ID_FIELDS), version=1, created=_ms(finding.created),
             fixed_at=_ms(finding.fixed_at) if finding.fixed_at else None,
             moderation=self.moderation.initial(finding.channel, author_role))
         finding.validate(self.categories)
@@ -943,7 +969,8 @@ class FindingStore:
             for guarded in ("moderation", "not_fixed_reports"):
                 if getattr(new, guarded) != getattr(current, guarded) and guarded not in allow:
                     new = dataclasses.replace(new, **{guarded: getattr(current, guarded)})
-            new = dataclasses.replace(new, version=current.version + 1)
+            new = dataclasses.replace(_cleaned(new, _TEXT_FIELDS, _ID_FIELDS),
+                                      version=current.version + 1)
             new.validate(self.categories)
             self._check_photos_known(t, new)
             diffs = {}
