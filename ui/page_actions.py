@@ -369,6 +369,7 @@ def _page(store: FindingStore, role: str, tz: str, profile: Profile | None = Non
         _rule_overdue(findings, extra, tz)
     _moderation_queue(store, role, findings)
     _not_fixed_queue(store, role, findings)
+    _fault_list(store, tz)
     shown = _filters(findings, overdue, category_labels(store.categories,
                                                         include_inactive=True))
     st.caption(t("act_table_hint").format(n=len(shown), total=len(findings)))
@@ -474,3 +475,28 @@ def _not_fixed_queue(store: FindingStore, role: str, findings: gpd.GeoDataFrame)
             st.stop()
         st.session_state["act_message"] = t("act_saved")
         st.rerun()
+
+
+def _fault_list(store: FindingStore, tz: str) -> None:
+    """Open lamp faults (lighting findings that name a luminaire) and the fault list for
+    the repair crews as XLSX, one sheet per responsible party."""
+    import tempfile
+    from pathlib import Path
+
+    from walks.service import lamp_faults, write_fault_list
+
+    faults = lamp_faults(store)
+    if faults.empty:
+        return
+    with st.expander(t("fault_title").format(n=len(faults))):
+        st.dataframe(pd.DataFrame({
+            t("act_responsible"): faults["responsible"].fillna(t("act_no_responsible")),
+            t("fault_lamp"): faults["luminaire_id"].astype(str),
+            t("description"): faults["description"].astype(str),
+        }), hide_index=True, width="stretch", key="fault_table")
+        with tempfile.TemporaryDirectory() as tmp:
+            path, _n = write_fault_list(store, Path(tmp) / "felanmalningar.xlsx", tz)
+            data = path.read_bytes()
+        st.download_button(t("fault_download"), data, file_name="felanmalningar.xlsx",
+                           mime="application/vnd.openxmlformats-officedocument."
+                           "spreadsheetml.sheet", key="fault_download")

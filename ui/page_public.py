@@ -18,7 +18,7 @@ import shapely
 import streamlit as st
 from streamlit_folium import st_folium
 
-from layers import load_profile
+from layers import ValidationError, load_profile
 from layers.loader import Layers
 from promises.progress import fmt_number
 from ui import maps
@@ -284,4 +284,44 @@ def render() -> None:
         st.write(t("public_none"))
     else:
         st.markdown(findings_table_html(shown, _where(shown, skey)), unsafe_allow_html=True)
+        _not_fixed_form(layers, shown)
     _lighting_work(layers)
+
+
+def _not_fixed_form(layers: Layers, shown: gpd.GeoDataFrame) -> None:
+    """"Är det åtgärdat?": a resident can say that a finding marked fixed is not fixed.
+
+    No name or contact is asked for; the optional comment is internal (staff see it in
+    the history, the public never does). One report per finding and browser session.
+    """
+    fixed = shown.loc[shown["state_type"].astype(str).eq("fixed")]
+    if fixed.empty:
+        return
+    done: set[str] = st.session_state.setdefault("pub_not_fixed_sent", set())
+    with st.expander(t("nf_public_title")):
+        st.caption(t("nf_public_intro"))
+        ids = [html.unescape(str(i)) for i in fixed["id"]]
+        labels = {html.unescape(str(i)): html.unescape(f"{d} · {c} · {str(s)[:60]}")
+                  for i, d, c, s in zip(fixed["id"], fixed["date"], fixed["category"],
+                                        fixed["description"], strict=True)}
+        with st.form("pub_not_fixed"):
+            fid = st.selectbox(t("nf_public_pick"), ids, key="pub_nf_pick",
+                               format_func=lambda i: labels.get(i, i))
+            comment = st.text_input(t("nf_public_comment"), max_chars=300,
+                                    key="pub_nf_comment")
+            sent = st.form_submit_button(t("nf_public_send"), key="pub_nf_send")
+        if not sent:
+            return
+        if fid in done:
+            st.info(t("nf_public_already"))
+            return
+        from walks.service import open_store as open_profile_store
+
+        try:
+            with open_profile_store(layers.profile) as store:
+                store.report_not_fixed(str(fid), (comment or "").strip())
+        except (ValidationError, KeyError):
+            st.error(t("nf_public_failed"))
+            return
+        done.add(str(fid))
+        st.success(t("nf_public_thanks"))

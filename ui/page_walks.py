@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 import streamlit as st
@@ -71,7 +72,7 @@ from walks.service import import_file
 from walks.store import ConflictError, FindingStore
 
 #: Sections of the page (a radio, so only the chosen one is computed and drawn).
-SECTIONS: tuple[str, ...] = ("plan", "record", "import", "list")
+SECTIONS: tuple[str, ...] = ("plan", "record", "import", "list", "cycle")
 #: Clicks farther outside the municipality than this are refused, in metres (the same
 #: tolerance as imports: coast lines and border roads).
 CLICK_TOLERANCE_M = BOUNDARY_TOLERANCE_M
@@ -83,7 +84,7 @@ UPLOAD_DIR = uploads.UPLOAD_DIR
 PHOTO_TYPES = ("jpg", "jpeg", "png", "heic", "heif")
 #: Widget keys of the finding form, cleared after a save.
 FORM_KEYS = ("rec_category", "rec_severity", "rec_description", "rec_note", "rec_non_public",
-             "rec_photo_upload")
+             "rec_photo_upload", "rec_lamp")
 STATE_COLOURS = {"open": "#d7301f", "fixed": "#1a9641", "closed": "#7f7f7f"}
 
 
@@ -653,6 +654,10 @@ def _finding_form(layers: Layers, store: FindingStore, role: str, point: Point |
         note = st.text_area(t("rec_note"), max_chars=2000, key="rec_note",
                             help=t("rec_note_help"))
         non_public = st.checkbox(t("rec_non_public"), key="rec_non_public")
+        near = nearest_luminaires(layers.luminaires, point)
+        lamp = st.selectbox(t("rec_lamp"), ["", *near], key="rec_lamp",
+                            help=t("rec_lamp_help"),
+                            format_func=lambda i: near.get(i, t("rec_lamp_none")))
         walk_id = st.selectbox(t("rec_walk"), walk_options,
                                index=walk_options.index(current.id) if current else 0,
                                format_func=lambda w: _walk_label(walks, w), key="rec_walk")
@@ -671,7 +676,7 @@ def _finding_form(layers: Layers, store: FindingStore, role: str, point: Point |
             severity=int(severity), description=(description or "").strip(),
             internal_note=(note or "").strip(), walk_id=walk_id or None,
             channel=APP_CHANNEL, photos=(photo.sha256,) if photo else (),
-            non_public=bool(non_public))
+            non_public=bool(non_public), luminaire_id=str(lamp) if lamp else None)
     except ValidationError as exc:
         show_error(t("rec_invalid"), exc)
         return
@@ -680,6 +685,27 @@ def _finding_form(layers: Layers, store: FindingStore, role: str, point: Point |
         st.session_state["walk_draft"] = Draft(finding, tuple(map(str, dups.index)))
         st.rerun()
     _save_finding(store, role, finding)
+
+
+def nearest_luminaires(luminaires: gpd.GeoDataFrame, point: Point | None,
+                       radius_m: float = 30.0, n: int = 8) -> dict[str, str]:
+    """The luminaires nearest *point* (within *radius_m*, at most *n*), for a lamp fault:
+    id -> label ``"A-010018 · 12 m · Högtrycksnatrium"``, nearest first (ties by id).
+
+    *point* and *luminaires* are in the profile CRS (metres); empty without a point.
+    """
+    if point is None or len(luminaires) == 0:
+        return {}
+    dist = pd.Series(shapely.distance(np.asarray(luminaires.geometry.values, dtype=object),
+                                      point), index=luminaires.index.astype(str))
+    near = dist[dist.le(radius_m)]
+    order = sorted(((str(i), float(d)) for i, d in near.items()),
+                   key=lambda kv: (kv[1], kv[0]))[:n]
+    src = dict(zip(luminaires.index.astype(str),
+                   luminaires["light_source"].astype(str) if "light_source" in luminaires.columns
+                   else [""] * len(luminaires), strict=True))
+    return {i: " · ".join(x for x in (i, f"{d:.0f} m", src.get(i, "")) if x)
+            for i, d in order}
 
 
 def _reset_form() -> None:
@@ -901,5 +927,93 @@ def render() -> None:
             _record_section(layers, store, role, findings, walks, current)
         elif section == "import":
             _import_section(layers, store, current)
+        elif section == "cycle":
+            _cycle_section(store, walks, findings, current, prof)
         else:
             _list_section(store, findings, current, prof.timezone)
+
+
+def _cycle_section(store: FindingStore, walks: gpd.GeoDataFrame, findings: gpd.GeoDataFrame,
+                   current: Walk | None, prof: Any) -> None:
+    """The walk cycle (Brå/Boverket): förmöte, walk, återkopplingsmöte and protocol for
+    every walk, overdue protocols first; the förmöte and feedback meeting of the chosen
+    walk; a follow-up walk on the same route, and what became of the earlier findings."""
+    from walks.cycle import compare_walks, follow_up_walk, walk_cycles
+    from walks.model import PARTICIPANT_GROUPS
+
+    st.subheader(t("cyc_title"))
+    zone = ZoneInfo(prof.timezone)
+    today = datetime.now(zone).date()
+    table = walk_cycles(walks, findings, today, protocol_weeks=prof.protocol_weeks,
+                        tz=prof.timezone)
+    late = table.loc[table["protocol_overdue"]]
+    if len(late):
+        st.error(t("cyc_overdue").format(n=len(late), weeks=prof.protocol_weeks), icon="⏰")
+    if table.empty:
+        st.info(t("cyc_none"))
+    else:
+        def d(v: object) -> str:
+            return "" if v is None or pd.isna(v) else str(v)  # type: ignore[call-overload]
+        st.dataframe(pd.DataFrame({
+            t("cyc_walk"): [str(x) for x in table["title"]],
+            t("cyc_date"): [d(x) for x in table["start_date"]],
+            t("cyc_premeeting"): [d(x) for x in table["premeeting"]],
+            t("cyc_feedback"): [d(x) for x in table["feedback_meeting"]],
+            t("cyc_protocol"): [d(x) or ("⚠ " + t("cyc_due") + " " + d(y) if o else
+                                         t("cyc_due") + " " + d(y) if h else "")
+                                for x, y, o, h in zip(table["protocol_published"],
+                                                      table["protocol_due"],
+                                                      table["protocol_overdue"],
+                                                      table["held"], strict=True)],
+            t("cyc_decided"): [f"{a}/{b}" for a, b in zip(table["decided"],
+                                                           table["findings"], strict=True)],
+        }), hide_index=True, width="stretch", key="cyc_table")
+    if current is None:
+        st.caption(t("cyc_choose"))
+        return
+    with st.form("cyc_form"):
+        st.markdown(f"**{md(current.title)}**")
+        c1, c2 = st.columns(2)
+        pre = c1.date_input(t("cyc_premeeting"), value=current.premeeting_at.astimezone(zone)
+                            .date() if current.premeeting_at else None, key="cyc_pre")
+        fb = c2.date_input(t("cyc_feedback"), value=current.feedback_at.astimezone(zone)
+                           .date() if current.feedback_at else None, key="cyc_fb")
+        invited = st.multiselect(t("cyc_invited"), list(PARTICIPANT_GROUPS),
+                                 default=list(current.invited), key="cyc_invited")
+        focus = st.text_input(t("cyc_focus"), value=current.focus, max_chars=300,
+                              key="cyc_focus")
+        saved = st.form_submit_button(t("act_save"), type="primary", key="cyc_save")
+    if saved:
+        def at18(day: object) -> datetime | None:
+            return (datetime.combine(day, datetime.min.time(), zone).replace(hour=18)
+                    if isinstance(day, date) else None)
+        try:
+            store.update_walk(current.id, current.version, premeeting_at=at18(pre),
+                              feedback_at=at18(fb), invited=tuple(invited),
+                              focus=(focus or "").strip())
+        except (ValidationError, ConflictError) as exc:
+            show_error(t("act_invalid"), exc)
+            return
+        st.session_state["walk_message"] = t("act_saved")
+        st.rerun()
+    if current.follows:
+        c = compare_walks(walks, findings, current.id)
+        st.info(t("cyc_compare").format(fixed=c.fixed, total=c.total, closed=c.closed,
+                                         remaining=c.remaining, new=c.new))
+    with st.form("cyc_follow"):
+        when = st.date_input(t("cyc_follow_date"), value=None, key="cyc_follow_date")
+        follow = st.form_submit_button(t("cyc_follow"), key="cyc_follow_btn")
+    if follow:
+        if not isinstance(when, date):
+            st.error(t("cyc_follow_no_date"))
+            return
+        start = datetime.combine(when, datetime.min.time(), zone).replace(hour=18)
+        try:
+            new = store.add_walk(follow_up_walk(
+                current, f"{current.id}-uppfoljning-{when:%Y-%m-%d}", start))
+        except ValidationError as exc:
+            show_error(t("act_invalid"), exc)
+            return
+        st.session_state["walk_current_next"] = new.id
+        st.session_state["walk_message"] = t("cyc_follow_done").format(id=new.id)
+        st.rerun()

@@ -201,6 +201,63 @@ TEXTS: dict[str, tuple[str, str]] = {
     "walk_section_record": ("Registrera fynd", "Record findings"),
     "walk_section_import": ("Importera fil", "Import a file"),
     "walk_section_list": ("Vandringens fynd", "The walk's findings"),
+    "rec_lamp": ("Armatur (vid fel på en lampa)", "Luminaire (for a lamp fault)"),
+    "rec_lamp_help": ("Närmaste armaturerna till platsen du klickade på. Ett öppet fynd i "
+                      "kategorin belysning med en armatur gör att den räknas som släckt i "
+                      "belysningsmodellen tills fyndet är åtgärdat, och den hamnar i "
+                      "felanmälningslistan.", "The luminaires nearest the point you clicked. "
+                      "An open lighting finding with a luminaire makes it count as dark in "
+                      "the lighting model until the finding is fixed, and puts it on the "
+                      "fault list."),
+    "rec_lamp_none": ("(ingen)", "(none)"),
+    "nf_public_title": ("Är det åtgärdat? Säg till om något inte är det",
+                        "Is it fixed? Tell us if it is not"),
+    "nf_public_intro": ("Välj ett fynd som står som åtgärdat men inte är det. Personalen tittar "
+                        "på det igen. Du behöver inte lämna namn.",
+                        "Choose a finding marked fixed that is not. Staff will look at it "
+                        "again. You do not need to give your name."),
+    "nf_public_pick": ("Fynd som står som åtgärdat", "Finding marked fixed"),
+    "nf_public_comment": ("Vad är fel? (valfritt, skriv inga personuppgifter)",
+                          "What is wrong? (optional, no personal details)"),
+    "nf_public_send": ("Det är inte åtgärdat", "It is not fixed"),
+    "nf_public_thanks": ("Tack! Personalen tittar på det igen.",
+                         "Thank you! Staff will look at it again."),
+    "nf_public_already": ("Du har redan sagt till om det här fyndet.",
+                          "You have already told us about this finding."),
+    "nf_public_failed": ("Det gick inte att spara. Fyndet kan ha ändrats; ladda om sidan.",
+                         "It could not be saved. The finding may have changed; reload the "
+                         "page."),
+    "fault_title": ("Felanmälda armaturer ({n})", "Reported lamp faults ({n})"),
+    "fault_lamp": ("Armatur", "Luminaire"),
+    "fault_download": ("Felanmälningslista för reparationslaget (XLSX)",
+                       "Fault list for the repair crew (XLSX)"),
+    "walk_section_cycle": ("Förmöte och återkoppling", "Meetings and follow-up"),
+    "cyc_title": ("Vandringens cykel: förmöte, vandring, återkopplingsmöte, protokoll",
+                  "The walk cycle: planning meeting, walk, feedback meeting, protocol"),
+    "cyc_overdue": ("{n} protokoll är inte publicerade inom {weeks} veckor efter vandringen.",
+                    "{n} protocols were not published within {weeks} weeks of the walk."),
+    "cyc_none": ("Inga vandringar ännu.", "No walks yet."),
+    "cyc_walk": ("Vandring", "Walk"),
+    "cyc_date": ("Datum", "Date"),
+    "cyc_premeeting": ("Förmöte", "Planning meeting"),
+    "cyc_feedback": ("Återkopplingsmöte", "Feedback meeting"),
+    "cyc_protocol": ("Protokoll publicerat", "Protocol published"),
+    "cyc_due": ("senast", "due"),
+    "cyc_decided": ("Fynd med beslut", "Findings decided"),
+    "cyc_choose": ("Välj en vandring ovan för att registrera möten eller planera en "
+                   "uppföljning.", "Choose a walk above to record meetings or plan a "
+                   "follow-up."),
+    "cyc_invited": ("Inbjudna grupper (inga namn)", "Groups invited (no names)"),
+    "cyc_focus": ("Fokus", "Focus"),
+    "cyc_compare": ("Uppföljning av den tidigare vandringen: {fixed} av {total} fynd "
+                    "åtgärdade, {closed} avslutade utan åtgärd, {remaining} kvar; {new} nya "
+                    "fynd.", "Follow-up of the earlier walk: {fixed} of {total} findings "
+                    "fixed, {closed} closed without action, {remaining} remain; {new} new."),
+    "cyc_follow_date": ("Datum för en uppföljande vandring på samma slinga",
+                        "Date of a follow-up walk on the same route"),
+    "cyc_follow": ("Planera uppföljande vandring", "Plan a follow-up walk"),
+    "cyc_follow_no_date": ("Välj ett datum.", "Choose a date."),
+    "cyc_follow_done": ("Uppföljande vandring {id} planerad.", "Follow-up walk {id} planned."),
     "walk_plan": ("Planera en vandring", "Plan a walk"),
     "walk_school": ("Utpekad skola", "Designated school"),
     "walk_length": ("Önskad längd (m)", "Wanted length (m)"),
