@@ -283,7 +283,7 @@ def segment_tables(result: Any) -> dict[str, pd.DataFrame]:
 def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | Path,
                           profile: Any, paths: gpd.GeoDataFrame | None = None,
                           what: tuple[str, ...] = ("gpkg", "csv", "xlsx", "tif", "json"),
-                          ) -> dict[str, Path]:
+                          stages: Any = None) -> dict[str, Path]:
     """Write the ranking's files into *out*; returns name -> path of what was written.
 
     Parameters
@@ -300,7 +300,12 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
         The path layer; needed for ``"tif"`` (the raster is clipped around it).
     what : tuple of str
         Any of ``gpkg``, ``csv``, ``xlsx``, ``tif``, ``json``.
+    stages : callable, optional
+        ``stages(name)`` returns a context manager timing one file kind (the benchmark's
+        :class:`trygga_cli.rank.Stages`); None: not timed.
     """
+    import contextlib
+
     from gis.raster_out import write_illuminance_geotiff
 
     out = Path(out)
@@ -310,24 +315,30 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
     # Written one after the other. GDAL in pyogrio and in rasterio must not run at the same
     # time (a threaded attempt gave rasterio "no geotransform" warnings), and writing the
     # tables on a thread beside them was slower than this (GIL contention; measured).
+    step = stages or (lambda _name: contextlib.nullcontext())
     if "gpkg" in what:
-        files["gpkg"] = write_ranking_gpkg(out / "ranking.gpkg", {
-            "segments": result.segments, "work_packages": result.packages,
-            "led_replacements": result.led, "luminaires": luminaires})
+        with step("gpkg"):
+            files["gpkg"] = write_ranking_gpkg(out / "ranking.gpkg", {
+                "segments": result.segments, "work_packages": result.packages,
+                "led_replacements": result.led, "luminaires": luminaires})
     if "tif" in what and paths is not None:
-        files["tif"] = write_illuminance_geotiff(
-            out / "illuminance.tif", paths, luminaires,
-            default_height_m=profile.lighting.default_mounting_height_m)
-    tables = segment_tables(result) if ("csv" in what or "xlsx" in what) else {}
+        with step("tif"):
+            files["tif"] = write_illuminance_geotiff(
+                out / "illuminance.tif", paths, luminaires,
+                default_height_m=profile.lighting.default_mounting_height_m)
+    with step("tables"):
+        tables = segment_tables(result) if ("csv" in what or "xlsx" in what) else {}
     if "csv" in what:
-        for name, df in tables.items():
-            files[f"{name}.csv"] = write_csv_sv(df, out / f"{name}.csv")
+        with step("csv"):
+            for name, df in tables.items():
+                files[f"{name}.csv"] = write_csv_sv(df, out / f"{name}.csv")
     if "xlsx" in what:
-        files["xlsx"] = write_xlsx({
-            "segments": ("Segment", tables["segments"]),
-            "work_packages": ("Åtgärdspaket", tables["work_packages"]),
-            "led_replacements": ("LED-byten", tables["led_replacements"])},
-            out / "ranking.xlsx", currency=profile.costs.currency)
+        with step("xlsx"):
+            files["xlsx"] = write_xlsx({
+                "segments": ("Segment", tables["segments"]),
+                "work_packages": ("Åtgärdspaket", tables["work_packages"]),
+                "led_replacements": ("LED-byten", tables["led_replacements"])},
+                out / "ranking.xlsx", currency=profile.costs.currency)
     if "json" in what:
         files["json"] = write_json(result.summary(profile), out / "summary.json")
     return files

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +25,31 @@ STEP_SV = {"layers": "läser lager", "segments": "delar upp i segment",
            "darkness": "mörker under skolvägen", "score": "poäng och rangordning",
            "packages": "åtgärdspaket", "led": "LED-byten", "outputs": "skriver filer",
            "raster": "illuminance.tif"}
+
+
+class Stages:
+    """Wall time (s) and the process's peak RSS (MB, ``ru_maxrss``, monotonic) after each
+    named stage of a run; for ``bench/run_scale.py``. Use as ``with stages("name"): ...``."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, float | str]] = []
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        import resource
+        import time
+
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            self.records.append({"stage": name, "seconds": time.perf_counter() - t0,
+                                 "peak_rss_mb": peak_kb / 1024})
+
+
+def _no_stage(_name: str) -> contextlib.AbstractContextManager[None]:
+    return contextlib.nullcontext()
 
 
 def cache_folder() -> Path:
@@ -151,8 +178,13 @@ def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
 
 def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str | None = None,
              lighting: Path | None = None, findings: Path | None = None,
-             raster: bool = True) -> int:
-    """Run the ranking end to end; returns the exit code (0 ok, 2 bad input)."""
+             raster: bool = True,
+             stages: Callable[[str], contextlib.AbstractContextManager[None]] | None = None,
+             ) -> int:
+    """Run the ranking end to end; returns the exit code (0 ok, 2 bad input).
+
+    ``stages`` (a :class:`Stages`) times the layers, routes, rank and each output file.
+    """
     from gis.outputs import write_ranking_outputs
     from gis.ranking import rank
     from layers import ValidationError, load_profile
@@ -161,12 +193,13 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
     from walks.service import open_findings as store_open_findings
     from walks.service import open_store
 
+    step = stages or _no_stage
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   transient=True) as bar:
         task = bar.add_task(t("läser lager", "loading layers"), total=None)
 
-        def progress(step: str) -> None:
-            bar.update(task, description=t(STEP_SV.get(step, step), step.replace("_", " ")))
+        def progress(name: str) -> None:
+            bar.update(task, description=t(STEP_SV.get(name, name), name.replace("_", " ")))
 
         try:
             prof = load_profile(profile_path)
@@ -179,11 +212,13 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
                 src = dataclasses.replace(src, lighting_inventory=lighting)
             if src is not prof.sources:
                 prof = dataclasses.replace(prof, sources=src)
-            layers = cached_layers(prof)
-            if findings is not None:
-                open_findings = read_open_findings(findings, prof.crs)
-            else:
-                open_findings = store_open_findings(open_store(prof))
+            with step("layers"):
+                layers = cached_layers(prof)
+            with step("findings"):
+                if findings is not None:
+                    open_findings = read_open_findings(findings, prof.crs)
+                else:
+                    open_findings = store_open_findings(open_store(prof))
         except (ValidationError, OsmDownloadError) as exc:
             typer.echo(t("Fel i indata:", "Invalid input:") + f"\n{exc}", err=True)
             return 2
@@ -192,15 +227,17 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
                        err=True)
             return 2
         progress("school_routes")
-        routes = cached_route_counts(layers, prof.lighting.segment_length_m)
-        result = rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
+        with step("school_routes"):
+            routes = cached_route_counts(layers, prof.lighting.segment_length_m)
+        with step("rank"):
+            result = rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
                       layers.priority_areas, prof, findings=open_findings,
-                      route_counts=routes, progress=progress,
-                      origins=layers.route_origins(), walkable=layers.walkable)
+                          route_counts=routes, progress=progress,
+                          origins=layers.route_origins(), walkable=layers.walkable)
         progress("outputs")
         write_ranking_outputs(result, layers.luminaires, out, prof, paths=layers.paths,
                               what=("gpkg", "csv", "xlsx", "tif", "json") if raster
-                              else ("gpkg", "csv", "xlsx", "json"))
+                              else ("gpkg", "csv", "xlsx", "json"), stages=stages)
         summary = result.summary(prof)
     typer.echo(format_rank_summary(summary, out))
     return 0
