@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import warnings
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -76,6 +77,10 @@ def _csv_texts(col: pd.Series) -> list[str]:
     return table[codes].tolist()  # code -1 (missing) picks the trailing ""
 
 
+#: Rows formatted at a time by :func:`write_csv_sv` (bounds the text held in memory).
+CSV_CHUNK_ROWS = 100_000
+
+
 def write_csv_sv(df: pd.DataFrame, path: str | Path) -> Path:
     """Write a table as Swedish Excel CSV: UTF-8 with BOM, ``;``, decimal comma, CRLF.
 
@@ -83,10 +88,13 @@ def write_csv_sv(df: pd.DataFrame, path: str | Path) -> Path:
     per-value decimal formatter (the tests compare the two).
     """
     path = Path(path)
-    columns = [_csv_texts(df.iloc[:, j]) for j in range(df.shape[1])]
     header = ";".join(_csv_texts(pd.Series([str(c) for c in df.columns], dtype=object)))
-    lines = [header, *(";".join(row) for row in zip(*columns, strict=True))]
-    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8-sig", newline="")
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        fh.write(header + "\r\n")
+        for start in range(0, len(df), CSV_CHUNK_ROWS):  # bounded memory: rows in chunks
+            part = df.iloc[start:start + CSV_CHUNK_ROWS]
+            columns = [_csv_texts(part.iloc[:, j]) for j in range(part.shape[1])]
+            fh.write("".join(";".join(row) + "\r\n" for row in zip(*columns, strict=True)))
     return path
 
 
@@ -228,6 +236,10 @@ def embed_qgis_styles(gpkg: str | Path, styles: dict[str, tuple[str, str]]) -> N
         con.close()
 
 
+#: Write GeoPackage layers through pyogrio's Arrow path (columns, no per-feature Python).
+GPKG_USE_ARROW = True
+
+
 def write_ranking_gpkg(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> Path:
     """Write the ranking layers to one GeoPackage with embedded QGIS styles.
 
@@ -243,7 +255,8 @@ def write_ranking_gpkg(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) ->
     if path.exists():
         path.unlink()
     for name, gdf in layers.items():
-        gdf.reset_index().to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+        gdf.reset_index().to_file(path, layer=name, driver="GPKG", engine="pyogrio",
+                                  use_arrow=GPKG_USE_ARROW)
     status_cats = {k: (STATUS_LABELS_SV[k], c) for k, c in STATUS_COLOURS.items()}
     styles = {
         "segments": ("Belysningsstatus", _qml_categorized("lighting_status", status_cats,
@@ -280,6 +293,25 @@ def segment_tables(result: Any) -> dict[str, pd.DataFrame]:
             "led_replacements": table_for_excel(result.led)}
 
 
+#: Rows of one Excel worksheet (Excel's limit, the header row included).
+EXCEL_MAX_ROWS = 1_048_576
+
+
+def xlsx_too_large(tables: dict[str, pd.DataFrame]) -> str | None:
+    """Why the XLSX cannot be written (a table has more rows than an Excel sheet), or None.
+
+    Over Excel's :data:`EXCEL_MAX_ROWS` rows (header included) the workbook would be cut or
+    refused by Excel, so :func:`write_ranking_outputs` then writes the CSV files only.
+    """
+    big = {name: len(df) for name, df in tables.items() if len(df) + 1 > EXCEL_MAX_ROWS}
+    if not big:
+        return None
+    return ("ranking.xlsx not written: " + ", ".join(f"{n} has {r:,} rows" for n, r in
+                                                     big.items()).replace(",", " ")
+            + f", more than an Excel sheet holds ({EXCEL_MAX_ROWS - 1:,} rows and a header)"
+            .replace(",", " ") + ". Use the CSV files (all rows) instead.")
+
+
 def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | Path,
                           profile: Any, paths: gpd.GeoDataFrame | None = None,
                           what: tuple[str, ...] = ("gpkg", "csv", "xlsx", "tif", "json"),
@@ -299,7 +331,8 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
     paths : GeoDataFrame, optional
         The path layer; needed for ``"tif"`` (the raster is clipped around it).
     what : tuple of str
-        Any of ``gpkg``, ``csv``, ``xlsx``, ``tif``, ``json``.
+        Any of ``gpkg``, ``csv``, ``xlsx``, ``tif``, ``json``. The XLSX is left out, with
+        a warning (:func:`xlsx_too_large`), when a table has more rows than an Excel sheet.
     stages : callable, optional
         ``stages(name)`` returns a context manager timing one file kind (the benchmark's
         :class:`trygga_cli.rank.Stages`); None: not timed.
@@ -332,7 +365,10 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
         with step("csv"):
             for name, df in tables.items():
                 files[f"{name}.csv"] = write_csv_sv(df, out / f"{name}.csv")
-    if "xlsx" in what:
+    too_big = xlsx_too_large(tables) if "xlsx" in what else None
+    if too_big:
+        warnings.warn(too_big, UserWarning, stacklevel=2)
+    if "xlsx" in what and not too_big:
         with step("xlsx"):
             files["xlsx"] = write_xlsx({
                 "segments": ("Segment", tables["segments"]),

@@ -235,11 +235,23 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
                           route_counts=routes, progress=progress,
                           origins=layers.route_origins(), walkable=layers.walkable)
         progress("outputs")
-        write_ranking_outputs(result, layers.luminaires, out, prof, paths=layers.paths,
-                              what=("gpkg", "csv", "xlsx", "tif", "json") if raster
-                              else ("gpkg", "csv", "xlsx", "json"), stages=stages)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="ranking.xlsx not written")
+            files = write_ranking_outputs(
+                result, layers.luminaires, out, prof, paths=layers.paths,
+                what=("gpkg", "csv", "xlsx", "tif", "json") if raster
+                else ("gpkg", "csv", "xlsx", "json"), stages=stages)
         summary = result.summary(prof)
     typer.echo(format_rank_summary(summary, out))
+    if "xlsx" not in files:
+        from gis.outputs import xlsx_too_large
+
+        why = xlsx_too_large({"segments": result.segments, "work_packages": result.packages,
+                              "led_replacements": result.led})
+        typer.echo(t("ranking.xlsx skrevs inte: fler rader än ett Excel-blad rymmer "
+                     "(1 048 575). Använd CSV-filerna (alla rader).", str(why)))
     return 0
 
 
