@@ -367,6 +367,70 @@ def _routing_lines(segments: gpd.GeoDataFrame, walkable: gpd.GeoDataFrame | None
     return gpd.GeoDataFrame(geometry=np.asarray(parts, dtype=object), crs=segments.crs), owner
 
 
+def _route_parts(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
+                 origins: gpd.GeoDataFrame | gpd.GeoSeries | None,
+                 walkable: gpd.GeoDataFrame | None, *, grid_spacing_m: float,
+                 max_distance_m: float, origin_snap_m: float, school_snap_m: float,
+                 snap_m: float) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray,
+                                         dict[str, dict[str, int]], list[str]]:
+    """The work of :func:`school_route_counts` (inputs already checked): the routing lines,
+    per line its segment position (-1 for roads) and its route count, the homes reached per
+    school name, and the ids of schools without a network node."""
+    lines, owner = _routing_lines(segments, walkable)
+    net = _CsrNetwork(lines, snap_m)
+    node_xy: np.ndarray = net.node_xy
+    school_geoms = geometry_array(schools)
+    names = (schools["name"].astype(str).tolist() if "name" in schools.columns
+             else [str(i) for i in schools.index])
+    counts = np.zeros(len(lines), dtype=np.int64)
+    if len(node_xy) == 0 or len(school_geoms) == 0:
+        return lines, owner, counts, {}, []
+    node_points = np.asarray(shapely.points(node_xy), dtype=object)
+
+    # Origins, snapped once to their nearest node.
+    origin_geoms = (_grid_origins(node_xy, grid_spacing_m) if origins is None
+                    else geometry_array(origins))
+    origin_node, _ = _nearest_positions(origin_geoms, node_points, origin_snap_m)
+    ok = origin_node >= 0
+    origin_geoms, origin_node = origin_geoms[ok], origin_node[ok]
+    logger.debug("%d of %d origins within %.0f m of the network", ok.sum(), len(ok),
+                 origin_snap_m)
+
+    # Origins near each school (straight line), and school nodes.
+    if len(origin_geoms):
+        o_school, o_pos = shapely.STRtree(origin_geoms).query(
+            school_geoms, predicate="dwithin", distance=max_distance_m)
+    else:
+        o_school = o_pos = np.empty(0, dtype=np.intp)
+    node_tree = shapely.STRtree(node_points)
+    s_school, s_node = node_tree.query(school_geoms, predicate="dwithin", distance=school_snap_m)
+    fallback, _ = _nearest_positions(school_geoms, node_points, max_distance_m)
+
+    reached: dict[str, dict[str, int]] = {}
+    unreached: list[str] = []
+    cutoff = 1.5 * max_distance_m
+    order = np.argsort(o_school, kind="stable")
+    o_school, o_pos = o_school[order], o_pos[order]
+    o_bounds = np.searchsorted(o_school, np.arange(len(school_geoms) + 1))
+    order = np.argsort(s_school, kind="stable")
+    s_school, s_node = s_school[order], s_node[order]
+    s_bounds = np.searchsorted(s_school, np.arange(len(school_geoms) + 1))
+    for k in range(len(school_geoms)):
+        sources = s_node[s_bounds[k]:s_bounds[k + 1]]
+        if len(sources) == 0:
+            sources = fallback[k:k + 1][fallback[k:k + 1] >= 0]
+        if len(sources) == 0:
+            unreached.append(str(schools.index[k]))
+            continue
+        near = origin_node[o_pos[o_bounds[k]:o_bounds[k + 1]]]
+        entry = reached.setdefault(names[k], {"near": 0, "reached": 0})
+        entry["near"] += len(near)
+        if not len(near):
+            continue
+        entry["reached"] += net.tree_routes(np.unique(sources), near, cutoff, counts)
+    return lines, owner, counts, reached, unreached
+
+
 def school_route_counts(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
                         origins: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
                         grid_spacing_m: float = ROUTE_GRID_SPACING_M,
@@ -440,59 +504,10 @@ def school_route_counts(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
 
     result = pd.Series(np.zeros(len(segments), dtype=np.int64), index=segments.index,
                        name="school_routes")
-    lines, owner = _routing_lines(segments, walkable)
-    net = _CsrNetwork(lines, snap_m)
-    node_xy: np.ndarray = net.node_xy
-    school_geoms = geometry_array(schools)
-    names = (schools["name"].astype(str).tolist() if "name" in schools.columns
-             else [str(i) for i in schools.index])
-    result.attrs["homes_reached"] = {}
-    if len(node_xy) == 0 or len(school_geoms) == 0:
-        return result
-    node_points = np.asarray(shapely.points(node_xy), dtype=object)
-
-    # Origins, snapped once to their nearest node.
-    origin_geoms = (_grid_origins(node_xy, grid_spacing_m) if origins is None
-                    else geometry_array(origins))
-    origin_node, _ = _nearest_positions(origin_geoms, node_points, origin_snap_m)
-    ok = origin_node >= 0
-    origin_geoms, origin_node = origin_geoms[ok], origin_node[ok]
-    logger.debug("%d of %d origins within %.0f m of the network", ok.sum(), len(ok),
-                 origin_snap_m)
-
-    # Origins near each school (straight line), and school nodes.
-    if len(origin_geoms):
-        o_school, o_pos = shapely.STRtree(origin_geoms).query(
-            school_geoms, predicate="dwithin", distance=max_distance_m)
-    else:
-        o_school = o_pos = np.empty(0, dtype=np.intp)
-    node_tree = shapely.STRtree(node_points)
-    s_school, s_node = node_tree.query(school_geoms, predicate="dwithin", distance=school_snap_m)
-    fallback, _ = _nearest_positions(school_geoms, node_points, max_distance_m)
-
-    counts = np.zeros(len(lines), dtype=np.int64)
-    reached: dict[str, dict[str, int]] = {}
-    unreached: list[str] = []
-    cutoff = 1.5 * max_distance_m
-    order = np.argsort(o_school, kind="stable")
-    o_school, o_pos = o_school[order], o_pos[order]
-    o_bounds = np.searchsorted(o_school, np.arange(len(school_geoms) + 1))
-    order = np.argsort(s_school, kind="stable")
-    s_school, s_node = s_school[order], s_node[order]
-    s_bounds = np.searchsorted(s_school, np.arange(len(school_geoms) + 1))
-    for k in range(len(school_geoms)):
-        sources = s_node[s_bounds[k]:s_bounds[k + 1]]
-        if len(sources) == 0:
-            sources = fallback[k:k + 1][fallback[k:k + 1] >= 0]
-        if len(sources) == 0:
-            unreached.append(str(schools.index[k]))
-            continue
-        near = origin_node[o_pos[o_bounds[k]:o_bounds[k + 1]]]
-        entry = reached.setdefault(names[k], {"near": 0, "reached": 0})
-        entry["near"] += len(near)
-        if not len(near):
-            continue
-        entry["reached"] += net.tree_routes(np.unique(sources), near, cutoff, counts)
+    _lines, owner, counts, reached, unreached = _route_parts(
+        segments, schools, origins, walkable, grid_spacing_m=grid_spacing_m,
+        max_distance_m=max_distance_m, origin_snap_m=origin_snap_m,
+        school_snap_m=school_snap_m, snap_m=snap_m)
     if unreached:
         warnings.warn(f"{len(unreached)} school(s) have no network node within "
                       f"{max_distance_m:g} m and get no routes: {', '.join(unreached[:10])}",
@@ -523,3 +538,153 @@ def layer_route_counts(layers: Layers, segments: gpd.GeoDataFrame) -> pd.Series:
     """
     return school_route_counts(segments, layers.schools, origins=layers.route_origins(),
                                walkable=layers.walkable)
+
+
+#: Side in metres of the square tiles the schools are grouped in by
+#: :func:`school_route_counts_tiled`.
+ROUTE_TILE_M = 20_000.0
+
+
+def route_halo_m(max_distance_m: float = 2000.0, origin_snap_m: float = 100.0,
+                 school_snap_m: float = 30.0) -> float:
+    """Width (m) around a tile's school grounds that holds everything their routes use.
+
+    A school's search starts at nodes within ``school_snap_m`` of its grounds (else at the
+    nearest node within ``max_distance_m``) and goes 1.5 × ``max_distance_m`` along the
+    network, which is never shorter than the straight line; its origins lie within
+    ``max_distance_m`` and snap to a node within ``origin_snap_m``. One metre of margin.
+    """
+    start = max(max_distance_m, school_snap_m)
+    return start + max(1.5 * max_distance_m, origin_snap_m) + 1.0
+
+
+def _tile_route_parts(segments: gpd.GeoDataFrame, positions: np.ndarray,
+                      schools: gpd.GeoDataFrame, origins: gpd.GeoDataFrame | None,
+                      walkable: gpd.GeoDataFrame | None, params: dict[str, float]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                 dict[str, dict[str, int]], list[str]]:
+    """One tile's routes (runs on a worker): per routing line with routes, the global
+    position of its segment, its end points (x0, y0, x1, y1 in metres: the line's identity
+    across tiles) and its count; and the homes reached and unreached schools."""
+    lines, owner, counts, reached, unreached = _route_parts(
+        segments, schools, origins, walkable, **params)
+    used = np.flatnonzero((counts > 0) & (owner >= 0))
+    geoms = geometry_array(lines)[used]
+    ends = np.hstack([shapely.get_coordinates(shapely.get_point(geoms, 0)),
+                      shapely.get_coordinates(shapely.get_point(geoms, -1))])
+    return positions[owner[used]], ends, counts[used], reached, unreached
+
+
+def school_route_counts_tiled(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
+                              origins: gpd.GeoDataFrame | gpd.GeoSeries | None = None, *,
+                              walkable: gpd.GeoDataFrame | None = None,
+                              tile_m: float = ROUTE_TILE_M, map_tiles: Any = None,
+                              grid_spacing_m: float = ROUTE_GRID_SPACING_M,
+                              max_distance_m: float = 2000.0, origin_snap_m: float = 100.0,
+                              school_snap_m: float = 30.0, snap_m: float = 0.1,
+                              ) -> pd.Series:
+    """:func:`school_route_counts`, computed per spatial tile of schools; the same result.
+
+    The schools are grouped by the ``tile_m`` square their centroid falls in. Each tile gets
+    the segments, roads and origins within :func:`route_halo_m` of its schools' grounds
+    (whole lines: a line that touches the box is kept), which is everything its routes can
+    use, so its counts are exact. The tiles' counts per routing line (identified by its
+    segment and its end points) are summed, and each segment gets the largest count of its
+    pieces, as in the single network. Without origins, the grid of the whole network is
+    made first, so every tile uses the same grid.
+
+    Parameters
+    ----------
+    segments, schools, origins, walkable, grid_spacing_m, max_distance_m, origin_snap_m, \
+school_snap_m, snap_m
+        As for :func:`school_route_counts` (one projected CRS, metres).
+    tile_m : float, default 20 000
+        Tile side in metres.
+    map_tiles : callable, optional
+        ``map_tiles(function, list_of_argument_tuples)`` returning the results in order,
+        e.g. a dask ``distributed.Client`` wrapper (:mod:`trygga_cli.rank`); default: in
+        this process, one tile after the other.
+
+    Returns
+    -------
+    Series
+        As :func:`school_route_counts`, including ``attrs["homes_reached"]``.
+    """
+    frames: list[tuple[str, gpd.GeoDataFrame | gpd.GeoSeries]] = [
+        ("segments", segments), ("schools", schools)]
+    if origins is not None:
+        frames.append(("origins", origins))
+    if walkable is not None:
+        frames.append(("walkable", walkable))
+    require_projected(*frames)
+    _check_distance("tile_m", tile_m, allow_none=False)
+    params = {"grid_spacing_m": grid_spacing_m, "max_distance_m": max_distance_m,
+              "origin_snap_m": origin_snap_m, "school_snap_m": school_snap_m, "snap_m": snap_m}
+    result = pd.Series(np.zeros(len(segments), dtype=np.int64), index=segments.index,
+                       name="school_routes")
+    result.attrs["homes_reached"] = {}
+    school_geoms = geometry_array(schools)
+    if len(segments) == 0 or len(school_geoms) == 0:
+        return result
+    if origins is None:  # the grid of the whole network, the same for every tile
+        lines, _ = _routing_lines(segments, walkable)
+        _, _, _, node_xy = _endpoint_nodes(lines, snap_m)
+        origins = gpd.GeoSeries(_grid_origins(node_xy, grid_spacing_m), crs=segments.crs)
+    halo = route_halo_m(max_distance_m, origin_snap_m, school_snap_m)
+    centre = shapely.get_coordinates(shapely.centroid(school_geoms))
+    tile = np.floor(centre / tile_m).astype(np.int64)
+    _, tile_of = np.unique(tile, axis=0, return_inverse=True)
+    tile_of = tile_of.reshape(-1)
+    seg_geoms = geometry_array(segments)
+    seg_tree = shapely.STRtree(seg_geoms)
+    org_geoms = geometry_array(origins)
+    org_tree = shapely.STRtree(org_geoms)
+    walk = walkable.explode(index_parts=False) if walkable is not None else None
+    walk_tree = shapely.STRtree(geometry_array(walk)) if walk is not None else None
+    tasks = []
+    for t in range(int(tile_of.max()) + 1):
+        mine = np.flatnonzero(tile_of == t)
+        box = shapely.box(*shapely.total_bounds(school_geoms[mine]))
+        seg_pos = np.sort(seg_tree.query(box, predicate="dwithin", distance=halo))
+        org_pos = np.sort(org_tree.query(box, predicate="dwithin", distance=halo))
+        walk_sub = None
+        if walk is not None and walk_tree is not None:
+            walk_sub = walk.iloc[np.sort(walk_tree.query(box, predicate="dwithin",
+                                                         distance=halo))]
+        tasks.append((segments.iloc[seg_pos], seg_pos, schools.iloc[mine],
+                      origins.iloc[org_pos], walk_sub, params))
+    if map_tiles is None:
+        outs = [_tile_route_parts(*task) for task in tasks]
+    else:
+        outs = list(map_tiles(_tile_route_parts, tasks))
+    pos = np.concatenate([o[0] for o in outs])
+    ends = np.vstack([o[1] for o in outs]) if len(pos) else np.empty((0, 4))
+    cnt = np.concatenate([o[2] for o in outs])
+    if len(pos):
+        keys = np.column_stack([pos.astype(float), ends])
+        _, line_of = np.unique(keys, axis=0, return_inverse=True)
+        per_line = np.bincount(line_of.reshape(-1), weights=cnt).astype(np.int64)
+        line_pos = np.zeros(len(per_line), dtype=np.int64)
+        line_pos[line_of.reshape(-1)] = pos
+        values = result.to_numpy().copy()
+        np.maximum.at(values, line_pos, per_line)
+        result = pd.Series(values, index=segments.index, name="school_routes")
+    names = (schools["name"].astype(str).tolist() if "name" in schools.columns
+             else [str(i) for i in schools.index])
+    reached: dict[str, dict[str, int]] = {}
+    per_tile = [o[3] for o in outs]
+    for k in range(len(school_geoms)):  # the single run's order: schools as given
+        got = per_tile[tile_of[k]].get(names[k])
+        if got is not None and names[k] not in reached:
+            reached[names[k]] = {"near": 0, "reached": 0}
+    for got in per_tile:
+        for name, entry in got.items():
+            reached[name]["near"] += entry["near"]
+            reached[name]["reached"] += entry["reached"]
+    unreached = [u for o in outs for u in o[4]]
+    if unreached:
+        warnings.warn(f"{len(unreached)} school(s) have no network node within "
+                      f"{max_distance_m:g} m and get no routes: {', '.join(unreached[:10])}",
+                      UserWarning, stacklevel=2)
+    result.attrs["homes_reached"] = reached
+    return result
