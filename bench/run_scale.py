@@ -110,6 +110,8 @@ def table(results: list[dict]) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("| **total (`/usr/bin/time -v`)** | " + " | ".join(
         f"**{r['wall_s']:.1f}** | **{r['peak_rss_mb']:.0f}**" for r in results) + " |")
+    lines.append("| CPU time, user + system (s) | " + " | ".join(
+        f"{r['user_s'] + r['system_s']:.1f} | " for r in results) + " |")
     lines.append("| CPU % / load before→after | " + " | ".join(
         f"{r['cpu_percent']} | {r['load_before']:.1f}→{r['load_after']:.1f}"
         for r in results) + " |")
