@@ -51,6 +51,43 @@ def child(profile: Path, out: Path, extra: list[str]) -> None:
     print("STAGES " + json.dumps({"code": code, "stages": stages.records}), flush=True)
 
 
+def dask_routes(n: int, data: Path, tile_m: float) -> dict:
+    """School routes at ×n: single process, tiled in process, and tiled on a dask
+    LocalCluster of 1 and 2 worker processes; times (s) and the agreement check."""
+    import pandas as pd
+
+    from bench.scale_data import write_scale_input
+    from gis.school_routes import school_route_counts, school_route_counts_tiled
+    from gis.segments import segment_paths
+    from layers import load_profile
+    from layers.loader import load_layers
+    from trygga_cli.rank import dask_map
+
+    prof = load_profile(write_scale_input(n, data / f"x{n}"))
+    layers = load_layers(prof)
+    segs = segment_paths(layers.paths, prof.lighting.segment_length_m)
+    args = (segs, layers.schools, layers.route_origins())
+    out: dict = {"n": n, "segments": len(segs), "tile_m": tile_m,
+                 "load": os.getloadavg()[0]}
+    t0 = time.perf_counter()
+    one = school_route_counts(*args, walkable=layers.walkable)
+    out["single_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tiled = school_route_counts_tiled(*args, walkable=layers.walkable, tile_m=tile_m)
+    out["tiled_in_process_s"] = time.perf_counter() - t0
+    out["tiled_equal"] = bool(tiled.equals(one) and tiled.attrs == one.attrs)
+    for workers in (1, 2):
+        with dask_map(workers=workers) as map_tiles:
+            t0 = time.perf_counter()
+            got = school_route_counts_tiled(*args, walkable=layers.walkable, tile_m=tile_m,
+                                            map_tiles=map_tiles)
+            out[f"dask_{workers}_workers_s"] = time.perf_counter() - t0
+        pd.testing.assert_series_equal(got, one)
+        out[f"dask_{workers}_equal"] = got.attrs == one.attrs
+    out["load_after"] = os.getloadavg()[0]
+    return out
+
+
 def _time_v(stderr: str) -> dict:
     def grab(label: str) -> str:
         m = re.search(rf"{re.escape(label)}: (.+)", stderr)
@@ -125,7 +162,13 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scale.json")
     ap.add_argument("--no-raster", action="store_true")
     ap.add_argument("--child", nargs=2, type=Path, metavar=("PROFILE", "OUT"))
+    ap.add_argument("--dask-routes", type=int, metavar="N",
+                    help="time the school routes at ×N on 1 and 2 dask workers instead")
+    ap.add_argument("--tile-m", type=float, default=20_000.0)
     args = ap.parse_args()
+    if args.dask_routes:
+        print(json.dumps(dask_routes(args.dask_routes, args.data, args.tile_m), indent=1))
+        return
     extra = ["--no-raster"] if args.no_raster else []
     if args.child:
         child(args.child[0], args.child[1], extra)
