@@ -18,8 +18,12 @@ the largest count of its pieces. Segments tagged ``foot=no`` / ``use_sidepath`` 
 out of the walking network (count 0).
 
 All inputs must share one projected (metric) CRS, e.g. EPSG:3007; lengths and distances
-are in metres. Unlike :mod:`gis.context`, routing needs the whole network, so run it on the
-complete set of segments (not a partition) and cache the result with :func:`network_key`.
+are in metres. Routing needs the network across partition borders: run
+:func:`school_route_counts` on the complete set of segments, or
+:func:`school_route_counts_tiled`, which gives each tile of schools the network, homes and
+roads within :func:`route_halo_m` (route cutoff plus origin search) and so returns the same
+counts, tile by tile (on dask: ``trygga rank --dask``). Cache the result with
+:func:`network_key`.
 """
 
 from __future__ import annotations
