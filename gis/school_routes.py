@@ -371,6 +371,26 @@ def _routing_lines(segments: gpd.GeoDataFrame, walkable: gpd.GeoDataFrame | None
     return gpd.GeoDataFrame(geometry=np.asarray(parts, dtype=object), crs=segments.crs), owner
 
 
+def _check_crs(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
+               origins: gpd.GeoDataFrame | gpd.GeoSeries | None,
+               walkable: gpd.GeoDataFrame | None) -> None:
+    """All inputs in one projected CRS (raises :class:`gis._crs.CRSError`)."""
+    frames: list[tuple[str, gpd.GeoDataFrame | gpd.GeoSeries]] = [
+        ("segments", segments), ("schools", schools)]
+    if origins is not None:
+        frames.append(("origins", origins))
+    if walkable is not None:
+        frames.append(("walkable", walkable))
+    require_projected(*frames)
+
+
+def _warn_unreached(unreached: list[str], max_distance_m: float) -> None:
+    if unreached:
+        warnings.warn(f"{len(unreached)} school(s) have no network node within "
+                      f"{max_distance_m:g} m and get no routes: {', '.join(unreached[:10])}",
+                      UserWarning, stacklevel=3)
+
+
 def _route_parts(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
                  origins: gpd.GeoDataFrame | gpd.GeoSeries | None,
                  walkable: gpd.GeoDataFrame | None, *, grid_spacing_m: float,
@@ -495,13 +515,7 @@ def school_route_counts(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
     >>> counts = school_route_counts(segments, schools)  # doctest: +SKIP
     >>> counts.sort_values(ascending=False).head()  # doctest: +SKIP
     """
-    frames: list[tuple[str, gpd.GeoDataFrame | gpd.GeoSeries]] = [
-        ("segments", segments), ("schools", schools)]
-    if origins is not None:
-        frames.append(("origins", origins))
-    if walkable is not None:
-        frames.append(("walkable", walkable))
-    require_projected(*frames)
+    _check_crs(segments, schools, origins, walkable)
     for label, value in (("grid_spacing_m", grid_spacing_m), ("max_distance_m", max_distance_m),
                          ("origin_snap_m", origin_snap_m), ("school_snap_m", school_snap_m)):
         _check_distance(label, value, allow_none=False)
@@ -512,10 +526,7 @@ def school_route_counts(segments: gpd.GeoDataFrame, schools: gpd.GeoDataFrame,
         segments, schools, origins, walkable, grid_spacing_m=grid_spacing_m,
         max_distance_m=max_distance_m, origin_snap_m=origin_snap_m,
         school_snap_m=school_snap_m, snap_m=snap_m)
-    if unreached:
-        warnings.warn(f"{len(unreached)} school(s) have no network node within "
-                      f"{max_distance_m:g} m and get no routes: {', '.join(unreached[:10])}",
-                      UserWarning, stacklevel=2)
+    _warn_unreached(unreached, max_distance_m)
     used = np.flatnonzero(counts)
     if len(used):
         seg = owner[used]
@@ -617,13 +628,7 @@ school_snap_m, snap_m
     Series
         As :func:`school_route_counts`, including ``attrs["homes_reached"]``.
     """
-    frames: list[tuple[str, gpd.GeoDataFrame | gpd.GeoSeries]] = [
-        ("segments", segments), ("schools", schools)]
-    if origins is not None:
-        frames.append(("origins", origins))
-    if walkable is not None:
-        frames.append(("walkable", walkable))
-    require_projected(*frames)
+    _check_crs(segments, schools, origins, walkable)
     _check_distance("tile_m", tile_m, allow_none=False)
     params = {"grid_spacing_m": grid_spacing_m, "max_distance_m": max_distance_m,
               "origin_snap_m": origin_snap_m, "school_snap_m": school_snap_m, "snap_m": snap_m}
@@ -689,9 +694,6 @@ school_snap_m, snap_m
             reached[name]["near"] += entry["near"]
             reached[name]["reached"] += entry["reached"]
     unreached = [u for o in outs for u in o[4]]
-    if unreached:
-        warnings.warn(f"{len(unreached)} school(s) have no network node within "
-                      f"{max_distance_m:g} m and get no routes: {', '.join(unreached[:10])}",
-                      UserWarning, stacklevel=2)
+    _warn_unreached(unreached, max_distance_m)
     result.attrs["homes_reached"] = reached
     return result
