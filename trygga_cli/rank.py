@@ -283,8 +283,13 @@ def dask_map(scheduler: str | None = None, workers: int = 2, processes: bool = T
     running ones), so the tiles' data never all wait on the scheduler at once; results come
     back in task order.
     """
+    import logging
+
     from distributed import Client, LocalCluster
 
+    for name in ("distributed", "distributed.nanny", "distributed.scheduler",
+                 "distributed.worker", "distributed.core", "distributed.http.proxy"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # progress talk, not ours
     cluster = None
     if scheduler:
         client = Client(scheduler)
