@@ -58,12 +58,23 @@ def _endpoint_nodes(segments: gpd.GeoDataFrame | gpd.GeoSeries, snap_m: float
     geoms = geometry_array(segments)
     usable = (shapely.get_type_id(geoms) == 1) & ~shapely.is_empty(geoms)
     lines = geoms[usable]
-    start = shapely.get_coordinates(shapely.get_point(lines, 0))
-    end = shapely.get_coordinates(shapely.get_point(lines, -1))
-    keys = np.rint(np.vstack([start, end]) / snap_m).astype(np.int64)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    coords = shapely.get_coordinates(lines)  # one pass; first and last vertex per line
+    last = np.cumsum(shapely.get_num_coordinates(lines)) - 1
+    first = np.concatenate([[0], last[:-1] + 1]) if len(last) else last
+    keys = np.rint(np.vstack([coords[first], coords[last]]) / snap_m).astype(np.int64)
     m = len(lines)
+    if not len(keys):
+        return usable, np.empty(0, np.intp), np.empty(0, np.intp), np.empty((0, 2))
+    low = keys.min(axis=0)
+    shifted = keys - low
+    span = int(shifted[:, 1].max()) + 1
+    if (int(shifted[:, 0].max()) + 1) * span < 2 ** 62:
+        # one int64 per (x, y) cell, ordered as (x, y): the order of unique(axis=0)
+        flat, inverse = np.unique(shifted[:, 0] * span + shifted[:, 1], return_inverse=True)
+        uniq = np.column_stack([flat // span, flat % span]) + low
+    else:
+        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
     return usable, inverse[:m], inverse[m:], uniq.astype(float) * snap_m
 
 
