@@ -279,6 +279,43 @@ def write_ranking_gpkg(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) ->
     return path
 
 
+#: The layers the forked GeoPackage writer writes (set just before it forks).
+_GPKG_JOB: tuple[Path, dict[str, gpd.GeoDataFrame]] | None = None
+
+
+def _gpkg_child() -> Path:
+    assert _GPKG_JOB is not None
+    return write_ranking_gpkg(*_GPKG_JOB)
+
+
+def _start_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> Any:
+    """Write the GeoPackage in a forked process (the frames are inherited, not pickled);
+    None when there is one core only, no ``fork``, or ``TRYGGA_PARALLEL_WRITE=0``."""
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _GPKG_JOB
+    if (os.environ.get("TRYGGA_PARALLEL_WRITE", "1") == "0"
+            or len(os.sched_getaffinity(0)) < 2 or "fork" not in mp.get_all_start_methods()):
+        return None
+    _GPKG_JOB = (path, layers)
+    pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
+    try:
+        future = pool.submit(_gpkg_child)  # forks here, with _GPKG_JOB set
+    finally:
+        _GPKG_JOB = None
+    return pool, future
+
+
+def _finish_gpkg(job: Any) -> Path:
+    pool, future = job
+    try:
+        return Path(future.result())
+    finally:
+        pool.shutdown()
+
+
 def write_json(data: dict[str, Any], path: str | Path) -> Path:
     """Write a summary dict as UTF-8 JSON (non-ASCII kept, indented)."""
     path = Path(path)
@@ -345,15 +382,20 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
 
-    # Written one after the other. GDAL in pyogrio and in rasterio must not run at the same
-    # time (a threaded attempt gave rasterio "no geotransform" warnings), and writing the
-    # tables on a thread beside them was slower than this (GIL contention; measured).
+    # GDAL in pyogrio and in rasterio must not run at the same time in one process (a
+    # threaded attempt gave rasterio "no geotransform" warnings), and writing the tables on
+    # a thread beside them was slower (GIL contention; measured). So the GeoPackage is
+    # written by a forked process (its own GDAL) while this one writes the rest, when there
+    # is a second core; else one after the other.
     step = stages or (lambda _name: contextlib.nullcontext())
+    gpkg_layers = {"segments": result.segments, "work_packages": result.packages,
+                   "led_replacements": result.led, "luminaires": luminaires}
+    gpkg_job = None
     if "gpkg" in what:
-        with step("gpkg"):
-            files["gpkg"] = write_ranking_gpkg(out / "ranking.gpkg", {
-                "segments": result.segments, "work_packages": result.packages,
-                "led_replacements": result.led, "luminaires": luminaires})
+        gpkg_job = _start_gpkg(out / "ranking.gpkg", gpkg_layers)
+        if gpkg_job is None:
+            with step("gpkg"):
+                files["gpkg"] = write_ranking_gpkg(out / "ranking.gpkg", gpkg_layers)
     if "tif" in what and paths is not None:
         with step("tif"):
             files["tif"] = write_illuminance_geotiff(
@@ -377,4 +419,7 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
                 out / "ranking.xlsx", currency=profile.costs.currency)
     if "json" in what:
         files["json"] = write_json(result.summary(profile), out / "summary.json")
+    if gpkg_job is not None:
+        with step("gpkg"):  # the wait for the forked writer
+            files["gpkg"] = _finish_gpkg(gpkg_job)
     return files
