@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import warnings
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -76,6 +77,10 @@ def _csv_texts(col: pd.Series) -> list[str]:
     return table[codes].tolist()  # code -1 (missing) picks the trailing ""
 
 
+#: Rows formatted at a time by :func:`write_csv_sv` (bounds the text held in memory).
+CSV_CHUNK_ROWS = 100_000
+
+
 def write_csv_sv(df: pd.DataFrame, path: str | Path) -> Path:
     """Write a table as Swedish Excel CSV: UTF-8 with BOM, ``;``, decimal comma, CRLF.
 
@@ -83,10 +88,13 @@ def write_csv_sv(df: pd.DataFrame, path: str | Path) -> Path:
     per-value decimal formatter (the tests compare the two).
     """
     path = Path(path)
-    columns = [_csv_texts(df.iloc[:, j]) for j in range(df.shape[1])]
     header = ";".join(_csv_texts(pd.Series([str(c) for c in df.columns], dtype=object)))
-    lines = [header, *(";".join(row) for row in zip(*columns, strict=True))]
-    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8-sig", newline="")
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        fh.write(header + "\r\n")
+        for start in range(0, len(df), CSV_CHUNK_ROWS):  # bounded memory: rows in chunks
+            part = df.iloc[start:start + CSV_CHUNK_ROWS]
+            columns = [_csv_texts(part.iloc[:, j]) for j in range(part.shape[1])]
+            fh.write("".join(";".join(row) + "\r\n" for row in zip(*columns, strict=True)))
     return path
 
 
@@ -228,6 +236,10 @@ def embed_qgis_styles(gpkg: str | Path, styles: dict[str, tuple[str, str]]) -> N
         con.close()
 
 
+#: Write GeoPackage layers through pyogrio's Arrow path (columns, no per-feature Python).
+GPKG_USE_ARROW = True
+
+
 def write_ranking_gpkg(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> Path:
     """Write the ranking layers to one GeoPackage with embedded QGIS styles.
 
@@ -243,7 +255,8 @@ def write_ranking_gpkg(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) ->
     if path.exists():
         path.unlink()
     for name, gdf in layers.items():
-        gdf.reset_index().to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+        gdf.reset_index().to_file(path, layer=name, driver="GPKG", engine="pyogrio",
+                                  use_arrow=GPKG_USE_ARROW)
     status_cats = {k: (STATUS_LABELS_SV[k], c) for k, c in STATUS_COLOURS.items()}
     styles = {
         "segments": ("Belysningsstatus", _qml_categorized("lighting_status", status_cats,
@@ -266,6 +279,43 @@ def write_ranking_gpkg(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) ->
     return path
 
 
+#: The layers the forked GeoPackage writer writes (set just before it forks).
+_GPKG_JOB: tuple[Path, dict[str, gpd.GeoDataFrame]] | None = None
+
+
+def _gpkg_child() -> Path:
+    assert _GPKG_JOB is not None
+    return write_ranking_gpkg(*_GPKG_JOB)
+
+
+def _start_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> Any:
+    """Write the GeoPackage in a forked process (the frames are inherited, not pickled);
+    None when there is one core only, no ``fork``, or ``TRYGGA_PARALLEL_WRITE=0``."""
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _GPKG_JOB
+    if (os.environ.get("TRYGGA_PARALLEL_WRITE", "1") == "0"
+            or len(os.sched_getaffinity(0)) < 2 or "fork" not in mp.get_all_start_methods()):
+        return None
+    _GPKG_JOB = (path, layers)
+    pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
+    try:
+        future = pool.submit(_gpkg_child)  # forks here, with _GPKG_JOB set
+    finally:
+        _GPKG_JOB = None
+    return pool, future
+
+
+def _finish_gpkg(job: Any) -> Path:
+    pool, future = job
+    try:
+        return Path(future.result())
+    finally:
+        pool.shutdown()
+
+
 def write_json(data: dict[str, Any], path: str | Path) -> Path:
     """Write a summary dict as UTF-8 JSON (non-ASCII kept, indented)."""
     path = Path(path)
@@ -280,10 +330,29 @@ def segment_tables(result: Any) -> dict[str, pd.DataFrame]:
             "led_replacements": table_for_excel(result.led)}
 
 
+#: Rows of one Excel worksheet (Excel's limit, the header row included).
+EXCEL_MAX_ROWS = 1_048_576
+
+
+def xlsx_too_large(tables: dict[str, pd.DataFrame]) -> str | None:
+    """Why the XLSX cannot be written (a table has more rows than an Excel sheet), or None.
+
+    Over Excel's :data:`EXCEL_MAX_ROWS` rows (header included) the workbook would be cut or
+    refused by Excel, so :func:`write_ranking_outputs` then writes the CSV files only.
+    """
+    big = {name: len(df) for name, df in tables.items() if len(df) + 1 > EXCEL_MAX_ROWS}
+    if not big:
+        return None
+    return ("ranking.xlsx not written: " + ", ".join(f"{n} has {r:,} rows" for n, r in
+                                                     big.items()).replace(",", " ")
+            + f", more than an Excel sheet holds ({EXCEL_MAX_ROWS - 1:,} rows and a header)"
+            .replace(",", " ") + ". Use the CSV files (all rows) instead.")
+
+
 def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | Path,
                           profile: Any, paths: gpd.GeoDataFrame | None = None,
                           what: tuple[str, ...] = ("gpkg", "csv", "xlsx", "tif", "json"),
-                          ) -> dict[str, Path]:
+                          stages: Any = None) -> dict[str, Path]:
     """Write the ranking's files into *out*; returns name -> path of what was written.
 
     Parameters
@@ -299,35 +368,58 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
     paths : GeoDataFrame, optional
         The path layer; needed for ``"tif"`` (the raster is clipped around it).
     what : tuple of str
-        Any of ``gpkg``, ``csv``, ``xlsx``, ``tif``, ``json``.
+        Any of ``gpkg``, ``csv``, ``xlsx``, ``tif``, ``json``. The XLSX is left out, with
+        a warning (:func:`xlsx_too_large`), when a table has more rows than an Excel sheet.
+    stages : callable, optional
+        ``stages(name)`` returns a context manager timing one file kind (the benchmark's
+        :class:`trygga_cli.rank.Stages`); None: not timed.
     """
+    import contextlib
+
     from gis.raster_out import write_illuminance_geotiff
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
 
-    # Written one after the other. GDAL in pyogrio and in rasterio must not run at the same
-    # time (a threaded attempt gave rasterio "no geotransform" warnings), and writing the
-    # tables on a thread beside them was slower than this (GIL contention; measured).
+    # GDAL in pyogrio and in rasterio must not run at the same time in one process (a
+    # threaded attempt gave rasterio "no geotransform" warnings), and writing the tables on
+    # a thread beside them was slower (GIL contention; measured). So the GeoPackage is
+    # written by a forked process (its own GDAL) while this one writes the rest, when there
+    # is a second core; else one after the other.
+    step = stages or (lambda _name: contextlib.nullcontext())
+    gpkg_layers = {"segments": result.segments, "work_packages": result.packages,
+                   "led_replacements": result.led, "luminaires": luminaires}
+    gpkg_job = None
     if "gpkg" in what:
-        files["gpkg"] = write_ranking_gpkg(out / "ranking.gpkg", {
-            "segments": result.segments, "work_packages": result.packages,
-            "led_replacements": result.led, "luminaires": luminaires})
+        gpkg_job = _start_gpkg(out / "ranking.gpkg", gpkg_layers)
+        if gpkg_job is None:
+            with step("gpkg"):
+                files["gpkg"] = write_ranking_gpkg(out / "ranking.gpkg", gpkg_layers)
     if "tif" in what and paths is not None:
-        files["tif"] = write_illuminance_geotiff(
-            out / "illuminance.tif", paths, luminaires,
-            default_height_m=profile.lighting.default_mounting_height_m)
-    tables = segment_tables(result) if ("csv" in what or "xlsx" in what) else {}
+        with step("tif"):
+            files["tif"] = write_illuminance_geotiff(
+                out / "illuminance.tif", paths, luminaires,
+                default_height_m=profile.lighting.default_mounting_height_m)
+    with step("tables"):
+        tables = segment_tables(result) if ("csv" in what or "xlsx" in what) else {}
     if "csv" in what:
-        for name, df in tables.items():
-            files[f"{name}.csv"] = write_csv_sv(df, out / f"{name}.csv")
-    if "xlsx" in what:
-        files["xlsx"] = write_xlsx({
-            "segments": ("Segment", tables["segments"]),
-            "work_packages": ("Åtgärdspaket", tables["work_packages"]),
-            "led_replacements": ("LED-byten", tables["led_replacements"])},
-            out / "ranking.xlsx", currency=profile.costs.currency)
+        with step("csv"):
+            for name, df in tables.items():
+                files[f"{name}.csv"] = write_csv_sv(df, out / f"{name}.csv")
+    too_big = xlsx_too_large(tables) if "xlsx" in what else None
+    if too_big:
+        warnings.warn(too_big, UserWarning, stacklevel=2)
+    if "xlsx" in what and not too_big:
+        with step("xlsx"):
+            files["xlsx"] = write_xlsx({
+                "segments": ("Segment", tables["segments"]),
+                "work_packages": ("Åtgärdspaket", tables["work_packages"]),
+                "led_replacements": ("LED-byten", tables["led_replacements"])},
+                out / "ranking.xlsx", currency=profile.costs.currency)
     if "json" in what:
         files["json"] = write_json(result.summary(profile), out / "summary.json")
+    if gpkg_job is not None:
+        with step("gpkg"):  # the wait for the forked writer
+            files["gpkg"] = _finish_gpkg(gpkg_job)
     return files

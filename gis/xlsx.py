@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -90,25 +91,34 @@ def _cells(col: pd.Series, letter: str, rows: npt.NDArray[np.object_],
     return body
 
 
-def _sheet_xml(df: pd.DataFrame, widths: list[float], wrap: set[str]) -> str:
+#: Rows of a sheet turned into XML at a time (bounds the text held in memory).
+XML_CHUNK_ROWS = 50_000
+
+
+def _sheet_xml(df: pd.DataFrame, widths: list[float], wrap: set[str]) -> Iterator[str]:
+    """The sheet's XML in pieces: the head, then :data:`XML_CHUNK_ROWS` rows at a time,
+    then the tail (joined, the same text as one string)."""
     n = len(df)
-    rows = np.asarray(np.arange(2, n + 2).astype(str).tolist(), dtype=object)
     header = "".join(
         f'<c r="{column_letter(j)}1" s="1" t="inlineStr"><is><t>{escape(str(c))}</t></is></c>'
         for j, c in enumerate(df.columns))
-    columns = [_cells(df.iloc[:, j], column_letter(j), rows, c in wrap)
-               for j, c in enumerate(df.columns)]
-    row_xml = ['<row r="' + r + '">' + "".join(cells) + "</row>"
-               for r, *cells in zip(rows.tolist(), *(c.tolist() for c in columns),
-                                    strict=True)]
     last = column_letter(max(len(df.columns) - 1, 0))
     cols = "".join(f'<col min="{j + 1}" max="{j + 1}" width="{w:g}" customWidth="1"/>'
                    for j, w in enumerate(widths))
-    return (_HEAD + f"<worksheet {_NS}><sheetViews><sheetView workbookViewId=\"0\">"
-            '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-            "</sheetView></sheetViews>" + (f"<cols>{cols}</cols>" if cols else "")
-            + f'<sheetData><row r="1">{header}</row>' + "".join(row_xml)
-            + f'</sheetData><autoFilter ref="A1:{last}{n + 1}"/></worksheet>')
+    yield (_HEAD + f"<worksheet {_NS}><sheetViews><sheetView workbookViewId=\"0\">"
+           '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+           "</sheetView></sheetViews>" + (f"<cols>{cols}</cols>" if cols else "")
+           + f'<sheetData><row r="1">{header}</row>')
+    for start in range(0, n, XML_CHUNK_ROWS):
+        part = df.iloc[start:start + XML_CHUNK_ROWS]
+        rows = np.asarray(np.arange(start + 2, start + len(part) + 2).astype(str).tolist(),
+                          dtype=object)
+        columns = [_cells(part.iloc[:, j], column_letter(j), rows, c in wrap)
+                   for j, c in enumerate(part.columns)]
+        yield "".join('<row r="' + r + '">' + "".join(cells) + "</row>"
+                      for r, *cells in zip(rows.tolist(), *(c.tolist() for c in columns),
+                                           strict=True))
+    yield f'</sheetData><autoFilter ref="A1:{last}{n + 1}"/></worksheet>'
 
 
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -195,7 +205,8 @@ def write_sheets(sheets: dict[str, pd.DataFrame], path: str | Path,
         z.writestr("xl/styles.xml", _STYLES)
         for i, (name, df) in enumerate(sheets.items()):
             w = (widths or {}).get(name, [])
-            z.writestr(f"xl/worksheets/sheet{i + 1}.xml",
-                       _sheet_xml(df, w, wrap or set()))
+            with z.open(f"xl/worksheets/sheet{i + 1}.xml", "w", force_zip64=True) as fh:
+                for piece in _sheet_xml(df, w, wrap or set()):
+                    fh.write(piece.encode("utf-8"))
     tmp.replace(path)
     return path

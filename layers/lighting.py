@@ -292,7 +292,14 @@ def _cell_text(value: object) -> str:
 def _as_text(values: pd.Series) -> pd.Series:
     """Cells as stripped strings (``""`` when missing), converted once per unique value."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    texts = np.array([_cell_text(u) for u in uniques] + [""], dtype=object)
+    uniq = np.asarray(uniques, dtype=object)
+    is_str = np.fromiter((type(u) is str for u in uniq), dtype=bool, count=len(uniq))
+    texts = np.empty(len(uniq) + 1, dtype=object)
+    texts[-1] = ""
+    if is_str.any():  # the usual case (text read from CSV): strip them in one pass
+        texts[:-1][is_str] = pd.Series(uniq[is_str], dtype=object).str.strip().to_numpy()
+    rest = np.flatnonzero(~is_str)
+    texts[rest] = [_cell_text(u) for u in uniq[rest]]
     return pd.Series(texts[codes], index=values.index, dtype="str")  # code -1 -> ""
 
 

@@ -270,3 +270,27 @@ def test_xlsx_names_what_the_light_level_rests_on(tmp_path):
     assert set(led["Effekt enligt"]) == {"Registret", "Antagen (saknas i registret)"}
     csv = pd.read_csv(out / "segments.csv", sep=";", decimal=",", encoding="utf-8-sig")
     assert set(csv["lux_basis"]) == {"inventory", "defaults"}  # codes in the CSV
+
+
+def test_xlsx_over_the_excel_row_limit_is_left_out_and_said(tmp_path, monkeypatch):
+    """Over Excel's sheet limit the XLSX is not written (CSV only) and the run says so;
+    the limit is lowered to the fixture's size here (the real one is 1 048 576 rows)."""
+    import gis.outputs
+
+    out = tmp_path / "rank"
+    args = ["rank", "--profile", str(ROOT / "data/stromstad/profile.toml"),
+            "--osm", str(ROOT / "tests/fixtures/osm/stromstad_small.osm"), "--no-raster"]
+    first = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "all")])
+    assert first.exit_code == 0, first.output
+    rows = max(len(pd.read_csv(tmp_path / f"all/{name}.csv", sep=";", encoding="utf-8-sig"))
+               for name in ("segments", "work_packages", "led_replacements"))
+    assert (tmp_path / "all/ranking.xlsx").exists()
+    monkeypatch.setattr(gis.outputs, "EXCEL_MAX_ROWS", rows + 1)  # header + rows: still fits
+    fits = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "fits")])
+    assert fits.exit_code == 0 and (tmp_path / "fits/ranking.xlsx").exists()
+    monkeypatch.setattr(gis.outputs, "EXCEL_MAX_ROWS", rows)
+    result = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert not (out / "ranking.xlsx").exists()
+    assert (out / "segments.csv").read_bytes() == (tmp_path / "all/segments.csv").read_bytes()
+    assert "ranking.xlsx skrevs inte: fler rader än ett Excel-blad rymmer" in result.output

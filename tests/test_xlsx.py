@@ -68,3 +68,35 @@ def test_swedish_csv_is_byte_identical_to_pandas(tmp_path):
               lineterminator="\r\n")
     assert ours == (tmp_path / "b.csv").read_bytes()
     assert ours.startswith(b"\xef\xbb\xbf")
+
+
+def test_swedish_csv_in_chunks_gives_the_same_bytes(tmp_path, monkeypatch):
+    import gis.outputs
+
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({"id": [f"s{i}" for i in range(25)], "x": rng.normal(size=25),
+                       "k": rng.integers(0, 3, 25), "t": ["a;b", None, "c"] * 8 + ["d"]})
+    whole = gis.outputs.write_csv_sv(df, tmp_path / "a.csv").read_bytes()
+    monkeypatch.setattr(gis.outputs, "CSV_CHUNK_ROWS", 4)
+    assert gis.outputs.write_csv_sv(df, tmp_path / "b.csv").read_bytes() == whole
+    df.to_csv(tmp_path / "c.csv", sep=";", decimal=",", index=False, encoding="utf-8-sig",
+              lineterminator="\r\n")
+    assert whole == (tmp_path / "c.csv").read_bytes()
+
+
+def test_sheet_xml_in_chunks_is_the_same_text(tmp_path, monkeypatch):
+    import zipfile
+
+    import gis.xlsx
+
+    df = pd.DataFrame({"a": np.arange(11, dtype=float) / 3, "t": [f"x<{i}>" for i in range(11)],
+                       "b": [True, False] * 5 + [None]})
+    whole = zipfile.ZipFile(write_sheets({"s": df}, tmp_path / "a.xlsx"))
+    monkeypatch.setattr(gis.xlsx, "XML_CHUNK_ROWS", 3)
+    chunked = zipfile.ZipFile(write_sheets({"s": df}, tmp_path / "b.xlsx"))
+    assert whole.namelist() == chunked.namelist()
+    for name in whole.namelist():
+        assert whole.read(name) == chunked.read(name)
+    ws = openpyxl.load_workbook(tmp_path / "b.xlsx")["s"]
+    assert ws["B12"].value == "x<10>" and ws["A4"].value == pytest.approx(2 / 3)
+    assert ws.auto_filter.ref == "A1:C12"

@@ -108,11 +108,36 @@ def rank_command(
         "Safety-walk findings (GeoJSON/GPKG)."))] = None,
     no_raster: Annotated[bool, typer.Option("--no-raster", help=t(
         "Skriv ingen illuminance.tif.", "Do not write illuminance.tif."))] = False,
+    profiles: Annotated[list[Path] | None, typer.Option("--profiles", help=t(
+        "Flera kommuner: en utdatamapp per kommun i --out och en regionsammanställning "
+        "(t.ex. --profiles data/*/profile.toml).",
+        "Several municipalities: one output folder per kommun in --out and a region "
+        "summary (e.g. --profiles data/*/profile.toml)."))] = None,
+    more_profiles: Annotated[list[Path] | None, typer.Argument(
+        hidden=True, help="the rest of a shell glob after --profiles")] = None,
+    dask: Annotated[bool, typer.Option("--dask", help=t(
+        "Skolvägarna på ett dask-kluster (lokalt 2 arbetare om inte --scheduler ges).",
+        "School routes on a dask cluster (2 local workers unless --scheduler is given)."))
+    ] = False,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help=t(
+        "Adress till en dask-scheduler (tcp://värd:8786); innebär --dask.",
+        "Address of a dask scheduler (tcp://host:8786); implies --dask."))] = None,
 ) -> None:
-    from trygga_cli.rank import run_rank
+    import contextlib
 
-    code = run_rank(profile, out, osm=osm, place=place, lighting=lighting,
-                    findings=findings, raster=not no_raster)
+    from trygga_cli.rank import dask_map, run_rank, run_rank_region
+
+    if more_profiles and not profiles:
+        typer.echo(t("Okända argument: ", "Unexpected arguments: ")
+                   + " ".join(map(str, more_profiles)), err=True)
+        raise typer.Exit(2)
+    with (dask_map(scheduler) if (dask or scheduler) else contextlib.nullcontext()) as mapper:
+        if profiles:
+            code = run_rank_region([*profiles, *(more_profiles or [])], out,
+                                   raster=not no_raster, map_tiles=mapper)
+        else:
+            code = run_rank(profile, out, osm=osm, place=place, lighting=lighting,
+                            findings=findings, raster=not no_raster, map_tiles=mapper)
     raise typer.Exit(code)
 
 

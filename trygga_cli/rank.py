@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -23,6 +25,31 @@ STEP_SV = {"layers": "läser lager", "segments": "delar upp i segment",
            "darkness": "mörker under skolvägen", "score": "poäng och rangordning",
            "packages": "åtgärdspaket", "led": "LED-byten", "outputs": "skriver filer",
            "raster": "illuminance.tif"}
+
+
+class Stages:
+    """Wall time (s) and the process's peak RSS (MB, ``ru_maxrss``, monotonic) after each
+    named stage of a run; for ``bench/run_scale.py``. Use as ``with stages("name"): ...``."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, float | str]] = []
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        import resource
+        import time
+
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            self.records.append({"stage": name, "seconds": time.perf_counter() - t0,
+                                 "peak_rss_mb": peak_kb / 1024})
+
+
+def _no_stage(_name: str) -> contextlib.AbstractContextManager[None]:
+    return contextlib.nullcontext()
 
 
 def cache_folder() -> Path:
@@ -105,7 +132,8 @@ def _store(path: Path, data: bytes) -> None:
         write_atomic(path, data)
 
 
-def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
+def cached_route_counts(layers: Layers, segment_length_m: float,
+                        map_tiles: Callable[..., Any] | None = None) -> pd.Series:
     """School-route counts, cached on disk per input network, schools and homes.
 
     The counts depend only on the path network, the school grounds and where routes start
@@ -146,7 +174,13 @@ def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
             return cached
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)
-    counts = layer_route_counts(layers, segs)
+    if map_tiles is None:
+        counts = layer_route_counts(layers, segs)
+    else:
+        from gis.school_routes import school_route_counts_tiled
+
+        counts = school_route_counts_tiled(segs, schools, origins, walkable=walkable,
+                                           map_tiles=map_tiles)
     _store(path, counts.to_frame().to_parquet())
     _store(reach, json.dumps(counts.attrs.get("homes_reached", {})).encode("utf-8"))
     return counts
@@ -154,8 +188,15 @@ def cached_route_counts(layers: Layers, segment_length_m: float) -> pd.Series:
 
 def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str | None = None,
              lighting: Path | None = None, findings: Path | None = None,
-             raster: bool = True) -> int:
-    """Run the ranking end to end; returns the exit code (0 ok, 2 bad input)."""
+             raster: bool = True,
+             stages: Callable[[str], contextlib.AbstractContextManager[None]] | None = None,
+             map_tiles: Callable[..., Any] | None = None) -> int:
+    """Run the ranking end to end; returns the exit code (0 ok, 2 bad input).
+
+    ``stages`` (a :class:`Stages`) times the layers, routes, rank and each output file.
+    ``map_tiles`` (from :func:`dask_map`) runs the school routes on a dask cluster, tile by
+    tile; the outputs are the same.
+    """
     from gis.outputs import write_ranking_outputs
     from gis.ranking import rank
     from layers import ValidationError, load_profile
@@ -165,12 +206,13 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
     from walks.service import lamp_faults, open_store
     from walks.service import open_findings as store_open_findings
 
+    step = stages or _no_stage
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   transient=True) as bar:
         task = bar.add_task(t("läser lager", "loading layers"), total=None)
 
-        def progress(step: str) -> None:
-            bar.update(task, description=t(STEP_SV.get(step, step), step.replace("_", " ")))
+        def progress(name: str) -> None:
+            bar.update(task, description=t(STEP_SV.get(name, name), name.replace("_", " ")))
 
         try:
             prof = load_profile(profile_path)
@@ -183,22 +225,25 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
                 src = dataclasses.replace(src, lighting_inventory=lighting)
             if src is not prof.sources:
                 prof = dataclasses.replace(prof, sources=src)
-            layers = cached_layers(prof)
+            with step("layers"):
+                layers = cached_layers(prof)
             luminaires = layers.luminaires
-            if findings is not None:
-                open_findings = read_open_findings(findings, prof.crs)
-            else:
-                store = open_store(prof)
-                open_findings = store_open_findings(store)
-                # Reported lamp faults: the lamp is dark until the finding is fixed.
-                faults = lamp_faults(store)
-                luminaires, unknown = mark_out_of_service(
-                    luminaires, faults["luminaire_id"].astype(str).tolist())
-                store.close()
-                if unknown:
-                    typer.echo(t("Varning: felanmälda armaturer finns inte i "
-                                 "belysningsregistret: ", "Warning: reported luminaires are "
-                                 "not in the inventory: ") + ", ".join(unknown[:20]), err=True)
+            with step("findings"):
+                if findings is not None:
+                    open_findings = read_open_findings(findings, prof.crs)
+                else:
+                    store = open_store(prof)
+                    open_findings = store_open_findings(store)
+                    # Reported lamp faults: the lamp is dark until the finding is fixed.
+                    faults = lamp_faults(store)
+                    luminaires, unknown = mark_out_of_service(
+                        luminaires, faults["luminaire_id"].astype(str).tolist())
+                    store.close()
+                    if unknown:
+                        typer.echo(t("Varning: felanmälda armaturer finns inte i "
+                                     "belysningsregistret: ", "Warning: reported luminaires "
+                                     "are not in the inventory: ") + ", ".join(unknown[:20]),
+                                   err=True)
         except (ValidationError, OsmDownloadError) as exc:
             typer.echo(t("Fel i indata:", "Invalid input:") + f"\n{exc}", err=True)
             return 2
@@ -207,17 +252,160 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
                        err=True)
             return 2
         progress("school_routes")
-        routes = cached_route_counts(layers, prof.lighting.segment_length_m)
-        result = rank(layers.paths, luminaires, layers.schools, layers.crossings,
-                      layers.priority_areas, prof, findings=open_findings,
-                      route_counts=routes, progress=progress,
-                      origins=layers.route_origins(), walkable=layers.walkable)
+        with step("school_routes"):
+            routes = cached_route_counts(layers, prof.lighting.segment_length_m,
+                                         map_tiles=map_tiles)
+        with step("rank"):
+            result = rank(layers.paths, luminaires, layers.schools, layers.crossings,
+                          layers.priority_areas, prof, findings=open_findings,
+                          route_counts=routes, progress=progress,
+                          origins=layers.route_origins(), walkable=layers.walkable)
         progress("outputs")
-        write_ranking_outputs(result, luminaires, out, prof, paths=layers.paths,
-                              what=("gpkg", "csv", "xlsx", "tif", "json") if raster
-                              else ("gpkg", "csv", "xlsx", "json"))
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="ranking.xlsx not written")
+            files = write_ranking_outputs(
+                result, luminaires, out, prof, paths=layers.paths,
+                what=("gpkg", "csv", "xlsx", "tif", "json") if raster
+                else ("gpkg", "csv", "xlsx", "json"), stages=stages)
         summary = result.summary(prof)
     typer.echo(format_rank_summary(summary, out))
+    if "xlsx" not in files:
+        from gis.outputs import xlsx_too_large
+
+        why = xlsx_too_large({"segments": result.segments, "work_packages": result.packages,
+                              "led_replacements": result.led})
+        typer.echo(t("ranking.xlsx skrevs inte: fler rader än ett Excel-blad rymmer "
+                     "(1 048 575). Använd CSV-filerna (alla rader).", str(why)))
+    return 0
+
+
+@contextlib.contextmanager
+def dask_map(scheduler: str | None = None, workers: int = 2, processes: bool = True,
+             memory_limit: str = "4GB") -> Iterator[Callable[..., list[Any]]]:
+    """A ``map_tiles(function, tasks)`` that runs each task on a dask cluster.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a running ``distributed`` scheduler (``tcp://host:8786``). Default: a
+        ``distributed.LocalCluster`` of *workers* workers on this machine, closed at exit.
+    workers, processes, memory_limit
+        For the LocalCluster: worker count, processes (False: threads in this process,
+        for tests), memory limit per worker (issue 15: ≤ 4 GB).
+
+    The tasks are submitted a few at a time (at most 2 per worker in flight beyond the
+    running ones), so the tiles' data never all wait on the scheduler at once; results come
+    back in task order.
+    """
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    for name in ("distributed", "distributed.nanny", "distributed.scheduler",
+                 "distributed.worker", "distributed.core", "distributed.http.proxy"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # progress talk, not ours
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        # on loopback: this machine only (and no lookup of the outward address)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+                               memory_limit=memory_limit, dashboard_address=None,
+                               host="127.0.0.1", protocol="tcp://")
+        client = Client(cluster)
+
+    def map_tiles(fn: Callable[..., Any], tasks: Any) -> list[Any]:
+        from distributed import wait
+
+        n = max(1, len(client.scheduler_info().get("workers", {})) or workers)
+        futures: list[Any] = []
+        for task in tasks:
+            live = [f for f in futures if not f.done()]
+            if len(live) >= 3 * n:
+                wait(live, return_when="FIRST_COMPLETED")
+            futures.append(client.submit(fn, *task, pure=False))
+        return list(client.gather(futures))
+
+    try:
+        yield map_tiles
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def region_summary(summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One region's key figures from its kommuner's ``summary.json`` (name -> summary):
+    per kommun the main numbers, and their sums."""
+    keys = ("segments", "km_total", "km_unlit_near_school", "km_dark_near_school",
+            "packages", "luminaires_out_of_service")
+    rows = []
+    for folder, s in summaries.items():
+        row: dict[str, Any] = {"kommun": s["municipality"], "folder": folder}
+        row.update({k: s.get(k, 0) for k in keys})
+        for status, km in (s.get("km_by_status") or {}).items():
+            row[f"km_{status}"] = km
+        led = s.get("led") or {}
+        row["led_luminaires"] = led.get("luminaires", 0)
+        row["led_kwh_saved_per_year"] = led.get("kwh_saved_per_year", 0)
+        rows.append(row)
+    columns = list(dict.fromkeys(c for r in rows for c in r))
+    for r in rows:  # a status a kommun does not have: 0 km
+        r.update({c: 0.0 for c in columns if c.startswith("km_") and c not in r})
+    totals: dict[str, float | int] = {}
+    for c in columns:
+        if c in ("kommun", "folder"):
+            continue
+        values = [r.get(c, 0) or 0 for r in rows]
+        totals[c] = (sum(values) if all(isinstance(v, int) for v in values)
+                     else round(sum(float(v) for v in values), 2))
+    return {"kommuner": rows, "total": totals}
+
+
+def run_rank_region(profiles: list[Path], out: Path, raster: bool = True,
+                    map_tiles: Callable[..., Any] | None = None) -> int:
+    """``trygga rank --profiles …``: one output set per kommun in ``out/<kommun_code>``
+    (else the profile's folder name), then ``region_summary.json`` and
+    ``region_summary.csv`` (Swedish Excel CSV) with one row per kommun and the totals.
+    Returns the first non-zero exit code, else 0."""
+    import json
+
+    import pandas as pd
+
+    from gis.outputs import write_csv_sv
+    from layers import ValidationError, load_profile
+
+    summaries: dict[str, dict[str, Any]] = {}
+    used: set[str] = set()
+    for profile_path in profiles:
+        try:
+            prof = load_profile(profile_path)
+        except ValidationError as exc:
+            typer.echo(t("Fel i indata:", "Invalid input:") + f"\n{exc}", err=True)
+            return 2
+        folder = prof.kommun_code or profile_path.parent.name
+        if folder in used:
+            folder = f"{folder}-{profile_path.parent.name}"
+        used.add(folder)
+        typer.echo(f"== {prof.name} ({folder})")
+        code = run_rank(profile_path, out / folder, raster=raster, map_tiles=map_tiles)
+        if code:
+            return code
+        summaries[folder] = json.loads((out / folder / "summary.json").read_text(
+            encoding="utf-8"))
+    region = region_summary(summaries)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "region_summary.json").write_text(json.dumps(region, ensure_ascii=False, indent=2),
+                                             encoding="utf-8")
+    table = pd.DataFrame([*region["kommuner"],
+                          {"kommun": t("Totalt", "Total"), "folder": "", **region["total"]}])
+    write_csv_sv(table, out / "region_summary.csv")
+    typer.echo(t(f"Regionen: {len(summaries)} kommuner, {region['total']['km_total']:.1f} km, "
+                 f"sammanställning i {out / 'region_summary.csv'}",
+                 f"Region: {len(summaries)} municipalities, {region['total']['km_total']:.1f}"
+                 f" km, summary in {out / 'region_summary.csv'}"))
     return 0
 
 

@@ -1,0 +1,191 @@
+"""Scale benchmark (issue 15): ``trygga rank`` on the demo replicated N times.
+
+Usage (from the repo root)::
+
+    .venv/bin/python bench/run_scale.py --sizes 1 5 25 [--data /tmp/trygga-scale]
+    .venv/bin/python bench/run_scale.py --sizes 121          # once, ≈ minutes
+
+For each N the input is written by :mod:`bench.scale_data` (not timed, kept in
+``--data/xN`` for the next run). Then one child process runs
+:func:`trygga_cli.rank.run_rank` under ``/usr/bin/time -v`` (Debian package ``time``) with
+an empty ``XDG_CACHE_HOME``, so nothing comes from the layers or routes cache: the OSM
+extract is parsed, the routes computed and every output written (GeoPackage, GeoTIFF, CSV,
+XLSX, JSON). The child prints its stages (wall seconds and the peak RSS so far, from
+``ru_maxrss``); ``/usr/bin/time`` gives the whole run's wall time, CPU % and peak RSS. The
+load average (1 min) is read before and after each run: the machine is shared.
+
+Writes ``bench/results/scale.json`` (``--out``) and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def child(profile: Path, out: Path, extra: list[str]) -> None:
+    """Run one ``trygga rank`` in this process and print its stages as JSON."""
+    import time as _time
+
+    t0 = _time.perf_counter()
+    from trygga_cli.rank import Stages, run_rank
+
+    stages = Stages()
+    stages.records.append({"stage": "imports", "seconds": _time.perf_counter() - t0,
+                           "peak_rss_mb": 0.0})
+    kwargs: dict = {}
+    if "--no-raster" in extra:
+        kwargs["raster"] = False
+    code = run_rank(profile, out, stages=stages, **kwargs)
+    print("STAGES " + json.dumps({"code": code, "stages": stages.records}), flush=True)
+
+
+def dask_routes(n: int, data: Path, tile_m: float) -> dict:
+    """School routes at ×n: single process, tiled in process, and tiled on a dask
+    LocalCluster of 1 and 2 worker processes; times (s) and the agreement check."""
+    import pandas as pd
+
+    from bench.scale_data import write_scale_input
+    from gis.school_routes import school_route_counts, school_route_counts_tiled
+    from gis.segments import segment_paths
+    from layers import load_profile
+    from layers.loader import load_layers
+    from trygga_cli.rank import dask_map
+
+    prof = load_profile(write_scale_input(n, data / f"x{n}"))
+    layers = load_layers(prof)
+    segs = segment_paths(layers.paths, prof.lighting.segment_length_m)
+    args = (segs, layers.schools, layers.route_origins())
+    out: dict = {"n": n, "segments": len(segs), "tile_m": tile_m,
+                 "load": os.getloadavg()[0]}
+    t0 = time.perf_counter()
+    one = school_route_counts(*args, walkable=layers.walkable)
+    out["single_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tiled = school_route_counts_tiled(*args, walkable=layers.walkable, tile_m=tile_m)
+    out["tiled_in_process_s"] = time.perf_counter() - t0
+    out["tiled_equal"] = bool(tiled.equals(one) and tiled.attrs == one.attrs)
+    for workers in (1, 2):
+        with dask_map(workers=workers) as map_tiles:
+            t0 = time.perf_counter()
+            got = school_route_counts_tiled(*args, walkable=layers.walkable, tile_m=tile_m,
+                                            map_tiles=map_tiles)
+            out[f"dask_{workers}_workers_s"] = time.perf_counter() - t0
+        pd.testing.assert_series_equal(got, one)
+        out[f"dask_{workers}_equal"] = got.attrs == one.attrs
+    out["load_after"] = os.getloadavg()[0]
+    return out
+
+
+def _time_v(stderr: str) -> dict:
+    def grab(label: str) -> str:
+        m = re.search(rf"{re.escape(label)}: (.+)", stderr)
+        return m.group(1).strip() if m else ""
+
+    wall = grab("Elapsed (wall clock) time (h:mm:ss or m:ss)")
+    parts = [float(p) for p in wall.split(":")] if wall else [0.0]
+    seconds = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+    return {"wall_s": seconds, "cpu_percent": grab("Percent of CPU this job got"),
+            "user_s": float(grab("User time (seconds)") or 0),
+            "system_s": float(grab("System time (seconds)") or 0),
+            "peak_rss_mb": int(grab("Maximum resident set size (kbytes)") or 0) / 1024}
+
+
+def run_size(n: int, data: Path, extra: list[str]) -> dict:
+    from bench.scale_data import write_scale_input
+
+    t0 = time.perf_counter()
+    profile = write_scale_input(n, data / f"x{n}")
+    gen_s = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory(prefix="trygga-scale-") as tmp:
+        env = dict(os.environ, XDG_CACHE_HOME=str(Path(tmp) / "cache"),
+                   PYTHONPATH=str(ROOT))
+        store = profile.parent / "walks.gpkg"  # a fresh store, seeded from the findings
+        store.unlink(missing_ok=True)
+        load0 = os.getloadavg()[0]
+        proc = subprocess.run(
+            ["/usr/bin/time", "-v", sys.executable, str(Path(__file__).resolve()), "--child",
+             str(profile), str(Path(tmp) / "out"), *extra],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        load1 = os.getloadavg()[0]
+        outputs = {p.name: p.stat().st_size for p in (Path(tmp) / "out").glob("*")} \
+            if (Path(tmp) / "out").exists() else {}
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("STAGES ")), None)
+    if proc.returncode != 0 or line is None:
+        raise SystemExit(f"×{n} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
+                         f"{proc.stderr[-3000:]}")
+    staged = json.loads(line[len("STAGES "):])
+    return {"n": n, "generate_s": gen_s, "load_before": load0, "load_after": load1,
+            **_time_v(proc.stderr), "stages": staged["stages"], "outputs_bytes": outputs}
+
+
+def table(results: list[dict]) -> str:
+    names: list[str] = []
+    for r in results:
+        for s in r["stages"]:
+            if s["stage"] not in names:
+                names.append(s["stage"])
+    head = "| stage | " + " | ".join(f"×{r['n']} s | ×{r['n']} peak MB"
+                                        for r in results) + " |"
+    lines = [head, "|" + "---|" * (1 + 2 * len(results))]
+    for name in names:
+        cells = []
+        for r in results:
+            s = next((x for x in r["stages"] if x["stage"] == name), None)
+            cells += [f"{s['seconds']:.2f}", f"{s['peak_rss_mb']:.0f}"] if s else ["", ""]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("| **total (`/usr/bin/time -v`)** | " + " | ".join(
+        f"**{r['wall_s']:.1f}** | **{r['peak_rss_mb']:.0f}**" for r in results) + " |")
+    lines.append("| CPU time, user + system (s) | " + " | ".join(
+        f"{r['user_s'] + r['system_s']:.1f} | " for r in results) + " |")
+    lines.append("| CPU % / load before→after | " + " | ".join(
+        f"{r['cpu_percent']} | {r['load_before']:.1f}→{r['load_after']:.1f}"
+        for r in results) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1, 5, 25])
+    ap.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "trygga-scale")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scale.json")
+    ap.add_argument("--no-raster", action="store_true")
+    ap.add_argument("--child", nargs=2, type=Path, metavar=("PROFILE", "OUT"))
+    ap.add_argument("--dask-routes", type=int, metavar="N",
+                    help="time the school routes at ×N on 1 and 2 dask workers instead")
+    ap.add_argument("--tile-m", type=float, default=20_000.0)
+    args = ap.parse_args()
+    if args.dask_routes:
+        print(json.dumps(dask_routes(args.dask_routes, args.data, args.tile_m), indent=1))
+        return
+    extra = ["--no-raster"] if args.no_raster else []
+    if args.child:
+        child(args.child[0], args.child[1], extra)
+        return
+    results = []
+    for n in args.sizes:
+        r = run_size(n, args.data, extra)
+        print(f"×{n}: {r['wall_s']:.1f} s, {r['peak_rss_mb']:.0f} MB, CPU {r['cpu_percent']}, "
+              f"load {r['load_before']:.1f}→{r['load_after']:.1f}", flush=True)
+        results.append(r)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    old = json.loads(args.out.read_text()) if args.out.exists() else []
+    args.out.write_text(json.dumps([*old, {"date": time.strftime("%Y-%m-%d %H:%M UTC",
+                                                                 time.gmtime()),
+                                           "results": results}], indent=1))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
