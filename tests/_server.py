@@ -267,9 +267,16 @@ def wait_for_map(page: Any, timeout_ms: float = 60_000) -> Any:
 
     Returns the iframe's FrameLocator.
     """
-    iframe = page.locator(MAP_FRAME).first
-    iframe.wait_for(state="attached", timeout=timeout_ms)
-    iframe.scroll_into_view_if_needed(timeout=timeout_ms)
+    for attempt in range(6):
+        iframe = page.locator(MAP_FRAME).first
+        iframe.wait_for(state="attached", timeout=timeout_ms)
+        try:
+            iframe.scroll_into_view_if_needed(timeout=timeout_ms)
+            break
+        except Exception as exc:  # playwright Error: a rerun replaced the iframe meanwhile
+            if "not attached" not in str(exc) or attempt == 5:
+                raise
+            page.wait_for_timeout(500)
     frame = page.frame_locator(MAP_FRAME).first
     frame.locator("path.leaflet-interactive").first.wait_for(state="attached",
                                                             timeout=timeout_ms)
