@@ -104,3 +104,20 @@ def test_fault_list_per_responsible_party(profile: Path, tmp_path: Path) -> None
     bad = runner.invoke(app, ["walks", "faults", "--out", str(tmp_path / "fel.pdf"),
                               "--profile", str(profile)])
     assert bad.exit_code == 2 and ".csv or .xlsx" in bad.output
+
+
+def test_imported_lamp_number_points_the_finding_at_the_luminaire(profile: Path,
+                                                                  tmp_path: Path) -> None:
+    """A fault form's lamp number (here our CSV template with a 'lampnummer' column, cp1252
+    and decimal commas) becomes the finding's luminaire id, so the lamp is on the fault list."""
+    csv = tmp_path / "felanmalan.csv"
+    csv.write_bytes(("id;kategori;beskrivning;lampnummer;lat;lon\r\n"
+                     "1;Belysning;Släckt lampa vid bron;A-010018;58,9371;11,1723\r\n"
+                     "2;buskar;Buskar skymmer;;58,9380;11,1690\r\n").encode("cp1252"))
+    r = runner.invoke(app, ["walks", "import", str(csv), "--profile", str(profile)])
+    assert r.exit_code == 0, r.output
+    with open_store(load_profile(profile)) as store:
+        faults = lamp_faults(store)
+        f = store.findings()
+    assert faults["luminaire_id"].tolist() == ["A-010018"]
+    assert f.loc[f["description"] == "Buskar skymmer", "luminaire_id"].isna().all()

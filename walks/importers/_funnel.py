@@ -61,7 +61,7 @@ logger = logging.getLogger(__name__)
 #: Columns of :attr:`ImportResult.findings` (besides ``geometry``), in order.
 FINDING_COLUMNS: tuple[str, ...] = (
     "source_id", "category", "raw_category", "severity", "description", "internal_note",
-    "created", "photo_paths", "walk_id", "channel", "non_public",
+    "created", "photo_paths", "walk_id", "channel", "non_public", "luminaire_id",
 )
 
 #: Time zone of the result's ``created`` column, and of naive times unless a tool says UTC.
@@ -116,6 +116,8 @@ class RawFinding:
         (NaN when missing).
     non_public : bool
         The source marks the finding as not for publication (QField kit ``ej_publik``).
+    luminaire_id : object
+        The luminaire a lamp fault is about (a lamp number), as found.
     """
 
     row: str
@@ -130,6 +132,7 @@ class RawFinding:
     photos: list[str] = field(default_factory=list)
     photo_field: str = "photo"
     walk_id: object = ""
+    luminaire_id: object = ""
     x: float = math.nan
     y: float = math.nan
     non_public: bool = False
@@ -269,6 +272,11 @@ FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
                 "time", "timestamp", "created", "created_at", "creationdate", "creationda",
                 "skapad", "registrerad", "observerad"),
     "walk_id": ("walk_id", "walkid", "vandring", "vandring_id", "vandringsid", "walk"),
+    # the lamp a fault is about (a lamp number from a fault form, an inventory id)
+    "luminaire_id": ("luminaire_id", "luminaireid", "armatur_id", "armaturid", "armatur-id",
+                     "armaturnummer", "armaturnr", "lampnummer", "lampnr", "lamp_id", "lampid",
+                     "lamp number", "lampnumber", "belysningspunkt", "ljuspunkt",
+                     "streetlightid", "streetlight_id", "light_id", "lightid"),
     "photos": ("foto", "foton", "photo", "photos", "bild", "bilder", "image", "images",
                "picture", "pictures", "bilaga", "attachment", "media"),
 }
@@ -511,6 +519,7 @@ class _Record:
     walk_id: str
     geometry: shapely.Geometry | None = None
     non_public: bool = False
+    luminaire_id: str = ""
 
 
 def _frame(records: Sequence[_Record], crs: CRS, channel: str) -> gpd.GeoDataFrame:
@@ -536,6 +545,8 @@ def _frame(records: Sequence[_Record], crs: CRS, channel: str) -> gpd.GeoDataFra
                              dtype="string"),
         "channel": pd.Series([channel] * len(records), index=index, dtype="str"),
         "non_public": pd.Series([r.non_public for r in records], index=index, dtype="bool"),
+        "luminaire_id": pd.Series([r.luminaire_id or pd.NA for r in records], index=index,
+                                  dtype="string"),
     }, index=index)
     geometry = gpd.GeoSeries([r.geometry for r in records], index=index, crs=crs)
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
@@ -642,11 +653,12 @@ def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geomet
     photo_files: set[str] = set()
     for r in rows:
         texts = {}
-        for name in ("description", "internal_note", "walk_id", "category"):
+        for name in ("description", "internal_note", "walk_id", "category", "luminaire_id"):
             texts[name], was_stripped = clean_text(getattr(r, name))
             if was_stripped and r.row not in stripped:
                 stripped.append(r.row)
         texts["walk_id"] = _clean(texts["walk_id"], single_line=True)
+        texts["luminaire_id"] = _clean(texts["luminaire_id"], single_line=True)
         for name, value in (("source_id", r.source_id), *texts.items()):
             if len(value) > lim.chars_per_text:
                 problems.append(over_limit_problem(
@@ -710,7 +722,7 @@ def normalize_findings(table: RawTable, crs: CRS | str, boundary: shapely.Geomet
             row=r.row, source_id=r.source_id, category=label, raw_category=raw_category,
             severity=severity, description=texts["description"], internal_note=note,
             created=created, photo_paths=paths, walk_id=texts["walk_id"],
-            non_public=r.non_public))
+            non_public=r.non_public, luminaire_id=texts["luminaire_id"]))
 
     total = table.path.stat().st_size + sum(Path(f).stat().st_size for f in photo_files)
     if total > lim.upload_bytes:

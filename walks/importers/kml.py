@@ -162,7 +162,7 @@ def read_kml_findings(path: Path, target: CRS, limits: Limits = DEFAULT_LIMITS) 
             internal_note=get("internal_note"), created=get("created") or _when(mark),
             photos=photos, photo_field="gx_media_links" if media else (
                 photo_cols[0] if photo_cols else "photo"),
-            walk_id=get("walk_id"), x=x, y=y))
+            walk_id=get("walk_id"), luminaire_id=get("luminaire_id"), x=x, y=y))
     return RawTable(path=path, format="kml", rows=rows, crs_candidates=[_WGS84],
                     coord_field="coordinates", coord_names=("lon", "lat"),
                     field_names=fields, problems=problems)

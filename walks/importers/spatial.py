@@ -186,6 +186,7 @@ def read_vector_findings(path: Path, target: CRS, fmt: str,
             severity=get("severity"), description=get("description"),
             internal_note=note, created=get("created"), photos=photos,
             photo_field=photo_cols[0] if photo_cols else "photo", walk_id=get("walk_id"),
+            luminaire_id=get("luminaire_id"),
             x=x, y=y, non_public=flag_col is not None and _is_true(rec[flag_col])))
     file_crs = CRS.from_user_input(gdf.crs)
     return RawTable(path=path, format=fmt, rows=found, crs_candidates=[file_crs],
@@ -257,6 +258,7 @@ def read_geojson_findings(path: Path, target: CRS, limits: Limits = DEFAULT_LIMI
             severity=get("severity"), description=get("description"),
             internal_note=get("internal_note"), created=get("created"), photos=photos,
             photo_field=photo_cols[0] if photo_cols else "photo", walk_id=get("walk_id"),
+            luminaire_id=get("luminaire_id"),
             x=x, y=y))
     names = ("lon", "lat") if crs.is_geographic else ("x", "y")
     return RawTable(path=path, format="geojson", rows=found, crs_candidates=[crs],

@@ -160,6 +160,7 @@ def _rows_from_frame(df: pd.DataFrame, rows: list[str], path: Path, fmt: str,
             severity=cell("severity"), description=description,
             internal_note=cell("internal_note"), created=cell("created"), photos=photos,
             photo_field=photo_cols[0] if photo_cols else "photo", walk_id=cell("walk_id"),
+            luminaire_id=cell("luminaire_id"),
             x=float(x[pos]), y=float(y[pos])))
     return out, warnings, fields
 
