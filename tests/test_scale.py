@@ -79,6 +79,7 @@ def test_rank_with_dask_writes_the_same_tables(tmp_path, monkeypatch):
     import trygga_cli.rank as rank_mod
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("TRYGGA_STORE", str(tmp_path / "walks.gpkg"))  # not data/
     args = ["rank", "--profile", str(ROOT / "data/stromstad/profile.toml"), "--osm",
             str(SMALL_OSM), "--no-raster"]
     plain = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "plain")])
@@ -95,6 +96,9 @@ def test_rank_with_dask_writes_the_same_tables(tmp_path, monkeypatch):
 
 def test_region_run_writes_one_set_per_kommun_and_a_summary(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    # the findings stores go to the temporary folder, never into the checkout's data/
+    # (both demo kommuner share it here, which this test does not look at)
+    monkeypatch.setenv("TRYGGA_STORE", str(tmp_path / "walks.gpkg"))
     out = tmp_path / "region"
     profiles = [str(ROOT / "data/stromstad/profile.toml"), str(ROOT / "data/tanum/profile.toml")]
     # as a shell glob expands: --profiles a b

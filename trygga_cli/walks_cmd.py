@@ -320,6 +320,11 @@ def faults_cmd(
     typer.echo(t(f"{path}: {n} öppna felanmälningar", f"{path}: {n} open lamp faults"))
 
 
+def _unknown_walk(walk_id: str) -> None:
+    _fail(ValueError(t(f"okänd vandring {walk_id!r}; se `trygga walks list`",
+                       f"unknown walk {walk_id!r}; see `trygga walks list`")))
+
+
 def _local_time(text: str, tz: str, option: str):  # type: ignore[no-untyped-def]
     """An ISO date or date-time in the profile's time zone (typer error when not)."""
     from datetime import datetime
@@ -407,8 +412,7 @@ def meeting_cmd(
                                "--invite, --focus or --feedback")))
         walk = st.update_walk(walk_id, walk.version, **changes)
     except KeyError:
-        _fail(ValueError(t(f"okänd vandring {walk_id!r}; se `trygga walks list`",
-                           f"unknown walk {walk_id!r}; see `trygga walks list`")))
+        _unknown_walk(walk_id)
         return
     except (ValidationError, ConflictError) as exc:
         _fail(exc)
@@ -441,8 +445,7 @@ def follow_up_cmd(
         walk = st.add_walk(follow_up_walk(
             previous, new_id or f"{walk_id}-uppfoljning-{start:%Y-%m-%d}", start))
     except KeyError:
-        _fail(ValueError(t(f"okänd vandring {walk_id!r}; se `trygga walks list`",
-                           f"unknown walk {walk_id!r}; see `trygga walks list`")))
+        _unknown_walk(walk_id)
         return
     except ValidationError as exc:
         _fail(exc)

@@ -741,13 +741,7 @@ class FindingStore:
         target = walk_state(new_state)
 
         def tx(t: Any) -> Walk:
-            r = t.walk(walk_id)
-            if r is None:
-                raise KeyError(f"no walk with id {walk_id!r} in {self.label}")
-            current = _record_walk(r)
-            if current.version != expected_version:
-                raise ConflictError(walk_id, expected_version, current.version,
-                                    r.get("updated_by"), r.get("updated"), kind="walk")
+            r, current = self._walk_at(t, walk_id, expected_version)
             if target.step < current.state.step:
                 raise ValidationError([Problem(
                     f"walk {walk_id!r}", "", "state",
@@ -796,13 +790,7 @@ class FindingStore:
             raise ValidationError(bad)
 
         def tx(t: Any) -> Walk:
-            r = t.walk(walk_id)
-            if r is None:
-                raise KeyError(f"no walk with id {walk_id!r} in {self.label}")
-            current = _record_walk(r)
-            if current.version != expected_version:
-                raise ConflictError(walk_id, expected_version, current.version,
-                                    r.get("updated_by"), r.get("updated"), kind="walk")
+            r, current = self._walk_at(t, walk_id, expected_version)
             follows = changes.get("follows")
             if follows and t.walk(str(follows)) is None:
                 raise ValidationError([Problem(src, "", "follows",
@@ -817,6 +805,19 @@ class FindingStore:
                 raise ConflictError(walk_id, expected_version, -1, None, None, kind="walk")
             return new
         return self.backend.write(tx)
+
+    def _walk_at(self, t: Any, walk_id: str, expected_version: int
+                 ) -> tuple[dict[str, Any], Walk]:
+        """The walk's record and object inside a write, checked against the version the
+        caller loaded (:class:`ConflictError` when it moved, KeyError when unknown)."""
+        r = t.walk(walk_id)
+        if r is None:
+            raise KeyError(f"no walk with id {walk_id!r} in {self.label}")
+        current = _record_walk(r)
+        if current.version != expected_version:
+            raise ConflictError(walk_id, expected_version, current.version,
+                                r.get("updated_by"), r.get("updated"), kind="walk")
+        return r, current
 
     def walks(self) -> gpd.GeoDataFrame:
         """All walks: index ``walk_id``; route LineStrings in the store CRS.
