@@ -110,3 +110,28 @@ def test_resident_says_not_fixed_on_the_public_page(profile: Path) -> None:
     assert any("redan" in str(i.value) for i in at.info)
     with open_store(load_profile(profile)) as store:
         assert store.get_finding(fid).not_fixed_reports == 1
+
+
+def test_app_ranking_counts_a_reported_lamp_as_dark(profile: Path) -> None:
+    from layers.loader import load_layers
+    from ui.page_public import store_token
+    from ui.st_cache import inputs_key, st_lamp_fault_ids, st_ranking
+
+    prof = load_profile(profile)
+    lum = load_layers(prof).luminaires
+    lamp = str(lum.index[lum["operating"].astype(str).eq("in_service")][0])
+    at = _ok(AppTest.from_file(str(APP), default_timeout=90).run())  # the map page
+    with open_store(prof) as store:
+        store.add_finding(m.Finding(id=m.new_id(), geometry=lum.geometry.loc[lamp],
+                                    created=datetime.now(UTC), category="belysning",
+                                    description="Släckt", channel="felanmälan",
+                                    luminaire_id=lamp))
+    faults = st_lamp_fault_ids(str(profile), store_token(profile))
+    assert faults == (lamp,)
+    key = inputs_key(profile)
+    weights = tuple(sorted(vars(prof.weights).items()))
+    base = st_ranking(str(profile), key, weights, prof.lighting.school_class)
+    dark = st_ranking(str(profile), key, weights, prof.lighting.school_class, faults)
+    assert (dark.summary(prof)["luminaires_out_of_service"]
+            == base.summary(prof)["luminaires_out_of_service"] + 1)
+    _ok(at.run())  # the page reranks with the fault, without errors

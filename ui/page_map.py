@@ -371,7 +371,11 @@ def render() -> None:
 
     path = profile_path()
     key = inputs_key(path)
-    result = st_ranking(str(path), key, weights, school_class)
+    from ui.page_public import store_token
+    from ui.st_cache import st_lamp_fault_ids
+
+    faults = st_lamp_fault_ids(str(path), store_token(path))  # reported lamps are dark
+    result = st_ranking(str(path), key, weights, school_class, faults)
     lux = st_lux_overlay(str(path), key) if show_lux else None
     seg = result.segments
     areas = sorted(layers.priority_areas["name"].astype(str)) if len(layers.priority_areas) \

@@ -14,6 +14,7 @@ import functools
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -130,29 +131,45 @@ def st_roads(path: str, key: InputsKey) -> gpd.GeoDataFrame:
         return load_roads(st_layers(path, key).profile)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def st_lamp_fault_ids(path: str, store_key: tuple[Any, ...]) -> tuple[str, ...]:
+    """Luminaire ids with an open lamp-fault finding (cached per store change): they are
+    dark in the app's lighting model until the finding is fixed, as in ``trygga rank``."""
+    from walks.service import lamp_faults
+    from walks.service import open_store as open_profile_store
+
+    with open_profile_store(load_profile(path)) as store:
+        return tuple(sorted(set(lamp_faults(store)["luminaire_id"].astype(str))))
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
 def st_ranking(path: str, key: InputsKey, weights: tuple[tuple[str, float], ...],
-               school_class: str) -> RankingResult:
+               school_class: str, faults: tuple[str, ...] = ()) -> RankingResult:
     """The ranking for a set of weights and a school target class (cached per combination).
 
-    Shared and read-only, like :func:`st_layers`; misses come from the disk cache.
+    *faults*: luminaire ids with an open lamp fault (:func:`st_lamp_fault_ids`), dark in
+    the lighting model. Shared and read-only, like :func:`st_layers`; misses come from the
+    disk cache.
     """
-    return _ranking_persisted(path, key, weights, school_class)
+    return _ranking_persisted(path, key, weights, school_class, faults)
 
 
 @st.cache_data(show_spinner=False, max_entries=16, persist="disk")
 def _ranking_persisted(path: str, key: InputsKey,
                        weights: tuple[tuple[str, float], ...],
-                       school_class: str) -> RankingResult:
+                       school_class: str, faults: tuple[str, ...] = ()) -> RankingResult:
     """:func:`st_ranking`, persisted to Streamlit's disk cache across restarts."""
+    from layers.lighting import mark_out_of_service
+
     layers = st_layers(path, key)
+    luminaires, _unknown = mark_out_of_service(layers.luminaires, faults)
     prof = layers.profile
     prof = dataclasses.replace(
         prof, weights=dataclasses.replace(prof.weights, **dict(weights)),
         lighting=dataclasses.replace(prof.lighting, school_class=school_class))
     routes = st_route_counts(path, key)
     dark = st_darkness(prof.latitude, prof.longitude, prof.timezone)
-    return rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
+    return rank(layers.paths, luminaires, layers.schools, layers.crossings,
                 layers.priority_areas, prof, route_counts=routes, darkness=dark,
                 origins=layers.route_origins(), walkable=layers.walkable)
 
