@@ -27,6 +27,7 @@ from ui import maps
 from ui.common import load_or_stop, show_demo_notice
 from ui.st_cache import BASEMAP_CHOICES, add_app_basemap, st_ranking
 from ui.state import lang, t
+from ui.translate import reason_text
 
 STATUSES = ("unlit", "underlit", "lit_old_technology", "ok", "unknown")
 WEIGHT_LABELS = {
@@ -39,6 +40,12 @@ WEIGHT_LABELS = {
     "commute_darkness": ("Mörk skolväg", "Dark commute"),
 }
 
+
+
+def _reasons(values: pd.Series) -> pd.Series:
+    """The computed Swedish reasons in the UI language (:func:`ui.translate.reason_text`)."""
+    code = lang()
+    return values.astype(str).map(lambda r: reason_text(r, code))
 
 def _sidebar(layers: Layers) -> tuple[tuple[tuple[str, float], ...], str, str, str, bool,
                                       bool]:
@@ -169,12 +176,12 @@ def _top_markers(group: folium.FeatureGroup, shown: gpd.GeoDataFrame,
     if len(seg):
         maps.add_numbered_markers(group, seg, seg["rank"].astype(int).to_numpy(),
                                   (t("segment") + " " + seg["rank"].astype(int).astype(str)
-                                   + ": " + seg["reason"].astype(str)).to_numpy(),
+                                   + ": " + _reasons(seg["reason"])).to_numpy(),
                                   TOP_COLOUR, name="top_segments")
     if len(pk):
         maps.add_numbered_markers(group, pk, pk["rank"].astype(int).to_numpy(),
                                   (t("package") + " " + pk["rank"].astype(int).astype(str)
-                                   + ": " + pk["reason"].astype(str)).to_numpy(),
+                                   + ": " + _reasons(pk["reason"])).to_numpy(),
                                   PACKAGE_COLOUR, name="top_packages", square=True)
 
 
@@ -211,7 +218,7 @@ def segment_table(df: gpd.GeoDataFrame, places: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         **_where_columns(df, df, places.reindex(df.index)),
         t("score"): df["score"].round(2).to_numpy(),
-        t("reason"): df["reason"].astype(str).to_numpy(),
+        t("reason"): _reasons(df["reason"]).to_numpy(),
     }, index=df.index)
 
 
@@ -224,7 +231,7 @@ def package_table(df: gpd.GeoDataFrame, segments: gpd.GeoDataFrame,
         t("col_new_points"): df["new_light_points"].astype(int).to_numpy(),
         t("col_cost_sek"): [fmt_number(v) for v in df["cost_sek"].to_numpy(float)],
         t("col_rank_per_sek"): df["rank_per_sek"].astype(int).to_numpy(),
-        t("reason"): df["reason"].astype(str).to_numpy(),
+        t("reason"): _reasons(df["reason"]).to_numpy(),
     }, index=df.index)
 
 
@@ -240,7 +247,7 @@ def led_table(df: gpd.GeoDataFrame, places: pd.DataFrame) -> pd.DataFrame:
         t("col_kwh_saved"): [fmt_number(v) for v in df["kwh_saved_per_year"].to_numpy(float)],
         t("col_sek_saved"): [fmt_number(v) for v in df["sek_saved_per_year"].to_numpy(float)],
         t("col_payback"): df["payback_years"].round(1).to_numpy(),
-        t("reason"): df["reason"].astype(str).to_numpy(),
+        t("reason"): _reasons(df["reason"]).to_numpy(),
     }, index=df.index)
 
 

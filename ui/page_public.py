@@ -27,6 +27,7 @@ from ui.html_tables import cards_css
 from ui.public_map import build_public_map
 from ui.st_cache import InputsKey, add_app_basemap, inputs_key, profile_path, st_layers
 from ui.state import lang, t
+from ui.translate import category_text
 from walks.public import public_view
 from walks.service import open_store
 from walks.store import is_postgres_target, store_target
@@ -151,6 +152,11 @@ def _state_text(state_type: str) -> str:
 _LIST_CSS = cards_css("trygga-public-list")
 
 
+def _category(escaped: object) -> str:
+    """An (escaped) category label of the public view in the UI language, escaped."""
+    return html.escape(category_text(html.unescape(str(escaped)), lang()), quote=True)
+
+
 def findings_table_html(view: gpd.GeoDataFrame, where: pd.Series | None = None) -> str:
     """The findings as one HTML table for keyboard and screen-reader users.
 
@@ -175,7 +181,7 @@ def findings_table_html(view: gpd.GeoDataFrame, where: pd.Series | None = None) 
         place = html.escape(str(where.get(i, ""))) if where is not None else ""
         rows.append(f'<tr><td data-label="{labels[0]}" style="white-space:nowrap">'
                     f'{cell(r["date"])}</td><td data-label="{labels[1]}">{place}</td>'
-                    f'<td data-label="{labels[2]}">{cell(r["category"])}</td>'
+                    f'<td data-label="{labels[2]}">{_category(r["category"])}</td>'
                     f'<td data-label="{labels[3]}">{cell(r["description"])}</td>'
                     f'<td data-label="{labels[4]}">{state}</td></tr>')
     head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in heads)

@@ -47,7 +47,8 @@ from ui.st_cache import (
     st_layers,
     st_ranking,
 )
-from ui.state import t
+from ui.state import lang, t
+from ui.translate import category_text
 from walks.categories import category_labels, staff_only_labels
 from walks.duplicates import duplicate_candidates
 from walks.importers import (
@@ -857,7 +858,8 @@ def findings_table(findings: gpd.GeoDataFrame, tz: str = "Europe/Stockholm") -> 
     created = pd.to_datetime(findings["created"], utc=True).dt.tz_convert(tz)
     return pd.DataFrame({
         t("date"): created.dt.strftime("%Y-%m-%d %H:%M").to_numpy(),
-        t("category"): findings["category"].astype(str).to_numpy(),
+        t("category"): findings["category"].astype(str).map(
+            lambda c: category_text(c, lang())).to_numpy(),
         t("rec_severity"): findings["severity"].astype(int).to_numpy(),
         t("status"): findings["state_label"].astype(str).to_numpy(),
         t("description"): findings["description"].astype(str).to_numpy(),

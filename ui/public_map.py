@@ -21,6 +21,7 @@ import numpy as np
 from layers.io import write_atomic
 from ui import maps
 from ui.texts import tr
+from ui.translate import category_text
 from walks.public import PUBLIC_COLUMNS
 
 #: folium's ``<meta name="viewport" ... user-scalable=no>`` (removed from static pages).
@@ -75,6 +76,10 @@ def build_public_map(view: gpd.GeoDataFrame, bounds_4326: tuple[float, float, fl
         if part.empty:
             continue
         shown = part.assign(state=_state_text(state_type, lang))
+        if lang == "en":  # the view's category labels are escaped Swedish
+            shown = shown.assign(category=[html.escape(category_text(html.unescape(str(c)),
+                                                                     lang), quote=True)
+                                           for c in shown["category"]])
         maps.add_points(m, shown, STATE_COLOURS[state_type],
                         {"category": tr("category", lang), "description": "",
                          "state": tr("status", lang), "date": tr("date", lang),
