@@ -38,7 +38,7 @@ Intensity, ``model="cosine"``
 Intensity, ``model="isotropic"`` (cross-check)
     A constant intensity ``I = Φ / (4π)`` in every direction, ``E = I·h / r³``, no angular
     cut-off. With constant ``I`` and ``h`` this is exactly the reference benchmark query of
-    ``/work/shared/BENCH.md`` (see :func:`reference_illuminance_xy`).
+    ``../shared/BENCH.md`` (beside the checkout) (see :func:`reference_illuminance_xy`).
 
 Illuminances of several luminaires add. All coordinates are in the frames' projected CRS
 (metres); every public function that measures refuses degrees (:func:`gis._crs.require_projected`).

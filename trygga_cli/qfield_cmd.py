@@ -18,6 +18,8 @@ from trygga_cli.walks_cmd import (
     StoreOpt,
     _fail,
     _profile_and_store,
+    _quiet_layers,
+    _walk_or_fail,
     walks_app,
 )
 
@@ -39,24 +41,14 @@ def qfield_cmd(
     store: StoreOpt = None,
     profile: ProfileOpt = DEFAULT_PROFILE,
 ) -> None:
-    import warnings
-
     from gis.ranking import rank
-    from layers import LayerWarning, ValidationError
-    from layers.loader import load_layers
+    from layers import ValidationError
     from walks.fieldkit import write_field_kit
     from walks.service import open_findings
 
     prof, st = _profile_and_store(profile, store)
-    try:
-        walk = st.get_walk(walk_id)
-    except KeyError:
-        _fail(ValueError(t(f"okänd vandring: {walk_id!r} (se 'trygga walks plan')",
-                           f"unknown walk: {walk_id!r} (see 'trygga walks plan')")))
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", LayerWarning)
-        lay = load_layers(prof)
+    walk = _walk_or_fail(st, walk_id)
+    lay = _quiet_layers(prof)
     ranked = rank(lay.paths, lay.luminaires, lay.schools, lay.crossings, lay.priority_areas,
                   prof, findings=open_findings(st))
     try:

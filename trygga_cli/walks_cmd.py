@@ -220,22 +220,11 @@ def protocol_cmd(
     store: StoreOpt = None,
     profile: ProfileOpt = DEFAULT_PROFILE,
 ) -> None:
-    import warnings
-
-    from layers import LayerWarning
-    from layers.loader import load_layers
     from walks.protocol import render_protocol
 
     prof, st = _profile_and_store(profile, store)
-    try:
-        walk = st.get_walk(walk_id)
-    except KeyError:
-        _fail(KeyError(t(f"okänd vandring {walk_id!r}; se `trygga walks list`",
-                         f"unknown walk {walk_id!r}; see `trygga walks list`")))
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", LayerWarning)
-        paths = load_layers(prof).paths
+    walk = _walk_or_fail(st, walk_id)
+    paths = _quiet_layers(prof).paths
     out.parent.mkdir(parents=True, exist_ok=True)
     path = render_protocol(walk, st.findings(include_hidden=internal), out, st.categories,
                            paths=paths, store=st, tz=prof.timezone, internal=internal)
@@ -323,6 +312,27 @@ def faults_cmd(
 def _unknown_walk(walk_id: str) -> None:
     _fail(ValueError(t(f"okänd vandring {walk_id!r}; se `trygga walks list`",
                        f"unknown walk {walk_id!r}; see `trygga walks list`")))
+
+
+def _walk_or_fail(st, walk_id: str):  # type: ignore[no-untyped-def]
+    """The walk, or a clear message and exit 2 when it is not in the store."""
+    try:
+        return st.get_walk(walk_id)
+    except KeyError:
+        _unknown_walk(walk_id)
+
+
+def _quiet_layers(prof):  # type: ignore[no-untyped-def]
+    """The profile's layers, without the funnels' data warnings (``trygga layers`` shows
+    them)."""
+    import warnings
+
+    from layers import LayerWarning
+    from layers.loader import load_layers
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LayerWarning)
+        return load_layers(prof)
 
 
 def _local_time(text: str, tz: str, option: str):  # type: ignore[no-untyped-def]
