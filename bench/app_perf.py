@@ -145,7 +145,8 @@ def warm_runs(browser: Any, profile: Path, app: Path, n: int,
         blocked = type("NoBlocked", (), {"urls": []})()
     out: dict[str, list[float]] = {k: [] for k in (
         "page switch → Offentlig karta", "page switch → Karta & prioritering",
-        "filter: Visa åtgärdade (public)", "filter: färg efter poäng (map)")}
+        "filter: Visa åtgärdade (public)", "filter: färg efter poäng (map)",
+        "English toggle (map)")}
     try:
         page.goto(server.url, wait_until="commit")
         _map_drawn(page)
@@ -207,6 +208,18 @@ def warm_runs(browser: Any, profile: Path, app: Path, n: int,
             sidebar.get_by_text("belysningsstatus", exact=True).click()
             legend.filter(has_text="Teckenförklaring").wait_for(timeout=TIMEOUT_MS)
             _idle(page)
+
+            def in_english() -> None:
+                _title(page, "Map & priorities")
+                _idle(page)
+                _map_drawn(page)
+
+            out["English toggle (map)"].append(
+                _timed(sidebar.get_by_text("English", exact=True).click, in_english))
+            sidebar.get_by_text("Svenska", exact=True).click()
+            _title(page, "Karta & prioritering")
+            _idle(page)
+            _map_drawn(page)
     finally:
         page.close()
         if context is not None:
@@ -215,6 +228,11 @@ def warm_runs(browser: Any, profile: Path, app: Path, n: int,
     if blocked.urls:
         print(f"warning: blocked non-loopback requests: {blocked.urls}", file=sys.stderr)
     return out
+
+
+def _warm_target(name: str) -> float:
+    """Targets of the warm measurements (issue 14): 1 s, the English toggle 1.5 s."""
+    return 1.5 if name.startswith("English") else 1.0
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -262,8 +280,9 @@ def main(argv: list[str] | None = None) -> None:
             ("cold first render, public page, new browser", cold_public, 3.0),
             ("cold first render, map page, returning browser", cold_ret, 3.0),
             ("cold first render, public page, returning browser", cold_ret_public, 3.0),
-            *((f"{name}, new browser", values, 1.0) for name, values in warm.items()),
-            *((f"{name}, returning browser", values, 1.0)
+            *((f"{name}, new browser", values, _warm_target(name))
+              for name, values in warm.items()),
+            *((f"{name}, returning browser", values, _warm_target(name))
               for name, values in warm_ret.items())]
     print(f"{'measurement':50s} {'median s':>9s} {'min s':>7s} {'max s':>7s} {'n':>3s}"
           f" {'target s':>9s}")

@@ -77,3 +77,4 @@ def test_pages_show_reasons_and_categories_in_the_ui_language(monkeypatch) -> No
         "Unlit footway 40 m from Bojarskolan, on 3 school routes"]
     html_en = page_public.findings_table_html(view)
     assert ">lighting<" in html_en and ">belysning<" not in html_en
+
