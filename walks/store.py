@@ -1464,8 +1464,7 @@ class FindingStore:
                       "photos": (t.photo_records(), PHOTO_FIELDS)}
         out = {name: (len(rows), record_digest(rows, keys))
                for name, (rows, keys) in tables.items()}
-        with self.backend.reading() as t:
-            photos = t.photo_records()
+        photos = tables["photos"][0]  # the same snapshot as the tables above
         h = hashlib.sha256()
         for p in sorted(photos, key=lambda p: p["sha256"]):
             h.update(hashlib.sha256(self.backend.photos.get(p["sha256"], p["ext"])).digest())
