@@ -135,3 +135,34 @@ def test_app_ranking_counts_a_reported_lamp_as_dark(profile: Path) -> None:
     assert (dark.summary(prof)["luminaires_out_of_service"]
             == base.summary(prof)["luminaires_out_of_service"] + 1)
     _ok(at.run())  # the page reranks with the fault, without errors
+
+
+def test_app_ranking_scores_open_findings_as_trygga_rank_does(profile: Path) -> None:
+    """The map page's ranking gets the store's open findings, so its findings component
+    (and every score) equals the command line's ``rank(findings=open_findings(store))``."""
+    from gis.ranking import rank
+    from layers.loader import load_layers
+    from ui.page_public import store_token
+    from ui.st_cache import inputs_key, st_open_findings, st_ranking, st_route_counts
+    from walks.service import open_findings
+
+    prof = load_profile(profile)
+    layers = load_layers(prof)
+    with open_store(prof) as store:
+        expected = open_findings(store)
+    assert len(expected) > 0  # the demo store has open findings
+    rows = st_open_findings(str(profile), store_token(profile))
+    assert len(rows) == len(expected)
+    key = inputs_key(profile)
+    weights = tuple(sorted(vars(prof.weights).items()))
+    got = st_ranking(str(profile), key, weights, prof.lighting.school_class, (), rows).segments
+    cli = rank(layers.paths, layers.luminaires, layers.schools, layers.crossings,
+               layers.priority_areas, prof, findings=expected,
+               route_counts=st_route_counts(str(profile), key),
+               origins=layers.route_origins(), walkable=layers.walkable).segments
+    assert got["findings_count"].sum() > 0
+    assert got["findings_count"].equals(cli["findings_count"])
+    assert got["c_findings"].to_numpy() == pytest.approx(cli["c_findings"].to_numpy())
+    assert list(got.index) == list(cli.index)  # the same order, ties included
+    none = st_ranking(str(profile), key, weights, prof.lighting.school_class).segments
+    assert none["findings_count"].sum() == 0  # without them the component is empty

@@ -379,10 +379,12 @@ def render() -> None:
     path = profile_path()
     key = inputs_key(path)
     from ui.page_public import store_token
-    from ui.st_cache import st_lamp_fault_ids
+    from ui.st_cache import st_lamp_fault_ids, st_open_findings
 
-    faults = st_lamp_fault_ids(str(path), store_token(path))  # reported lamps are dark
-    result = st_ranking(str(path), key, weights, school_class, faults)
+    token = store_token(path)
+    faults = st_lamp_fault_ids(str(path), token)  # reported lamps are dark
+    found = st_open_findings(str(path), token)  # open findings score as in trygga rank
+    result = st_ranking(str(path), key, weights, school_class, faults, found)
     lux = st_lux_overlay(str(path), key) if show_lux else None
     seg = result.segments
     areas = sorted(layers.priority_areas["name"].astype(str)) if len(layers.priority_areas) \

@@ -142,22 +142,58 @@ def st_lamp_fault_ids(path: str, store_key: tuple[Any, ...]) -> tuple[str, ...]:
         return tuple(sorted(set(lamp_faults(store)["luminaire_id"].astype(str))))
 
 
+#: One open finding as the ranking sees it: category, severity, E and N (m, profile CRS).
+OpenFinding = tuple[str, str, float, float]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def st_open_findings(path: str, store_key: tuple[Any, ...]) -> tuple[OpenFinding, ...]:
+    """Open findings of the profile's store as hashable rows (cached per store change).
+
+    The same findings :func:`walks.service.open_findings` gives ``trygga rank``, so the
+    map page scores nearby open findings exactly as the command line does.
+    """
+    from walks.service import open_findings
+    from walks.service import open_store as open_profile_store
+
+    with open_profile_store(load_profile(path)) as store:
+        f = open_findings(store)
+    if f.empty:
+        return ()
+    xy = shapely.get_coordinates(f.geometry.to_numpy())
+    return tuple(zip(f["category"].astype(str), f["severity"].astype(str),
+                     xy[:, 0].tolist(), xy[:, 1].tolist(), strict=True))
+
+
+def findings_frame(rows: tuple[OpenFinding, ...], crs: Any) -> gpd.GeoDataFrame | None:
+    """:func:`st_open_findings` rows back as the frame :func:`gis.ranking.rank` takes
+    (``None`` when there are none, as ``trygga rank`` passes an empty store)."""
+    if not rows:
+        return None
+    cat, sev, x, y = zip(*rows, strict=True)
+    return gpd.GeoDataFrame({"category": list(cat), "severity": list(sev)},
+                            geometry=gpd.points_from_xy(x, y), crs=crs)
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
 def st_ranking(path: str, key: InputsKey, weights: tuple[tuple[str, float], ...],
-               school_class: str, faults: tuple[str, ...] = ()) -> RankingResult:
+               school_class: str, faults: tuple[str, ...] = (),
+               findings: tuple[OpenFinding, ...] = ()) -> RankingResult:
     """The ranking for a set of weights and a school target class (cached per combination).
 
     *faults*: luminaire ids with an open lamp fault (:func:`st_lamp_fault_ids`), dark in
-    the lighting model. Shared and read-only, like :func:`st_layers`; misses come from the
-    disk cache.
+    the lighting model. *findings*: the store's open findings (:func:`st_open_findings`),
+    scored as in ``trygga rank``. Shared and read-only, like :func:`st_layers`; misses come
+    from the disk cache.
     """
-    return _ranking_persisted(path, key, weights, school_class, faults)
+    return _ranking_persisted(path, key, weights, school_class, faults, findings)
 
 
 @st.cache_data(show_spinner=False, max_entries=16, persist="disk")
 def _ranking_persisted(path: str, key: InputsKey,
                        weights: tuple[tuple[str, float], ...],
-                       school_class: str, faults: tuple[str, ...] = ()) -> RankingResult:
+                       school_class: str, faults: tuple[str, ...] = (),
+                       findings: tuple[OpenFinding, ...] = ()) -> RankingResult:
     """:func:`st_ranking`, persisted to Streamlit's disk cache across restarts."""
     from layers.lighting import mark_out_of_service
 
@@ -170,8 +206,9 @@ def _ranking_persisted(path: str, key: InputsKey,
     routes = st_route_counts(path, key)
     dark = st_darkness(prof.latitude, prof.longitude, prof.timezone)
     return rank(layers.paths, luminaires, layers.schools, layers.crossings,
-                layers.priority_areas, prof, route_counts=routes, darkness=dark,
-                origins=layers.route_origins(), walkable=layers.walkable)
+                layers.priority_areas, prof, findings=findings_frame(findings, prof.crs),
+                route_counts=routes, darkness=dark, origins=layers.route_origins(),
+                walkable=layers.walkable)
 
 
 #: Cell size (m) of the lux overlay on the map; the GeoTIFF download keeps 2 m.
