@@ -29,10 +29,10 @@ from walks.categories import CATEGORIES, staff_only_labels
 from walks.public import (
     INTERNAL_COLUMNS,
     PUBLIC_COLUMNS,
-    export_public_geojson,
     public_geojson,
     public_view,
 )
+from walks.public_export import export_public_geojson
 from walks.store import GeoPackageStore
 
 CRS_ = "EPSG:3007"
@@ -134,7 +134,9 @@ def test_export_public_geojson(store: GeoPackageStore, tmp_path: Path) -> None:
     assert 11 < lon < 12 and 58 < lat < 60
     assert len(str(lon).split(".")[1]) <= 5
     text = out.read_text(encoding="utf-8")
-    assert "<" not in text and "Polisen" not in text and "dold" not in text
+    assert "Polisen" not in text and "dold" not in text  # internal note, hidden finding
+    # a data file carries the text as written; escaping belongs to the HTML renderers
+    assert feat["properties"]["description"] == 'Mörkt vid <b>cykelstället</b> & "busken"'
     read = gpd.read_file(out)
     assert len(read) == 1 and read.crs == "EPSG:4326"
 
@@ -225,23 +227,28 @@ def test_fuzzed_findings_never_leak(store: GeoPackageStore, tmp_path: Path,
     assert list(view.columns) == list(PUBLIC_COLUMNS)
     assert set(view["id"]) == set(expected)
     assert len(doc["features"]) == len(expected)
-    strings = [s for c in view.columns if c != "geometry" for s in view[c].dropna()]
-    strings += _all_strings(doc)
-    for s in strings:
+    # the view is for pages: every text HTML-escaped; no internal field anywhere
+    for s in [s for c in view.columns if c != "geometry" for s in view[c].dropna()]:
         assert "<" not in s and ">" not in s
         assert not any(mk in s for mk in markers)
-    assert "<" not in text and not any(mk in text for mk in markers)
+    # the data file: no internal field either (raw text, so markers are the test)
+    assert not any(mk in s for s in _all_strings(doc) for mk in markers)
+    assert not any(mk in text for mk in markers)
     for feat in doc["features"]:
         assert set(feat["properties"]) == set(PUBLIC_COLUMNS) - {"geometry"}
-    # the escaped text is exactly the public description as the store keeps it: nothing
-    # lost but control, bidi-override and invisible characters and surrounding white space
-    # (walks.text.clean_text, applied on every way in)
+    # both carry exactly the public description as the store keeps it: nothing lost but
+    # control, bidi-override and invisible characters and surrounding white space
+    # (walks.text.clean_text, applied on every way in); the file has it unescaped
     from walks.text import clean_text
 
+    in_file = {feat["properties"]["id"]: feat["properties"]["description"]
+               for feat in doc["features"]}
     for row in view.itertuples():
         f = expected[row.id]
         want = "Modererad" if f.id in _MODERATED else _CONTROL.sub("", clean_text(f.description))
-        assert html.unescape(row.description) == want.encode("utf-8", "replace").decode()
+        want = want.encode("utf-8", "replace").decode()
+        assert html.unescape(row.description) == want
+        assert in_file[row.id] == want
 
 
 _SEEN: dict[str, list[tuple[m.Finding, str]]] = defaultdict(list)
@@ -268,7 +275,7 @@ def test_public_geojson_file_has_the_raw_text(store: GeoPackageStore, tmp_path: 
                                               text: str) -> None:
     import json
 
-    from walks.public_export import export_public_geojson, raw_public_geojson
+    from walks.public_export import raw_public_geojson
 
     f = store.add_finding(finding(description=text))
     view = public_view(store.findings(include_hidden=False), categories=store.categories)

@@ -30,11 +30,9 @@ than newline and tab are removed, so a public page can insert the values as they
 from __future__ import annotations
 
 import html
-import json
 import logging
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -43,10 +41,8 @@ import pandas as pd
 import shapely
 
 from layers._common import Problem, ValidationError
-from layers.io import write_atomic
 from walks.categories import CATEGORIES, Category
 from walks.model import APPROVED
-from walks.store import FindingStore
 
 logger = logging.getLogger(__name__)
 
@@ -206,29 +202,3 @@ def public_geojson(view: gpd.GeoDataFrame) -> dict[str, Any]:
                 "coordinates": [round(g.x, PUBLIC_DECIMALS), round(g.y, PUBLIC_DECIMALS)]},
         })
     return {"type": "FeatureCollection", "features": features}
-
-
-def export_public_geojson(store: FindingStore, path: str | Path, *,
-                          tz: str = "Europe/Stockholm") -> Path:
-    """Write the public view of *store* as GeoJSON (EPSG:4326, RFC 7946).
-
-    Parameters
-    ----------
-    store : FindingStore
-        The findings store.
-    path : path
-        Output ``.geojson`` file; written atomically.
-    tz : str
-        Time zone for the public dates.
-
-    Returns
-    -------
-    Path
-        The written file.
-    """
-    view = public_view(store.findings(include_hidden=False), categories=store.categories,
-                       tz=tz)
-    text = json.dumps(public_geojson(view), ensure_ascii=False, indent=1)
-    path = write_atomic(path, text.encode("utf-8"), mode=0o600)
-    logger.info("wrote %d public finding(s) to %s", len(view), path)
-    return path
