@@ -20,16 +20,20 @@ Backends: :mod:`walks.backends.gpkg` (GeoPackage, the default), :mod:`walks.back
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from layers._common import Problem, ValidationError
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 #: Schema version of the store tables (both backends). Version 2 added moderation,
 #: author ids, the public explanation, the import-key constraint, luminaire ids and
@@ -63,6 +67,58 @@ PHOTO_FIELDS: tuple[str, ...] = (
     "sha256", "format", "ext", "size_bytes", "width", "height", "public_sha256", "gps_lon",
     "gps_lat", "created",
 )
+
+
+class ProcessConnection(Generic[C]):
+    """One lazily opened database connection per process, shared by a backend's threads
+    under its lock.
+
+    A forked child (a worker, a forked writer) never uses or closes the connection it
+    inherited: it opens its own on first use. Pickling drops the connection and the lock
+    (a backend sent to another process reconnects there). Subclasses implement
+    :meth:`_connect` and may override :meth:`_is_closed`.
+    """
+
+    _lock: threading.RLock
+    _con: C | None
+    _con_pid: int | None
+
+    def _init_connection(self) -> None:
+        self._lock = threading.RLock()
+        self._con = None
+        self._con_pid = None
+
+    def _connect(self) -> C:
+        raise NotImplementedError
+
+    def _is_closed(self, con: C) -> bool:
+        return False
+
+    def _connection(self) -> C:
+        """This process's connection (opened lazily; a forked child opens its own)."""
+        con = self._con
+        if con is None or self._con_pid != os.getpid() or self._is_closed(con):
+            # An inherited connection from the parent is abandoned, never used or closed.
+            con = self._con = self._connect()
+            self._con_pid = os.getpid()
+        return con
+
+    def close(self) -> None:
+        """Close this process's connection (reopened on the next call)."""
+        with self._lock:
+            if self._con is not None and self._con_pid == os.getpid():
+                with contextlib.suppress(Exception):
+                    self._con.close()  # type: ignore[attr-defined]
+            self._con = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.update(_con=None, _con_pid=None, _lock=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
 
 
 class StoreError(ValidationError):

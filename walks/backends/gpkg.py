@@ -33,7 +33,6 @@ import os
 import random
 import sqlite3
 import struct
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -49,7 +48,13 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from layers._common import Problem, ValidationError
-from walks.backends.base import SCHEMA_VERSION, PhotoBlobs, StoreError, iter_chunks
+from walks.backends.base import (
+    SCHEMA_VERSION,
+    PhotoBlobs,
+    ProcessConnection,
+    StoreError,
+    iter_chunks,
+)
 from walks.photos import photo_path
 
 logger = logging.getLogger(__name__)
@@ -474,7 +479,7 @@ class _GpkgTx:
         return out
 
 
-class GeoPackageBackend:
+class GeoPackageBackend(ProcessConnection[sqlite3.Connection]):
     """Findings in one GeoPackage file, photos in a folder next to it.
 
     Parameters
@@ -505,9 +510,7 @@ class GeoPackageBackend:
         self.photos_dir = Path(photos_dir) if photos_dir else self.path.parent / "photos"
         self.photos: PhotoBlobs = FolderBlobs(self.photos_dir)
         self.busy_timeout_s = float(busy_timeout_s)
-        self._lock = threading.RLock()
-        self._con: sqlite3.Connection | None = None
-        self._con_pid: int | None = None
+        self._init_connection()
         if not self.path.exists():
             if not create:
                 raise StoreError(str(self.path), "the findings store file does not exist",
@@ -528,30 +531,6 @@ class GeoPackageBackend:
         for name, fn in _ST_FUNCTIONS.items():
             con.create_function(name, 1, fn, deterministic=True)
         return con
-
-    def _connection(self) -> sqlite3.Connection:
-        """This process's connection (opened lazily; a forked child opens its own)."""
-        if self._con is None or self._con_pid != os.getpid():
-            # An inherited connection from the parent is abandoned, never used or closed.
-            self._con = self._connect()
-            self._con_pid = os.getpid()
-        return self._con
-
-    def close(self) -> None:
-        """Close this process's connection (reopened on the next call)."""
-        with self._lock:
-            if self._con is not None and self._con_pid == os.getpid():
-                self._con.close()
-            self._con = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.update(_con=None, _con_pid=None, _lock=None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.RLock()
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[_GpkgTx]:

@@ -30,7 +30,6 @@ import logging
 import os
 import random
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -46,6 +45,7 @@ from walks.backends.base import (
     SCHEMA_VERSION,
     WALK_FIELDS,
     PhotoBlobs,
+    ProcessConnection,
     StoreError,
 )
 
@@ -417,7 +417,7 @@ def _connect_error(label: str, exc: Exception) -> StoreError:
                       "check the store setting (profile `store` or TRYGGA_STORE)")
 
 
-class PostGISBackend:
+class PostGISBackend(ProcessConnection["psycopg.Connection[Any]"]):
     """Findings in a PostgreSQL + PostGIS database, shared by many processes.
 
     Parameters
@@ -461,21 +461,10 @@ class PostGISBackend:
             self.photos: PhotoBlobs = FolderBlobs(photos_dir)
         else:
             self.photos = DatabaseBlobs(self)
-        self._lock = threading.RLock()
-        self._con: psycopg.Connection[Any] | None = None
-        self._con_pid: int | None = None
+        self._init_connection()
 
     def __repr__(self) -> str:
         return f"PostGISBackend({self.label!r}, {self.crs!r})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.update(_con=None, _con_pid=None, _lock=None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.RLock()
 
     # connections -----------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection[Any]:
@@ -492,19 +481,8 @@ class PostGISBackend:
         con.commit()
         return con
 
-    def _connection(self) -> psycopg.Connection[Any]:
-        """This process's connection (a forked child opens its own)."""
-        if self._con is None or self._con_pid != os.getpid() or self._con.closed:
-            self._con = self._connect()
-            self._con_pid = os.getpid()
-        return self._con
-
-    def close(self) -> None:
-        with self._lock:
-            if self._con is not None and self._con_pid == os.getpid():
-                with contextlib.suppress(Exception):
-                    self._con.close()
-            self._con = None
+    def _is_closed(self, con: psycopg.Connection[Any]) -> bool:
+        return bool(con.closed)
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[_PgTx]:
