@@ -374,6 +374,41 @@ def test_import_with_photos(store: GeoPackageStore, tmp_path: Path) -> None:
     assert store.import_findings(gdf, "qfield.gpkg").duplicates == 1
 
 
+def test_a_photo_changed_during_the_import_stores_no_row(store: GeoPackageStore,
+                                                        tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The photo hash is part of the finding's content key: if the file changes between
+    the check and the copy, the import stops with the row and field named, and nothing
+    references a photo that was not stored."""
+    import walks.store as ws
+
+    def jpeg(colour: tuple[int, int, int]) -> bytes:
+        buf = io.BytesIO()
+        Image.new("RGB", (40, 30), colour).save(buf, "JPEG")
+        return buf.getvalue()
+
+    photo = tmp_path / "DCIM" / "IMG_2.jpg"
+    photo.parent.mkdir()
+    photo.write_bytes(jpeg((10, 20, 30)))
+    gdf = import_frame(1)
+    gdf["photo_paths"] = [[str(photo)]]
+    real = ws.prepare_import
+
+    def prepare_then_swap(*args: object, **kw: object) -> object:
+        prep = real(*args, **kw)  # type: ignore[arg-type]
+        photo.write_bytes(jpeg((200, 20, 30)))  # the phone app rewrites the file
+        return prep
+
+    monkeypatch.setattr(ws, "prepare_import", prepare_then_swap)
+    with pytest.raises(ValidationError) as err:
+        store.import_findings(gdf, "qfield.gpkg")
+    (problem,) = err.value.problems
+    assert (problem.source, problem.column) == ("qfield.gpkg", "photo_paths")
+    assert "IMG_2.jpg changed while it was being imported" in problem.message
+    assert problem.row != ""
+    assert store.findings().empty
+
+
 def test_demo_findings_import(store: GeoPackageStore) -> None:
     demo = gpd.read_file("data/demo/fynd_demo.geojson").to_crs(CRS_)
     gdf = gpd.GeoDataFrame({

@@ -1324,9 +1324,16 @@ class FindingStore:
         # Photo bytes first (content-addressed: an aborted import leaves only harmless,
         # unreferenced blobs; the rows that reference them are all-or-nothing).
         stored: dict[str, StoredPhoto] = {}
-        for _p, _r, f in findings:
+        for _p, row, f in findings:
             for p in prep.photo_paths.get(f.id, []):
                 sp = self._put_photo(p)
+                if sp.sha256 not in f.photos:
+                    # The file changed between the check and now: its hash is part of the
+                    # finding's content key, so the rows would reference a photo not stored.
+                    raise ValidationError([Problem(
+                        source, row, "photo_paths",
+                        f"the photo {Path(p).name} changed while it was being imported",
+                        "import the file again once the photos are complete")])
                 stored[sp.sha256] = sp
 
         def tx(t: Any) -> _Plan:
