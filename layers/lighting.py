@@ -1274,22 +1274,26 @@ def _drop_blank(df: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, list[
     return df.loc[~blank].reset_index(drop=True), [str(r) for r in rows[~blank]]
 
 
-def read_delimited(path: Path, src: str, what: str = "the inventory",
+def read_delimited(path: Path | None, src: str, what: str = "the inventory",
                    other_types: str = ".xlsx, .gpkg, ...",
                    delimiter_fix: str = "separate the columns with semicolons, commas or tabs",
-                   ) -> tuple[pd.DataFrame, list[str]]:
+                   *, data: bytes | None = None) -> tuple[pd.DataFrame, list[str]]:
     """A delimited text file as text cells, with spreadsheet row numbers (header = row 1).
 
     UTF-16/UTF-8 (with or without BOM) or cp1252; ``;``, tab or ``,`` delimited. Shared by
     the inventory and the findings importers; *what*, *other_types* and *delimiter_fix*
-    word the error messages.
+    word the error messages. *data*: the file's bytes when they do not come from *path*
+    (a log kept in the findings store); *src* names it in messages.
 
     Raises
     ------
     ValidationError
         Empty, binary/corrupt or undelimited file.
     """
-    data = path.read_bytes()
+    if data is None:
+        if path is None:
+            raise TypeError("read_delimited needs a path or data")
+        data = path.read_bytes()
     if not data.strip():
         raise ValidationError([Problem(src, "", "", "the file is empty",
                                        f"export {what} again from its source program")])

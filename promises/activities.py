@@ -10,14 +10,15 @@ The note is internal and never published. The place is published only when the p
 allows it (:attr:`promises.register.Promise.places_public`; police activity places are
 not public by default). No names are asked for; write roles and places, not people.
 
-The log file
-------------
-One CSV file per store, ``aktiviteter.csv`` next to the findings store (see
-:func:`activity_log_path`), in the Swedish Excel dialect: UTF-8 with BOM, ``;``, decimal
-comma, CRLF; columns :data:`ACTIVITY_COLUMNS`. Writes take a lock (``flock`` on the
-folder) and replace the file atomically, so the app and the command line can write at the
-same time. Like the findings store it may hold internal notes: it is not part of the
-repository.
+The log
+-------
+One CSV text per store, the document ``aktiviteter.csv`` in the findings store (schema 3;
+GeoPackage or PostGIS), in the Swedish Excel dialect: ``;``, decimal comma, CRLF; columns
+:data:`ACTIVITY_COLUMNS`. Every app instance and command line on the same store sees the
+same log; a change is one store transaction that waits for concurrent changes of the same
+log, so none is lost. A log file of an older version (beside a GeoPackage store, or in the
+profile folder) is moved into the store on first use. Like the findings store it may hold
+internal notes: it is not part of the repository.
 
 CSV import
 ----------
@@ -40,13 +41,11 @@ import io
 import logging
 import math
 import os
-import shutil
-import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import pandas as pd
 
@@ -321,8 +320,10 @@ def activities_to_csv(activities: Iterable[Activity]) -> str:
 
 
 def activity_log_path(profile: Profile) -> Path:
-    """``aktiviteter.csv`` in the folder of the profile's GeoPackage findings store (in the
-    profile folder when the store is a PostgreSQL database)."""
+    """Where the activity log file was kept before schema 3 (the log now lives in the
+    findings store): ``aktiviteter.csv`` in the folder of a GeoPackage store, or in the
+    profile folder when the store is a PostgreSQL database. :func:`open_activity_log`
+    moves a file found there into the store once."""
     from walks.store import is_postgres_target, store_target
 
     target = store_target(profile)
@@ -334,7 +335,7 @@ def activity_log_path(profile: Profile) -> Path:
 @contextlib.contextmanager
 def folder_lock(path: Path) -> Iterator[None]:
     """An exclusive ``flock`` on the folder of *path* (created if needed; no lock file is
-    left behind). Shared by the activity and milestone logs, which live side by side."""
+    left behind). Shared by the activity and milestone log files, which live side by side."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path.parent, os.O_RDONLY)
     try:
@@ -345,34 +346,116 @@ def folder_lock(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
+#: Changes a log: gets its current bytes (None when there is no log yet) and returns the
+#: new CSV text, or None to leave the log as it is.
+Change = Callable[[bytes | None], str | None]
+
+
 class LogFile:
-    """A CSV log next to the findings store, written under :func:`folder_lock`.
+    """A CSV log: a document in the profile's findings store, or a file.
+
+    In the store (:meth:`in_store`; what :func:`open_activity_log` gives) every app
+    instance and command line sees the same log, also on a shared PostGIS store, and a
+    change is one transaction that waits for concurrent changes of the same log. As a file
+    (*path*), changes take :func:`folder_lock` and replace the file atomically.
 
     Parameters
     ----------
-    path : path
+    path : path, optional
         The CSV file; created on the first write.
     """
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path is not None else None
+        self._profile: Profile | None = None
+        self._name = self.path.name if self.path is not None else ""
+
+    @classmethod
+    def in_store(cls, profile: Profile, name: str) -> Self:
+        """The log *name* (e.g. ``aktiviteter.csv``) kept in *profile*'s findings store."""
+        log = cls()
+        log._profile = profile
+        log._name = name
+        return log
+
+    @property
+    def where(self) -> str:
+        """Where the log is, for messages (a file path, or the store and the log's name)."""
+        if self._profile is None:
+            return str(self.path)
+        from walks.store import store_target
+
+        from_store = store_target(self._profile)
+        if "://" in from_store or "=" in from_store:
+            from walks.store import open_store
+
+            with open_store(self._profile) as store:
+                from_store = store.label
+        return f"{from_store} ({self._name})"
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self.path)!r})"
+        return f"{type(self).__name__}({self.where!r})"
 
-    def _locked(self) -> contextlib.AbstractContextManager[None]:
-        """An exclusive lock on the log's folder (no lock file is left behind)."""
-        return folder_lock(self.path)
+    @property
+    def source(self) -> str:
+        """The log's name in problems (the file's name, or the document's)."""
+        return source_label(self.path) if self.path is not None else self._name
+
+    def _data(self) -> bytes | None:
+        """The log's bytes, or None when there is no log yet."""
+        if self._profile is not None:
+            from walks.store import open_store
+
+            with open_store(self._profile) as store:
+                text = store.document(self._name)
+            return None if text is None else text.encode("utf-8")
+        assert self.path is not None
+        return self.path.read_bytes() if self.path.exists() else None
+
+    def exists(self) -> bool:
+        """True when the log has been written."""
+        return self._data() is not None
+
+    def _update(self, change: Change) -> bool:
+        """Apply *change* under the log's lock; returns whether the log was written."""
+        if self._profile is not None:
+            from walks.store import open_store
+
+            with open_store(self._profile) as store:
+                return store.update_document(
+                    self._name, lambda text: change(None if text is None
+                                                    else text.encode("utf-8")))
+        assert self.path is not None
+        path = self.path
+        with folder_lock(path):
+            new = change(path.read_bytes() if path.exists() else None)
+            if new is None:
+                return False
+            write_atomic(path, ("\ufeff" + new).encode("utf-8"), mode=0o644)
+            return True
+
+    def _move_file_in(self, legacy: Path, parse: Callable[[bytes | None], Sequence[Any]],
+                      to_csv: Callable[[Sequence[Any]], str]) -> None:
+        """Move a log file of an older version (*legacy*) into the store, once: its rows
+        become the document unless the store already has one; the file is renamed
+        ``<name>.flyttad`` so that it is never read again."""
+        if self._profile is None or not legacy.exists():
+            return
+        rows = parse(legacy.read_bytes())
+        if self._update(lambda data: None if data is not None else to_csv(rows)):
+            logger.info("moved %s into the findings store (%d rows)", legacy, len(rows))
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(legacy, legacy.with_name(legacy.name + ".flyttad"))
 
 
 class ActivityLog(LogFile):
-    """The activity log file (see the module docstring)."""
+    """The activity log (see the module docstring)."""
 
-    def _read_all(self) -> list[Activity]:
-        if not self.path.exists() or not self.path.read_bytes().strip():
+    def _parse(self, data: bytes | None) -> list[Activity]:
+        if data is None or not data.strip():
             return []
-        src = source_label(self.path)
-        df, rows = read_delimited(self.path, src, what="the activity log")
+        src = self.source
+        df, rows = read_delimited(None, src, what="the activity log", data=data)
         out: list[Activity] = []
         problems: list[Problem] = []
         for pos in range(len(df)):
@@ -382,7 +465,7 @@ class ActivityLog(LogFile):
             count = _parse_float(rec["antal"] or "1")
             if date is None or count is None or not rec["löfte"]:
                 problems.append(Problem(src, rows[pos], "", "unreadable log entry",
-                                        "fix the row (date, promise id, count) in the file"))
+                                        "fix the row (date, promise id, count) in the log"))
                 continue
             out.append(Activity(date, rec["löfte"], int(count), rec["plats"],
                                 _parse_float(rec["lat"]) if rec["lat"] else None,
@@ -392,12 +475,11 @@ class ActivityLog(LogFile):
             raise ValidationError(problems)
         return out
 
-    def _write_all(self, activities: Sequence[Activity]) -> None:
-        data = ("\ufeff" + activities_to_csv(activities)).encode("utf-8")
-        write_atomic(self.path, data, mode=0o644)
+    def _read_all(self) -> list[Activity]:
+        return self._parse(self._data())
 
     def activities(self) -> list[Activity]:
-        """Every entry, oldest first (file order within a day)."""
+        """Every entry, oldest first (log order within a day)."""
         return sorted(self._read_all(), key=lambda a: a.date)
 
     def frame(self) -> pd.DataFrame:
@@ -428,8 +510,7 @@ class ActivityLog(LogFile):
         if problems:
             raise ValidationError([Problem("aktivitet", "", p.column, p.message, p.fix,
                                            column_label="field") for p in problems])
-        with self._locked():
-            self._write_all([*self._read_all(), valid[0]])
+        self._update(lambda data: activities_to_csv([*self._parse(data), valid[0]]))
         logger.info("logged %s × %s on %s", valid[0].count, valid[0].promise_id,
                     valid[0].date)
         return valid[0]
@@ -451,8 +532,12 @@ class ActivityLog(LogFile):
         """
         src = source_label(path)
         valid, problems = read_activities_csv(path, register)
-        with self._locked():
-            existing = Counter(a.key() for a in self._read_all())
+        outcome: list[ActivityImport] = []
+
+        def change(data: bytes | None) -> str | None:
+            outcome.clear()  # a retried transaction starts again
+            old = self._parse(data)
+            existing = Counter(a.key() for a in old)
             new: list[Activity] = []
             duplicates = 0
             for a in valid:
@@ -461,30 +546,37 @@ class ActivityLog(LogFile):
                     duplicates += 1
                 else:
                     new.append(a)
-            report = ActivityImport(src, dry_run, len(new), duplicates, tuple(problems))
-            if problems and not dry_run:
-                raise ActivityImportError(report)
-            if not dry_run and new:
-                self._write_all([*self._read_all(), *new])
+            outcome.append(ActivityImport(src, dry_run, len(new), duplicates,
+                                          tuple(problems)))
+            if dry_run or problems or not new:
+                return None
+            return activities_to_csv([*old, *new])
+
+        if dry_run or problems:
+            change(self._data())
+        else:
+            self._update(change)
+        report = outcome[-1]
+        if problems and not dry_run:
+            raise ActivityImportError(report)
         logger.info("%s", report.summary())
         return report
 
 
 def open_activity_log(profile: Profile, register: Register | None = None) -> ActivityLog:
-    """The profile's activity log; on the demo, seeded with the demo activities once.
+    """The profile's activity log, kept in its findings store; on the demo, seeded with
+    the demo activities once.
 
-    The demo log (``register.demo_activities``) is copied when the profile is the demo
-    (``profile.demo``) and the log does not exist yet; real logs start empty.
+    A log file of an older version (:func:`activity_log_path`) is moved into the store on
+    first use. The demo log (``register.demo_activities``) is copied when the profile is
+    the demo (``profile.demo``) and the store has no log yet; real logs start empty.
     """
-    log = ActivityLog(activity_log_path(profile))
+    log = ActivityLog.in_store(profile, LOG_NAME)
+    log._move_file_in(activity_log_path(profile), log._parse, activities_to_csv)
     demo = register.demo_activities if register is not None else None
-    if profile.demo and demo is not None and not log.path.exists():
-        with log._locked():
-            if not log.path.exists():
-                fd, tmp = tempfile.mkstemp(dir=log.path.parent, prefix=".tmp-", suffix=".csv")
-                os.close(fd)
-                shutil.copyfile(demo, tmp)
-                os.chmod(tmp, 0o644)
-                os.replace(tmp, log.path)
-                logger.info("seeded the demo activity log from %s", demo)
+    if profile.demo and demo is not None and not log.exists():  # a read: no write lock
+        demo_rows = ActivityLog(demo)._read_all()
+        if log._update(lambda data: None if data is not None
+                       else activities_to_csv(demo_rows)):
+            logger.info("seeded the demo activity log from %s", demo)
     return log

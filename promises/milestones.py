@@ -11,11 +11,11 @@ Privacy
 The note is public. Write what was done, not who: no names, no personal data. There is
 no internal field in this log.
 
-The log file
-------------
-``milstolpar.csv`` next to the findings store (like the activity log), in the Swedish
-Excel dialect: UTF-8 with BOM, ``;``, CRLF; columns :data:`MILESTONE_COLUMNS`. Writes
-take the same folder lock as the activity log and replace the file atomically.
+The log
+-------
+``milstolpar.csv``, a document in the findings store (like the activity log, schema 3),
+in the Swedish Excel dialect: ``;``, CRLF; columns :data:`MILESTONE_COLUMNS`. A change is
+one store transaction that waits for concurrent changes of the same log.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 
 from layers._common import Problem, ValidationError, source_label
-from layers.io import write_atomic
 from layers.lighting import read_delimited
 from promises.activities import LogFile, activity_log_path
 from promises.register import Register
@@ -115,17 +114,16 @@ def milestones_to_csv(milestones: Sequence[Milestone]) -> str:
 
 
 def milestone_log_path(profile: Profile) -> Path:
-    """``milstolpar.csv`` beside the activity log (:func:`promises.activities.
-    activity_log_path`: the GeoPackage store's folder, or the profile folder)."""
+    """Where the milestone log file was kept before schema 3 (beside the activity log
+    file, :func:`promises.activities.activity_log_path`); moved into the store on first use."""
     return activity_log_path(profile).with_name(LOG_NAME)
 
 
-def _read_file(path: Path) -> list[Milestone]:
+def _parse(data: bytes | None, src: str) -> list[Milestone]:
     """Every row of a milestone CSV; unreadable rows are one ValidationError."""
-    if not path.exists() or not path.read_bytes().strip():
+    if data is None or not data.strip():
         return []
-    src = source_label(path)
-    df, rows = read_delimited(path, src, what="the milestone log")
+    df, rows = read_delimited(None, src, what="the milestone log", data=data)
     missing = [c for c in MILESTONE_COLUMNS[:3] if c not in df.columns]
     if missing:
         raise ValidationError([Problem(src, "1", c, "column is missing",
@@ -152,16 +150,20 @@ def _read_file(path: Path) -> list[Milestone]:
     return out
 
 
-class MilestoneLog(LogFile):
-    """The milestone log file (see the module docstring); locks like the activity log."""
+def _read_file(path: Path) -> list[Milestone]:
+    """Every row of a milestone CSV file (see :func:`_parse`)."""
+    return _parse(path.read_bytes() if path.exists() else None, source_label(path))
 
-    def _write_all(self, milestones: Sequence[Milestone]) -> None:
-        data = ("\ufeff" + milestones_to_csv(milestones)).encode("utf-8")
-        write_atomic(self.path, data, mode=0o644)
+
+class MilestoneLog(LogFile):
+    """The milestone log (see the module docstring); kept like the activity log."""
+
+    def _parse(self, data: bytes | None) -> list[Milestone]:
+        return _parse(data, self.source)
 
     def milestones(self) -> list[Milestone]:
-        """Every entry, oldest first (file order within a day)."""
-        return sorted(_read_file(self.path), key=lambda m: m.date)
+        """Every entry, oldest first (log order within a day)."""
+        return sorted(self._parse(self._data()), key=lambda m: m.date)
 
     def frame(self) -> pd.DataFrame:
         """Every entry as a frame: date, promise_id, step, note."""
@@ -182,8 +184,7 @@ class MilestoneLog(LogFile):
         problems = validate_milestone(milestone, register)
         if problems:
             raise ValidationError(problems)
-        with self._locked():
-            self._write_all([*_read_file(self.path), milestone])
+        self._update(lambda data: milestones_to_csv([*self._parse(data), milestone]))
         logger.info("milestone %s %s on %s", milestone.promise_id, milestone.step,
                     milestone.date)
         return milestone
@@ -199,19 +200,21 @@ def milestone_frame(milestones: Sequence[Milestone]) -> pd.DataFrame:
 
 
 def open_milestone_log(profile: Profile, register: Register | None = None) -> MilestoneLog:
-    """The profile's milestone log; on the demo, seeded with the demo milestones once.
+    """The profile's milestone log, kept in its findings store; on the demo, seeded with
+    the demo milestones once.
 
-    Only the demo rows of promises in *register* are copied (a partner municipality's
-    register view holds only the joint promises).
+    A log file of an older version (:func:`milestone_log_path`) is moved into the store on
+    first use. Only the demo rows of promises in *register* are copied (a partner
+    municipality's register view holds only the joint promises).
     """
-    log = MilestoneLog(milestone_log_path(profile))
+    log = MilestoneLog.in_store(profile, LOG_NAME)
+    log._move_file_in(milestone_log_path(profile), log._parse, milestones_to_csv)
     demo = register.demo_milestones if register is not None else None
-    if profile.demo and demo is not None and register is not None and not log.path.exists():
-        with log._locked():
-            if not log.path.exists():
-                ids = set(register.ids)
-                log._write_all([m for m in _read_file(demo) if m.promise_id in ids])
-                logger.info("seeded the demo milestone log from %s", demo)
+    if profile.demo and demo is not None and register is not None and not log.exists():
+        ids = set(register.ids)
+        rows = [m for m in _read_file(demo) if m.promise_id in ids]
+        if log._update(lambda data: None if data is not None else milestones_to_csv(rows)):
+            logger.info("seeded the demo milestone log from %s", demo)
     return log
 
 

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from promises.milestones import MilestoneLog
+from layers import load_profile
+from promises.milestones import open_milestone_log
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -72,7 +73,7 @@ def test_followup_page_lists_every_promise_and_records_a_milestone(tmp_path, mon
     at.button[[i for i, b in enumerate(at.button) if b.label == "Spara"][-1]].click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    saved = MilestoneLog(tmp_path / "s" / "milstolpar.csv").milestones()
+    saved = open_milestone_log(load_profile(profile)).milestones()  # in the store
     assert [(m.promise_id, m.step, m.note) for m in saved
             if m.promise_id == "tidig-upptackt"] == [("tidig-upptackt", "påbörjat",
                                                       "Arbetsgrupp startad.")]

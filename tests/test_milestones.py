@@ -31,6 +31,7 @@ from promises.progress import (
 )
 from promises.register import load_register, load_register_for_profile
 from promises.report import build_report, render_report_html
+from walks.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "data" / "stromstad" / "profile.toml"
@@ -106,8 +107,14 @@ def test_demo_milestones_seed_once_and_only_the_registers_promises(tmp_path):
     reg = load_register(REGISTER)
     prof = dataclasses.replace(load_profile(PROFILE), store=tmp_path / "s" / "walks.gpkg")
     log = open_milestone_log(prof, reg)
-    assert log.path == milestone_log_path(prof) == tmp_path / "s" / "milstolpar.csv"
     assert len(log.milestones()) == 14
+    assert len(open_milestone_log(prof, reg).milestones()) == 14  # seeded once
+    # kept in the findings store (schema 3), not as a file beside it
+    assert not milestone_log_path(prof).exists()
+    with open_store(prof) as store:
+        text = store.document("milstolpar.csv")
+    assert text is not None and text.startswith("datum;löfte;steg;notering\r\n")
+    assert log.where == f"{tmp_path / 's' / 'walks.gpkg'} (milstolpar.csv)"
     tanum = dataclasses.replace(load_profile(TANUM), store=tmp_path / "t" / "walks.gpkg")
     joint = load_register_for_profile(tanum, 2024)
     assert joint is not None and joint.ids == ("samverkan-tanum",)

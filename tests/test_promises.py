@@ -496,13 +496,15 @@ def test_activity_log_add_validates_and_appends(tmp_path):
     assert acts[0].note == "anteckning"
 
 
-def test_demo_activity_log_is_seeded_next_to_the_store(tmp_path):
+def test_demo_activity_log_is_seeded_into_the_store_once(tmp_path):
     import dataclasses
 
     reg = load_register(REGISTER)
     prof = dataclasses.replace(load_profile(PROFILE), store=tmp_path / "walks.gpkg")
-    assert activity_log_path(prof) == tmp_path / "aktiviteter.csv"
+    assert activity_log_path(prof) == tmp_path / "aktiviteter.csv"  # the old place
     log = open_activity_log(prof, reg)
+    assert not activity_log_path(prof).exists()  # kept in the store now
+    assert len(open_activity_log(prof, reg).activities()) == len(log.activities())  # once
     totals = log.frame().groupby("promise_id")["count"].sum().to_dict()
     assert totals == {"trafikkontroller": 92, "patruller": 31, "skolbesok": 34,
                       "grannsamverkan": 1, "dialogmoten": 2, "foraldramoten": 3,
@@ -510,6 +512,31 @@ def test_demo_activity_log_is_seeded_next_to_the_store(tmp_path):
     # a real (non-demo) profile starts with an empty log
     real = dataclasses.replace(prof, demo=False, store=tmp_path / "real" / "walks.gpkg")
     assert open_activity_log(real, reg).frame().empty
+
+
+def test_an_old_log_file_moves_into_the_store_once(tmp_path):
+    """A log file beside a store of an older version (cp1252, as Excel saves it) becomes
+    the store's log on first use; the file is renamed so it is never read twice."""
+    import dataclasses
+
+    reg = load_register(_write(tmp_path, MINI))
+    prof = dataclasses.replace(load_profile(PROFILE), demo=False,
+                               store=tmp_path / "s" / "walks.gpkg")
+    legacy = activity_log_path(prof)
+    legacy.parent.mkdir()
+    legacy.write_bytes("datum;löfte;antal;plats;lat;lon;anteckning\r\n"
+                       "2024-03-01;kontroller;2;Strömsdalen;;;kväll\r\n".encode("cp1252"))
+    log = open_activity_log(prof, reg)
+    assert [(a.promise_id, a.count, a.place) for a in log.activities()] == [
+        ("kontroller", 2, "Strömsdalen")]
+    assert not legacy.exists() and legacy.with_name("aktiviteter.csv.flyttad").exists()
+    log.add(Activity(dt.date(2024, 5, 2), "moten"), reg)
+    again = open_activity_log(prof, reg)
+    assert [a.promise_id for a in again.activities()] == ["kontroller", "moten"]
+    # a file that turns up again later does not overwrite the store's log
+    legacy.write_bytes(b"datum;l\xf6fte;antal\r\n2024-04-01;kontroller;9\r\n")
+    assert [a.promise_id for a in open_activity_log(prof, reg).activities()] == [
+        "kontroller", "moten"]
 
 
 def test_demo_activities_validate_against_the_register(tmp_path):

@@ -286,7 +286,10 @@ def test_cli_report_log_and_import(tmp_path):
     logged = runner.invoke(app, ["promises", "log", "vnr-konferens", "--date", "2024-11-25",
                                  *common])
     assert logged.exit_code == 0, logged.output
-    assert (tmp_path / "aktiviteter.csv").exists()
+    with open_store(dataclasses.replace(load_profile(PROFILE), store=store)) as st_:
+        logged_text = st_.document("aktiviteter.csv")  # the log lives in the store
+    assert logged_text is not None and "2024-11-25;vnr-konferens;1" in logged_text
+    assert not (tmp_path / "aktiviteter.csv").exists()
     bad = runner.invoke(app, ["promises", "log", "okänt", "--date", "2024-11-25", *common])
     assert bad.exit_code == 2 and "unknown promise 'okänt'" in bad.output
     csv_path = tmp_path / "import.csv"

@@ -285,6 +285,7 @@ def test_copy_keeps_everything_and_checks_it(store: FindingStore, dst_kind: str,
     store.set_state(f.id, 1, m.ATGARDAD, "klart", "staff")
     store.import_findings(import_frame(3, channel="import:survey123"), "form.csv")
     store.add_walk(m.Walk(id="w1", title="Vandring", start=NOW, light="mörker"))
+    store.update_document("aktiviteter.csv", lambda _old: "datum;löfte\r\n2024-03-01;x\r\n")
     dst_dir = tmp_path / "dst"
     dst_dir.mkdir()
     dst = make_store(dst_kind, dst_dir, request, actor_id="someone-else")
@@ -294,6 +295,8 @@ def test_copy_keeps_everything_and_checks_it(store: FindingStore, dst_kind: str,
     assert dst.photo_bytes(sp.public_sha256, public=True) == store.photo_bytes(
         sp.public_sha256, public=True)
     assert dst.history(f.id) == store.history(f.id)
+    assert dst.document("aktiviteter.csv") == "datum;löfte\r\n2024-03-01;x\r\n"
+    assert digest["documents"][0] == 1
     pd.testing.assert_frame_equal(dst.findings().drop(columns="geometry"),
                                   store.findings().drop(columns="geometry"))
     with pytest.raises(ValidationError, match="not empty"):
@@ -402,3 +405,29 @@ def test_control_and_bidi_characters_are_stripped_on_every_way_in(store: Finding
     assert (got.description, got.source_id) == ("Fynd 70", "qfield:demo:70")
     w = store.add_walk(m.Walk(id="w-x", title="Kväll\u202e", start=NOW, light="mörker"))
     assert w.title == "Kväll" and store.get_walk("w-x").title == "Kväll"
+
+
+def test_documents_read_change_write(store: FindingStore) -> None:
+    """The promise logs' documents: one transaction per change, None or the same text
+    writes nothing, the author is recorded, and they take part in the digest."""
+    assert store.document("milstolpar.csv") is None
+    seen: list[str | None] = []
+
+    def first(old: str | None) -> str:
+        seen.append(old)
+        return "datum;löfte;steg;notering\r\n"
+
+    assert store.update_document("milstolpar.csv", first) is True
+    assert seen == [None]
+    assert store.update_document("milstolpar.csv", lambda old: None) is False
+    assert store.update_document("milstolpar.csv", lambda old: old) is False
+    before = store.digest()["documents"]
+    assert store.update_document("milstolpar.csv",
+                                 lambda old: (old or "") + "2024-03-01;x;påbörjat;å\r\n")
+    assert store.document("milstolpar.csv") == ("datum;löfte;steg;notering\r\n"
+                                                 "2024-03-01;x;påbörjat;å\r\n")
+    assert store.digest()["documents"] != before
+    with store.backend.reading() as t:
+        rec = t.document("milstolpar.csv")
+    assert rec is not None and rec["updated_by"] == "local:anna"
+    assert store.document("aktiviteter.csv") is None  # documents are separate

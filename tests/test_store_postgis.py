@@ -9,6 +9,7 @@ in CI.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import multiprocessing as mp
 import os
 import signal
@@ -143,6 +144,91 @@ def test_geopackage_of_schema_1_needs_an_upgrade(tmp_path: Path) -> None:
     got = s.get_finding(f.id)
     assert got.moderation == "approved"  # was public before moderation existed
     assert got.description == f.description
+
+
+def test_geopackage_of_schema_2_gets_the_documents_table(tmp_path: Path) -> None:
+    """Schema 3 adds the documents table (the promise logs); a schema-2 file is refused,
+    then upgraded, and the table is a GeoPackage attributes table GDAL lists."""
+    path = tmp_path / "walks.gpkg"
+    s = GeoPackageStore(path, CRS_)
+    f = s.add_finding(finding())
+    s.close()
+    con = sqlite3.connect(path)
+    con.execute("DROP TABLE documents")
+    con.execute("DELETE FROM gpkg_contents WHERE table_name = 'documents'")
+    con.execute("UPDATE trygga_meta SET value = '2' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    with pytest.raises(SchemaTooOldError, match="schema version 2.*run `trygga store upgrade`"):
+        GeoPackageStore(path, CRS_)
+    assert GeoPackageStore(path, CRS_, check_schema=False).backend.upgrade() == 2
+    s = GeoPackageStore(path, CRS_)
+    assert s.get_finding(f.id).description == f.description
+    assert s.update_document("aktiviteter.csv", lambda _old: "datum;löfte\r\n")
+    s.close()
+    import pyogrio
+
+    layers = {name: geom for name, geom in pyogrio.list_layers(path)}
+    assert "documents" in layers and layers["documents"] is None  # non-spatial
+    docs = pyogrio.read_dataframe(path, layer="documents")
+    assert docs["name"].tolist() == ["aktiviteter.csv"]
+
+
+def test_postgis_of_schema_2_gets_the_documents_table(pg_dsn: str, pg_schema: str) -> None:
+    backend = PostGISBackend(pg_dsn, CRS_, schema=pg_schema)
+    backend.init()
+    with psycopg.connect(pg_dsn, autocommit=True) as con:
+        con.execute(f'DROP TABLE "{pg_schema}".documents')
+        con.execute(f"UPDATE \"{pg_schema}\".trygga_meta SET value = '2' "
+                    "WHERE key = 'schema_version'")
+    with pytest.raises(SchemaTooOldError, match="schema version 2"):
+        FindingStore(backend)
+    assert backend.upgrade() == 2
+    store = FindingStore(backend)
+    assert store.update_document("milstolpar.csv", lambda _old: "datum;löfte;steg\r\n")
+    assert store.document("milstolpar.csv") == "datum;löfte;steg\r\n"
+
+
+def _log_writer(profile_file: str, store: str, schema: str, worker: int, n: int) -> None:
+    from promises.activities import Activity, open_activity_log
+    from promises.register import load_register, register_for_profile
+
+    prof = dataclasses.replace(load_profile(profile_file), store=store, store_schema=schema,
+                               demo=False)
+    reg_file = register_for_profile(prof)
+    assert reg_file is not None
+    reg = load_register(reg_file)
+    log = open_activity_log(prof, reg)
+    for i in range(n):
+        log.add(Activity(datetime.date(2024, 3, 1 + i), "trafikkontroller", 1,
+                         note=f"w{worker}-{i}"), reg)
+
+
+@pytest.mark.parametrize("kind", ["gpkg", "postgis"])
+def test_four_processes_logging_activities_lose_nothing(kind: str, tmp_path: Path,
+                                                        request: pytest.FixtureRequest) -> None:
+    """The activity log lives in the store: four writers (app instances, the command
+    line) adding to it at once keep every entry, on a GeoPackage and on PostGIS."""
+    from promises.activities import open_activity_log
+
+    if kind == "postgis":
+        dsn = request.getfixturevalue("pg_dsn")
+        schema = request.getfixturevalue("pg_schema")
+        PostGISBackend(dsn, CRS_, schema=schema).init()
+        target = dsn
+    else:
+        target, schema = str(tmp_path / "walks.gpkg"), "trygga"
+    procs = [CTX.Process(target=_log_writer, args=(str(PROFILE), target, schema, w, 10))
+             for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+    assert [p.exitcode for p in procs] == [0] * 4
+    prof = dataclasses.replace(load_profile(PROFILE), store=target, store_schema=schema,
+                               demo=False)
+    notes = sorted(a.note for a in open_activity_log(prof).activities())
+    assert notes == sorted(f"w{w}-{i}" for w in range(4) for i in range(10))
 
 
 def test_open_store_chooses_the_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -213,8 +213,8 @@ def log_cmd(
     except (ValidationError, FileNotFoundError, ValueError) as exc:
         _fail(exc)
         return
-    typer.echo(t(f"Loggat: {saved.date} {saved.promise_id} × {saved.count} i {log.path}",
-                 f"Logged: {saved.date} {saved.promise_id} × {saved.count} in {log.path}"))
+    typer.echo(t(f"Loggat: {saved.date} {saved.promise_id} × {saved.count} i {log.where}",
+                 f"Logged: {saved.date} {saved.promise_id} × {saved.count} in {log.where}"))
 
 
 @promises_app.command("milestone", help=t(
@@ -247,8 +247,8 @@ def milestone_cmd(
     except (ValidationError, FileNotFoundError, ValueError) as exc:
         _fail(exc)
         return
-    typer.echo(t(f"Registrerat: {saved.date} {saved.promise_id} {saved.step} i {log.path}",
-                 f"Recorded: {saved.date} {saved.promise_id} {saved.step} in {log.path}"))
+    typer.echo(t(f"Registrerat: {saved.date} {saved.promise_id} {saved.step} i {log.where}",
+                 f"Recorded: {saved.date} {saved.promise_id} {saved.step} in {log.where}"))
 
 
 @promises_app.command("import", help=t(

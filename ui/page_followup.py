@@ -23,11 +23,10 @@ from layers.profile import Profile
 from promises.activities import (
     Activity,
     ActivityImportError,
-    activity_log_path,
     open_activity_log,
 )
 from promises.demo import seed_demo_walks
-from promises.milestones import STEPS, Milestone, milestone_log_path, open_milestone_log
+from promises.milestones import STEPS, Milestone, open_milestone_log
 from promises.progress import fmt_number
 from promises.register import Register, load_register, register_for_profile
 from promises.report import (
@@ -359,8 +358,8 @@ def render() -> None:
                         key="followup_year")
     st.caption(f"{reg.title}, {reg.municipality}")
     _prepare_demo(prof, reg)
-    data_key = _mtime_key(*_store_paths(prof), activity_log_path(prof),
-                          milestone_log_path(prof), reg_file)
+    # The promise logs live in the store (schema 3): its files (or change token) cover them.
+    data_key = _mtime_key(*_store_paths(prof), reg_file)
     if not _store_paths(prof):  # PostgreSQL: the store's own change token
         from ui.page_public import store_token
         data_key = (*data_key, store_token(path))

@@ -43,6 +43,7 @@ from shapely.geometry.base import BaseGeometry
 
 from layers._common import Problem, ValidationError
 from walks.backends.base import (
+    DOCUMENT_FIELDS,
     FINDING_FIELDS,
     PHOTO_FIELDS,
     SCHEMA_VERSION,
@@ -1461,6 +1462,33 @@ class FindingStore:
                              "use photo_bytes() instead of photo_file()")
         return Path(path)
 
+    # documents (the promise logs) -------------------------------------------------------
+    def document(self, name: str) -> str | None:
+        """The text of the document *name* (e.g. ``aktiviteter.csv``), or None."""
+        with self.backend.reading() as t:
+            rec = t.document(name)
+        return None if rec is None else str(rec["content"])
+
+    def update_document(self, name: str, change: Callable[[str | None], str | None]) -> bool:
+        """Read, change and write the document *name* in one write transaction.
+
+        *change* gets the current text (None when there is none) and returns the new text,
+        or None to leave it as it is. Concurrent updates of the same document (other app
+        instances, the command line) wait for each other, so none is lost. Returns whether
+        the document was written.
+        """
+        who = self.actor_id
+
+        def tx(t: Any) -> bool:
+            rec = t.document(name, lock=True)
+            new = change(None if rec is None else str(rec["content"]))
+            if new is None or (rec is not None and new == rec["content"]):
+                return False
+            t.put_document({"name": name, "content": new,
+                            "updated": _now(), "updated_by": who})
+            return True
+        return bool(self.backend.write(tx))
+
     # whole-store copy -------------------------------------------------------------------
     def digest(self) -> dict[str, tuple[int, str]]:
         """Counts and content hashes of every table, to check a copy: ``{table: (n, sha)}``."""
@@ -1468,7 +1496,8 @@ class FindingStore:
             tables = {"findings": (t.finding_records(True), FINDING_FIELDS),
                       "walks": (t.walk_records(), WALK_FIELDS),
                       "finding_updates": (t.updates(None), UPDATE_FIELDS),
-                      "photos": (t.photo_records(), PHOTO_FIELDS)}
+                      "photos": (t.photo_records(), PHOTO_FIELDS),
+                      "documents": (t.document_records(), DOCUMENT_FIELDS)}
         out = {name: (len(rows), record_digest(rows, keys))
                for name, (rows, keys) in tables.items()}
         photos = tables["photos"][0]  # the same snapshot as the tables above
@@ -1481,7 +1510,8 @@ class FindingStore:
         return out
 
     def copy_to(self, dst: FindingStore) -> dict[str, tuple[int, str]]:
-        """Copy everything (findings, walks, history, photos) into the empty store *dst*.
+        """Copy everything (findings, walks, history, photos, the promise logs) into the
+        empty store *dst*.
 
         All or nothing: the records go in one transaction of *dst*; afterwards counts and
         hashes of both stores are compared. Times, versions, ids and author ids are kept.
@@ -1500,7 +1530,8 @@ class FindingStore:
             raise StoreError(dst.label, f"the target store is in {dst.crs}, the source in "
                              f"{self.crs}", "copy between stores of the same profile CRS")
         with dst.backend.reading() as t:
-            if t.finding_records(True) or t.walk_records() or t.photo_records():
+            if (t.finding_records(True) or t.walk_records() or t.photo_records()
+                    or t.document_records()):
                 raise StoreError(dst.label, "the target store is not empty",
                                  "copy into a new, empty store (trygga store init first)")
         with self.backend.reading() as t:
@@ -1508,6 +1539,7 @@ class FindingStore:
             walks = t.walk_records()
             updates = t.updates(None)
             photos = t.photo_records()
+            documents = t.document_records()
         for p in photos:
             dst.backend.photos.put(p["sha256"], p["ext"],
                                    self.backend.photos.get(p["sha256"], p["ext"]))
@@ -1524,6 +1556,8 @@ class FindingStore:
                 raise StoreError(dst.label, "some findings could not be copied",
                                  "copy into a new, empty store")
             t.append_updates(updates)
+            for d in documents:
+                t.put_document(d)
         dst.backend.write(tx)
         have, want = dst.digest(), self.digest()
         if have != want:

@@ -39,7 +39,7 @@ C = TypeVar("C")
 #: author ids, the public explanation, the import-key constraint, luminaire ids and
 #: residents' "not fixed" reports on findings, and the walk cycle (förmöte, feedback
 #: meeting, protocol publication, follow-up walks).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Keys of a finding record, in table column order.
 FINDING_FIELDS: tuple[str, ...] = (
@@ -67,6 +67,9 @@ PHOTO_FIELDS: tuple[str, ...] = (
     "sha256", "format", "ext", "size_bytes", "width", "height", "public_sha256", "gps_lon",
     "gps_lat", "created",
 )
+#: A document kept in the store (schema 3): the promise logs (activities, milestones) as
+#: their CSV text, so every app instance and command line sees the same log.
+DOCUMENT_FIELDS: tuple[str, ...] = ("name", "content", "updated", "updated_by")
 
 
 class ProcessConnection(Generic[C]):
@@ -249,6 +252,18 @@ class Tx(Protocol):
 
     def known_photos(self, hashes: Sequence[str]) -> set[str]:
         """Which of *hashes* are stored photos."""
+
+    # documents (schema 3)
+    def document(self, name: str, lock: bool = False) -> dict[str, Any] | None:
+        """The document record (:data:`DOCUMENT_FIELDS`), or None. With *lock* (inside a
+        write), concurrent writers of the same name wait until this transaction ends, so
+        a read-modify-write loses nothing (also when the document does not exist yet)."""
+
+    def put_document(self, record: dict[str, Any]) -> None:
+        """Insert or replace the document *record*."""
+
+    def document_records(self) -> list[dict[str, Any]]:
+        """All document records, by name."""
 
 
 class Backend(Protocol):

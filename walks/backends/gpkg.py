@@ -233,6 +233,16 @@ _EXTRA_DDL = (
     "history is never deleted'); END",
 )
 
+#: Schema 3: documents (the promise logs as CSV text), a GeoPackage attributes table.
+_DOCUMENTS_DDL = (
+    'CREATE TABLE IF NOT EXISTS "documents" ("fid" INTEGER PRIMARY KEY AUTOINCREMENT, '
+    '"name" TEXT NOT NULL UNIQUE, "content" TEXT NOT NULL, "updated" DATETIME, '
+    '"updated_by" TEXT)',
+    'INSERT OR IGNORE INTO "gpkg_contents" ("table_name", "data_type", "identifier", '
+    '"last_change") VALUES (\'documents\', \'attributes\', \'documents\', '
+    "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+)
+
 #: Columns added by each schema version (table, column, SQL type) for ``upgrade``.
 _ADDED: dict[int, tuple[tuple[str, str, str], ...]] = {
     2: (("findings", "public_note", "TEXT"), ("findings", "moderation", "TEXT"),
@@ -470,6 +480,28 @@ class _GpkgTx:
         return [{**{k: r[k] for k in _PHOTOS_SCHEMA}, "created": parse_ts(r["created"])}
                 for r in rows]
 
+    # documents
+    def document(self, name: str, lock: bool = False) -> dict[str, Any] | None:
+        # A write is BEGIN IMMEDIATE: one writer at a time already, nothing to lock.
+        r = self.con.execute('SELECT "name", "content", "updated", "updated_by" FROM '
+                             '"documents" WHERE "name" = ?', (name,)).fetchone()
+        if r is None:
+            return None
+        return {"name": r["name"], "content": r["content"], "updated": parse_ts(r["updated"]),
+                "updated_by": r["updated_by"]}
+
+    def put_document(self, record: dict[str, Any]) -> None:
+        self.con.execute('INSERT INTO "documents" ("name", "content", "updated", "updated_by") '
+                         'VALUES (?, ?, ?, ?) ON CONFLICT ("name") DO UPDATE SET '
+                         '"content" = excluded."content", "updated" = excluded."updated", '
+                         '"updated_by" = excluded."updated_by"',
+                         (record["name"], record["content"], ts_text(record.get("updated")),
+                          record.get("updated_by")))
+
+    def document_records(self) -> list[dict[str, Any]]:
+        rows = self.con.execute('SELECT "name" FROM "documents" ORDER BY "name"').fetchall()
+        return [d for r in rows if (d := self.document(r["name"])) is not None]
+
     def known_photos(self, hashes: Sequence[str]) -> set[str]:
         out: set[str] = set()
         for chunk in iter_chunks(list(hashes)):
@@ -554,7 +586,7 @@ class GeoPackageBackend(ProcessConnection[sqlite3.Connection]):
                     result = fn(_GpkgTx(con, self.srs_id))
                     con.execute("UPDATE gpkg_contents SET last_change = "
                                 "strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name IN "
-                                "('findings','walks','finding_updates','photos')")
+                                "('findings','walks','finding_updates','photos','documents')")
                     con.execute("COMMIT")
                     return result
                 except sqlite3.OperationalError as exc:
@@ -598,7 +630,7 @@ class GeoPackageBackend(ProcessConnection[sqlite3.Connection]):
                           '"not_fixed_reports" IS NULL')
             t.con.execute('UPDATE "findings" SET "state_changed" = coalesce("fixed_at", '
                           '"created") WHERE "state_changed" IS NULL')
-            for ddl in _EXTRA_DDL:
+            for ddl in (*_EXTRA_DDL, *_DOCUMENTS_DDL):
                 t.con.execute(ddl)
             t.con.execute('UPDATE "trygga_meta" SET "value" = ? WHERE "key" = '
                           "'schema_version'", (str(SCHEMA_VERSION),))
@@ -628,7 +660,7 @@ class GeoPackageBackend(ProcessConnection[sqlite3.Connection]):
             try:
                 con.execute("PRAGMA journal_mode = WAL")
                 con.execute("BEGIN")
-                for ddl in _EXTRA_DDL:
+                for ddl in (*_EXTRA_DDL, *_DOCUMENTS_DDL):
                     con.execute(ddl)
                 con.executemany('INSERT INTO "trygga_meta" ("key", "value") VALUES (?, ?)',
                                 [("schema_version", str(SCHEMA_VERSION)), ("crs", self.crs)])

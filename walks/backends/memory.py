@@ -26,6 +26,7 @@ class _Data:
     updates: list[dict[str, Any]] = field(default_factory=list)
     walks: dict[str, dict[str, Any]] = field(default_factory=dict)
     photos: dict[str, dict[str, Any]] = field(default_factory=dict)
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     blobs: dict[tuple[str, bool], bytes] = field(default_factory=dict)
 
 
@@ -142,6 +143,17 @@ class _MemoryTx:
 
     def known_photos(self, hashes: Sequence[str]) -> set[str]:
         return {h for h in hashes if h in self.d.photos}
+
+    # documents
+    def document(self, name: str, lock: bool = False) -> dict[str, Any] | None:
+        r = self.d.documents.get(name)  # writes hold the backend lock: nothing to add
+        return dict(r) if r is not None else None
+
+    def put_document(self, record: dict[str, Any]) -> None:
+        self.d.documents[record["name"]] = dict(record)
+
+    def document_records(self) -> list[dict[str, Any]]:
+        return [dict(self.d.documents[k]) for k in sorted(self.d.documents)]
 
 
 class MemoryBackend:

@@ -40,6 +40,7 @@ import shapely
 from pyproj import CRS
 
 from walks.backends.base import (
+    DOCUMENT_FIELDS,
     FINDING_FIELDS,
     PHOTO_FIELDS,
     SCHEMA_VERSION,
@@ -65,7 +66,7 @@ _JSON_WALK = {"participants", "stops", "invited"}
 
 
 def _ddl(s: str, srid: int) -> list[str]:
-    """The statements that create schema version 2 in schema *s*."""
+    """The statements that create the current schema in schema *s*."""
     return [
         f'CREATE SCHEMA IF NOT EXISTS "{s}"',
         f'CREATE TABLE IF NOT EXISTS "{s}".trygga_meta (key text PRIMARY KEY, '
@@ -147,11 +148,19 @@ def _ddl(s: str, srid: int) -> list[str]:
         f'''CREATE TABLE IF NOT EXISTS "{s}".photo_blobs (
             sha256 text NOT NULL, public boolean NOT NULL, data bytea NOT NULL,
             PRIMARY KEY (sha256, public))''',
+        _documents_ddl(s),
     ]
 
 
-#: Statements that upgrade schema version N-1 to N (none yet: 2 is the first PostGIS one).
-_UPGRADES: dict[int, list[str]] = {}
+def _documents_ddl(s: str) -> str:
+    """Schema 3: documents (the promise logs as CSV text), shared by every app instance."""
+    return (f'CREATE TABLE IF NOT EXISTS "{s}".documents (name text PRIMARY KEY, '
+            "content text NOT NULL, updated timestamptz, updated_by text)")
+
+
+#: Statements that upgrade schema version N-1 to N, for schema *s* (2 is the first
+#: PostGIS one).
+_UPGRADES: dict[int, Callable[[str], list[str]]] = {3: lambda s: [_documents_ddl(s)]}
 
 
 def _safe_dsn(target: str) -> tuple[str, str]:
@@ -392,6 +401,31 @@ class _PgTx:
                          (list(hashes),))
         return {r["sha256"] for r in self.cur.fetchall()}
 
+    # documents -------------------------------------------------------------------------
+    def document(self, name: str, lock: bool = False) -> dict[str, Any] | None:
+        if lock:
+            # An advisory lock also covers a document that does not exist yet (a row lock
+            # would not); it is released when the transaction ends.
+            self.cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                             (f"trygga document {self.s}.{name}",))
+        self.cur.execute(f'SELECT {", ".join(DOCUMENT_FIELDS)} FROM "{self.s}".documents '
+                         "WHERE name = %s", (name,))
+        row = self.cur.fetchone()
+        return dict(row) if row else None
+
+    def put_document(self, record: dict[str, Any]) -> None:
+        self.cur.execute(
+            f'INSERT INTO "{self.s}".documents ({", ".join(DOCUMENT_FIELDS)}) '
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET "
+            "content = EXCLUDED.content, updated = EXCLUDED.updated, "
+            "updated_by = EXCLUDED.updated_by",
+            [record.get(c) for c in DOCUMENT_FIELDS])
+
+    def document_records(self) -> list[dict[str, Any]]:
+        self.cur.execute(f'SELECT {", ".join(DOCUMENT_FIELDS)} FROM "{self.s}".documents '
+                         "ORDER BY name")
+        return [dict(r) for r in self.cur.fetchall()]
+
 
 def _connect_error(label: str, exc: Exception) -> StoreError:
     """One clear message for a failed connection."""
@@ -587,7 +621,7 @@ class PostGISBackend(ProcessConnection["psycopg.Connection[Any]"]):
 
         def tx(t: _PgTx) -> None:
             for version in range(before + 1, SCHEMA_VERSION + 1):
-                for stmt in _UPGRADES.get(version, []):
+                for stmt in _UPGRADES[version](self.schema) if version in _UPGRADES else []:
                     t.cur.execute(stmt)
             t.cur.execute(f'UPDATE "{self.schema}".trygga_meta SET value = %s '
                           "WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
@@ -603,7 +637,8 @@ class PostGISBackend(ProcessConnection["psycopg.Connection[Any]"]):
                 f'(SELECT max(updated) FROM "{self.schema}".findings) AS uf, '
                 f'(SELECT count(*) FROM "{self.schema}".walks) AS nw, '
                 f'(SELECT max(updated) FROM "{self.schema}".walks) AS uw, '
-                f'(SELECT max(fid) FROM "{self.schema}".finding_updates) AS nh')
+                f'(SELECT max(fid) FROM "{self.schema}".finding_updates) AS nh, '
+                f'(SELECT max(updated) FROM "{self.schema}".documents) AS ud')
             row = t.cur.fetchone()
         assert row is not None
-        return tuple(str(row[k]) for k in ("nf", "uf", "nw", "uw", "nh"))
+        return tuple(str(row[k]) for k in ("nf", "uf", "nw", "uw", "nh", "ud"))
