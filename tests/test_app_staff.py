@@ -237,6 +237,43 @@ def test_edited_stops_drop_and_reorder() -> None:
     assert [s.point.x for s in out] == [0.0, 200.0]
 
 
+def test_edited_stops_are_rerouted_and_saved_so() -> None:
+    """Reordering or removing stops reroutes the plan (the saved walk gets the new route);
+    the plan's own stops keep its route; a failed reroute keeps it and says why."""
+    from ui.page_walks import rerouted
+    from walks.model import Stop
+    from walks.planning import Reroute
+
+    stops = gpd.GeoDataFrame(
+        {"stop_no": [1, 2, 3], "kind": ["start", "segment", "finding"],
+         "reason": ["Skolan", "Mörk gångväg", "Trasig lampa"], "segment_id": [None] * 3,
+         "finding_id": [None] * 3, "distance_along_m": [0.0, 100.0, 200.0]},
+        geometry=[Point(0, 0), Point(100, 0), Point(200, 0)], crs="EPSG:3007")
+    plan = WalkPlan(route=LineString([(0, 0), (200, 0)]), length_m=200.0, stops=stops,
+                    school="Skolan", light="mörker", target_length_m=200.0, source="ranking")
+    asked: list[tuple[tuple[float, float], ...]] = []
+
+    def reroute(xy: tuple[tuple[float, float], ...]) -> Reroute:
+        asked.append(xy)
+        line = LineString([*xy, xy[0]])
+        return Reroute(route=line, length_m=line.length, along_m=(0.0,) * len(xy))
+
+    own = tuple(Stop(g, "") for g in stops.geometry)
+    same, note = rerouted(plan, own, reroute)
+    assert same is plan and note is None and asked == []
+    swapped = (own[0], own[2], own[1])
+    new, note = rerouted(plan, swapped, reroute)
+    assert asked == [((0.0, 0.0), (200.0, 0.0), (100.0, 0.0))]
+    assert list(new.route.coords) == [(0, 0), (200, 0), (100, 0), (0, 0)]
+    assert new.length_m == 400.0 and note is not None and "400 m" in note
+
+    def fails(xy: tuple[tuple[float, float], ...]) -> Reroute:
+        raise ValueError("stop 2 cannot be reached")
+
+    kept, note = rerouted(plan, swapped, fails)
+    assert kept is plan and note is not None and "stop 2 cannot be reached" in note
+
+
 def test_click_outside_the_municipality_is_refused(demo: Path) -> None:
     with _store(demo) as store:
         n = len(store.findings())

@@ -29,6 +29,7 @@ from walks.planning import (
     UnknownSchoolError,
     WalkPlan,
     plan_walk,
+    route_through,
     walk_network,
     write_plan,
 )
@@ -284,3 +285,42 @@ def test_write_plan_geojson_round_trip(plan, tmp_path):
 def test_write_plan_rejects_unknown_extension(plan, tmp_path):
     with pytest.raises(ValueError, match=r"\.gpkg, \.geojson"):
         write_plan(plan, tmp_path / "plan.shp")
+
+
+# --- re-routing after the stops were edited --------------------------------------------
+
+def test_route_through_the_plans_own_stops_is_a_loop_in_their_order(plan, demo):
+    stops = list(plan.stops.geometry)
+    r = route_through(demo[1].paths, stops)
+    first, last = r.route.coords[0], r.route.coords[-1]
+    assert first == last  # back at the first stop
+    assert len(r.along_m) == len(stops) and r.along_m[0] == 0.0
+    assert list(r.along_m) == sorted(r.along_m)
+    for along, stop in zip(r.along_m, stops, strict=True):
+        # each stop is reached at its turn (snapped to a network node ≤ 25 m apart)
+        assert r.route.interpolate(along).distance(stop) <= 25.0
+    # the plan's stops in the plan's order: no longer than the plan's own loop plus the
+    # detours onto the stops' nodes
+    assert r.length_m <= plan.length_m + 2 * 25.0 * len(stops)
+
+
+def test_reordered_stops_give_a_new_route_in_the_new_order(plan, demo):
+    stops = list(plan.stops.geometry)
+    assert len(stops) >= 4
+    new_order = [stops[0], *reversed(stops[1:-1]), stops[-1]]
+    r = route_through(demo[1].paths, new_order)
+    assert list(r.along_m) == sorted(r.along_m)
+    for along, stop in zip(r.along_m, new_order, strict=True):
+        assert r.route.interpolate(along).distance(stop) <= 25.0
+    fewer = route_through(demo[1].paths, [stops[0], stops[2]])  # a stop removed
+    assert fewer.length_m < r.length_m
+    assert fewer.route.interpolate(fewer.along_m[1]).distance(stops[2]) <= 25.0
+
+
+def test_route_through_rejects_a_stop_off_the_network(plan, demo):
+    far = Point(plan.stops.geometry.iloc[0].x + 5_000.0, plan.stops.geometry.iloc[0].y
+                + 50_000.0)
+    with pytest.raises(ValueError, match="stop 2 is .* from the nearest path"):
+        route_through(demo[1].paths, [plan.stops.geometry.iloc[0], far])
+    with pytest.raises(ValueError, match="at least one stop"):
+        route_through(demo[1].paths, [])

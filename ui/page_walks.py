@@ -68,7 +68,14 @@ from walks.model import (
     new_id,
 )
 from walks.photos import PhotoError
-from walks.planning import UnknownSchoolError, WalkPlan, free_walk_id, plan_walk
+from walks.planning import (
+    Reroute,
+    UnknownSchoolError,
+    WalkPlan,
+    free_walk_id,
+    plan_walk,
+    route_through,
+)
 from walks.service import import_file
 from walks.store import ConflictError, FindingStore
 
@@ -234,6 +241,29 @@ def st_walk_plan(path: str, key: InputsKey, school: str, length_m: float, dark: 
     prof = layers.profile
     ranked = st_ranking(path, key, _default_weights(layers), prof.lighting.school_class)
     return plan_walk(layers, school, length_m, dark, ranked=ranked, findings=_findings)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def st_reroute(path: str, key: InputsKey, coords: tuple[tuple[float, float], ...]) -> Reroute:
+    """The loop through the edited stops in their new order (cached per stop list)."""
+    return route_through(st_layers(path, key).paths, [Point(x, y) for x, y in coords])
+
+
+def rerouted(plan: WalkPlan, stops: tuple[Stop, ...],
+             reroute: Any) -> tuple[WalkPlan, str | None]:
+    """*plan* with the route through the edited *stops* (``reroute(coords)``, e.g.
+    :func:`st_reroute`), and a message for the user: unchanged when the stops are the
+    plan's own; the plan's route and a warning when no route can be found."""
+    own = tuple((float(g.x), float(g.y)) for g in plan.stops.geometry)
+    now = tuple((float(s.point.x), float(s.point.y)) for s in stops)
+    if not now or now == own:
+        return plan, None
+    try:
+        r = reroute(now)
+    except ValueError as exc:
+        return plan, t("walk_reroute_failed").format(error=str(exc))
+    return (dataclasses.replace(plan, route=r.route, length_m=r.length_m),
+            t("walk_rerouted").format(length=fmt_number(r.length_m)))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -435,6 +465,11 @@ def _show_plan(layers: Layers, store: FindingStore, role: str, findings: gpd.Geo
                 "along_m": st.column_config.NumberColumn("m", format="%d"),
             })
         stops = edited_stops(plan, edited)
+        # Reordered or removed stops: the route follows the new order, and it is saved.
+        plan, note = rerouted(plan, stops, lambda xy: st_reroute(str(path), inputs_key(path),
+                                                                 xy))
+        if note:
+            st.info(note)
     with left:
         m = _base(layers, None)
         _add_route(m, plan.route, stops, prof.crs)

@@ -280,6 +280,13 @@ TEXTS: dict[str, tuple[str, str]] = {
                         "siffrorna.",
                         "Edit the stops: untick to remove, change the order with the "
                         "numbers."),
+    "walk_rerouted": ("Rutten följer de ändrade stoppen: {length} m. Den sparas så.",
+                      "The route follows the edited stops: {length} m. It is saved like "
+                      "this."),
+    "walk_reroute_failed": ("Ingen ny rutt genom de ändrade stoppen ({error}); kartan och "
+                            "sparningen använder förslagets rutt.",
+                            "No new route through the edited stops ({error}); the map and "
+                            "the saved walk use the proposed route."),
     "walk_stop_order": ("Ordning", "Order"),
     "walk_stop_keep": ("Med", "Keep"),
     "walk_stop_kind": ("Typ", "Kind"),

@@ -806,6 +806,101 @@ def plan_walk(layers: Layers, school_name: str, length_m: float = 2000.0, dark: 
 
 
 # --------------------------------------------------------------------------------------
+# Re-routing after the stops were edited
+# --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reroute:
+    """A loop through given stops in a given order (:func:`route_through`).
+
+    Attributes
+    ----------
+    route : LineString
+        The loop on the walking network, from the first stop back to it (profile CRS).
+    length_m : float
+        Its length in metres.
+    along_m : tuple of float
+        Distance from the start along *route* (metres) at which each stop is reached, in
+        the stops' order; never decreasing.
+    """
+
+    route: LineString
+    length_m: float
+    along_m: tuple[float, ...]
+
+
+def route_through(paths: gpd.GeoDataFrame, points: Sequence[Point], *,
+                  max_snap_m: float = MAX_FINDING_OFFSET_M) -> Reroute:
+    """The shortest walking loop that visits *points* in their order and returns to the
+    first: what a walk route becomes when staff reorder or remove stops.
+
+    Each point is snapped to the nearest node of the walking network
+    (:func:`walk_network`; nodes are at most 25 m apart along a path), and consecutive
+    points are joined by shortest paths.
+
+    Parameters
+    ----------
+    paths : GeoDataFrame
+        The paths layer, LineStrings in the profile's metric CRS (metres).
+    points : sequence of Point
+        The stops in walking order, same CRS; at least one.
+    max_snap_m : float, default 60
+        A stop farther than this (metres) from the network is an error.
+
+    Returns
+    -------
+    Reroute
+
+    Raises
+    ------
+    ValueError
+        No stops, a stop too far from the network, or two stops with no path between
+        them (the message gives the stop's number, 1-based).
+    """
+    if not points:
+        raise ValueError("route_through needs at least one stop")
+    segs, graph = walk_network(paths)
+    nodes = np.array(sorted(n for n in graph.nodes if graph.degree(n) > 0), dtype=np.int64)
+    if not len(nodes):
+        raise ValueError("the paths layer has no walking network")
+    from scipy.spatial import cKDTree
+
+    node_xy = graph.graph["node_xy"]
+    tree = cKDTree(node_xy[nodes])
+    pts = shapely.get_coordinates(np.asarray(points, dtype=object))
+    d, k = tree.query(pts)
+    for i, dist in enumerate(np.asarray(d).tolist()):
+        if dist > max_snap_m:
+            raise ValueError(f"stop {i + 1} is {dist:.0f} m from the nearest path (more than "
+                             f"{max_snap_m:.0f} m): move it onto a path or remove it")
+    seq = [int(n) for n in nodes[np.asarray(k)]]
+    node_seq = [seq[0]]
+    stop_idx = [0]
+    for i, target in enumerate([*seq[1:], seq[0]], start=2):
+        try:
+            leg = nx.shortest_path(graph, node_seq[-1], target, weight="length_m")
+        except nx.NetworkXNoPath:
+            which = i if i <= len(seq) else 1
+            raise ValueError(f"stop {which} cannot be reached on the path network from the "
+                             "stop before it: choose stops on connected paths") from None
+        node_seq.extend(leg[1:])
+        if i <= len(seq):
+            stop_idx.append(len(node_seq) - 1)
+    cum = [0.0]
+    parts: list[np.ndarray] = []
+    for a, b in zip(node_seq[:-1], node_seq[1:], strict=True):
+        parts.append(_edge_line(graph, segs, a, b))
+        cum.append(cum[-1] + float(graph.edges[a, b]["length_m"]))
+    if parts:
+        xy = np.vstack([parts[0]] + [p[1:] for p in parts[1:]])
+    else:  # one stop, or all stops at one node
+        xy = np.repeat(node_xy[[seq[0]]], 2, axis=0)
+    route = LineString(xy)
+    return Reroute(route=route, length_m=float(route.length),
+                   along_m=tuple(float(cum[i]) for i in stop_idx))
+
+
+# --------------------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------------------
 
