@@ -124,7 +124,7 @@ class Server:
 
 
 def start_server(profile: Path, mode: str = "staff", timeout_s: float = 60.0,
-                 app: Path = APP) -> Server:
+                 app: Path = APP, extra_args: tuple[str, ...] = ()) -> Server:
     """Start *app* on a free loopback port and wait until ``/_stcore/health`` answers.
 
     Streamlit runs the page script only when a browser connects, so a healthy server
@@ -138,7 +138,8 @@ def start_server(profile: Path, mode: str = "staff", timeout_s: float = 60.0,
     cmd = [sys.executable, "-m", "ui.serve", str(app),
            "--server.port", str(port), "--server.address", "127.0.0.1",
            "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none", "--server.enableStaticServing", "true"]
+           "--server.fileWatcherType", "none", "--server.enableStaticServing", "true",
+           *extra_args]
     with log.open("wb") as fh:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT,
                                 start_new_session=True)
