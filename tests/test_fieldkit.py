@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -22,7 +23,10 @@ from typer.testing import CliRunner
 from trygga_cli.main import app
 from walks.categories import CATEGORIES, category_labels, checklist
 from walks.fieldkit import (
+    BACKGROUND_LAYERS,
+    BASEMAP_BUFFER_M,
     KIT_FIELDS,
+    ROAD_STYLE,
     VALUE_MAP_NULL,
     empty_findings_layer,
     kit_slug,
@@ -87,8 +91,13 @@ def test_project_layers_sources_and_crs(kit):
     assert root.xpath("string(properties/Paths/Absolute)") == "false"
     layers = root.xpath("projectlayers/maplayer")
     ids = [str(el.findtext("id")) for el in layers]
-    assert ids == ["fynd_trygga", "stopp_trygga", "rutt_trygga", "armaturer_trygga",
-                   "segment_trygga"]
+    assert ids[:5] == ["fynd_trygga", "stopp_trygga", "rutt_trygga", "armaturer_trygga",
+                       "segment_trygga"]
+    # the offline background from the profile's OSM file, under the walk's layers, in
+    # BACKGROUND_LAYERS order; the demo has streets, buildings (and more)
+    background = [f"{name}_trygga" for name, *_ in BACKGROUND_LAYERS]
+    assert ids[5:] == [i for i in background if i in ids[5:]]
+    assert {"bakgrund_vagar_trygga", "bakgrund_byggnader_trygga"} <= set(ids)
     tree_ids = root.xpath("layer-tree-group/layer-tree-layer/@id")
     assert tree_ids == ids  # every layer in the legend, findings on top
     gpkg_layers = {str(n): str(t) for n, t in pyogrio.list_layers(kit["gpkg"])}
@@ -101,9 +110,42 @@ def test_project_layers_sources_and_crs(kit):
         assert el.findtext("provider") == "ogr"
         assert pyogrio.read_info(kit["gpkg"], layer=layer)["crs"] == "EPSG:3007"
     assert gpkg_layers["fynd"] == "Point" and gpkg_layers["rutt"] == "LineString"
+    assert gpkg_layers["bakgrund_vagar"] == "MultiLineString"
+    assert gpkg_layers["bakgrund_byggnader"] == "MultiPolygon"
     # only the findings layer is editable in the field
     assert {el.findtext("id"): el.get("readOnly") for el in layers}["fynd_trygga"] == "0"
-    assert sorted(el.get("readOnly") for el in layers) == ["0", "1", "1", "1", "1"]
+    assert sorted(el.get("readOnly") for el in layers) == ["0"] + ["1"] * (len(layers) - 1)
+
+
+def test_background_streets_have_names_and_stay_near_the_route(kit):
+    """Streets with their names (labelled along the line), clipped to the area around
+    the route, read back by GDAL; the project styles and labels them."""
+    walk = GeoPackageStore(kit["store"], "EPSG:3007").get_walk(kit["walk_id"])
+    roads = pyogrio.read_dataframe(kit["gpkg"], layer="bakgrund_vagar")
+    assert len(roads) > 10 and roads["name"].ne("").any()
+    assert set(roads["kind"]) <= set(ROAD_STYLE)
+    core = shapely.union_all([walk.route, *(st.point for st in walk.stops)])
+    reach = shapely.buffer(core, BASEMAP_BUFFER_M + 25.0)  # + the buffer's arc chords
+    assert shapely.within(np.asarray(roads.geometry.values), reach).all()
+    tree = _tree(kit["qgs"])
+    el = _layer(tree, "bakgrund_vagar_trygga")
+    assert el.get("readOnly") == "1" and el.get("wkbType") == "MultiLineString"
+    assert el.xpath("string(labeling/settings/text-style/@fieldName)") == "name"
+    assert el.xpath("string(labeling/settings/placement/@placement)") == "2"
+    cats = el.xpath("renderer-v2[@type='categorizedSymbol']/categories/category/@value")
+    assert set(cats) == set(ROAD_STYLE)
+    houses = _layer(tree, "bakgrund_byggnader_trygga")
+    assert houses.xpath("string(renderer-v2/symbols/symbol/@type)") == "fill"
+
+
+def test_kit_without_the_background(kit, tmp_path):
+    out = tmp_path / "utan"
+    res = runner.invoke(app, ["walks", "qfield", kit["walk_id"], "--out", str(out),
+                              "--store", str(kit["store"]), "--profile", PROFILE,
+                              "--no-background"])
+    assert res.exit_code == 0, res.output
+    names = {str(n) for n, _t in pyogrio.list_layers(out / kit["gpkg"].name)}
+    assert not any(n.startswith("bakgrund_") for n in names)
 
 
 def test_geopackage_content_matches_the_walk(kit):
@@ -303,7 +345,9 @@ def test_project_loads_in_qgis_headless(kit, tmp_path):
         assert p.read(sys.argv[1]), "QgsProject.read failed"
         assert p.crs().authid() == "EPSG:3007", p.crs().authid()
         layers = p.mapLayers()
-        assert len(layers) == 5, list(layers)
+        assert len(layers) >= 7, list(layers)  # the walk's 5 and the background
+        assert "bakgrund_vagar_trygga" in layers, list(layers)
+        assert layers["bakgrund_vagar_trygga"].featureCount() > 10
         bad = [l.name() for l in layers.values() if not l.isValid()]
         assert not bad, bad
         fynd = layers["fynd_trygga"]

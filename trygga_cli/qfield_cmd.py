@@ -38,6 +38,11 @@ def qfield_cmd(
     basemap: Annotated[Path | None, typer.Option("--basemap", help=t(
         "Offline-bakgrundskarta (MBTiles, GeoTIFF eller GeoPackage-raster) att ta med.",
         "Offline basemap (MBTiles, GeoTIFF or GeoPackage raster) to include."))] = None,
+    background: Annotated[bool, typer.Option("--background/--no-background", help=t(
+        "Ta med bakgrundskartan från profilens OSM-fil (gator med namn, ortnamn, byggnader, "
+        "vatten, markanvändning) runt rutten.",
+        "Include the background map from the profile's OSM file (streets with names, "
+        "places, buildings, water, land use) around the route."))] = True,
     store: StoreOpt = None,
     profile: ProfileOpt = DEFAULT_PROFILE,
 ) -> None:
@@ -52,9 +57,25 @@ def qfield_cmd(
     ranked = rank(lay.paths, lay.luminaires, lay.schools, lay.crossings, lay.priority_areas,
                   prof, findings=open_findings(st))
     try:
+        back = None
+        osm = prof.sources.osm
+        if background and osm is not None and Path(osm).is_file():
+            import shapely
+
+            from layers.basemap import read_basemap
+            from walks.fieldkit import BASEMAP_BUFFER_M
+
+            core = shapely.union_all([g for g in [walk.route, *(s.point for s in walk.stops)]
+                                      if g is not None])
+            back = read_basemap(osm, prof.crs,
+                                clip_to=shapely.buffer(core, BASEMAP_BUFFER_M))
+        elif background:
+            typer.echo(t("Ingen OSM-fil i profilen: fältpaketet får ingen bakgrundskarta.",
+                         "No OSM file in the profile: the field kit gets no background map."),
+                       err=True)
         kit = write_field_kit(walk, out, prof.crs, segments=ranked.segments,
                               luminaires=lay.luminaires, categories=st.categories,
-                              basemap=basemap)
+                              basemap=basemap, background=back)
     except ValidationError as exc:
         _fail(exc)
         return

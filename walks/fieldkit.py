@@ -17,6 +17,9 @@ opens as it is (copy it to the phone, or zip it):
     ``rutt``      LineString  the planned route
     ``segment``   LineString  lit/unlit path segments from the ranking (background)
     ``armaturer`` Point       luminaires (background)
+    ``bakgrund_*`` (various)  the offline background from the profile's OSM file:
+                              streets with names, places, buildings, water, land use
+                              (:data:`BACKGROUND_LAYERS`; ``--no-background`` leaves it out)
     ============  ==========  ==========================================================
 
 ``DCIM/``
@@ -32,13 +35,15 @@ Its field names are the ones the QField importer (:mod:`walks.importers.spatial`
 so ``trygga walks import DIR/<slug>.gpkg`` brings the findings back with their photos and
 the walk id; a second import of the same file adds nothing (``uuid`` is the source id).
 
-Basemap hook
-------------
-The app's offline basemap (built for the UI in another issue) is not a dependency here:
-pass its file as *basemap* (CLI ``--basemap FILE``): a GeoTIFF, MBTiles or GeoPackage
-raster that GDAL opens. It is copied into ``basemap/`` and added as the bottom layer. When
-the app gets a function that returns its offline basemap file for a profile, the CLI can
-pass that file by default.
+Background map
+--------------
+By default the kit carries the app's offline basemap as vector layers: the streets (with
+their names, labelled along the line), places, buildings, water and land use of the
+profile's OSM file (:func:`layers.basemap.read_basemap`) within :data:`BASEMAP_BUFFER_M`
+of the route, in muted colours under the walk's layers, so the map on the phone works with
+no coverage. A raster basemap can be added as well (*basemap*, CLI ``--basemap FILE``: a
+GeoTIFF, MBTiles or GeoPackage raster that GDAL opens); it is copied into ``basemap/`` and
+added as the bottom layer.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ import shapely
 from pyproj import CRS
 
 from layers._common import Problem, ValidationError, source_label
+from layers.basemap import Basemap
 from walks.categories import CATEGORIES, Category, checklist
 from walks.model import SEVERITIES, Walk
 
@@ -91,6 +97,29 @@ PHOTO_NAMING = "'DCIM/trygga_' || format_date(now(),'yyyyMMddhhmmsszzz') || '.{e
 #: Layer names in the GeoPackage.
 FINDINGS_LAYER, STOPS_LAYER, ROUTE_LAYER = "fynd", "stopp", "rutt"
 SEGMENTS_LAYER, LUMINAIRES_LAYER = "segment", "armaturer"
+#: The offline vector background from the profile's OSM file (:mod:`layers.basemap`), top
+#: to bottom: (layer, title, geometry, Basemap attribute, columns). Read-only.
+BACKGROUND_LAYERS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
+    ("bakgrund_orter", "Ortnamn", "Point", "places", ("name", "rank")),
+    ("bakgrund_vagar", "Gator och vägar", "Line", "roads", ("kind", "name")),
+    ("bakgrund_vattendrag", "Vattendrag", "Line", "water", ("kind",)),
+    ("bakgrund_byggnader", "Byggnader", "Polygon", "buildings", ()),
+    ("bakgrund_mark", "Markanvändning", "Polygon", "landuse", ("kind",)),
+    ("bakgrund_vatten", "Vatten", "Polygon", "water", ("kind",)),
+)
+#: How far around the route and stops the background reaches (metres).
+BASEMAP_BUFFER_M = 1500.0
+#: Muted colours (R,G,B,A) of the background, as on the app's offline basemap.
+ROAD_STYLE: dict[str, tuple[str, str]] = {
+    "major": ("250,200,120,255", "1.4"), "secondary": ("252,222,160,255", "1.2"),
+    "tertiary": ("255,240,200,255", "1.0"), "minor": ("200,200,200,255", "0.8"),
+    "service": ("215,215,215,255", "0.5"), "track": ("190,170,140,255", "0.4"),
+    "path": ("170,170,170,255", "0.35")}
+LANDUSE_STYLE: dict[str, str] = {
+    "farmland": "238,240,213,255", "forest": "214,230,204,255", "grass": "223,238,208,255",
+    "rock": "232,228,220,255", "residential": "236,234,232,255",
+    "commercial": "240,228,228,255", "industrial": "235,228,238,255"}
+WATER_COLOUR, BUILDING_COLOUR = "170,211,223,255", "217,208,201,255"
 
 #: Segment columns copied from the ranking (besides ``segment_id`` and geometry); the
 #: last three only when the ranking used the photometric model (:mod:`gis.photometry`).
@@ -384,6 +413,13 @@ def _symbol(parent: ET.Element, kind: str, colour: str, name: str, size: str) ->
         for n, v in (("color", colour), ("name", "circle"), ("outline_color", "0,0,0,255"),
                      ("outline_width", "0.3"), ("size", size), ("size_unit", "MM")):
             _option(opts, n, "QString", v)
+    elif kind == "fill":
+        layer = _sub(sym, "layer", **{"class": "SimpleFill"}, enabled="1", locked="0",
+                     pass_="0")
+        opts = _option(layer, type_="Map")
+        for n, v in (("color", colour), ("style", "solid"), ("outline_style", "no"),
+                     ("outline_width", size), ("outline_width_unit", "MM")):
+            _option(opts, n, "QString", v)
     else:
         layer = _sub(sym, "layer", **{"class": "SimpleLine"}, enabled="1", locked="0",
                      pass_="0")
@@ -404,23 +440,44 @@ def _renderer(layer: ET.Element, name: str, kind: str) -> None:
             _sub(cats, "category", value=status, symbol=str(i), label=status, render="true")
             _symbol(symbols, "line", colour, str(i), "0.8")
         return
+    categorized = {"bakgrund_vagar": ("kind", "line", ROAD_STYLE),
+                   "bakgrund_mark": ("kind", "fill",
+                                     {k: (c, "0") for k, c in LANDUSE_STYLE.items()})}
+    if name in categorized:
+        attr, sym_kind, styles = categorized[name]
+        r = _sub(layer, "renderer-v2", type_="categorizedSymbol", attr=attr,
+                 symbollevels="0", enableorderby="0", forceraster="0")
+        cats = _sub(r, "categories")
+        symbols = _sub(r, "symbols")
+        for i, (value, (colour, size)) in enumerate(styles.items()):
+            _sub(cats, "category", value=value, symbol=str(i), label=value, render="true")
+            _symbol(symbols, sym_kind, colour, str(i), size)
+        return
     r = _sub(layer, "renderer-v2", type_="singleSymbol", symbollevels="0", enableorderby="0",
              forceraster="0")
     symbols = _sub(r, "symbols")
+    background = {"bakgrund_orter": ("90,90,90,255", "1"),
+                  "bakgrund_vattendrag": (WATER_COLOUR, "0.6"),
+                  "bakgrund_byggnader": (BUILDING_COLOUR, "0"),
+                  "bakgrund_vatten": (WATER_COLOUR, "0")}
+    if name in background:
+        _symbol(symbols, kind, *background[name][:1], "0", background[name][1])
+        return
     style = {FINDINGS_LAYER: ("255,0,255,255", "4"), STOPS_LAYER: ("31,120,180,255", "5"),
              ROUTE_LAYER: ("31,120,180,255", "1.2"),
              LUMINAIRES_LAYER: ("255,221,0,255", "2")}[name]
     _symbol(symbols, kind, style[0], "0", style[1])
 
 
-def _labels(layer: ET.Element, field_name: str) -> None:
+def _labels(layer: ET.Element, field_name: str, size: str = "11",
+            colour: str = "0,0,0,255", placement: str = "0") -> None:
     lab = _sub(layer, "labeling", type_="simple")
     settings = _sub(lab, "settings", calloutType="simple")
-    _sub(settings, "text-style", fieldName=field_name, fontSize="11", fontSizeUnit="Point",
-         textColor="0,0,0,255", isExpression="0", fontFamily="Sans Serif")
+    _sub(settings, "text-style", fieldName=field_name, fontSize=size, fontSizeUnit="Point",
+         textColor=colour, isExpression="0", fontFamily="Sans Serif")
     _sub(settings, "text-buffer", bufferDraw="1", bufferSize="1", bufferSizeUnits="MM",
          bufferColor="255,255,255,255")
-    _sub(settings, "placement", placement="0", dist="1", distUnits="MM")
+    _sub(settings, "placement", placement=placement, dist="1", distUnits="MM")
     _sub(settings, "rendering", drawLabels="1", obstacle="1")
     layer.set("labelsEnabled", "1")
 
@@ -449,7 +506,10 @@ def _map_layer(parent: ET.Element, lay: _Layer, walk: Walk,
              "readOnly": "1" if lay.read_only else "0"}
     if not raster:
         attrs.update(geometry=lay.geometry,
-                     wkbType="Point" if lay.geometry == "Point" else "LineString")
+                     wkbType={"Point": "Point", "Line": "LineString",
+                              "Polygon": "MultiPolygon"}[lay.geometry]
+                     if not lay.name.startswith("bakgrund_") or lay.geometry != "Line"
+                     else "MultiLineString")
     el = _sub(parent, "maplayer", **attrs)
     _extent(el, "extent", lay.bounds)
     _sub(el, "id", lay.id)
@@ -478,9 +538,14 @@ def _map_layer(parent: ET.Element, lay: _Layer, walk: Walk,
         _option(props, "QFieldSync/photo_naming", "QString",
                 json.dumps({"foto": PHOTO_NAMING.replace("{extension}", "jpg")},
                            ensure_ascii=False))
-    _renderer(el, lay.name, "marker" if lay.geometry == "Point" else "line")
+    _renderer(el, lay.name, {"Point": "marker", "Line": "line",
+                             "Polygon": "fill"}[lay.geometry])
     if lay.name == STOPS_LAYER:
         _labels(el, "stop_no")
+    elif lay.name == "bakgrund_vagar":
+        _labels(el, "name", size="8", colour="60,60,60,255", placement="2")  # along the line
+    elif lay.name == "bakgrund_orter":
+        _labels(el, "name", size="10", colour="40,40,40,255")
     if lay.name == FINDINGS_LAYER:
         _field_widgets(el, categories)
         _form_rules(el, walk)
@@ -540,6 +605,48 @@ def _project_xml(walk: Walk, layers: Sequence[_Layer], crs: CRS,
 # ---------------------------------------------------------------------------------------
 
 
+def _background_frame(frame: gpd.GeoDataFrame, area: shapely.Geometry, geom: str,
+                      columns: Sequence[str], crs: CRS) -> gpd.GeoDataFrame | None:
+    """The background features of one kind within *area* (clipped), or None if none.
+
+    *geom* picks the geometry type (``Point``, ``Line``, ``Polygon``: the water frame holds
+    areas and lines); *columns* are kept (text), nothing else.
+    """
+    if frame is None or not len(frame):
+        return None
+    if CRS.from_user_input(frame.crs) != crs:
+        raise ValidationError([Problem("basemap", "", "crs",
+                                       f"the background is in {frame.crs}, not {crs}",
+                                       "read it with the profile's CRS")])
+    types = {"Point": (0, 4), "Line": (1, 5), "Polygon": (3, 6)}[geom]
+    g = np.asarray(frame.geometry.values, dtype=object)
+    keep = np.isin(shapely.get_type_id(g), types) & shapely.intersects(g, area)
+    if not keep.any():
+        return None
+    sub = frame.loc[keep]
+    clipped = shapely.intersection(np.asarray(sub.geometry.values, dtype=object), area)
+    if geom == "Point":
+        ok = ~shapely.is_empty(clipped)
+        out, rows = clipped[ok], np.flatnonzero(ok)
+    else:
+        # A clip can leave collections (a line touching the edge gives a point): keep the
+        # parts of the layer's type and join them again per feature (Multi* layers).
+        if geom == "Polygon":
+            clipped = shapely.make_valid(clipped)
+        parts, idx = shapely.get_parts(clipped, return_index=True)
+        want = shapely.get_type_id(parts) == (3 if geom == "Polygon" else 1)
+        parts, idx = parts[want], idx[want]
+        if not len(parts):
+            return None
+        build = shapely.multipolygons if geom == "Polygon" else shapely.multilinestrings
+        rows = np.unique(idx)
+        out = np.asarray(build(parts, indices=np.searchsorted(rows, idx)), dtype=object)
+    if not len(rows):
+        return None
+    data = {c: sub[c].astype(str).to_numpy()[rows] for c in columns if c in sub}
+    return gpd.GeoDataFrame(data, geometry=gpd.array.from_shapely(out, crs=crs), crs=crs)
+
+
 def _basemap_layer(basemap: Path, out_dir: Path) -> tuple[_Layer, Path]:
     import rasterio
     from rasterio.errors import RasterioIOError
@@ -571,7 +678,8 @@ def write_field_kit(walk: Walk, out_dir: str | Path, crs: CRS | str, *,
                     segments: gpd.GeoDataFrame | None = None,
                     luminaires: gpd.GeoDataFrame | None = None,
                     categories: Sequence[Category] = CATEGORIES,
-                    basemap: str | Path | None = None) -> FieldKit:
+                    basemap: str | Path | None = None,
+                    background: Basemap | None = None) -> FieldKit:
     """Write the QField project and GeoPackage for *walk* into *out_dir*.
 
     Parameters
@@ -593,6 +701,11 @@ def write_field_kit(walk: Walk, out_dir: str | Path, crs: CRS | str, *,
         Categories for the form's value maps (active ones) and its checklist.
     basemap : path, optional
         Offline basemap raster to copy into the kit (see the module docstring).
+    background : Basemap, optional
+        The offline vector basemap of the profile's OSM file
+        (:func:`layers.basemap.read_basemap`), same CRS: streets with their names, places,
+        buildings, water and land use within :data:`BASEMAP_BUFFER_M` of the route go into
+        the GeoPackage as read-only layers under the walk's (:data:`BACKGROUND_LAYERS`).
 
     Returns
     -------
@@ -652,6 +765,20 @@ def write_field_kit(walk: Walk, out_dir: str | Path, crs: CRS | str, *,
                         else bounds)
         layers.append(_Layer(name, title, geom, f"./{gpkg.name}|layername={name}",
                              layer_bounds, crs, read_only=read_only))  # type: ignore[arg-type]
+    if background is not None:
+        near = shapely.buffer(core, BASEMAP_BUFFER_M)
+        for name, title, geom, attr, cols in BACKGROUND_LAYERS:
+            frame = _background_frame(getattr(background, attr), near, geom, cols, crs)
+            if frame is None:
+                continue
+            pyogrio.write_dataframe(frame, gpkg, layer=name, driver="GPKG",
+                                    geometry_type={"Point": "Point", "Line": "MultiLineString",
+                                                   "Polygon": "MultiPolygon"}[geom],
+                                    dataset_options={"VERSION": GPKG_VERSION})
+            counts[name] = len(frame)
+            layers.append(_Layer(name, title, geom, f"./{gpkg.name}|layername={name}",
+                                 tuple(float(v) for v in frame.total_bounds),  # type: ignore[arg-type]
+                                 crs))
     base_path = None
     if basemap is not None:
         base_layer, base_path = _basemap_layer(Path(basemap), out)
