@@ -221,14 +221,19 @@ def test_photo_without_click_proposes_its_exif_position(demo: Path) -> None:
     assert row.geometry.distance(Point(x, y)) < 1.0
 
 
-def test_edited_stops_drop_and_reorder() -> None:
+def _three_stop_plan() -> WalkPlan:
+    """A plan with three stops on a straight 200 m route (EPSG:3007)."""
     stops = gpd.GeoDataFrame(
         {"stop_no": [1, 2, 3], "kind": ["start", "segment", "finding"],
          "reason": ["Skolan", "Mörk gångväg", "Trasig lampa"], "segment_id": [None] * 3,
          "finding_id": [None] * 3, "distance_along_m": [0.0, 100.0, 200.0]},
         geometry=[Point(0, 0), Point(100, 0), Point(200, 0)], crs="EPSG:3007")
-    plan = WalkPlan(route=LineString([(0, 0), (200, 0)]), length_m=200.0, stops=stops,
+    return WalkPlan(route=LineString([(0, 0), (200, 0)]), length_m=200.0, stops=stops,
                     school="Skolan", light="mörker", target_length_m=200.0, source="ranking")
+
+
+def test_edited_stops_drop_and_reorder() -> None:
+    plan = _three_stop_plan()
     table = pd.DataFrame({"order": [1, 3, 2], "keep": [True, False, True],
                           "kind": ["", "", ""], "label": ["Start", "x", "Lampan"],
                           "along_m": [0, 100, 200]})
@@ -244,13 +249,8 @@ def test_edited_stops_are_rerouted_and_saved_so() -> None:
     from walks.model import Stop
     from walks.planning import Reroute
 
-    stops = gpd.GeoDataFrame(
-        {"stop_no": [1, 2, 3], "kind": ["start", "segment", "finding"],
-         "reason": ["Skolan", "Mörk gångväg", "Trasig lampa"], "segment_id": [None] * 3,
-         "finding_id": [None] * 3, "distance_along_m": [0.0, 100.0, 200.0]},
-        geometry=[Point(0, 0), Point(100, 0), Point(200, 0)], crs="EPSG:3007")
-    plan = WalkPlan(route=LineString([(0, 0), (200, 0)]), length_m=200.0, stops=stops,
-                    school="Skolan", light="mörker", target_length_m=200.0, source="ranking")
+    plan = _three_stop_plan()
+    stops = plan.stops
     asked: list[tuple[tuple[float, float], ...]] = []
 
     def reroute(xy: tuple[tuple[float, float], ...]) -> Reroute:
