@@ -43,7 +43,9 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -53,9 +55,11 @@ import shapely
 from scipy.spatial import cKDTree
 
 from gis._crs import require_projected
+from gis.darkness import solar_elevation_deg
 from gis.fastquery import pairs_within
 from gis.lighting_model import (
     DEFAULT_MODEL,
+    LuxTerms,
     gives_light,
     luminaire_flux_lm,
     luminaire_height_m,
@@ -63,7 +67,7 @@ from gis.lighting_model import (
     lux_at,
     lux_terms,
 )
-from layers.photometric import Catalogue, CatalogueEntry, Photometry
+from layers.photometric import Catalogue, CatalogueEntry, DimmingGroup, Photometry
 from layers.profile import P_CLASSES, Profile
 
 logger = logging.getLogger(__name__)
@@ -84,7 +88,10 @@ CUTOFF_M = 50.0
 #: Values of ``lux_model``.
 LUX_MODELS = ("photometric", "mixed", "point_source")
 
-#: Columns :func:`photometric_segments` adds to the ranking when the catalogue is on.
+#: Height of the semicylindrical and vertical illuminance above the path, m (EN 13201-3).
+SC_HEIGHT_M = 1.5
+
+#: Columns :func:`add_photometric_columns` always adds to the ranking when the catalogue is on.
 PHOTOMETRIC_COLUMNS = ("lux_model", "e_av_lux", "e_min_lux", "uniformity_u0",
                        "grid_points", "meets_class")
 
@@ -195,12 +202,17 @@ class Grid:
         Position of each point's segment in the input.
     counts : ndarray
         Points per segment.
+    tx, ty : ndarray
+        Unit direction of the path at each point (east, north): the axis of the
+        semicylinder and the normal of the vertical plane (both senses are computed).
     """
 
     x: FloatArray
     y: FloatArray
     segment: IntArray
     counts: npt.NDArray[np.int64]
+    tx: FloatArray = field(default_factory=lambda: np.empty(0))
+    ty: FloatArray = field(default_factory=lambda: np.empty(0))
 
 
 def calculation_grid(lines: npt.NDArray[np.object_], width_m: FloatArray) -> Grid:
@@ -215,7 +227,8 @@ def calculation_grid(lines: npt.NDArray[np.object_], width_m: FloatArray) -> Gri
     per = n_along * n_across
     seg = np.repeat(np.arange(len(lines)), per)
     if not len(seg):
-        return Grid(np.empty(0), np.empty(0), seg.astype(np.intp), per)
+        return Grid(np.empty(0), np.empty(0), seg.astype(np.intp), per, np.empty(0),
+                    np.empty(0))
     start = np.cumsum(per) - per
     k = np.arange(len(seg)) - start[seg]
     a = k // n_across[seg]
@@ -225,7 +238,7 @@ def calculation_grid(lines: npt.NDArray[np.object_], width_m: FloatArray) -> Gri
     px, py, tx, ty = _along(lines, seg, s)
     x = px - ty * off
     y = py + tx * off
-    return Grid(x, y, seg.astype(np.intp), per)
+    return Grid(x, y, seg.astype(np.intp), per, tx, ty)
 
 
 def _along(lines: npt.NDArray[np.object_], seg: IntArray, s: FloatArray,
@@ -264,6 +277,17 @@ def match_catalogue(luminaires: pd.DataFrame, catalogue: Catalogue) -> npt.NDArr
     The first entry whose given keys (``light_source``, ``raw_contains``, ``wattage_w``)
     all match wins.
     """
+    return _match(luminaires, catalogue.entries)
+
+
+def match_dimming(luminaires: pd.DataFrame, catalogue: Catalogue) -> npt.NDArray[np.int64]:
+    """Dimming group of each luminaire (position in ``catalogue.dimming``), −1 for none;
+    the first group whose given keys match wins (a group without keys matches all)."""
+    return _match(luminaires, catalogue.dimming)
+
+
+def _match(luminaires: pd.DataFrame, specs: Sequence[CatalogueEntry | DimmingGroup],
+           ) -> npt.NDArray[np.int64]:
     n = len(luminaires)
     out = np.full(n, -1, dtype=np.int64)
     src = (luminaires["light_source"].astype(str).to_numpy() if "light_source" in luminaires
@@ -272,7 +296,7 @@ def match_catalogue(luminaires: pd.DataFrame, catalogue: Catalogue) -> npt.NDArr
            in luminaires else pd.Series([""] * n, index=luminaires.index))
     watt = (pd.to_numeric(luminaires["wattage_w"], errors="coerce").to_numpy(dtype="float64")
             if "wattage_w" in luminaires else np.full(n, np.nan))
-    for k, e in enumerate(catalogue.entries):
+    for k, e in enumerate(specs):
         ok = out < 0
         if e.light_source is not None:
             ok &= src == e.light_source
@@ -335,6 +359,7 @@ def _c0_bearings(lum_xy: FloatArray, entries: list[CatalogueEntry], matched: Int
     return np.mod(bearing, 360.0)
 
 
+
 @dataclass(frozen=True)
 class PhotometricResult:
     """EN 13201-3 values per segment.
@@ -342,22 +367,87 @@ class PhotometricResult:
     Attributes
     ----------
     values : DataFrame
-        Aligned to the segments: :data:`PHOTOMETRIC_COLUMNS` without ``meets_class``
-        (``lux_model``, ``e_av_lux``, ``e_min_lux``, ``uniformity_u0``, ``grid_points``).
+        Aligned to the segments: ``lux_model``, ``e_av_lux``, ``e_min_lux``,
+        ``uniformity_u0``, ``grid_points``; with ``requirements`` in the catalogue also
+        ``e_sc_min_lux`` and ``e_v_min_lux`` (at :data:`SC_HEIGHT_M`); with ``dimming`` also
+        ``e_av_dimmed_lux``, ``e_min_dimmed_lux`` (every luminaire at its group's deepest
+        level) and, with both, ``e_sc_min_dimmed_lux``, ``e_v_min_dimmed_lux``.
     matched : ndarray
         Catalogue entry per luminaire (−1: none), aligned to the input luminaires; only
         those that give light (:func:`gis.lighting_model.gives_light`) are computed.
+    dimming_group : ndarray
+        Dimming group per luminaire (−1: none), aligned to the input luminaires.
+    energy_factor : Series or None
+        Mean light output (= power) over the year's burning hours per luminaire, 0 … 1,
+        aligned to the input luminaires (1 outside every group); None without dimming.
+    catalogue : Catalogue
+        The catalogue used (its requirements and adaptive classes).
     """
 
     values: pd.DataFrame
     matched: npt.NDArray[np.int64]
+    dimming_group: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.empty(0, dtype=np.int64))
+    energy_factor: pd.Series | None = None
+    catalogue: Catalogue = field(default_factory=lambda: Catalogue(()))
+
+
+def _gamma_reach(photometry: Photometry) -> float:
+    """Largest γ (degrees) with light: the node after the last γ where any plane has
+    intensity (interpolation reaches 0 there), or the table's last γ."""
+    lit = np.flatnonzero((photometry.intensity_cd > 0).any(axis=0))
+    gs = photometry.gamma_deg
+    if not len(lit):
+        return 0.0
+    return float(gs[min(int(lit[-1]) + 1, len(gs) - 1)])
+
+
+def _pair_intensity(dx: FloatArray, dy: FloatArray, lj: IntArray, entry: IntArray,
+                    entries: Sequence[CatalogueEntry], h_above: FloatArray, ux: FloatArray,
+                    uy: FloatArray, scale: FloatArray, fallback: LuxTerms,
+                    ) -> tuple[FloatArray, FloatArray]:
+    """Intensity towards each (point, luminaire) pair (cd, maintained) and the pair's
+    distance cubed (m³), for luminaires *h_above* metres above the points.
+
+    Catalogue luminaires: bilinear ``I(C, γ)`` of their file × *scale*; pairs beyond the
+    file's last lit γ (plus the tilt) get 0 without evaluating angles. The others: the
+    point-source model's intensity (``E_h · r³ / h`` of :func:`gis.lighting_model.lux_at`
+    with *fallback* built for the same heights).
+    """
+    inten = np.zeros(len(lj))
+    h = h_above[lj]
+    d2 = dx * dx + dy * dy
+    r3 = (d2 + h * h) ** 1.5
+    for k, ent in enumerate(entries):
+        sel = np.flatnonzero(entry == k)
+        if not len(sel):
+            continue
+        reach_deg = _gamma_reach(ent.photometry) + abs(ent.tilt_deg)
+        if reach_deg < 90.0:  # pairs beyond the last γ with light: none
+            sel = sel[d2[sel] <= (h[sel] * math.tan(math.radians(reach_deg))) ** 2]
+        lum = lj[sel]
+        c, g, _ = _angles(dx[sel], dy[sel], h[sel], ux[lum], uy[lum], float(ent.tilt_deg))
+        inten[sel] = intensity_cd(ent.photometry, c, g) * scale[lum]
+    rest = np.flatnonzero(entry < 0)
+    if len(rest):
+        e = lux_at(d2[rest], fallback, lj[rest])
+        inten[rest] = e * r3[rest] / h[rest]
+    return inten, r3
 
 
 def segment_photometric_illuminance(segments: gpd.GeoDataFrame,
                                     luminaires: gpd.GeoDataFrame, catalogue: Catalogue,
                                     default_height_m: float = 6.0,
-                                    cutoff_m: float = CUTOFF_M) -> PhotometricResult:
-    """EN 13201-3 horizontal illuminance of every segment from the catalogue's files.
+                                    cutoff_m: float = CUTOFF_M,
+                                    energy_factor: pd.Series | None = None,
+                                    ) -> PhotometricResult:
+    """EN 13201-3 illuminance of every segment from the catalogue's files.
+
+    Horizontal illuminance on the path (``E_av``, ``E_min``, ``U0``); with
+    ``catalogue.requirements`` also the minimum semicylindrical and vertical illuminance at
+    :data:`SC_HEIGHT_M` above the grid points, along the path in both senses (the lower
+    sense per point); with ``catalogue.dimming`` the same values with every luminaire at
+    its group's deepest level.
 
     Parameters
     ----------
@@ -371,6 +461,8 @@ def segment_photometric_illuminance(segments: gpd.GeoDataFrame,
         Mounting height (m) where the inventory has none.
     cutoff_m : float
         Horizontal reach of any luminaire, m.
+    energy_factor : Series, optional
+        Passed through to the result (see :func:`photometric_for_profile`).
 
     Returns
     -------
@@ -386,81 +478,134 @@ def segment_photometric_illuminance(segments: gpd.GeoDataFrame,
     codes, uniques = pd.factorize(types)
     widths = np.array([catalogue.width_m(str(u)) for u in uniques] + [0.0])[codes]
     matched_all = match_catalogue(luminaires, catalogue)
+    group_all = match_dimming(luminaires, catalogue)
     light = gives_light(luminaires)  # out-of-service, removed, planned: no light
     luminaires, matched = luminaires[light], matched_all[light]
+    levels = np.array([g.lowest_level for g in catalogue.dimming] + [1.0])[group_all[light]]
     lum_xy = shapely.get_coordinates(luminaires.geometry.values)
     h = luminaire_height_m(luminaires, default_height_m).to_numpy(dtype="float64")
-    out_model = np.full(m, "point_source", dtype=object)
-    e_av = np.full(m, np.nan)
-    e_min = np.full(m, np.nan)
-    n_pts = np.zeros(m, dtype=np.int64)
+    acc = _Accumulator(m, bool(catalogue.requirements), bool(catalogue.dimming))
+
+    def result() -> PhotometricResult:
+        return PhotometricResult(acc.frame(segments.index), matched_all, group_all,
+                                 energy_factor, catalogue)
+
     if not m or not len(lum_xy) or not (matched >= 0).any():
-        return PhotometricResult(_values(segments.index, out_model, e_av, e_min, n_pts),
-                                 matched_all)
+        return result()
     # Only segments that a catalogue luminaire can reach get a grid.
     cat_pts = shapely.points(lum_xy[matched >= 0])
     tree = shapely.STRtree(lines)
     reach_seg = np.unique(tree.query(cat_pts, predicate="dwithin", distance=cutoff_m)[1])
     grid = calculation_grid(lines[reach_seg], widths[reach_seg])
     seg_of_point = reach_seg[grid.segment]
-    pts_xy = np.column_stack([grid.x, grid.y])
+    n_points = len(grid.x)
     pi, lj, dx, dy = _point_luminaire_pairs(lines[reach_seg], widths[reach_seg], grid, lum_xy,
                                             cutoff_m)
-    e = np.zeros(len(pi))
     entry = matched[lj]
     is_cat = entry >= 0
-    # -- photometric luminaires, one vectorised pass per catalogue file ------------------
     entries = list(catalogue.entries)
     bearings = np.radians(_c0_bearings(lum_xy, entries, matched, lines, tree))
     ux, uy = np.sin(bearings), np.cos(bearings)
-    tilt = np.array([e_.tilt_deg for e_ in entries])
     inventory_flux = luminaire_flux_lm(luminaires).to_numpy(dtype="float64")
+    scale = np.ones(len(lum_xy))
     for k, ent in enumerate(entries):
-        sel = np.flatnonzero(entry == k)
-        if not len(sel):
-            continue
-        lum = lj[sel]
-        scale = (inventory_flux[lum] / ent.photometry.rated_flux_lm if ent.flux_from_inventory
-                 else ent.maintenance_factor)
-        c, g, r = _angles(dx[sel], dy[sel], h[lum], ux[lum], uy[lum], float(tilt[k]))
-        e[sel] = intensity_cd(ent.photometry, c, g) * scale * h[lum] / (r * r * r)
-    # -- the rest: today's point-source model at the same points -----------------------
-    rest = np.flatnonzero(~is_cat)
-    if len(rest):
-        inten = luminous_intensity_cd(inventory_flux)
-        terms = lux_terms(inten, h, cutoff_m, DEFAULT_MODEL)
-        e[rest] = lux_at(dx[rest] ** 2 + dy[rest] ** 2, terms, lj[rest])
-    e_point = np.bincount(pi, weights=e, minlength=len(pts_xy))
+        on = matched == k
+        scale[on] = (inventory_flux[on] / ent.photometry.rated_flux_lm
+                     if ent.flux_from_inventory else ent.maintenance_factor)
+    point_intensity = luminous_intensity_cd(inventory_flux)
+    # -- horizontal illuminance on the path: E = I·h / r³ --------------------------------
+    inten, r3 = _pair_intensity(dx, dy, lj, entry, entries, h, ux, uy, scale,
+                                lux_terms(point_intensity, h, cutoff_m, DEFAULT_MODEL))
+    e = inten * h[lj] / r3
     # which luminaires actually light each segment's grid
     lit = e > 0
     seg_pair = seg_of_point[pi]
     cat_light = np.bincount(seg_pair[lit & is_cat], minlength=m)
     other_light = np.bincount(seg_pair[lit & ~is_cat], minlength=m)
-    sums = np.bincount(seg_of_point, weights=e_point, minlength=m)
     counts = np.bincount(seg_of_point, minlength=m)
-    mins = np.full(m, np.inf)
-    np.minimum.at(mins, seg_of_point, e_point)
     has = (counts > 0) & (cat_light > 0)
-    e_av[has] = sums[has] / counts[has]
-    e_min[has] = mins[has]
-    n_pts[has] = counts[has]
-    out_model[has] = np.where(other_light[has] > 0, "mixed", "photometric")
-    return PhotometricResult(_values(segments.index, out_model, e_av, e_min, n_pts),
-                             matched_all)
+    acc.model[has] = np.where(other_light[has] > 0, "mixed", "photometric")
+    acc.n_pts[has] = counts[has]
+
+    def horizontal(weights: FloatArray) -> tuple[FloatArray, FloatArray]:
+        e_point = np.bincount(pi, weights=weights, minlength=n_points)
+        mins = np.full(m, np.inf)
+        np.minimum.at(mins, seg_of_point, e_point)
+        sums = np.bincount(seg_of_point, weights=e_point, minlength=m)
+        return _masked(sums / np.maximum(counts, 1), has), _masked(mins, has)
+
+    acc.put("e_av_lux", "e_min_lux", *horizontal(e))
+    level = levels[lj]
+    if catalogue.dimming:
+        acc.put("e_av_dimmed_lux", "e_min_dimmed_lux", *horizontal(e * level))
+    # -- semicylindrical and vertical illuminance at 1.5 m, along the path -------------
+    if catalogue.requirements:
+        h15 = np.maximum(h - SC_HEIGHT_M, 1e-3)  # a luminaire at or below 1.5 m: ~nothing
+        i15, r15 = _pair_intensity(dx, dy, lj, entry, entries, h15, ux, uy, scale,
+                                   lux_terms(point_intensity, h15, cutoff_m, DEFAULT_MODEL))
+        i15 = np.where(h[lj] > SC_HEIGHT_M, i15, 0.0) / r15
+        horiz = np.sqrt(dx * dx + dy * dy)
+        dot = -(dx * grid.tx[pi] + dy * grid.ty[pi])  # (luminaire − point) · path direction
+
+        def vertical(weights: FloatArray) -> tuple[FloatArray, FloatArray]:
+            esc = np.minimum(np.bincount(pi, weights=weights * (horiz + dot), minlength=n_points),
+                             np.bincount(pi, weights=weights * (horiz - dot), minlength=n_points)
+                             ) / math.pi
+            ev = np.minimum(np.bincount(pi, weights=weights * np.maximum(dot, 0.0),
+                                        minlength=n_points),
+                            np.bincount(pi, weights=weights * np.maximum(-dot, 0.0),
+                                        minlength=n_points))
+            out = []
+            for v in (esc, ev):
+                mins = np.full(m, np.inf)
+                np.minimum.at(mins, seg_of_point, v)
+                out.append(_masked(mins, has))
+            return out[0], out[1]
+
+        acc.put("e_sc_min_lux", "e_v_min_lux", *vertical(i15))
+        if catalogue.dimming:
+            acc.put("e_sc_min_dimmed_lux", "e_v_min_dimmed_lux", *vertical(i15 * level))
+    return result()
 
 
-def _values(index: pd.Index, model: np.ndarray, e_av: FloatArray, e_min: FloatArray,
-            n_pts: npt.NDArray[np.int64]) -> pd.DataFrame:
-    u0 = np.divide(e_min, e_av, out=np.full(len(e_av), np.nan),
-                   where=np.isfinite(e_av) & (e_av > 0))
-    return pd.DataFrame({
-        "lux_model": pd.Series(pd.Categorical(model, categories=list(LUX_MODELS)),
-                               index=index),
-        "e_av_lux": pd.Series(e_av, index=index, dtype="float64"),
-        "e_min_lux": pd.Series(e_min, index=index, dtype="float64"),
-        "uniformity_u0": pd.Series(u0, index=index, dtype="float64"),
-        "grid_points": pd.Series(n_pts, index=index, dtype="int64"),
-    }, index=index)
+def _masked(values: FloatArray, has: npt.NDArray[np.bool_]) -> FloatArray:
+    return np.where(has, values, np.nan)
+
+
+class _Accumulator:
+    """The per-segment output columns while they are computed."""
+
+    def __init__(self, m: int, requirements: bool, dimming: bool) -> None:
+        self.model = np.full(m, "point_source", dtype=object)
+        self.n_pts = np.zeros(m, dtype=np.int64)
+        names = ["e_av_lux", "e_min_lux"]
+        if requirements:
+            names += ["e_sc_min_lux", "e_v_min_lux"]
+        if dimming:
+            names += ["e_av_dimmed_lux", "e_min_dimmed_lux"]
+        if requirements and dimming:
+            names += ["e_sc_min_dimmed_lux", "e_v_min_dimmed_lux"]
+        self.cols = {n: np.full(m, np.nan) for n in names}
+
+    def put(self, a: str, b: str, va: FloatArray, vb: FloatArray) -> None:
+        self.cols[a], self.cols[b] = va, vb
+
+    def frame(self, index: pd.Index) -> pd.DataFrame:
+        e_av, e_min = self.cols["e_av_lux"], self.cols["e_min_lux"]
+        u0 = np.divide(e_min, e_av, out=np.full(len(e_av), np.nan),
+                       where=np.isfinite(e_av) & (e_av > 0))
+        data: dict[str, pd.Series] = {
+            "lux_model": pd.Series(pd.Categorical(self.model, categories=list(LUX_MODELS)),
+                                   index=index),
+            "e_av_lux": pd.Series(e_av, index=index, dtype="float64"),
+            "e_min_lux": pd.Series(e_min, index=index, dtype="float64"),
+            "uniformity_u0": pd.Series(u0, index=index, dtype="float64"),
+            "grid_points": pd.Series(self.n_pts, index=index, dtype="int64"),
+        }
+        for name, v in self.cols.items():
+            if name not in data:
+                data[name] = pd.Series(v, index=index, dtype="float64")
+        return pd.DataFrame(data, index=index)
 
 
 def apply_photometric(illum: pd.DataFrame, result: PhotometricResult) -> pd.DataFrame:
@@ -474,58 +619,209 @@ def apply_photometric(illum: pd.DataFrame, result: PhotometricResult) -> pd.Data
     return out
 
 
-def meets_class(values: pd.DataFrame, target_class: pd.Series) -> pd.Series:
-    """EN 13201-2 P-class met (``E_av`` and ``E_min`` at least the class's maintained
-    values); ``<NA>`` where the photometric model was not used."""
+def _class_values(classes: pd.Series, table: dict[str, float] | None = None,
+                  position: int = 0) -> pd.Series:
+    if table is not None:
+        return classes.map(lambda c: table.get(c, math.nan)).astype("float64")
+    return classes.map(lambda c: P_CLASSES.get(c, (math.nan, math.nan))[position]
+                       ).astype("float64")
+
+
+def _meets(values: pd.DataFrame, classes: pd.Series, requirements: dict[str, dict[str, float]],
+           suffix: str) -> pd.Series:
+    """Class met by the columns ``e_av{suffix}_lux`` … (boolean Series, no NA)."""
+    ok = ((values[f"e_av{suffix}_lux"] >= _class_values(classes, position=0))
+          & (values[f"e_min{suffix}_lux"] >= _class_values(classes, position=1)))
+    ok &= _additional_met(values, classes, requirements, suffix)
+    return ok
+
+
+def _additional_met(values: pd.DataFrame, classes: pd.Series,
+                    requirements: dict[str, dict[str, float]], suffix: str) -> pd.Series:
+    """The EN 13201-2 additional requirements (E_sc,min, E_v,min) met, True where the
+    class has none."""
+    ok = pd.Series(True, index=values.index)
+    for key, col in (("esc_min_lux", f"e_sc_min{suffix}_lux"),
+                     ("ev_min_lux", f"e_v_min{suffix}_lux")):
+        need = _class_values(classes, {c: r[key] for c, r in requirements.items() if key in r})
+        if col in values:
+            ok &= need.isna() | (values[col] >= need)
+    return ok
+
+
+def meets_class(values: pd.DataFrame, target_class: pd.Series,
+                requirements: dict[str, dict[str, float]] | None = None) -> pd.Series:
+    """EN 13201-2 P-class met: ``E_av`` and ``E_min`` at least the class's maintained
+    values and, where *requirements* give them for the class, ``E_sc,min`` and
+    ``E_v,min`` too; ``<NA>`` where the photometric model was not used."""
     t = target_class.reindex(values.index).astype(str)
-    avg = t.map(lambda c: P_CLASSES.get(c, (math.nan, math.nan))[0]).astype("float64")
-    mn = t.map(lambda c: P_CLASSES.get(c, (math.nan, math.nan))[1]).astype("float64")
-    ok = (values["e_av_lux"] >= avg) & (values["e_min_lux"] >= mn)
+    ok = _meets(values, t, requirements or {}, "")
     out = pd.Series(ok.to_numpy(), index=values.index, dtype="boolean", name="meets_class")
     out[values["lux_model"].astype(str).eq("point_source").to_numpy()] = pd.NA
     return out
 
 
+def dimmed_class(target_class: pd.Series, catalogue: Catalogue) -> pd.Series:
+    """The adaptive class for the deepest dimming: ``catalogue.adaptive_classes`` of the
+    target class, the target class itself where none is given."""
+    return target_class.astype(str).map(lambda c: catalogue.adaptive_classes.get(c, c)
+                                        ).rename("dimmed_class")
+
+
+def meets_dimmed_class(values: pd.DataFrame, target_class: pd.Series,
+                       catalogue: Catalogue) -> pd.Series:
+    """The dimmed values (``e_*_dimmed_lux``) meet :func:`dimmed_class`; ``<NA>`` where
+    the photometric model was not used or the catalogue has no dimming."""
+    if "e_av_dimmed_lux" not in values:
+        return pd.Series(pd.NA, index=values.index, dtype="boolean", name="meets_dimmed_class")
+    t = dimmed_class(target_class.reindex(values.index), catalogue)
+    ok = _meets(values, t, catalogue.requirements, "_dimmed")
+    out = pd.Series(ok.to_numpy(), index=values.index, dtype="boolean",
+                    name="meets_dimmed_class")
+    out[values["lux_model"].astype(str).eq("point_source").to_numpy()] = pd.NA
+    return out
+
+
+def photometric_status(status: pd.Series, result: PhotometricResult,
+                       target_class: pd.Series) -> pd.Series:
+    """*status* with the photometric checks beyond ``E_av``/``E_min`` (which
+    :func:`gis.lighting_model.lighting_status` already used): an ``ok`` or
+    ``lit_old_technology`` segment becomes ``underlit`` where its class's additional
+    requirements (``E_sc,min``, ``E_v,min``) or its dimmed-period class are not met.
+    Without requirements and dimming in the catalogue nothing changes."""
+    cat = result.catalogue
+    if not cat.requirements and not cat.dimming:
+        return status
+    v = result.values.reindex(status.index)
+    t = target_class.reindex(status.index).astype(str)
+    photo = v["lux_model"].astype(str).ne("point_source")
+    fails = ~_additional_met(v, t, cat.requirements, "")
+    if cat.dimming:
+        fails |= ~meets_dimmed_class(v, t, cat).fillna(True).astype(bool)
+    down = (photo & fails & status.astype(str).isin(["ok", "lit_old_technology"])).to_numpy()
+    if not down.any():
+        return status
+    out = status.copy()
+    if isinstance(out.dtype, pd.CategoricalDtype):
+        out = out.astype(str)
+    out[down] = "underlit"
+    return out.astype(status.dtype) if isinstance(status.dtype, pd.CategoricalDtype) else out
+
+
+def night_energy_factor(group: DimmingGroup, latitude: float, longitude: float,
+                        timezone: str, year: int = 2025, step_min: int = 10) -> float:
+    """Mean level of *group*'s schedule over a year's burning hours (0 … 1).
+
+    The lights burn while the sun is below the horizon (geometric elevation < 0°, NOAA
+    algorithm of :func:`gis.darkness.solar_elevation_deg`), sampled every *step_min*
+    minutes of *year* in local time (*timezone*, daylight-saving aware). Multiplying the
+    profile's ``burning_hours_per_year`` by this factor gives full-power-equivalent hours.
+    """
+    local = pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq=f"{step_min}min",
+                          tz=timezone, inclusive="left")
+    elevation = solar_elevation_deg(local.tz_convert("UTC"), latitude, longitude)
+    minute = (local.hour * 60 + local.minute).to_numpy()
+    steps = np.array([m for m, _ in group.schedule])
+    values = np.array([lv for _, lv in group.schedule])
+    idx = np.searchsorted(steps, minute, side="right") - 1  # −1: before the first step
+    level = values[idx]  # index −1 is the last step: the schedule is cyclic
+    dark = elevation < 0.0
+    return float(level[dark].mean()) if dark.any() else 1.0
+
+
+def energy_factors(luminaires: pd.DataFrame, catalogue: Catalogue, latitude: float,
+                   longitude: float, timezone: str) -> pd.Series | None:
+    """:func:`night_energy_factor` of each luminaire's dimming group, 1 outside every
+    group (Series aligned to *luminaires*, named ``night_energy_factor``); None when the
+    catalogue has no dimming."""
+    if not catalogue.dimming:
+        return None
+    per_group = np.array([night_energy_factor(g, latitude, longitude, timezone)
+                          for g in catalogue.dimming] + [1.0])
+    return pd.Series(per_group[match_dimming(luminaires, catalogue)], index=luminaires.index,
+                     name="night_energy_factor")
+
+
+_CATALOGUES: dict[str, tuple[tuple[float, ...], Catalogue]] = {}
+
+
+def _mtimes(path: Path, catalogue: Catalogue) -> tuple[float, ...]:
+    return (path.stat().st_mtime, *(e.file.stat().st_mtime for e in catalogue.entries))
+
+
+def _cached_catalogue(path: Path) -> Catalogue:
+    """:func:`layers.photometric.load_catalogue`, kept while the catalogue file and the
+    photometric files it names keep their modification times (one entry)."""
+    from layers.photometric import load_catalogue
+
+    path = Path(path).resolve()
+    hit = _CATALOGUES.get(str(path))
+    if hit is not None:
+        try:
+            if _mtimes(path, hit[1]) == hit[0]:
+                return hit[1]
+        except OSError:
+            pass
+    cat = load_catalogue(path)
+    _CATALOGUES.clear()
+    _CATALOGUES[str(path)] = (_mtimes(path, cat), cat)
+    return cat
+
+
 def photometric_for_profile(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame,
                             profile: Profile) -> PhotometricResult:
     """:func:`segment_photometric_illuminance` with the catalogue of
-    ``profile.sources.photometry`` (which must be set) and the profile's default height."""
-    from layers.photometric import load_catalogue
-
+    ``profile.sources.photometry`` (which must be set), the profile's default height and,
+    with dimming, the night energy factors at the profile's position and time zone."""
     if profile.sources.photometry is None:
         raise ValueError("the profile has no sources.photometry catalogue")
-    catalogue = load_catalogue(profile.sources.photometry)
+    catalogue = _cached_catalogue(profile.sources.photometry)
+    factors = energy_factors(luminaires, catalogue, profile.latitude, profile.longitude,
+                             profile.timezone)
     result = segment_photometric_illuminance(
         segments, luminaires, catalogue,
-        default_height_m=profile.lighting.default_mounting_height_m)
+        default_height_m=profile.lighting.default_mounting_height_m, energy_factor=factors)
     counts = result.values["lux_model"].value_counts()
     logger.info("photometric model: %d luminaires of %d matched; segments %s",
                 int((result.matched >= 0).sum()), len(result.matched), counts.to_dict())
     return result
 
 
+#: Optional value columns, in output order, when the catalogue asks for them.
+OPTIONAL_COLUMNS = ("e_sc_min_lux", "e_v_min_lux", "e_av_dimmed_lux", "e_min_dimmed_lux",
+                    "e_sc_min_dimmed_lux", "e_v_min_dimmed_lux")
+
+
 def add_photometric_columns(ranked: gpd.GeoDataFrame,
                             result: PhotometricResult) -> gpd.GeoDataFrame:
     """*ranked* with :data:`PHOTOMETRIC_COLUMNS` appended (a new frame), aligned by index;
-    ``meets_class`` compares with the segment's ``target_class``."""
+    ``meets_class`` compares with the segment's ``target_class`` (and the catalogue's
+    additional requirements). With dimming also the :data:`OPTIONAL_COLUMNS` computed,
+    ``dimmed_class`` and ``meets_dimmed_class``."""
     v = result.values.reindex(ranked.index)
     out = ranked.copy()
     for c in v.columns:
         out[c] = v[c].to_numpy() if c != "lux_model" else v[c].astype(str).to_numpy()
-    out["e_av_lux"] = out["e_av_lux"].round(3)
-    out["e_min_lux"] = out["e_min_lux"].round(3)
-    out["uniformity_u0"] = out["uniformity_u0"].round(3)
-    out["meets_class"] = meets_class(v, ranked["target_class"]).to_numpy()
+    for c in ("e_av_lux", "e_min_lux", "uniformity_u0",
+              *(c for c in OPTIONAL_COLUMNS if c in v)):
+        out[c] = out[c].round(3)
+    cat = result.catalogue
+    out["meets_class"] = meets_class(v, ranked["target_class"], cat.requirements).to_numpy()
+    if cat.dimming:
+        out["dimmed_class"] = dimmed_class(ranked["target_class"], cat).to_numpy()
+        out["meets_dimmed_class"] = meets_dimmed_class(v, ranked["target_class"],
+                                                       cat).to_numpy()
     return out
 
 
 def photometric_summary(ranked: pd.DataFrame) -> dict[str, object]:
     """Key figures of a ranking with the photometric model: segments and km per
-    ``lux_model``, and km meeting / not meeting their P-class (EN 13201-3 values)."""
+    ``lux_model``, and km meeting / not meeting their P-class (EN 13201-3 values); with
+    dimming also km not meeting their dimmed-period class."""
     km = ranked.groupby(ranked["lux_model"].astype(str))["length_m"].sum() / 1000
     counts = ranked["lux_model"].astype(str).value_counts()
     meets = ranked["meets_class"].astype("boolean")
-    return {
+    out: dict[str, object] = {
         "segments_by_model": {m: int(counts.get(m, 0)) for m in LUX_MODELS},
         "km_by_model": {m: round(float(km.get(m, 0.0)), 2) for m in LUX_MODELS},
         "km_meeting_class": round(float(ranked.loc[meets.fillna(False).to_numpy(),
@@ -533,3 +829,8 @@ def photometric_summary(ranked: pd.DataFrame) -> dict[str, object]:
         "km_below_class": round(float(ranked.loc[(~meets).fillna(False).to_numpy(),
                                                  "length_m"].sum()) / 1000, 2),
     }
+    if "meets_dimmed_class" in ranked:
+        dim = ranked["meets_dimmed_class"].astype("boolean")
+        out["km_below_dimmed_class"] = round(float(ranked.loc[
+            (~dim).fillna(False).to_numpy(), "length_m"].sum()) / 1000, 2)
+    return out
