@@ -340,6 +340,8 @@ def _c0_bearings(lum_xy: FloatArray, entries: list[CatalogueEntry], matched: Int
     """C0 bearing (degrees from grid north) per luminaire from the catalogue's ``c0``
     (0 for luminaires without an entry); *tree* is an STRtree of *lines*."""
     bearing = np.zeros(len(lum_xy))
+    if not entries:
+        return bearing
     entry = np.maximum(matched, 0)
     modes = np.array([e.c0 if isinstance(e.c0, str) else "fixed" for e in entries],
                      dtype=object)
@@ -834,3 +836,69 @@ def photometric_summary(ranked: pd.DataFrame) -> dict[str, object]:
         out["km_below_dimmed_class"] = round(float(ranked.loc[
             (~dim).fillna(False).to_numpy(), "length_m"].sum()) / 1000, 2)
     return out
+
+
+def point_illuminance(xy: FloatArray, luminaires: gpd.GeoDataFrame, catalogue: Catalogue,
+                      lines: npt.NDArray[np.object_], default_height_m: float = 6.0,
+                      cutoff_m: float = CUTOFF_M) -> tuple[FloatArray, npt.NDArray[np.object_]]:
+    """Horizontal illuminance (lx) on the ground at points, with the same model as the
+    segments: catalogue luminaires from their files, the others with the point-source
+    model (an empty catalogue gives the point-source model everywhere).
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n, 2)
+        Points, metres, in the luminaires' projected CRS.
+    luminaires : GeoDataFrame
+        Point luminaires, projected CRS.
+    catalogue : Catalogue
+        Photometric files and matching rules.
+    lines : ndarray of LineString
+        The path network (same CRS), for the ``c0 = "along"``/``"towards"`` orientation.
+
+    Returns
+    -------
+    lux : ndarray
+        One value per point.
+    model : ndarray of str
+        :data:`LUX_MODELS` per point (by which luminaires light it; ``point_source`` also
+        where nothing does).
+    """
+    require_projected(("luminaires", luminaires))
+    xy = np.asarray(xy, dtype="float64").reshape(-1, 2)
+    n = len(xy)
+    lux = np.zeros(n)
+    model = np.full(n, "point_source", dtype=object)
+    matched = match_catalogue(luminaires, catalogue)
+    light = gives_light(luminaires)
+    luminaires, matched = luminaires[light], matched[light]
+    lum_xy = shapely.get_coordinates(luminaires.geometry.values)
+    if not n or not len(lum_xy):
+        return lux, model
+    h = luminaire_height_m(luminaires, default_height_m).to_numpy(dtype="float64")
+    pi, lj, _ = pairs_within(cKDTree(lum_xy), xy, cutoff_m)
+    dx = xy[pi, 0] - lum_xy[lj, 0]
+    dy = xy[pi, 1] - lum_xy[lj, 1]
+    entries = list(catalogue.entries)
+    lines = np.asarray(lines, dtype=object)
+    bearings = np.radians(_c0_bearings(lum_xy, entries, matched, lines,
+                                       shapely.STRtree(lines)))
+    inventory_flux = luminaire_flux_lm(luminaires).to_numpy(dtype="float64")
+    scale = np.ones(len(lum_xy))
+    for k, ent in enumerate(entries):
+        on = matched == k
+        scale[on] = (inventory_flux[on] / ent.photometry.rated_flux_lm
+                     if ent.flux_from_inventory else ent.maintenance_factor)
+    entry = matched[lj]
+    inten, r3 = _pair_intensity(dx, dy, lj, entry, entries, h, np.sin(bearings),
+                                np.cos(bearings), scale, lux_terms(
+                                    luminous_intensity_cd(inventory_flux), h, cutoff_m,
+                                    DEFAULT_MODEL))
+    e = inten * h[lj] / r3
+    lux = np.bincount(pi, weights=e, minlength=n)
+    lit = e > 0
+    cat = np.bincount(pi[lit & (entry >= 0)], minlength=n) > 0
+    other = np.bincount(pi[lit & (entry < 0)], minlength=n) > 0
+    model[cat & other] = "mixed"
+    model[cat & ~other] = "photometric"
+    return lux, model
