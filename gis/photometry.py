@@ -41,6 +41,7 @@ All coordinates in the frames' projected CRS (metres).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from collections.abc import Sequence
@@ -115,18 +116,51 @@ def intensity_cd(photometry: Photometry, c_deg: npt.ArrayLike,
     >>> round(float(intensity_cd(p, 0.0, 0.0)), 1)  # 184 cd/klm × 33.2 klm
     6108.8
     """
-    c = np.mod(np.asarray(c_deg, dtype="float64"), 360.0)
+    c = np.asarray(c_deg, dtype="float64")
     g = np.asarray(gamma_deg, dtype="float64")
     c, g = np.broadcast_arrays(c, g)
     cs, gs, table = photometry.c_deg, photometry.gamma_deg, photometry.intensity_cd
-    i = np.clip(np.searchsorted(cs, c, side="right") - 1, 0, len(cs) - 2)
-    tc = (c - cs[i]) / (cs[i + 1] - cs[i])
-    gc = np.clip(g, gs[0], gs[-1])
-    j = np.clip(np.searchsorted(gs, gc, side="right") - 1, 0, len(gs) - 2)
-    tg = (gc - gs[j]) / (gs[j + 1] - gs[j])
-    v = ((1 - tc) * (1 - tg) * table[i, j] + tc * (1 - tg) * table[i + 1, j]
-         + (1 - tc) * tg * table[i, j + 1] + tc * tg * table[i + 1, j + 1])
-    return np.where((g > gs[-1]) | (g < gs[0]), 0.0, v)
+    i, tc = _cell(cs, np.mod(c, 360.0))
+    j, tg = _cell(gs, np.clip(g, gs[0], gs[-1]))
+    flat = table.ravel()
+    ng = len(gs)
+    k = i * ng + j
+    v00, v10, v01, v11 = flat[k], flat[k + ng], flat[k + 1], flat[k + ng + 1]
+    low = v00 + tc * (v10 - v00)     # between the C-planes, at γ_j
+    high = v01 + tc * (v11 - v01)    # ... at γ_j+1
+    v = np.asarray(low + tg * (high - low))
+    outside = (g > gs[-1]) | (g < gs[0])
+    if v.ndim == 0:
+        return np.where(outside, 0.0, v)
+    v[outside] = 0.0
+    return v
+
+
+def _cell(nodes: FloatArray, x: FloatArray) -> tuple[IntArray, FloatArray]:
+    """Cell index ``i`` (``nodes[i] ≤ x ≤ nodes[i+1]``, clipped to the table) and the
+    fraction within it, for *x* within ``nodes[0] … nodes[-1]``.
+
+    Equal spacing (C-planes, most γ lists): arithmetic. Spacings that are all multiples of
+    the smallest one (γ lists such as 0, 10, …, 45, 47.5, …): a lookup table over that
+    step. Otherwise ``searchsorted``.
+    """
+    n = len(nodes)
+    steps = np.diff(nodes)
+    step = float(steps.min())
+    f = (x - nodes[0]) / step
+    if np.allclose(steps, step, rtol=0, atol=1e-9):
+        i = np.clip(f.astype(np.intp), 0, n - 2)
+        return i, f - i
+    span = int(round((nodes[-1] - nodes[0]) / step))
+    multiple = np.abs(steps / step - np.round(steps / step)) < 1e-9
+    if multiple.all() and span <= 100_000:
+        lattice = nodes[0] + step * np.arange(span + 1)
+        lut = np.clip(np.searchsorted(nodes, lattice + 1e-9 * step, side="right") - 1,
+                      0, n - 2)
+        i = lut[np.clip(f.astype(np.intp), 0, span)]
+    else:
+        i = np.clip(np.searchsorted(nodes, x, side="right") - 1, 0, n - 2)
+    return i, (x - nodes[i]) / (nodes[i + 1] - nodes[i])
 
 
 def luminaire_angles(dx: FloatArray, dy: FloatArray, height_m: FloatArray,
@@ -406,35 +440,45 @@ def _gamma_reach(photometry: Photometry) -> float:
 
 def _pair_intensity(dx: FloatArray, dy: FloatArray, lj: IntArray, entry: IntArray,
                     entries: Sequence[CatalogueEntry], h_above: FloatArray, ux: FloatArray,
-                    uy: FloatArray, scale: FloatArray, fallback: LuxTerms,
-                    ) -> tuple[FloatArray, FloatArray]:
-    """Intensity towards each (point, luminaire) pair (cd, maintained) and the pair's
-    distance cubed (m³), for luminaires *h_above* metres above the points.
+                    uy: FloatArray, scale: FloatArray, fallback: LuxTerms) -> FloatArray:
+    """``I / r³`` of each (point, luminaire) pair (cd/m³, maintained intensity towards the
+    point over the distance cubed), for luminaires *h_above* metres above the points:
+    times ``h`` it is the horizontal illuminance (lx).
 
     Catalogue luminaires: bilinear ``I(C, γ)`` of their file × *scale*; pairs beyond the
     file's last lit γ (plus the tilt) get 0 without evaluating angles. The others: the
-    point-source model's intensity (``E_h · r³ / h`` of :func:`gis.lighting_model.lux_at`
-    with *fallback* built for the same heights).
+    point-source model (``E_h / h`` with :func:`gis.lighting_model.lux_at` and *fallback*
+    built for the same heights).
     """
-    inten = np.zeros(len(lj))
-    h = h_above[lj]
-    d2 = dx * dx + dy * dy
-    r3 = (d2 + h * h) ** 1.5
+    out = np.zeros(len(lj))
     for k, ent in enumerate(entries):
         sel = np.flatnonzero(entry == k)
         if not len(sel):
             continue
+        px, py = dx[sel], dy[sel]
+        lum = lj[sel]
+        hs = h_above[lum]
+        d2 = px * px + py * py
         reach_deg = _gamma_reach(ent.photometry) + abs(ent.tilt_deg)
         if reach_deg < 90.0:  # pairs beyond the last γ with light: none
-            sel = sel[d2[sel] <= (h[sel] * math.tan(math.radians(reach_deg))) ** 2]
-        lum = lj[sel]
-        c, g, _ = _angles(dx[sel], dy[sel], h[sel], ux[lum], uy[lum], float(ent.tilt_deg))
-        inten[sel] = intensity_cd(ent.photometry, c, g) * scale[lum]
+            near = d2 <= (hs * math.tan(math.radians(reach_deg))) ** 2
+            sel, px, py, lum, hs, d2 = sel[near], px[near], py[near], lum[near], hs[near], d2[near]
+        if ent.tilt_deg == 0.0:  # the common case: no rotation of the frame needed
+            ex, ey = ux[lum], uy[lum]
+            c = np.degrees(np.arctan2(py * ex - px * ey, px * ex + py * ey))
+            c[c < 0] += 360.0
+            g = np.degrees(np.arctan2(np.sqrt(d2), hs))
+            r2 = d2 + hs * hs
+            r3 = r2 * np.sqrt(r2)
+        else:
+            c, g, r = _angles(px, py, hs, ux[lum], uy[lum], float(ent.tilt_deg))
+            r3 = r * r * r
+        out[sel] = intensity_cd(ent.photometry, c, g) * scale[lum] / r3
     rest = np.flatnonzero(entry < 0)
     if len(rest):
-        e = lux_at(d2[rest], fallback, lj[rest])
-        inten[rest] = e * r3[rest] / h[rest]
-    return inten, r3
+        lr = lj[rest]
+        out[rest] = lux_at(dx[rest] ** 2 + dy[rest] ** 2, fallback, lr) / h_above[lr]
+    return out
 
 
 def segment_photometric_illuminance(segments: gpd.GeoDataFrame,
@@ -516,9 +560,8 @@ def segment_photometric_illuminance(segments: gpd.GeoDataFrame,
                      if ent.flux_from_inventory else ent.maintenance_factor)
     point_intensity = luminous_intensity_cd(inventory_flux)
     # -- horizontal illuminance on the path: E = I·h / r³ --------------------------------
-    inten, r3 = _pair_intensity(dx, dy, lj, entry, entries, h, ux, uy, scale,
-                                lux_terms(point_intensity, h, cutoff_m, DEFAULT_MODEL))
-    e = inten * h[lj] / r3
+    e = _pair_intensity(dx, dy, lj, entry, entries, h, ux, uy, scale,
+                        lux_terms(point_intensity, h, cutoff_m, DEFAULT_MODEL)) * h[lj]
     # which luminaires actually light each segment's grid
     lit = e > 0
     seg_pair = seg_of_point[pi]
@@ -543,9 +586,9 @@ def segment_photometric_illuminance(segments: gpd.GeoDataFrame,
     # -- semicylindrical and vertical illuminance at 1.5 m, along the path -------------
     if catalogue.requirements:
         h15 = np.maximum(h - SC_HEIGHT_M, 1e-3)  # a luminaire at or below 1.5 m: ~nothing
-        i15, r15 = _pair_intensity(dx, dy, lj, entry, entries, h15, ux, uy, scale,
-                                   lux_terms(point_intensity, h15, cutoff_m, DEFAULT_MODEL))
-        i15 = np.where(h[lj] > SC_HEIGHT_M, i15, 0.0) / r15
+        i15 = _pair_intensity(dx, dy, lj, entry, entries, h15, ux, uy, scale,
+                              lux_terms(point_intensity, h15, cutoff_m, DEFAULT_MODEL))
+        i15 = np.where(h[lj] > SC_HEIGHT_M, i15, 0.0)
         horiz = np.sqrt(dx * dx + dy * dy)
         dot = -(dx * grid.tx[pi] + dy * grid.ty[pi])  # (luminaire − point) · path direction
 
@@ -770,14 +813,55 @@ def _cached_catalogue(path: Path) -> Catalogue:
     return cat
 
 
+#: Results of :func:`photometric_for_profile` by input digest (the last few).
+_RESULTS: dict[bytes, PhotometricResult] = {}
+_RESULTS_KEPT = 2
+
+
+def _input_digest(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame,
+                  profile: Profile, catalogue: Catalogue) -> bytes:
+    """Digest of everything :func:`photometric_for_profile` reads: segment ids, geometry
+    and path types, every luminaire column and position, the catalogue (its object, kept
+    by :func:`_cached_catalogue` while its files are unchanged), height, position, zone."""
+    h = hashlib.blake2b(digest_size=20)
+    for frame in (segments, luminaires):
+        coords, index = shapely.get_coordinates(frame.geometry.values, return_index=True)
+        h.update(coords.tobytes())
+        h.update(index.tobytes())
+        h.update(str(frame.crs).encode())
+        attrs = frame.drop(columns=frame.geometry.name)
+        if frame is segments:
+            attrs = attrs[[c for c in ("path_type",) if c in attrs]]
+        h.update(pd.util.hash_pandas_object(frame.index.to_series(), index=False)
+                 .to_numpy().tobytes())
+        for col in attrs.columns:
+            values = attrs[col]
+            h.update(str(col).encode() + str(values.dtype).encode())
+            if values.dtype.kind in "biuf":
+                h.update(values.to_numpy().tobytes())
+            else:
+                h.update(pd.util.hash_array(values.astype(object).to_numpy()).tobytes())
+    h.update(repr((id(catalogue), profile.lighting.default_mounting_height_m,
+                   profile.latitude, profile.longitude, profile.timezone)).encode())
+    return h.digest()
+
+
 def photometric_for_profile(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame,
                             profile: Profile) -> PhotometricResult:
     """:func:`segment_photometric_illuminance` with the catalogue of
     ``profile.sources.photometry`` (which must be set), the profile's default height and,
-    with dimming, the night energy factors at the profile's position and time zone."""
+    with dimming, the night energy factors at the profile's position and time zone.
+
+    The result is kept for the same inputs (:func:`_input_digest`): ranking the same
+    network again, e.g. with other weights, does not recompute the photometry.
+    """
     if profile.sources.photometry is None:
         raise ValueError("the profile has no sources.photometry catalogue")
     catalogue = _cached_catalogue(profile.sources.photometry)
+    key = _input_digest(segments, luminaires, profile, catalogue)
+    hit = _RESULTS.get(key)
+    if hit is not None:
+        return hit
     factors = energy_factors(luminaires, catalogue, profile.latitude, profile.longitude,
                              profile.timezone)
     result = segment_photometric_illuminance(
@@ -786,6 +870,9 @@ def photometric_for_profile(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataF
     counts = result.values["lux_model"].value_counts()
     logger.info("photometric model: %d luminaires of %d matched; segments %s",
                 int((result.matched >= 0).sum()), len(result.matched), counts.to_dict())
+    while len(_RESULTS) >= _RESULTS_KEPT:
+        _RESULTS.pop(next(iter(_RESULTS)))
+    _RESULTS[key] = result
     return result
 
 
@@ -890,11 +977,9 @@ def point_illuminance(xy: FloatArray, luminaires: gpd.GeoDataFrame, catalogue: C
         scale[on] = (inventory_flux[on] / ent.photometry.rated_flux_lm
                      if ent.flux_from_inventory else ent.maintenance_factor)
     entry = matched[lj]
-    inten, r3 = _pair_intensity(dx, dy, lj, entry, entries, h, np.sin(bearings),
-                                np.cos(bearings), scale, lux_terms(
-                                    luminous_intensity_cd(inventory_flux), h, cutoff_m,
-                                    DEFAULT_MODEL))
-    e = inten * h[lj] / r3
+    e = _pair_intensity(dx, dy, lj, entry, entries, h, np.sin(bearings), np.cos(bearings),
+                        scale, lux_terms(luminous_intensity_cd(inventory_flux), h, cutoff_m,
+                                         DEFAULT_MODEL)) * h[lj]
     lux = np.bincount(pi, weights=e, minlength=n)
     lit = e > 0
     cat = np.bincount(pi[lit & (entry >= 0)], minlength=n) > 0

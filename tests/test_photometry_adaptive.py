@@ -260,3 +260,21 @@ def test_catalogue_requirements_dimming_and_adaptive_classes(tmp_path):
                    "1.5 is not in 0 … 1", "unknown 'Natrium'", "schedule", "missing or empty",
                    "unknown class 'P8'", "dimming 1", "dimming 2"):
         assert needle in text, needle
+
+
+def test_photometric_for_profile_keeps_the_result_for_the_same_inputs(tmp_path):
+    from gis.photometry import photometric_for_profile
+    from layers import load_profile
+
+    write(tmp_path, "rot.ldt", ldt_text(1, [0.0], GAMMA, [I_ROT]))
+    cat = write(tmp_path, "k.toml", '[[luminaire]]\nfile = "rot.ldt"\nlight_source = "HPS"\n')
+    prof = load_profile(Path(__file__).resolve().parents[1] / "data/stromstad/profile.toml")
+    prof = dataclasses.replace(prof, sources=dataclasses.replace(prof.sources, photometry=cat))
+    segs, lums = _scene([(0.0, -3.0, "HPS")])
+    first = photometric_for_profile(segs, lums, prof)
+    assert photometric_for_profile(segs.copy(), lums.copy(), prof) is first
+    brighter = photometric_for_profile(segs, lums.assign(wattage_w=100.0), prof)
+    assert brighter is not first  # another input: computed again
+    moved = photometric_for_profile(segs, lums.set_geometry(lums.translate(1.0, 0.0)), prof)
+    assert moved is not first and moved.values.loc["s1", "e_av_lux"] != pytest.approx(
+        first.values.loc["s1", "e_av_lux"])
