@@ -343,19 +343,22 @@ def _match(luminaires: pd.DataFrame, specs: Sequence[CatalogueEntry | DimmingGro
 
 
 def _point_luminaire_pairs(lines: npt.NDArray[np.object_], widths: FloatArray, grid: Grid,
-                           lum_xy: FloatArray, cutoff_m: float,
+                           lum_xy: FloatArray, cutoff_m: float | FloatArray,
                            ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
-    """(grid point, luminaire, dx, dy) of every pair within *cutoff_m* metres.
+    """(grid point, luminaire, dx, dy) of every pair within the luminaire's reach
+    (*cutoff_m*: metres, one for all or one per luminaire).
 
     One KD-tree search per segment (its bounding-box centre, widened by its half diagonal
     and half width), then the segment's pairs expanded to its grid points with numpy and
     cut at the exact distance: far fewer tree visits than one per grid point.
     """
+    reach = np.broadcast_to(np.asarray(cutoff_m, dtype="float64"), (len(lum_xy),))
     b = shapely.bounds(lines)
     mid = np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2])
     ext = np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / 2 + widths / 2
-    si, lj, dist = pairs_within(cKDTree(lum_xy), mid, cutoff_m + float(ext.max(initial=0.0)))
-    near = dist <= cutoff_m + ext[si]
+    si, lj, dist = pairs_within(cKDTree(lum_xy), mid, float(reach.max(initial=0.0))
+                                + float(ext.max(initial=0.0)))
+    near = dist <= reach[lj] + ext[si]
     si, lj = si[near], lj[near]
     counts = grid.counts[si]
     first = (np.cumsum(grid.counts) - grid.counts)[si]
@@ -365,7 +368,8 @@ def _point_luminaire_pairs(lines: npt.NDArray[np.object_], widths: FloatArray, g
     lj = np.repeat(lj, counts)
     dx = grid.x[pi] - lum_xy[lj, 0]
     dy = grid.y[pi] - lum_xy[lj, 1]
-    keep = dx * dx + dy * dy <= cutoff_m * cutoff_m
+    r = reach[lj]
+    keep = dx * dx + dy * dy <= r * r
     return pi[keep].astype(np.intp), lj[keep], dx[keep], dy[keep]
 
 
@@ -467,7 +471,7 @@ def _pair_intensity(dx: FloatArray, dy: FloatArray, lj: IntArray, entry: IntArra
             ex, ey = ux[lum], uy[lum]
             c = np.degrees(np.arctan2(py * ex - px * ey, px * ex + py * ey))
             c[c < 0] += 360.0
-            g = np.degrees(np.arctan2(np.sqrt(d2), hs))
+            g = np.degrees(np.arctan(np.sqrt(d2) / hs))  # h > 0: arctan is ≈ 4 × arctan2
             r2 = d2 + hs * hs
             r3 = r2 * np.sqrt(r2)
         else:
@@ -545,23 +549,30 @@ def segment_photometric_illuminance(segments: gpd.GeoDataFrame,
     grid = calculation_grid(lines[reach_seg], widths[reach_seg])
     seg_of_point = reach_seg[grid.segment]
     n_points = len(grid.x)
+    # each luminaire's reach: the point-source model's cut-off angle for the others, the
+    # last lit γ of the file for catalogue luminaires (no pair beyond gives light)
+    inventory_flux = luminaire_flux_lm(luminaires).to_numpy(dtype="float64")
+    point_intensity = luminous_intensity_cd(inventory_flux)
+    terms = lux_terms(point_intensity, h, cutoff_m, DEFAULT_MODEL)
+    reach_m = np.sqrt(terms.limit2)
+    for k, ent in enumerate(catalogue.entries):
+        reach_deg = _gamma_reach(ent.photometry) + abs(ent.tilt_deg)
+        reach_m[matched == k] = (np.minimum(h[matched == k] * math.tan(math.radians(
+            reach_deg)), cutoff_m) if reach_deg < 90.0 else cutoff_m)
     pi, lj, dx, dy = _point_luminaire_pairs(lines[reach_seg], widths[reach_seg], grid, lum_xy,
-                                            cutoff_m)
+                                            reach_m)
     entry = matched[lj]
     is_cat = entry >= 0
     entries = list(catalogue.entries)
     bearings = np.radians(_c0_bearings(lum_xy, entries, matched, lines, tree))
     ux, uy = np.sin(bearings), np.cos(bearings)
-    inventory_flux = luminaire_flux_lm(luminaires).to_numpy(dtype="float64")
     scale = np.ones(len(lum_xy))
     for k, ent in enumerate(entries):
         on = matched == k
         scale[on] = (inventory_flux[on] / ent.photometry.rated_flux_lm
                      if ent.flux_from_inventory else ent.maintenance_factor)
-    point_intensity = luminous_intensity_cd(inventory_flux)
     # -- horizontal illuminance on the path: E = I·h / r³ --------------------------------
-    e = _pair_intensity(dx, dy, lj, entry, entries, h, ux, uy, scale,
-                        lux_terms(point_intensity, h, cutoff_m, DEFAULT_MODEL)) * h[lj]
+    e = _pair_intensity(dx, dy, lj, entry, entries, h, ux, uy, scale, terms) * h[lj]
     # which luminaires actually light each segment's grid
     lit = e > 0
     seg_pair = seg_of_point[pi]
