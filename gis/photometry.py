@@ -41,10 +41,11 @@ All coordinates in the frames' projected CRS (metres).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -675,12 +676,20 @@ def apply_photometric(illum: pd.DataFrame, result: PhotometricResult) -> pd.Data
     return out
 
 
+def _per_class(classes: pd.Series, value: Callable[[str], object], dtype: str) -> pd.Series:
+    """``value(class)`` for every row, computed once per distinct class."""
+    codes, uniques = pd.factorize(classes.astype(str).to_numpy(dtype=object))
+    fill = np.nan if dtype == "float64" else ""
+    table = np.array([value(str(u)) for u in uniques] + [fill], dtype=dtype)
+    return pd.Series(table[codes], index=classes.index, dtype=dtype)
+
+
 def _class_values(classes: pd.Series, table: dict[str, float] | None = None,
                   position: int = 0) -> pd.Series:
     if table is not None:
-        return classes.map(lambda c: table.get(c, math.nan)).astype("float64")
-    return classes.map(lambda c: P_CLASSES.get(c, (math.nan, math.nan))[position]
-                       ).astype("float64")
+        return _per_class(classes, lambda c: table.get(c, math.nan), "float64")
+    return _per_class(classes, lambda c: P_CLASSES.get(c, (math.nan, math.nan))[position],
+                      "float64")
 
 
 def _meets(values: pd.DataFrame, classes: pd.Series, requirements: dict[str, dict[str, float]],
@@ -720,8 +729,8 @@ def meets_class(values: pd.DataFrame, target_class: pd.Series,
 def dimmed_class(target_class: pd.Series, catalogue: Catalogue) -> pd.Series:
     """The adaptive class for the deepest dimming: ``catalogue.adaptive_classes`` of the
     target class, the target class itself where none is given."""
-    return target_class.astype(str).map(lambda c: catalogue.adaptive_classes.get(c, c)
-                                        ).rename("dimmed_class")
+    return _per_class(target_class, lambda c: catalogue.adaptive_classes.get(c, c),
+                      "object").rename("dimmed_class")
 
 
 def meets_dimmed_class(values: pd.DataFrame, target_class: pd.Series,
@@ -764,6 +773,7 @@ def photometric_status(status: pd.Series, result: PhotometricResult,
     return out.astype(status.dtype) if isinstance(status.dtype, pd.CategoricalDtype) else out
 
 
+@functools.lru_cache(maxsize=32)
 def night_energy_factor(group: DimmingGroup, latitude: float, longitude: float,
                         timezone: str, year: int = 2025, step_min: int = 10) -> float:
     """Mean level of *group*'s schedule over a year's burning hours (0 … 1).
