@@ -684,34 +684,47 @@ def _per_class(classes: pd.Series, value: Callable[[str], object], dtype: str) -
     return pd.Series(table[codes], index=classes.index, dtype=dtype)
 
 
-def _class_values(classes: pd.Series, table: dict[str, float] | None = None,
-                  position: int = 0) -> pd.Series:
-    if table is not None:
-        return _per_class(classes, lambda c: table.get(c, math.nan), "float64")
-    return _per_class(classes, lambda c: P_CLASSES.get(c, (math.nan, math.nan))[position],
-                      "float64")
+class _Classes:
+    """Per-row class values looked up once per distinct class."""
+
+    def __init__(self, classes: pd.Series) -> None:
+        self.codes, uniques = pd.factorize(classes.astype(str).to_numpy(dtype=object))
+        self.uniques = [str(u) for u in uniques]
+
+    def values(self, value: Callable[[str], float]) -> FloatArray:
+        return np.array([value(u) for u in self.uniques] + [math.nan],
+                        dtype="float64")[self.codes]
 
 
-def _meets(values: pd.DataFrame, classes: pd.Series, requirements: dict[str, dict[str, float]],
-           suffix: str) -> pd.Series:
-    """Class met by the columns ``e_av{suffix}_lux`` … (boolean Series, no NA)."""
-    ok = ((values[f"e_av{suffix}_lux"] >= _class_values(classes, position=0))
-          & (values[f"e_min{suffix}_lux"] >= _class_values(classes, position=1)))
-    ok &= _additional_met(values, classes, requirements, suffix)
-    return ok
+def _meets(values: pd.DataFrame, classes: _Classes, requirements: dict[str, dict[str, float]],
+           suffix: str) -> npt.NDArray[np.bool_]:
+    """Class met by the columns ``e_av{suffix}_lux`` … (False where they are NaN)."""
+    nan2 = (math.nan, math.nan)
+    ok = ((values[f"e_av{suffix}_lux"].to_numpy(dtype="float64")
+           >= classes.values(lambda c: P_CLASSES.get(c, nan2)[0]))
+          & (values[f"e_min{suffix}_lux"].to_numpy(dtype="float64")
+             >= classes.values(lambda c: P_CLASSES.get(c, nan2)[1])))
+    return ok & _additional_met(values, classes, requirements, suffix)
 
 
-def _additional_met(values: pd.DataFrame, classes: pd.Series,
-                    requirements: dict[str, dict[str, float]], suffix: str) -> pd.Series:
+def _additional_met(values: pd.DataFrame, classes: _Classes,
+                    requirements: dict[str, dict[str, float]], suffix: str,
+                    ) -> npt.NDArray[np.bool_]:
     """The EN 13201-2 additional requirements (E_sc,min, E_v,min) met, True where the
     class has none."""
-    ok = pd.Series(True, index=values.index)
+    ok = np.ones(len(values), dtype=bool)
     for key, col in (("esc_min_lux", f"e_sc_min{suffix}_lux"),
                      ("ev_min_lux", f"e_v_min{suffix}_lux")):
-        need = _class_values(classes, {c: r[key] for c, r in requirements.items() if key in r})
+        need = classes.values(lambda c, k=key: requirements.get(c, {}).get(k, math.nan))
         if col in values:
-            ok &= need.isna() | (values[col] >= need)
+            ok &= np.isnan(need) | (values[col].to_numpy(dtype="float64") >= need)
     return ok
+
+
+def _boolean(ok: npt.NDArray[np.bool_], values: pd.DataFrame, name: str) -> pd.Series:
+    out = pd.array(ok, dtype="boolean")
+    out[np.asarray(values["lux_model"].to_numpy(dtype=object) == "point_source")] = pd.NA
+    return pd.Series(out, index=values.index, name=name)
 
 
 def meets_class(values: pd.DataFrame, target_class: pd.Series,
@@ -719,11 +732,8 @@ def meets_class(values: pd.DataFrame, target_class: pd.Series,
     """EN 13201-2 P-class met: ``E_av`` and ``E_min`` at least the class's maintained
     values and, where *requirements* give them for the class, ``E_sc,min`` and
     ``E_v,min`` too; ``<NA>`` where the photometric model was not used."""
-    t = target_class.reindex(values.index).astype(str)
-    ok = _meets(values, t, requirements or {}, "")
-    out = pd.Series(ok.to_numpy(), index=values.index, dtype="boolean", name="meets_class")
-    out[values["lux_model"].astype(str).eq("point_source").to_numpy()] = pd.NA
-    return out
+    t = _Classes(target_class.reindex(values.index))
+    return _boolean(_meets(values, t, requirements or {}, ""), values, "meets_class")
 
 
 def dimmed_class(target_class: pd.Series, catalogue: Catalogue) -> pd.Series:
@@ -739,12 +749,9 @@ def meets_dimmed_class(values: pd.DataFrame, target_class: pd.Series,
     the photometric model was not used or the catalogue has no dimming."""
     if "e_av_dimmed_lux" not in values:
         return pd.Series(pd.NA, index=values.index, dtype="boolean", name="meets_dimmed_class")
-    t = dimmed_class(target_class.reindex(values.index), catalogue)
-    ok = _meets(values, t, catalogue.requirements, "_dimmed")
-    out = pd.Series(ok.to_numpy(), index=values.index, dtype="boolean",
-                    name="meets_dimmed_class")
-    out[values["lux_model"].astype(str).eq("point_source").to_numpy()] = pd.NA
-    return out
+    t = _Classes(dimmed_class(target_class.reindex(values.index), catalogue))
+    return _boolean(_meets(values, t, catalogue.requirements, "_dimmed"), values,
+                    "meets_dimmed_class")
 
 
 def photometric_status(status: pd.Series, result: PhotometricResult,
@@ -758,12 +765,12 @@ def photometric_status(status: pd.Series, result: PhotometricResult,
     if not cat.requirements and not cat.dimming:
         return status
     v = result.values.reindex(status.index)
-    t = target_class.reindex(status.index).astype(str)
-    photo = v["lux_model"].astype(str).ne("point_source")
-    fails = ~_additional_met(v, t, cat.requirements, "")
+    t = target_class.reindex(status.index)
+    photo = np.asarray(v["lux_model"].to_numpy(dtype=object) != "point_source")
+    fails = ~_additional_met(v, _Classes(t), cat.requirements, "")
     if cat.dimming:
-        fails |= ~meets_dimmed_class(v, t, cat).fillna(True).astype(bool)
-    down = (photo & fails & status.astype(str).isin(["ok", "lit_old_technology"])).to_numpy()
+        fails |= ~meets_dimmed_class(v, t, cat).fillna(True).to_numpy(dtype=bool)
+    down = photo & fails & status.astype(str).isin(["ok", "lit_old_technology"]).to_numpy()
     if not down.any():
         return status
     out = status.copy()
@@ -850,13 +857,12 @@ def _input_digest(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame,
         h.update(coords.tobytes())
         h.update(index.tobytes())
         h.update(str(frame.crs).encode())
-        attrs = frame.drop(columns=frame.geometry.name)
-        if frame is segments:
-            attrs = attrs[[c for c in ("path_type",) if c in attrs]]
+        names = ([c for c in ("path_type",) if c in frame] if frame is segments
+                 else [c for c in frame.columns if c != frame.geometry.name])
         h.update(pd.util.hash_pandas_object(frame.index.to_series(), index=False)
                  .to_numpy().tobytes())
-        for col in attrs.columns:
-            values = attrs[col]
+        for col in names:
+            values = frame[col]
             h.update(str(col).encode() + str(values.dtype).encode())
             if values.dtype.kind in "biuf":
                 h.update(values.to_numpy().tobytes())
@@ -909,19 +915,21 @@ def add_photometric_columns(ranked: gpd.GeoDataFrame,
     additional requirements). With dimming also the :data:`OPTIONAL_COLUMNS` computed,
     ``dimmed_class`` and ``meets_dimmed_class``."""
     v = result.values.reindex(ranked.index)
-    out = ranked.copy()
+    cols: dict[str, object] = {}
     for c in v.columns:
-        out[c] = v[c].to_numpy() if c != "lux_model" else v[c].astype(str).to_numpy()
+        cols[c] = v[c].to_numpy() if c != "lux_model" else v[c].astype(str).to_numpy()
     for c in ("e_av_lux", "e_min_lux", "uniformity_u0",
               *(c for c in OPTIONAL_COLUMNS if c in v)):
-        out[c] = out[c].round(3)
+        cols[c] = np.round(np.asarray(cols[c], dtype="float64"), 3)
     cat = result.catalogue
-    out["meets_class"] = meets_class(v, ranked["target_class"], cat.requirements).to_numpy()
+    cols["meets_class"] = meets_class(v, ranked["target_class"], cat.requirements).array
     if cat.dimming:
-        out["dimmed_class"] = dimmed_class(ranked["target_class"], cat).to_numpy()
-        out["meets_dimmed_class"] = meets_dimmed_class(v, ranked["target_class"],
-                                                       cat).to_numpy()
-    return out
+        cols["dimmed_class"] = dimmed_class(ranked["target_class"], cat).to_numpy()
+        cols["meets_dimmed_class"] = meets_dimmed_class(v, ranked["target_class"], cat).array
+    extra = pd.DataFrame(cols, index=ranked.index)
+    out = pd.concat([ranked.drop(columns=[c for c in extra.columns if c in ranked]), extra],
+                    axis=1)
+    return gpd.GeoDataFrame(out, geometry=ranked.geometry.name, crs=ranked.crs)
 
 
 def photometric_summary(ranked: pd.DataFrame) -> dict[str, object]:
