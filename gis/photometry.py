@@ -715,7 +715,10 @@ def _additional_met(values: pd.DataFrame, classes: _Classes,
     ok = np.ones(len(values), dtype=bool)
     for key, col in (("esc_min_lux", f"e_sc_min{suffix}_lux"),
                      ("ev_min_lux", f"e_v_min{suffix}_lux")):
-        need = classes.values(lambda c, k=key: requirements.get(c, {}).get(k, math.nan))
+        def need_of(c: str, k: str = key) -> float:
+            return requirements.get(c, {}).get(k, math.nan)
+
+        need = classes.values(need_of)
         if col in values:
             ok &= np.isnan(need) | (values[col].to_numpy(dtype="float64") >= need)
     return ok
@@ -1009,7 +1012,7 @@ def point_illuminance(xy: FloatArray, luminaires: gpd.GeoDataFrame, catalogue: C
     e = _pair_intensity(dx, dy, lj, entry, entries, h, np.sin(bearings), np.cos(bearings),
                         scale, lux_terms(luminous_intensity_cd(inventory_flux), h, cutoff_m,
                                          DEFAULT_MODEL)) * h[lj]
-    lux = np.bincount(pi, weights=e, minlength=n)
+    lux[:] = np.bincount(pi, weights=e, minlength=n)
     lit = e > 0
     cat = np.bincount(pi[lit & (entry >= 0)], minlength=n) > 0
     other = np.bincount(pi[lit & (entry < 0)], minlength=n) > 0

@@ -157,12 +157,12 @@ def _normalize_lux_readings(df: pd.DataFrame, rows: list[str], src: str, crs: st
            else np.array([f"rad {r}" for r in rows], dtype=object))
     ids = np.where(ids == "", np.array([f"rad {r}" for r in rows], dtype=object), ids)
     seen: dict[str, str] = {}
-    for i, v in enumerate(ids):
+    for pos, v in enumerate(ids):
         if v in seen:
-            problems.append(Problem(src, rows[i], found.get("id", ""), f"id {v!r} also on row "
-                                    f"{seen[v]}", "give every reading its own id"))
+            problems.append(Problem(src, rows[pos], found.get("id", ""), f"id {v!r} also on "
+                                    f"row {seen[v]}", "give every reading its own id"))
         else:
-            seen[v] = rows[i]
+            seen[v] = rows[pos]
     if problems:
         raise ValidationError(problems)
     area = (df[found["area"]].astype(str).str.strip().to_numpy(dtype=object) if "area" in found
