@@ -25,6 +25,26 @@ Calculation grid (EN 13201-3:2015, clause 7.3, illuminance on the path)
     (half a spacing from the ends and the edges). ``E_av`` is their mean, ``E_min`` the
     least, uniformity ``U0 = E_min / E_av``.
 
+Semicylindrical and vertical illuminance (only with ``requirements`` in the catalogue)
+    At :data:`SC_HEIGHT_M` (1.5 m) above each grid point, the semicylinder's axis vertical
+    and its flat face across the path, facing along the path in either sense:
+    ``E_sc = Σ I·sin ε·(1 + cos α)/(π r²)`` and ``E_v = Σ I·sin ε·max(cos α, 0)/r²`` with
+    ε the angle of the ray from the vertical and α the horizontal angle between the facing
+    direction and the luminaire. The lower sense counts per point; the segment's
+    ``e_sc_min_lux`` / ``e_v_min_lux`` are the minima over its points, compared with the
+    catalogue's per-class ``esc_min_lux`` / ``ev_min_lux`` (the EN 13201-2 additional
+    requirements; no values shipped).
+
+Dimming (only with ``dimming`` in the catalogue)
+    Every luminaire of a group at the group's deepest level gives ``e_av_dimmed_lux`` /
+    ``e_min_dimmed_lux`` (illuminance is linear in the flux), checked against the adaptive
+    class (``adaptive_classes``); the mean level over the year's dark hours
+    (:func:`night_energy_factor`) scales the LED plan's kWh.
+
+Not verified against the standard's text (paywalled): the P-class values, the grid rules
+above, the 1.5 m height and the choice of both senses for the semicylinder. The values are
+those commonly quoted from EN 13201-2/-3:2015; check them with a copy of the standard.
+
 Luminaires that give no light (out of service, removed, planned:
 :func:`gis.lighting_model.gives_light`) are left out, as in the point-source model.
 
