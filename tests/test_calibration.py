@@ -143,3 +143,23 @@ def test_trygga_calibrate_writes_the_report(tmp_path, monkeypatch):
     res = CliRunner().invoke(app, ["calibrate", str(bad), "--profile",
                                    str(ROOT / "data/stromstad/profile.toml"), "--out", str(out)])
     assert res.exit_code == 2 and "bad.csv" in res.output and "'x' is not a number" in res.output
+
+
+def test_calibration_uses_the_photometric_file_where_the_catalogue_matches(tmp_path):
+    from layers.photometric import Catalogue, CatalogueEntry, read_ldt
+    from tests.test_photometry import GAMMA, ldt_text, write
+
+    p = read_ldt(write(tmp_path, "rot.ldt", ldt_text(1, [0.0], GAMMA, [[300, 240, 120, 0]])))
+    cat = Catalogue((CatalogueEntry(file=Path(p.source), photometry=p, light_source="LED",
+                                    maintenance_factor=1.0),))
+    lum, paths, _ = _scene()
+    readings = gpd.GeoDataFrame({"lux_lx": [10.0, 2.0], "area": ["", ""]},
+                                geometry=[shapely.Point(0, 0), shapely.Point(5, 0)], crs=CRS,
+                                index=pd.Index(["under", "out"], name="reading_id"))
+    res = calibrate(readings, lum, paths, cat, default_height_m=5.0)
+    # by hand, h = 5 m: below the pole I(0) = 300 cd → 300/25 = 12 lx; 5 m out γ = 45°,
+    # I = 180 cd → 180·5/50^1.5 = 2.5456 lx
+    assert res.readings["model_lux"].tolist() == pytest.approx([12.0, 2.5456], abs=5e-4)
+    assert res.readings["lux_model"].tolist() == ["photometric", "photometric"]
+    assert res.areas.loc[ALL_AREAS, "mean_error_lux"] == pytest.approx(
+        ((12.0 - 10.0) + (2.5456 - 2.0)) / 2, abs=5e-4)
