@@ -278,3 +278,24 @@ def test_photometric_for_profile_keeps_the_result_for_the_same_inputs(tmp_path):
     moved = photometric_for_profile(segs, lums.set_geometry(lums.translate(1.0, 0.0)), prof)
     assert moved is not first and moved.values.loc["s1", "e_av_lux"] != pytest.approx(
         first.values.loc["s1", "e_av_lux"])
+
+
+@pytest.mark.parametrize("kind", ["real", "irregular"])
+def test_intensity_lookup_matches_an_independent_bilinear_interpolation(kind):
+    from scipy.interpolate import RegularGridInterpolator
+
+    from gis.photometry import intensity_cd
+    from layers.photometric import Photometry
+
+    rng = np.random.default_rng(7)
+    if kind == "real":  # C spacing 5/10/15°, γ 2.5/5/10°: the step-lattice look-up
+        p = read_ldt(Path(__file__).resolve().parents[1] / "data/photometry/road_luminaire.ldt")
+    else:  # spacings that are not multiples of one step: searchsorted
+        p = Photometry("x", "x", np.array([0, 7.3, 90, 180, 270, 360.0]),
+                       np.array([0, 3.3, 10, 47.1, 90]), rng.uniform(0, 100, (6, 5)), 1e3,
+                       "none")
+    ref = RegularGridInterpolator((p.c_deg, p.gamma_deg), p.intensity_cd, method="linear")
+    c = np.r_[rng.uniform(0, 360, 20000), p.c_deg[:-1]]
+    g = np.r_[rng.uniform(0, p.gamma_deg[-1], 20000), np.resize(p.gamma_deg, len(p.c_deg) - 1)]
+    assert intensity_cd(p, c, g) == pytest.approx(ref(np.column_stack([c, g])), rel=1e-9,
+                                                  abs=1e-9)
