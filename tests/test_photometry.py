@@ -336,6 +336,7 @@ def test_trygga_rank_with_a_catalogue_reports_the_model_per_segment(tmp_path, mo
                                    "--out", str(out), "--no-raster"])
     assert res.exit_code == 0, res.output
     assert "Fotometrisk modell (EN 13201-3)" in res.output
+    assert "nattsänkning:" in res.output  # the demo catalogue's night profile
     seg = pyogrio.read_dataframe(out / "ranking.gpkg", layer="segments")
     assert set(seg["lux_model"]) == {"photometric", "mixed", "point_source"}
     photo = seg[seg["lux_model"] != "point_source"]
