@@ -903,7 +903,8 @@ def photometric_for_profile(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataF
     with dimming, the night energy factors at the profile's position and time zone.
 
     The result is kept for the same inputs (:func:`_input_digest`): ranking the same
-    network again, e.g. with other weights, does not recompute the photometry.
+    network again, e.g. with other weights, does not recompute the photometry. The kept
+    result is shared: treat its frames as read-only (every function here returns new ones).
     """
     if profile.sources.photometry is None:
         raise ValueError("the profile has no sources.photometry catalogue")
@@ -920,8 +921,8 @@ def photometric_for_profile(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataF
     counts = result.values["lux_model"].value_counts()
     logger.info("photometric model: %d luminaires of %d matched; segments %s",
                 int((result.matched >= 0).sum()), len(result.matched), counts.to_dict())
-    while len(_RESULTS) >= _RESULTS_KEPT:
-        _RESULTS.pop(next(iter(_RESULTS)))
+    for old in list(_RESULTS)[:max(0, len(_RESULTS) - _RESULTS_KEPT + 1)]:
+        _RESULTS.pop(old, None)  # the oldest first; tolerant of a concurrent app session
     _RESULTS[key] = result
     return result
 
