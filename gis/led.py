@@ -58,7 +58,8 @@ IntArray = npt.NDArray[np.intp]
 
 def led_replacements(luminaires: gpd.GeoDataFrame, ranked: gpd.GeoDataFrame, costs: Costs,
                      school_distance_m: float = 300.0,
-                     arrays: SegmentArrays | None = None) -> gpd.GeoDataFrame:
+                     arrays: SegmentArrays | None = None,
+                     energy_factor: pd.Series | None = None) -> gpd.GeoDataFrame:
     """Plan LED replacement of every non-LED luminaire, in priority order.
 
     Parameters
@@ -75,6 +76,13 @@ def led_replacements(luminaires: gpd.GeoDataFrame, ranked: gpd.GeoDataFrame, cos
     arrays : SegmentArrays, optional
         :meth:`gis.fastquery.SegmentArrays.of` ``ranked``'s geometries, row for row, if the
         caller has them; computed here otherwise.
+    energy_factor : Series, optional
+        Night dimming (issue 17): mean light output over the burning hours per luminaire,
+        0 … 1, aligned to *luminaires* by index (missing = 1), from
+        :func:`gis.photometry.energy_factors`. The group's night profile runs both the
+        current lamp and its LED replacement, so the kWh saved are
+        ``(system W − LED W) × factor × burning hours``; the plan then has a
+        ``night_energy_factor`` column. Without it nothing is dimmed (and no column).
 
     Returns
     -------
@@ -111,6 +119,10 @@ def led_replacements(luminaires: gpd.GeoDataFrame, ranked: gpd.GeoDataFrame, cos
     current = watt * per_source(BALLAST_FACTOR, 1.1)
     led = np.maximum(current * per_source(LED_EQUIVALENCE, 0.5), MIN_LED_W)
     kwh = np.clip(current - led, 0, None) * costs.burning_hours_per_year / 1000
+    factor = None
+    if energy_factor is not None:  # issue 17: the group's night profile
+        factor = energy_factor.reindex(old.index).fillna(1.0).to_numpy(dtype="float64")
+        kwh = kwh * factor
     sek = kwh * costs.electricity_sek_per_kwh
     with np.errstate(divide="ignore", invalid="ignore"):
         payback = np.where(sek > 0, costs.led_retrofit_sek / sek, np.nan)
@@ -160,6 +172,8 @@ def led_replacements(luminaires: gpd.GeoDataFrame, ranked: gpd.GeoDataFrame, cos
         "priority": prio,
         "reason": _reasons(uniques, codes, kwh_1, school <= school_distance_m, crossing, area),
     }, index=old.index)
+    if factor is not None:
+        out["night_energy_factor"] = np.round(factor, 4)
     gdf = gpd.GeoDataFrame(out, geometry=old.geometry.values, crs=crs)
     gdf.index.name = "luminaire_id"
     return gdf.take(order)

@@ -239,6 +239,9 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     has_inventory = inventory_present(luminaires)
     status = lighting_status(segs, illum, targets, ctx["lighting_findings"],
                              has_inventory=has_inventory).astype(str)
+    if photometric is not None:  # issue 17: E_sc/E_v requirements and the dimmed period
+        from gis.photometry import photometric_status
+        status = photometric_status(status, photometric, targets)
     basis = lux_basis(segs, illum, has_inventory=has_inventory)
     if darkness is None:
         darkness = _timed(t, "darkness", lambda: commute_darkness_by_month(
@@ -284,7 +287,8 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     packages = _timed(t, "packages", lambda: work_packages(ranked, lighting, profile.costs),
                       progress)
     led = _timed(t, "led", lambda: led_replacements(
-        luminaires, ranked, profile.costs, lighting.school_distance_m, arrays=ranked_arrays),
+        luminaires, ranked, profile.costs, lighting.school_distance_m, arrays=ranked_arrays,
+        energy_factor=photometric.energy_factor if photometric is not None else None),
         progress)
     route_origins: dict[str, Any] = (
         {"kind": "homes", "count": len(origins)} if origins is not None

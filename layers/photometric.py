@@ -52,6 +52,7 @@ import numpy as np
 import numpy.typing as npt
 
 from layers._common import Problem, ValidationError, source_label
+from layers.profile import P_CLASSES
 from layers.schemas import LIGHT_SOURCES
 
 logger = logging.getLogger(__name__)
@@ -409,6 +410,36 @@ class CatalogueEntry:
 
 
 @dataclass(frozen=True)
+class DimmingGroup:
+    """One ``[[dimming]]`` group of the catalogue: a night profile for the luminaires it
+    matches (same keys as :class:`CatalogueEntry`; no key matches every luminaire).
+
+    Attributes
+    ----------
+    name : str
+        For reports (default ``"dimning N"``).
+    schedule : tuple of (int, float)
+        ``(minute after midnight, level)`` steps, ascending, read cyclically over 24 h:
+        from each step's time the light output is ``level`` (0 … 1) of full output until
+        the next step. ``[{from = "22:00", level = 0.5}, {from = "05:00", level = 1.0}]``
+        is "100 % until 22, 50 % until 05, then 100 % again".
+    light_source, raw_contains, wattage_w
+        Match keys as for :class:`CatalogueEntry`; the first matching group wins.
+    """
+
+    schedule: tuple[tuple[int, float], ...]
+    name: str = ""
+    light_source: str | None = None
+    raw_contains: str | None = None
+    wattage_w: float | None = None
+
+    @property
+    def lowest_level(self) -> float:
+        """The deepest dimming of the night (the level the adaptive class is checked at)."""
+        return min(level for _, level in self.schedule)
+
+
+@dataclass(frozen=True)
 class Catalogue:
     """The luminaire catalogue: entries in match order (the first match wins).
 
@@ -420,11 +451,24 @@ class Catalogue:
         ``default`` for the others.
     source : str
         The catalogue file, for messages.
+    requirements : dict
+        Additional EN 13201-2 requirements per P-class, ``{"P3": {"esc_min_lux": …,
+        "ev_min_lux": …}}``: minimum semicylindrical and vertical illuminance at 1.5 m
+        (the standard's additional requirements where facial recognition is needed). Not
+        shipped with values: the profile owner enters them from EN 13201-2.
+    dimming : tuple of DimmingGroup
+        Night profiles per luminaire group (adaptive lighting); empty: no dimming.
+    adaptive_classes : dict
+        Class required during the deepest dimming, per normal class (``{"P4": "P5"}``);
+        a class without an entry must be met also when dimmed.
     """
 
     entries: tuple[CatalogueEntry, ...]
     path_width_m: dict[str, float] = field(default_factory=lambda: {"default": 2.5})
     source: str = ""
+    requirements: dict[str, dict[str, float]] = field(default_factory=dict)
+    dimming: tuple[DimmingGroup, ...] = ()
+    adaptive_classes: dict[str, str] = field(default_factory=dict)
 
     def width_m(self, path_type: str) -> float:
         """Calculation-field width (m) for a path type."""
@@ -469,9 +513,9 @@ def load_catalogue(path: str | Path) -> Catalogue:
         raise ValidationError([_problem(src, "", "", f"not valid TOML ({exc})",
                                         "fix the syntax")]) from None
     problems: list[Problem] = []
-    for key in set(raw) - {"widths", "luminaire"}:
-        problems.append(_problem(src, "", key, "unknown key", "use [widths] and "
-                                 "[[luminaire]] only"))
+    for key in set(raw) - _TOP_KEYS:
+        problems.append(_problem(src, "", key, "unknown key",
+                                 f"use {', '.join(sorted(_TOP_KEYS))}"))
     widths_raw = raw.get("widths", {})
     widths: dict[str, float] = {"default": 2.5}
     for k, v in widths_raw.items():
@@ -517,6 +561,129 @@ def load_catalogue(path: str | Path) -> Catalogue:
             c0=c0 if isinstance(c0, str) else float(c0),
             tilt_deg=float(e.get("tilt_deg", 0.0)), maintenance_factor=float(mf),
             flux_from_inventory=bool(e.get("flux_from_inventory", False))))
+    requirements = _requirements(raw.get("requirements", {}), src, problems)
+    dimming = _dimming_groups(raw.get("dimming", []), src, problems)
+    adaptive = _adaptive_classes(raw.get("adaptive_classes", {}), src, problems)
     if problems:
         raise ValidationError(problems)
-    return Catalogue(tuple(entries), widths, src)
+    return Catalogue(tuple(entries), widths, src, requirements, dimming, adaptive)
+
+
+_TOP_KEYS = {"widths", "luminaire", "requirements", "dimming", "adaptive_classes"}
+_REQUIREMENT_KEYS = ("esc_min_lux", "ev_min_lux")
+_DIMMING_KEYS = {"name", "schedule", "light_source", "raw_contains", "wattage_w"}
+
+
+def _p_classes() -> tuple[str, ...]:
+    return tuple(P_CLASSES)
+
+
+def _requirements(raw: object, src: str, problems: list[Problem],
+                  ) -> dict[str, dict[str, float]]:
+    """``[requirements.P3] esc_min_lux = …, ev_min_lux = …`` checked."""
+    out: dict[str, dict[str, float]] = {}
+    if not isinstance(raw, dict):
+        problems.append(_problem(src, "requirements", "", "not a table",
+                                 "write [requirements.P3] with esc_min_lux / ev_min_lux"))
+        return out
+    for cls, values in raw.items():
+        row = f"requirements.{cls}"
+        if cls not in _p_classes():
+            problems.append(_problem(src, row, "", f"unknown class {cls!r}",
+                                     f"use one of {', '.join(_p_classes())}"))
+            continue
+        if not isinstance(values, dict):
+            problems.append(_problem(src, row, "", "not a table", "write esc_min_lux = 1.0"))
+            continue
+        for key in set(values) - set(_REQUIREMENT_KEYS):
+            problems.append(_problem(src, row, key, "unknown key",
+                                     f"allowed: {', '.join(_REQUIREMENT_KEYS)}"))
+        got: dict[str, float] = {}
+        for key in _REQUIREMENT_KEYS:
+            if key not in values:
+                continue
+            v = values[key]
+            if not isinstance(v, int | float) or isinstance(v, bool) or v < 0:
+                problems.append(_problem(src, row, key, f"{v!r} is not a number of lux ≥ 0",
+                                         "give the minimum illuminance in lux"))
+            else:
+                got[key] = float(v)
+        if got:
+            out[cls] = got
+    return out
+
+
+def _clock(value: object) -> int | None:
+    if not isinstance(value, str) or not re.fullmatch(r"\d\d:\d\d", value):
+        return None
+    h, m = int(value[:2]), int(value[3:])
+    return h * 60 + m if h < 24 and m < 60 else None
+
+
+def _dimming_groups(raw: object, src: str, problems: list[Problem],
+                    ) -> tuple[DimmingGroup, ...]:
+    """``[[dimming]]`` groups checked (every problem collected)."""
+    if not isinstance(raw, list):
+        problems.append(_problem(src, "dimming", "", "not an array of tables",
+                                 "write [[dimming]] once per luminaire group"))
+        return ()
+    groups: list[DimmingGroup] = []
+    for i, g in enumerate(raw, start=1):
+        row = f"dimming {i}"
+        if not isinstance(g, dict):
+            problems.append(_problem(src, row, "", "not a table", "write [[dimming]]"))
+            continue
+        for key in set(g) - _DIMMING_KEYS:
+            problems.append(_problem(src, row, key, "unknown key",
+                                     f"allowed: {', '.join(sorted(_DIMMING_KEYS))}"))
+        ls = g.get("light_source")
+        if ls is not None and ls not in LIGHT_SOURCES:
+            problems.append(_problem(src, row, "light_source", f"unknown {ls!r}",
+                                     f"use one of {', '.join(LIGHT_SOURCES)}"))
+        steps_raw = g.get("schedule")
+        steps: list[tuple[int, float]] = []
+        fix = 'write schedule = [{from = "22:00", level = 0.5}, {from = "05:00", level = 1.0}]'
+        if not isinstance(steps_raw, list) or not steps_raw:
+            problems.append(_problem(src, row, "schedule", "missing or empty", fix))
+            continue
+        for k, step in enumerate(steps_raw, start=1):
+            minute = _clock(step.get("from")) if isinstance(step, dict) else None
+            level = step.get("level") if isinstance(step, dict) else None
+            if minute is None:
+                problems.append(_problem(src, row, f"schedule[{k}].from",
+                                         f"{step!r} has no time HH:MM", fix))
+            elif (not isinstance(level, int | float) or isinstance(level, bool)
+                  or not 0 <= level <= 1):
+                problems.append(_problem(src, row, f"schedule[{k}].level",
+                                         f"{level!r} is not in 0 … 1", "50 % is level = 0.5"))
+            else:
+                steps.append((minute, float(level)))
+        minutes = [m for m, _ in steps]
+        if len(set(minutes)) != len(minutes):
+            problems.append(_problem(src, row, "schedule", "two steps at the same time", fix))
+        if len(steps) != len(steps_raw) or len(set(minutes)) != len(minutes):
+            continue
+        groups.append(DimmingGroup(
+            schedule=tuple(sorted(steps)), name=str(g.get("name", f"dimning {i}")),
+            light_source=ls, raw_contains=g.get("raw_contains"),
+            wattage_w=float(g["wattage_w"]) if "wattage_w" in g else None))
+    return tuple(groups)
+
+
+def _adaptive_classes(raw: object, src: str, problems: list[Problem]) -> dict[str, str]:
+    """``[adaptive_classes] P4 = "P5"`` checked."""
+    if not isinstance(raw, dict):
+        problems.append(_problem(src, "adaptive_classes", "", "not a table",
+                                 'write [adaptive_classes] with P4 = "P5"'))
+        return {}
+    out: dict[str, str] = {}
+    for cls, dimmed in raw.items():
+        for v in (cls, dimmed):
+            if v not in _p_classes():
+                problems.append(_problem(src, "adaptive_classes", str(cls),
+                                         f"unknown class {v!r}",
+                                         f"use one of {', '.join(_p_classes())}"))
+                break
+        else:
+            out[str(cls)] = str(dimmed)
+    return out

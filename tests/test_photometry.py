@@ -336,6 +336,7 @@ def test_trygga_rank_with_a_catalogue_reports_the_model_per_segment(tmp_path, mo
                                    "--out", str(out), "--no-raster"])
     assert res.exit_code == 0, res.output
     assert "Fotometrisk modell (EN 13201-3)" in res.output
+    assert "nattsänkning:" in res.output  # the demo catalogue's night profile
     seg = pyogrio.read_dataframe(out / "ranking.gpkg", layer="segments")
     assert set(seg["lux_model"]) == {"photometric", "mixed", "point_source"}
     photo = seg[seg["lux_model"] != "point_source"]
@@ -348,6 +349,15 @@ def test_trygga_rank_with_a_catalogue_reports_the_model_per_segment(tmp_path, mo
     by_model = summary["photometry"]["segments_by_model"]
     assert sum(by_model.values()) == len(seg)
     assert by_model["photometric"] == int((seg["lux_model"] == "photometric").sum())
+    # the demo catalogue's night profile (HPS at 50 % 22–05) and adaptive classes
+    assert set(seg.loc[seg["lux_model"] != "point_source", "dimmed_class"]) <= {
+        "P4", "P5", "P6"}
+    assert (photo["e_av_dimmed_lux"] < photo["e_av_lux"] + 1e-9).all()
+    assert "km_below_dimmed_class" in summary["photometry"]
+    led = pyogrio.read_dataframe(out / "ranking.gpkg", layer="led_replacements")
+    hps = led["light_source"] == "HPS"
+    assert led.loc[hps, "night_energy_factor"].round(4).eq(0.7114).all()
+    assert led.loc[~hps, "night_energy_factor"].eq(1.0).all()
 
 
 def test_c0_orientation_turns_the_beam_towards_the_path(tmp_path):

@@ -50,6 +50,9 @@ app.command("feed", help=FEED_HELP)(feed_command)
 from trygga_cli.lagesbild_cmd import LAGESBILD_HELP, lagesbild_command  # noqa: E402
 
 app.command("lagesbild", help=LAGESBILD_HELP)(lagesbild_command)
+from trygga_cli.calibrate_cmd import CALIBRATE_HELP, calibrate_command  # noqa: E402
+
+app.command("calibrate", help=CALIBRATE_HELP)(calibrate_command)
 
 ProfileOption = Annotated[Path, profile_option(
     t("Kommunprofil (TOML), t.ex. data/stromstad/profile.toml.",

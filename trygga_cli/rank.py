@@ -491,6 +491,12 @@ def format_rank_summary(s: dict, out: Path) -> str:
             f"files, {n['mixed']} mixed, {n['point_source']} point-source model; "
             f"{photo['km_meeting_class']:.1f} km meet their P-class, "
             f"{photo['km_below_class']:.1f} km do not"))
+        if "km_below_dimmed_class" in photo:  # a night profile in the catalogue
+            lines.append(t(
+                f"  nattsänkning: {photo['km_below_dimmed_class']:.1f} km klarar inte klassen "
+                "för den sänkta perioden",
+                f"  night dimming: {photo['km_below_dimmed_class']:.1f} km miss the class of "
+                "the dimmed period"))
     months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
     lines.append(t("Mörk skolväg per månad: ", "Dark school commute by month: ") + " ".join(
         f"{months[int(m) - 1]} {v:.0%}" for m, v in s["commute_darkness_by_month"].items()))
