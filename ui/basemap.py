@@ -317,11 +317,11 @@ _DRAW_JS = r"""
       var s = map.options.crs.scale(z) / Q, o = map.getPixelOrigin(), b = this._bounds;
       var ox = o.x, oy = o.y;
       var v = [(b.min.x + ox) / s, (b.min.y + oy) / s, (b.max.x + ox) / s, (b.max.y + oy) / s];
-      var drawn = {roads: 0, buildings: 0, labels: []};
+      var drawn = {roads: 0, buildings: 0, labels: [], water: 0, landuse: 0};
       ctx.save();
       ctx.lineJoin = 'round'; ctx.lineCap = 'round';
-      for (var c = 0; c < LC.length; c++) fillPolys(ctx, P.landuse, c, C[LC[c]] || C.residential, s, ox, oy, v);
-      fillPolys(ctx, P.water, null, C.water, s, ox, oy, v);
+      for (var c = 0; c < LC.length; c++) drawn.landuse += fillPolys(ctx, P.landuse, c, C[LC[c]] || C.residential, s, ox, oy, v);
+      drawn.water = fillPolys(ctx, P.water, null, C.water, s, ox, oy, v);
       strokeLines(ctx, P.waterways, null, C.water_line, Math.max(1, 2 * Math.pow(2, (z - 16) / 2)), s, ox, oy, v);
       if (z >= 14) drawn.buildings = fillPolys(ctx, P.buildings, null, C.building, s, ox, oy, v, z >= 16 ? C.building_line : null);
       // Widths grow with the zoom up to 17.5, then stay (a street never floods the map).
@@ -345,7 +345,8 @@ _DRAW_JS = r"""
       if (this._lctx) this._drawLabels(this._lctx, z, s, ox, oy, v, drawn);
       var el = map.getContainer();
       el.setAttribute('data-trygga-basemap', 'roads:' + drawn.roads + ';buildings:' +
-                      drawn.buildings + ';labels:' + drawn.labels.length);
+                      drawn.buildings + ';labels:' + drawn.labels.length + ';water:' +
+                      drawn.water + ';landuse:' + drawn.landuse);
       el.setAttribute('data-trygga-labels', drawn.labels.slice(0, 60).join('|'));
     },
     _drawLabels: function (ctx, z, s, ox, oy, v, drawn) {
