@@ -218,15 +218,18 @@ def _where(view: gpd.GeoDataFrame, key: tuple[tuple[int, int], ...]) -> pd.Serie
 def _filters(view: gpd.GeoDataFrame) -> PublicFilter:
     years = sorted({str(d)[:4] for d in view["date"].dropna()}, reverse=True)
     c1, c2, c3 = st.columns([1, 2, 2])
-    year = c1.selectbox(t("public_filter_year"), [None, *years], key="pub_year",
+    # "" (not None) for every year: a text value the language switch can write back
+    # (ui.state.refresh_widget_labels).
+    year = c1.selectbox(t("public_filter_year"), ["", *years], key="pub_year",
                         format_func=lambda y: y or t("public_all_years"))
     # Category labels come from the category table; shown as plain text by the widget.
     cats = sorted(view["category"].unique())
-    chosen = c2.multiselect(t("category"), cats, key="pub_cats", format_func=html.unescape,
+    chosen = c2.multiselect(t("category"), cats, key="pub_cats",
+                            format_func=lambda c: category_text(html.unescape(c), lang()),
                             placeholder=t("public_all_categories"))
     state = c3.radio(t("public_filter_state"), STATE_FILTERS, key="pub_state",
                      horizontal=True, format_func=_state_text)
-    return PublicFilter(year, tuple(chosen), str(state))
+    return PublicFilter(year or None, tuple(chosen), str(state))
 
 
 def _bounds(layers: Layers) -> tuple[float, float, float, float]:
@@ -307,7 +310,9 @@ def _not_fixed_form(layers: Layers, shown: gpd.GeoDataFrame) -> None:
     with st.expander(t("nf_public_title")):
         st.caption(t("nf_public_intro"))
         ids = [html.unescape(str(i)) for i in fixed["id"]]
-        labels = {html.unescape(str(i)): html.unescape(f"{d} · {c} · {str(s)[:60]}")
+        labels = {html.unescape(str(i)):
+                  html.unescape(f"{d} · {category_text(html.unescape(str(c)), lang())} · "
+                                f"{str(s)[:60]}")
                   for i, d, c, s in zip(fixed["id"], fixed["date"], fixed["category"],
                                         fixed["description"], strict=True)}
         with st.form("pub_not_fixed"):
