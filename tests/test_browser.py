@@ -191,6 +191,47 @@ def test_offline_basemap_draws_streets_buildings_and_names(staff, browser):  # n
     assert blocked.urls == [], f"requests left loopback: {blocked.urls}"
 
 
+def test_offline_basemap_draws_water_land_use_and_place_names(staff, browser):  # noqa: F811
+    """The whole town (zoom 13): the demo's sea and lakes, land use and place names are on
+    the canvas, in their colours."""
+    context, page, blocked, _ = new_page(browser, height=900, width=1440)
+    try:
+        page.goto(staff.url, wait_until="domcontentloaded")
+        frame = wait_for_map(page, LOAD_MS)
+        box = frame.locator(".leaflet-container[data-trygga-basemap]")
+        box.wait_for(timeout=LOAD_MS)
+        _leaflet(page).evaluate("window.map.setView([58.9370, 11.1700], 13, "
+                                "{animate: false}) && null")
+        page.wait_for_function(
+            "f => /water:1;landuse:[2-9]/.test(f.contentDocument.querySelector("
+            "'.leaflet-container').getAttribute('data-trygga-basemap'))",
+            arg=page.locator(MAP_FRAME).first.element_handle(), timeout=LOAD_MS)
+        labels = (box.get_attribute("data-trygga-labels") or "").split("|")
+        colours = _leaflet(page).evaluate("""() => {
+            var c = document.querySelector('canvas.trygga-basemap');
+            var d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            var seen = {};
+            for (var i = 0; i < d.length; i += 4 * 13) {
+              var k = d[i] + ',' + d[i+1] + ',' + d[i+2];
+              seen[k] = (seen[k] || 0) + 1; }
+            return seen; }""")
+        screenshot(page, "map_basemap_offline_z13")
+    finally:
+        context.close()
+    assert {"Strömstad", "Strömsdalen"} <= set(labels), labels
+    assert blocked.urls == []
+    from ui.basemap import COLOURS
+
+    def rgb(hex_colour: str) -> str:
+        h = hex_colour.lstrip("#")
+        return ",".join(str(int(h[i:i + 2], 16)) for i in (0, 2, 4))
+
+    total = sum(colours.values())
+    for name in ("water", "forest", "farmland"):
+        share = colours.get(rgb(COLOURS[name]), 0) / total
+        assert share > 0.002, (name, share)
+
+
 @pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)], ids=["desktop", "phone"])
 def test_first_click_records_the_clicked_point(staff, browser, viewport):  # noqa: F811
     """The map reaches below the fold: the first click must not scroll the page

@@ -999,7 +999,8 @@ def _cycle_section(store: FindingStore, walks: gpd.GeoDataFrame, findings: gpd.G
                            format=DATE_FORMAT)
         invited = st.multiselect(t("cyc_invited"), list(PARTICIPANT_GROUPS),
                                  default=list(current.invited), key="cyc_invited",
-                                 format_func=lambda g: label_text(g, lang()))
+                                 format_func=lambda g: label_text(g, lang()),
+                                 placeholder=t("choose"))
         focus = st.text_input(t("cyc_focus"), value=current.focus, max_chars=300,
                               key="cyc_focus")
         saved = st.form_submit_button(t("act_save"), type="primary", key="cyc_save")

@@ -24,6 +24,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "priority_area": ("Prioriterat område", "Priority area"),
     "all": ("Alla", "All"),
     "and": ("och", "and"),
+    "choose": ("Välj", "Choose"),
     "min_score": ("Lägsta poäng", "Minimum score"),
     "color_by": ("Färg efter", "Colour by"),
     "by_status": ("belysningsstatus", "lighting status"),
