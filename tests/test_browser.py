@@ -232,6 +232,30 @@ def test_offline_basemap_draws_water_land_use_and_place_names(staff, browser):  
         assert share > 0.002, (name, share)
 
 
+def test_map_page_legends_do_not_overlap_on_a_phone(staff, browser):  # noqa: F811
+    """390 px: the status legend and the map-layer legend never cover each other (the one
+    on the right starts folded)."""
+    context, page, blocked, _ = new_page(browser, height=844, width=390)
+    try:
+        page.goto(staff.url, wait_until="domcontentloaded")
+        frame = wait_for_map(page, LOAD_MS)
+        frame.locator(".trygga-legend").nth(1).wait_for(state="attached", timeout=LOAD_MS)
+        boxes = _leaflet(page).evaluate("""() => Array.from(
+            document.querySelectorAll('.trygga-legend')).map(e => {
+              var r = e.getBoundingClientRect();
+              return [r.left, r.top, r.right, r.bottom]; })""")
+        width = _leaflet(page).evaluate("window.map.getSize().x")
+        screenshot(page, "map_page_phone")
+    finally:
+        context.close()
+    assert len(boxes) == 2, boxes
+    (a0, a1, a2, a3), (b0, b1, b2, b3) = boxes
+    overlap = min(a2, b2) > max(a0, b0) and min(a3, b3) > max(a1, b1)
+    assert not overlap, boxes
+    assert all(0 <= x0 and x1 <= width + 1 for x0, _, x1, _ in boxes), (boxes, width)
+    assert blocked.urls == []
+
+
 @pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)], ids=["desktop", "phone"])
 def test_first_click_records_the_clicked_point(staff, browser, viewport):  # noqa: F811
     """The map reaches below the fold: the first click must not scroll the page

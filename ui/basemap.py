@@ -354,6 +354,10 @@ _DRAW_JS = r"""
       ctx.save();
       ctx.textAlign = 'center'; ctx.textBaseline = 'middle'; ctx.lineJoin = 'round';
       var sizes = {1: 18, 2: 15, 3: 14, 4: 13, 5: 12}, minz = {1: 9, 2: 11, 3: 12, 4: 12, 5: 16};
+      // The visible part of the map in the same (layer point) pixels: a name whose point
+      // lies near the edge (a bay along the map's border) is moved inside, not cut off.
+      var map = this._map, sz = map.getSize();
+      var c0 = map.containerPointToLayerPoint([0, 0]), c1 = map.containerPointToLayerPoint([sz.x, sz.y]);
       for (i = 0; i < pl.t.length; i++) {
         var r = pl.r[i];
         if (z < minz[r]) continue;
@@ -361,6 +365,8 @@ _DRAW_JS = r"""
         var x = pl.x[i] * s - ox, y = pl.y[i] * s - oy;
         ctx.font = (r <= 3 ? 'bold ' : 'italic ') + sizes[r] + 'px sans-serif';
         var w = ctx.measureText(pl.t[i]).width, h = sizes[r];
+        if (x < c0.x || x > c1.x || y < c0.y || y > c1.y) continue;  // not on screen
+        x = Math.min(Math.max(x, c0.x + w / 2 + 6), c1.x - w / 2 - 6);
         var bx = [x - w / 2 - 3, y - h / 2 - 2, x + w / 2 + 3, y + h / 2 + 2];
         if (!boxFree(boxes, bx)) continue;
         boxes.push(bx);

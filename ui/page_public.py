@@ -200,7 +200,8 @@ def public_nav() -> None:
 
 
 def _where(view: gpd.GeoDataFrame, key: tuple[tuple[int, int], ...]) -> pd.Series:
-    """Street or place name of each public finding (nearest named street within 80 m)."""
+    """Street or place name of each public finding: the nearest named street within 80 m,
+    else the nearest place name within 2 km."""
     from ui.st_cache import st_places
 
     if view.empty:
@@ -212,6 +213,20 @@ def _where(view: gpd.GeoDataFrame, key: tuple[tuple[int, int], ...]) -> pd.Serie
     near = places["distance_m"].gt(15.0) & places["name"].ne("")
     out = places["name"].astype(str).copy()
     out[near] = t("near_place").format(name="") + out[near]
+    # No named street within 80 m: the nearest place name (town, district, village,
+    # hamlet, lake) within 2 km, so that every finding says where it is.
+    missing = out.eq("")
+    if missing.any():
+        from gis.context import nearest_name
+        from ui.st_cache import st_basemap
+
+        bm = st_basemap(str(path), inputs_key(path))
+        if bm is not None and len(bm.places):
+            named = bm.places[bm.places["rank"].le(3)]
+            pts = view.loc[missing.to_numpy(), ["geometry"]].to_crs(crs)
+            found = nearest_name(pts, named, max_distance_m=2000.0)["name"].astype(str)
+            has = found.ne("")
+            out.update(found[has].map(lambda n: t("near_place").format(name=n)))
     return out
 
 

@@ -2279,7 +2279,7 @@ LAKE_NAMES = ("Lillsjön", "Kärrtjärnet", "Långevattnet")
 PARK_NAMES = ("Stadsparken", "Ekparken", "Skolparken", "Tallparken")
 #: (place, name, local x/y in metres): the town, its districts, a village and hamlets.
 PLACES: tuple[tuple[str, str, tuple[float, float]], ...] = (
-    ("town", "Strömstad", (60.0, 80.0)),
+    ("town", "Strömstad", (-850.0, 700.0)),  # beside the centre, clear of the top-10 marks
     ("suburb", "Strömsdalen", (1000.0, 1250.0)),
     ("suburb", "Valemyr", (-1050.0, -1050.0)),
     ("suburb", "Odelsberg", (1450.0, -800.0)),
