@@ -252,7 +252,7 @@ def test_map_page_legends_do_not_overlap_on_a_phone(staff, browser):  # noqa: F8
     (a0, a1, a2, a3), (b0, b1, b2, b3) = boxes
     overlap = min(a2, b2) > max(a0, b0) and min(a3, b3) > max(a1, b1)
     assert not overlap, boxes
-    assert all(0 <= x0 and x1 <= width + 1 for x0, _, x1, _ in boxes), (boxes, width)
+    assert all(x0 >= 0 and x1 <= width + 1 for x0, _, x1, _ in boxes), (boxes, width)
     assert blocked.urls == []
 
 
@@ -307,13 +307,17 @@ def test_first_click_records_the_clicked_point(staff, browser, viewport):  # noq
     assert blocked.urls == []
 
 
-def test_selecting_a_row_zooms_the_map_at_once_and_back(staff, browser):  # noqa: F811
+@pytest.mark.parametrize("tab", ["Segment", "Åtgärdspaket", "LED-byten"],
+                         ids=["segments", "packages", "luminaires"])
+def test_selecting_a_row_zooms_the_map_at_once_and_back(staff, browser, tab):  # noqa: F811
+    """A segment, a work package or a luminaire: selecting its row zooms to it on the same
+    interaction, and "Visa hela kartan" goes back."""
     context, page, blocked, _ = new_page(browser, height=1400, width=1440)
     try:
         page.goto(staff.url, wait_until="domcontentloaded")
         wait_for_map(page, LOAD_MS)
         whole = _leaflet(page).evaluate("window.map.getZoom()")
-        page.get_by_role("tab", name="Åtgärdspaket").click()
+        page.get_by_role("tab", name=tab, exact=True).click()
         grid = page.locator('[data-testid="stDataFrame"]').first
         grid.wait_for(timeout=LOAD_MS)
         page.locator(APP_IDLE).wait_for(state="attached")
@@ -325,7 +329,7 @@ def test_selecting_a_row_zooms_the_map_at_once_and_back(staff, browser):  # noqa
         page.locator(APP_IDLE).wait_for(state="attached")
         wait_for_map(page, LOAD_MS)
         zoomed = _leaflet(page).evaluate("window.map.getZoom()")
-        screenshot(page, "map_row_selected")
+        screenshot(page, f"map_row_selected_{tab}")
         page.get_by_role("button", name="Visa hela kartan").click()
         page.get_by_text("Kartan visar den valda raden").wait_for(state="detached",
                                                                   timeout=LOAD_MS)

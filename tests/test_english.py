@@ -22,7 +22,7 @@ Swedish word *inside* such a value does not count, but the same word as a label 
 AppTest cannot do this: switching language mid-session makes its widget replay look for
 the old option ("'Alla' is not in list"). Text Streamlit itself draws (the file
 uploader's "Browse files", the data grid toolbar's tooltips) stays English in both
-languages; see docs/ui.md.
+languages (:data:`CHROME`; see README, "Streamlit's own controls").
 """
 
 from __future__ import annotations
@@ -191,7 +191,7 @@ READ = """() => {
   root.querySelectorAll('img[alt]').forEach(e => out.push(e.alt));
   return out.join('\\n'); }"""
 
-#: Streamlit's own chrome (its language, not ours; see docs/ui.md) and the language
+#: Streamlit's own chrome (its language, not ours; README, "Streamlit's own controls") and
 #: switch, which names both languages on purpose.
 CHROME = ("Språk / Language", "Svenska", "English", "Skip to main content",
           "keyboard_double_arrow_left", "keyboard_arrow_right", "keyboard_arrow_down",
@@ -289,6 +289,12 @@ def _check_page(server: Any, browser: Any, path: str, sv_title: str, en_title: s
         _go(page, sv_title)
         lang_sv = page.evaluate("document.documentElement.lang")
         swedish = _all_views(page, path, "sv")
+        # Screenshots of the page in both languages, on a desktop and a phone (CI keeps
+        # them as artefacts).
+        screenshot(page, f"swedish_{path or 'start'}")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.locator(APP_IDLE).wait_for(state="attached", timeout=LOAD_MS)
+        screenshot(page, f"swedish_{path or 'start'}_phone")
     finally:
         context.close()
     strings = data_strings(server.profile)

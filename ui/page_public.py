@@ -223,7 +223,7 @@ def _where(view: gpd.GeoDataFrame, key: tuple[tuple[int, int], ...]) -> pd.Serie
         bm = st_basemap(str(path), inputs_key(path))
         if bm is not None and len(bm.places):
             named = bm.places[bm.places["rank"].le(3)]
-            pts = view.loc[missing.to_numpy(), ["geometry"]].to_crs(crs)
+            pts = view.loc[missing.index[missing.to_numpy()], ["geometry"]].to_crs(crs)
             found = nearest_name(pts, named, max_distance_m=2000.0)["name"].astype(str)
             has = found.ne("")
             out.update(found[has].map(lambda n: t("near_place").format(name=n)))
@@ -307,7 +307,8 @@ def render() -> None:
     if shown.empty:
         st.write(t("public_none"))
     else:
-        st.markdown(findings_table_html(shown, _where(shown, skey)), unsafe_allow_html=True)
+        # Names of every public finding (cached per store version), aligned by id.
+        st.markdown(findings_table_html(shown, _where(view, skey)), unsafe_allow_html=True)
         _not_fixed_form(layers, shown)
     _lighting_work(layers)
 
