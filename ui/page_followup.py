@@ -164,9 +164,10 @@ def _status_text(label: str) -> str:
 
 def _show_report(data: ReportData) -> None:
     st.subheader(t("fu_promises"))
-    cols = st.columns(max(1, len(data.status_counts)))
-    for col, (label, n) in zip(cols, data.status_counts.items(), strict=False):
-        col.metric(_status_text(label), n)
+    # A row that wraps (three or so per line on a phone) instead of one metric per line.
+    with st.container(horizontal=True, gap="large"):
+        for label, n in data.status_counts.items():
+            st.metric(_status_text(label), n, width="content")
     promises = pd.DataFrame({
         t("fu_col_promise"): [p.promise.text for p in data.progress],
         t("fu_col_area"): [p.promise.area for p in data.progress],
