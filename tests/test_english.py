@@ -199,8 +199,18 @@ CHROME = ("Språk / Language", "Svenska", "English", "Skip to main content",
 
 
 def reader_text(page: Any) -> str:
-    """Everything a user reads on the page, the map's text included."""
+    """Everything a user reads on the page, the map's text included.
+
+    The data grids update their screen-reader table a little after the script run has
+    finished, so the page's text is read until two reads 0.5 s apart agree.
+    """
     text = page.evaluate(READ)
+    for _ in range(20):
+        page.wait_for_timeout(500)  # polling the DOM until it is stable, not a fixed sleep
+        again = page.evaluate(READ)
+        if again == text:
+            break
+        text = again
     for frame in page.frames:
         if frame is page.main_frame:
             continue
