@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui.auth import require_staff
 from ui.maps import assets_present
-from ui.state import init_state, lang, public_mode, t
+from ui.state import init_state, lang, public_mode, refresh_widget_labels, t
 from ui.uploads import purge_uploads_once
 
 PAGES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ui", "pages")
@@ -22,7 +22,8 @@ purge_uploads_once()  # uploads an earlier run left behind (once per server proc
 
 with st.sidebar:
     st.radio("Språk / Language", ["sv", "en"], key="lang", horizontal=True,
-             format_func=lambda v: {"sv": "Svenska", "en": "English"}[v])
+             format_func=lambda v: {"sv": "Svenska", "en": "English"}[v],
+             on_change=refresh_widget_labels)
 # Streamlit draws captions faded (opacity 0.6: about 2.7:1 on white); WCAG 1.4.3 asks
 # for 4.5:1. #5f5e5c at full opacity is 6.4:1.
 st.html("<style>[data-testid='stCaptionContainer']{opacity:1 !important}"

@@ -71,6 +71,8 @@ PLACE_RANK: dict[str, int] = {"city": 1, "town": 1, "village": 2, "suburb": 2,
                               "isolated_dwelling": 5, "square": 5}
 #: Rank of a named school (``amenity=school``): labelled like a neighbourhood.
 SCHOOL_RANK = 4
+#: Rank of a named water area (lake, bay): labelled like a hamlet.
+WATER_RANK = 3
 
 _WATER_AREA = {("natural", "water"), ("natural", "bay"), ("waterway", "riverbank"),
                ("landuse", "reservoir"), ("landuse", "basin"), ("natural", "strait")}
@@ -91,13 +93,13 @@ class Basemap:
     buildings : GeoDataFrame
         Polygons / MultiPolygons of every ``building``; index ``w<id>`` / ``r<id>``.
     water : GeoDataFrame
-        Water areas (Polygons) and waterways/coastline (LineStrings); column ``kind``
-        (``"area"`` or ``"line"``).
+        Water areas (Polygons) and waterways/coastline (LineStrings); columns ``kind``
+        (``"area"`` or ``"line"``) and ``name`` (areas; "" when unnamed).
     landuse : GeoDataFrame
-        Polygons; column ``kind`` (:data:`LANDUSE_KINDS` value).
+        Polygons; columns ``kind`` (:data:`LANDUSE_KINDS` value) and ``name``.
     places : GeoDataFrame
         Points; columns ``name`` and ``rank`` (:data:`PLACE_RANK`; named schools get
-        :data:`SCHOOL_RANK`).
+        :data:`SCHOOL_RANK`, named lakes and bays :data:`WATER_RANK`).
     source : str
         File name read.
     """
@@ -205,10 +207,12 @@ def read_basemap(path: str | Path, crs: str, clip_to: shapely.Geometry | None = 
                 if building and building != "no":
                     rows["buildings"].append((oid, "building", "", wkb))
                 elif water:
-                    rows["water"].append((oid, "area", "", wkb))
+                    rows["water"].append((oid, "area", str(tags.get("name") or ""), wkb))
                 elif landuse:
-                    rows["landuse"].append((oid, landuse, "", wkb))
-                if school:
+                    rows["landuse"].append((oid, landuse, str(tags.get("name") or ""), wkb))
+                if water and tags.get("name") and not building:  # lakes, bays: labelled
+                    rows["places"].append((oid, str(tags.get("name")), str(WATER_RANK), wkb))
+                elif school:
                     rows["places"].append((oid, str(tags.get("name")), str(SCHOOL_RANK),
                                            wkb))
                 elif place in PLACE_RANK and tags.get("name"):
@@ -266,6 +270,6 @@ def _normalize_basemap(rows: dict[str, list[tuple[str, str, str, str]]], crs: st
                 src, len(frames["roads"]), len(frames["buildings"]), len(frames["water"]),
                 len(frames["landuse"]), len(places))
     return Basemap(roads=frames["roads"], buildings=frames["buildings"][["geometry"]],
-                   water=frames["water"][["kind", "geometry"]],
-                   landuse=frames["landuse"][["kind", "geometry"]],
+                   water=frames["water"][["kind", "name", "geometry"]],
+                   landuse=frames["landuse"][["kind", "name", "geometry"]],
                    places=places[["name", "rank", "geometry"]], source=src)

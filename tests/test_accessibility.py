@@ -194,6 +194,38 @@ def test_public_pages_fit_a_phone(request, browser, which):  # noqa: F811
     assert blocked.urls == []
 
 
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=["desktop", "phone"])
+@pytest.mark.parametrize(("which", "english"), [("Offentlig karta", "Public map"),
+                                                ("Uppföljning", "Follow-up")],
+                         ids=["offentlig", "uppfoljning"])
+def test_every_public_page_passes_axe_in_english(request, browser, viewport, which,  # noqa: F811
+                                                 english):
+    """The same under the English toggle (chosen at desktop width, where the sidebar is
+    open; the page is then shown at the tested width)."""
+    server = shared_server(request, "public")
+    width, height = viewport
+    context, page, blocked, _ = new_page(browser, height=900, width=1440)
+    try:
+        _open(page, server.url, which)
+        page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
+        page.wait_for_function("document.documentElement.lang === 'en'", timeout=LOAD_MS)
+        page.locator("h1", has_text=english).first.wait_for(timeout=LOAD_MS)
+        page.set_viewport_size({"width": width, "height": height})
+        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+            state="attached", timeout=LOAD_MS)
+        if which == "Offentlig karta":
+            page.locator("table.trygga-public-list").wait_for(timeout=LOAD_MS)
+            wait_for_map(page, LOAD_MS)
+        lang = page.evaluate("document.documentElement.lang")
+        violations = _axe(page)
+        screenshot(page, f"axe_en_{which.split()[0].lower()}_{width}")
+    finally:
+        context.close()
+    assert lang == "en"
+    assert blocked.urls == []
+    assert violations == [], _describe(violations)
+
+
 def test_english_toggle_sets_lang_and_survives_a_page_switch(request, browser):  # noqa: F811
     server = shared_server(request, "public")
     context, page, blocked, _ = new_page(browser, height=900, width=1440)

@@ -77,3 +77,25 @@ def test_nearest_name_prefers_own_name_and_respects_the_radius():
     assert out.loc["a", "distance_m"] == pytest.approx(30.0)
     assert out.loc["b", "distance_m"] == 0.0
     assert np.isnan(out.loc["c", "distance_m"])
+
+
+def test_demo_has_water_land_use_and_place_names(basemap):
+    """The demo's own sea, lakes, land use and places (data/demo/generate_demo.py) reach
+    the basemap and its payload."""
+    water = basemap.water
+    areas = water[water["kind"].eq("area")]
+    assert len(areas) >= 3  # the sea (natural=bay) and lakes (natural=water)
+    assert {"Strömsfjorden", "Lillsjön"} <= set(areas["name"])
+    assert water["kind"].eq("line").any()  # natural=coastline
+    assert {"residential", "forest", "farmland", "grass"} <= set(basemap.landuse["kind"])
+    places = basemap.places.set_index("name")["rank"]
+    assert places["Strömstad"] == 1  # place=town
+    assert places["Strömsdalen"] == 2 and places["Skee"] == 2  # suburb, village
+    assert places["Vik"] == 3  # hamlet
+    # Nothing of it covers the town: no building stands in the water.
+    sea_and_lakes = shapely.union_all(areas.geometry.values)
+    assert not basemap.buildings.geometry.intersects(sea_and_lakes).any()
+    p = basemap_payload(basemap)
+    assert p["counts"]["water"] == len(water) and p["counts"]["landuse"] == len(basemap.landuse)
+    assert len(p["water"]["n"]) >= len(areas)
+    assert {"Strömstad", "Strömsdalen", "Skee"} <= set(p["places"]["t"])

@@ -191,6 +191,71 @@ def test_offline_basemap_draws_streets_buildings_and_names(staff, browser):  # n
     assert blocked.urls == [], f"requests left loopback: {blocked.urls}"
 
 
+def test_offline_basemap_draws_water_land_use_and_place_names(staff, browser):  # noqa: F811
+    """The whole town (zoom 13): the demo's sea and lakes, land use and place names are on
+    the canvas, in their colours."""
+    context, page, blocked, _ = new_page(browser, height=900, width=1440)
+    try:
+        page.goto(staff.url, wait_until="domcontentloaded")
+        frame = wait_for_map(page, LOAD_MS)
+        box = frame.locator(".leaflet-container[data-trygga-basemap]")
+        box.wait_for(timeout=LOAD_MS)
+        _leaflet(page).evaluate("window.map.setView([58.9370, 11.1700], 13, "
+                                "{animate: false}) && null")
+        page.wait_for_function(
+            "f => /water:1;landuse:[2-9]/.test(f.contentDocument.querySelector("
+            "'.leaflet-container').getAttribute('data-trygga-basemap'))",
+            arg=page.locator(MAP_FRAME).first.element_handle(), timeout=LOAD_MS)
+        labels = (box.get_attribute("data-trygga-labels") or "").split("|")
+        colours = _leaflet(page).evaluate("""() => {
+            var c = document.querySelector('canvas.trygga-basemap');
+            var d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            var seen = {};
+            for (var i = 0; i < d.length; i += 4 * 13) {
+              var k = d[i] + ',' + d[i+1] + ',' + d[i+2];
+              seen[k] = (seen[k] || 0) + 1; }
+            return seen; }""")
+        screenshot(page, "map_basemap_offline_z13")
+    finally:
+        context.close()
+    assert {"Strömstad", "Strömsdalen"} <= set(labels), labels
+    assert blocked.urls == []
+    from ui.basemap import COLOURS
+
+    def rgb(hex_colour: str) -> str:
+        h = hex_colour.lstrip("#")
+        return ",".join(str(int(h[i:i + 2], 16)) for i in (0, 2, 4))
+
+    total = sum(colours.values())
+    for name in ("water", "forest", "farmland"):
+        share = colours.get(rgb(COLOURS[name]), 0) / total
+        assert share > 0.002, (name, share)
+
+
+def test_map_page_legends_do_not_overlap_on_a_phone(staff, browser):  # noqa: F811
+    """390 px: the status legend and the map-layer legend never cover each other (the one
+    on the right starts folded)."""
+    context, page, blocked, _ = new_page(browser, height=844, width=390)
+    try:
+        page.goto(staff.url, wait_until="domcontentloaded")
+        frame = wait_for_map(page, LOAD_MS)
+        frame.locator(".trygga-legend").nth(1).wait_for(state="attached", timeout=LOAD_MS)
+        boxes = _leaflet(page).evaluate("""() => Array.from(
+            document.querySelectorAll('.trygga-legend')).map(e => {
+              var r = e.getBoundingClientRect();
+              return [r.left, r.top, r.right, r.bottom]; })""")
+        width = _leaflet(page).evaluate("window.map.getSize().x")
+        screenshot(page, "map_page_phone")
+    finally:
+        context.close()
+    assert len(boxes) == 2, boxes
+    (a0, a1, a2, a3), (b0, b1, b2, b3) = boxes
+    overlap = min(a2, b2) > max(a0, b0) and min(a3, b3) > max(a1, b1)
+    assert not overlap, boxes
+    assert all(x0 >= 0 and x1 <= width + 1 for x0, _, x1, _ in boxes), (boxes, width)
+    assert blocked.urls == []
+
+
 @pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)], ids=["desktop", "phone"])
 def test_first_click_records_the_clicked_point(staff, browser, viewport):  # noqa: F811
     """The map reaches below the fold: the first click must not scroll the page
@@ -242,13 +307,17 @@ def test_first_click_records_the_clicked_point(staff, browser, viewport):  # noq
     assert blocked.urls == []
 
 
-def test_selecting_a_row_zooms_the_map_at_once_and_back(staff, browser):  # noqa: F811
+@pytest.mark.parametrize("tab", ["Segment", "Åtgärdspaket", "LED-byten"],
+                         ids=["segments", "packages", "luminaires"])
+def test_selecting_a_row_zooms_the_map_at_once_and_back(staff, browser, tab):  # noqa: F811
+    """A segment, a work package or a luminaire: selecting its row zooms to it on the same
+    interaction, and "Visa hela kartan" goes back."""
     context, page, blocked, _ = new_page(browser, height=1400, width=1440)
     try:
         page.goto(staff.url, wait_until="domcontentloaded")
         wait_for_map(page, LOAD_MS)
         whole = _leaflet(page).evaluate("window.map.getZoom()")
-        page.get_by_role("tab", name="Åtgärdspaket").click()
+        page.get_by_role("tab", name=tab, exact=True).click()
         grid = page.locator('[data-testid="stDataFrame"]').first
         grid.wait_for(timeout=LOAD_MS)
         page.locator(APP_IDLE).wait_for(state="attached")
@@ -260,7 +329,7 @@ def test_selecting_a_row_zooms_the_map_at_once_and_back(staff, browser):  # noqa
         page.locator(APP_IDLE).wait_for(state="attached")
         wait_for_map(page, LOAD_MS)
         zoomed = _leaflet(page).evaluate("window.map.getZoom()")
-        screenshot(page, "map_row_selected")
+        screenshot(page, f"map_row_selected_{tab}")
         page.get_by_role("button", name="Visa hela kartan").click()
         page.get_by_text("Kartan visar den valda raden").wait_for(state="detached",
                                                                   timeout=LOAD_MS)

@@ -317,11 +317,11 @@ _DRAW_JS = r"""
       var s = map.options.crs.scale(z) / Q, o = map.getPixelOrigin(), b = this._bounds;
       var ox = o.x, oy = o.y;
       var v = [(b.min.x + ox) / s, (b.min.y + oy) / s, (b.max.x + ox) / s, (b.max.y + oy) / s];
-      var drawn = {roads: 0, buildings: 0, labels: []};
+      var drawn = {roads: 0, buildings: 0, labels: [], water: 0, landuse: 0};
       ctx.save();
       ctx.lineJoin = 'round'; ctx.lineCap = 'round';
-      for (var c = 0; c < LC.length; c++) fillPolys(ctx, P.landuse, c, C[LC[c]] || C.residential, s, ox, oy, v);
-      fillPolys(ctx, P.water, null, C.water, s, ox, oy, v);
+      for (var c = 0; c < LC.length; c++) drawn.landuse += fillPolys(ctx, P.landuse, c, C[LC[c]] || C.residential, s, ox, oy, v);
+      drawn.water = fillPolys(ctx, P.water, null, C.water, s, ox, oy, v);
       strokeLines(ctx, P.waterways, null, C.water_line, Math.max(1, 2 * Math.pow(2, (z - 16) / 2)), s, ox, oy, v);
       if (z >= 14) drawn.buildings = fillPolys(ctx, P.buildings, null, C.building, s, ox, oy, v, z >= 16 ? C.building_line : null);
       // Widths grow with the zoom up to 17.5, then stay (a street never floods the map).
@@ -345,7 +345,8 @@ _DRAW_JS = r"""
       if (this._lctx) this._drawLabels(this._lctx, z, s, ox, oy, v, drawn);
       var el = map.getContainer();
       el.setAttribute('data-trygga-basemap', 'roads:' + drawn.roads + ';buildings:' +
-                      drawn.buildings + ';labels:' + drawn.labels.length);
+                      drawn.buildings + ';labels:' + drawn.labels.length + ';water:' +
+                      drawn.water + ';landuse:' + drawn.landuse);
       el.setAttribute('data-trygga-labels', drawn.labels.slice(0, 60).join('|'));
     },
     _drawLabels: function (ctx, z, s, ox, oy, v, drawn) {
@@ -353,6 +354,10 @@ _DRAW_JS = r"""
       ctx.save();
       ctx.textAlign = 'center'; ctx.textBaseline = 'middle'; ctx.lineJoin = 'round';
       var sizes = {1: 18, 2: 15, 3: 14, 4: 13, 5: 12}, minz = {1: 9, 2: 11, 3: 12, 4: 12, 5: 16};
+      // The visible part of the map in the same (layer point) pixels: a name whose point
+      // lies near the edge (a bay along the map's border) is moved inside, not cut off.
+      var map = this._map, sz = map.getSize();
+      var c0 = map.containerPointToLayerPoint([0, 0]), c1 = map.containerPointToLayerPoint([sz.x, sz.y]);
       for (i = 0; i < pl.t.length; i++) {
         var r = pl.r[i];
         if (z < minz[r]) continue;
@@ -360,6 +365,8 @@ _DRAW_JS = r"""
         var x = pl.x[i] * s - ox, y = pl.y[i] * s - oy;
         ctx.font = (r <= 3 ? 'bold ' : 'italic ') + sizes[r] + 'px sans-serif';
         var w = ctx.measureText(pl.t[i]).width, h = sizes[r];
+        if (x < c0.x || x > c1.x || y < c0.y || y > c1.y) continue;  // not on screen
+        x = Math.min(Math.max(x, c0.x + w / 2 + 6), c1.x - w / 2 - 6);
         var bx = [x - w / 2 - 3, y - h / 2 - 2, x + w / 2 + 3, y + h / 2 + 2];
         if (!boxFree(boxes, bx)) continue;
         boxes.push(bx);

@@ -19,11 +19,14 @@ def cards_css(css_class: str) -> str:
         f"<style>{c}{{border-collapse:collapse;width:100%}}"
         f"{c} caption{{text-align:left;font-weight:600;padding:0 0 .4rem}}"
         f"{c} th,{c} td{{text-align:left;vertical-align:top;padding:.35rem .5rem;"
-        "border-bottom:1px solid #d6d6d6;overflow-wrap:anywhere}"
+        # break-word, not anywhere: "anywhere" lets the browser squeeze a column to one
+        # letter ("Outc|ome"); on a phone (cards) a long word may still break anywhere.
+        "border-bottom:1px solid #d6d6d6;overflow-wrap:break-word}"
         f"@media (max-width:640px){{{c} thead{{position:absolute;width:1px;height:1px;"
         f"overflow:hidden;clip:rect(0 0 0 0)}}{c} tr{{display:block;border:1px solid "
         f"#c8c8c8;border-radius:.4rem;margin:0 0 .6rem;padding:.3rem .2rem}}"
-        f"{c} td{{display:block;border:0;padding:.15rem .5rem}}"
+        f"{c} td{{display:block;border:0;padding:.15rem .5rem;overflow-wrap:anywhere}}"
+        f"{c} td:empty{{display:none}}"
         f'{c} td::before{{content:attr(data-label) ": ";font-weight:600}}}}'
         "</style>")
 

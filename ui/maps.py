@@ -522,6 +522,12 @@ class _Legend(_NoSecondPass):
             div.setAttribute("role", "region");
             div.setAttribute("aria-label", {{ this.title|tojson }});
             div.innerHTML = {{ this.html|tojson }};
+            // On a narrow map (a phone) a legend on the right starts folded, so it does
+            // not cover the one on the left; a tap on its title opens it.
+            if (map.getSize().x < 560 && {{ this.position|tojson }}.indexOf("right") >= 0) {
+                var box = div.querySelector("details");
+                if (box) box.open = false;
+            }
             return div;
         };
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
@@ -548,8 +554,8 @@ def add_legend(m: folium.Map, title: str, items: list[tuple[str, str]],
 def legend_html(title: str, items: list[tuple[str, str]]) -> str:
     """The legend box: an escaped title and one colour swatch + escaped label per item.
 
-    The box is a ``<details>`` element, open at first: a tap on the title folds it away
-    where it covers the map (on a phone).
+    The box is a ``<details>`` element, open at first (folded at first in a right corner of
+    a map narrower than 560 px): a tap on the title folds it away where it covers the map.
     """
     rows = "".join(
         f'<div><span style="display:inline-block;width:13px;height:13px;margin-right:6px;'

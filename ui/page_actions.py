@@ -22,8 +22,9 @@ import streamlit as st
 from layers import ValidationError
 from layers.profile import Profile
 from ui.common import show_error, staff_store_page
-from ui.page_walks import findings_table, md
-from ui.state import t
+from ui.page_walks import findings_table, md, shown_labels
+from ui.state import DATE_FORMAT, lang, t
+from ui.translate import category_text, label_text
 from walks.categories import category_labels
 from walks.deadlines import finding_deadlines
 from walks.duplicates import duplicate_candidates, open_findings_mask
@@ -89,12 +90,14 @@ def _filters(findings: gpd.GeoDataFrame, overdue: pd.Series,
     c1, c2, c3, c4 = st.columns([3, 3, 3, 2])
     states = c1.multiselect(t("status"), [s.label for s in FINDING_STATES],
                             default=[s.label for s in FINDING_STATES if s.is_open()],
-                            key="act_states")
+                            key="act_states", placeholder=t("all"),
+                            format_func=lambda s: label_text(s, lang()))
     cats = c2.multiselect(t("category"), list(labels), key="act_categories",
-                          placeholder=t("all"))
+                          placeholder=t("all"), format_func=lambda c: category_text(c, lang()))
     resp = c3.multiselect(t("act_responsible"), ["", *RESPONSIBLE_PARTIES],
                           key="act_responsible_filter", placeholder=t("all"),
-                          format_func=lambda r: r or t("act_no_responsible"))
+                          format_func=lambda r: label_text(r, lang()) if r
+                          else t("act_no_responsible"))
     only = c4.checkbox(t("act_overdue_only"), key="act_overdue_only")
     return filter_findings(findings, overdue, states, cats, resp, only)
 
@@ -182,7 +185,7 @@ def _triage_map(shown: gpd.GeoDataFrame, selected: str) -> None:
         if part.empty:
             continue
         label = t("state_" + state_type)
-        maps.add_points(m, part, STATE_COLOURS[state_type],
+        maps.add_points(m, shown_labels(part), STATE_COLOURS[state_type],
                         {"category": t("category"), "description": t("description"),
                          "state_label": t("status")}, label, radius=6)
         items.append((label, STATE_COLOURS[state_type]))
@@ -201,7 +204,8 @@ def _label(findings: pd.DataFrame, fid: str) -> str:
     if fid not in findings.index:
         return fid
     r = findings.loc[fid]
-    return (f"{str(r['created'])[:10]} · {r['category']} · {r['state_label']} · "
+    return (f"{str(r['created'])[:10]} · {category_text(str(r['category']), lang())} · "
+            f"{label_text(str(r['state_label']), lang())} · "
             f"{str(r['description'])[:50]}")
 
 
@@ -248,7 +252,7 @@ def _duplicates(snap: Finding, findings: gpd.GeoDataFrame) -> None:
     st.warning(t("rec_duplicates").format(n=len(dups)))
     st.dataframe(pd.DataFrame({
         t("rec_distance"): dups["distance_m"].round(0).astype(int).to_numpy(),
-        t("status"): dups["state_label"].astype(str).to_numpy(),
+        t("status"): [label_text(v, lang()) for v in dups["state_label"].astype(str)],
         t("description"): dups["description"].astype(str).to_numpy(),
         t("date"): [str(c)[:10] for c in dups["created"]],
     }), hide_index=True, width="stretch")
@@ -256,7 +260,7 @@ def _duplicates(snap: Finding, findings: gpd.GeoDataFrame) -> None:
 
 def _details(store: FindingStore, snap: Finding, tz: str) -> None:
     zone = ZoneInfo(tz)
-    st.markdown(f"**{md(snap.category)}** · {t('rec_severity')} {snap.severity} · "
+    st.markdown(f"**{md(category_text(snap.category, lang()))}** · {t('rec_severity')} {snap.severity} · "
                 f"{snap.created.astimezone(zone):%Y-%m-%d %H:%M} · "
                 f"{md(snap.walk_id or snap.channel or '')}")
     st.text(f"{t('description')}: {snap.description or '–'}")
@@ -280,11 +284,12 @@ def _form(store: FindingStore, role: str, snap: Finding) -> None:
     with st.form("act_form"):
         c1, c2 = st.columns(2)
         state_label = c1.selectbox(t("status"), labels, index=labels.index(snap.state.label),
-                                   key="act_state")
+                                   key="act_state", format_func=lambda s: label_text(s, lang()))
         responsible = c2.selectbox(
             t("act_responsible"), parties,
             index=parties.index(snap.responsible) if snap.responsible in parties else 0,
-            format_func=lambda r: r or t("act_no_responsible"), key="act_responsible_sel")
+            format_func=lambda r: label_text(r, lang()) if r else t("act_no_responsible"),
+            key="act_responsible_sel")
         reason = st.text_area(t("act_reason"), value=snap.closed_reason, max_chars=2000,
                               help=t("act_reason_help"), key="act_reason")
         public_note = st.text_area(t("act_public_note"), value=snap.public_note,
@@ -292,7 +297,8 @@ def _form(store: FindingStore, role: str, snap: Finding) -> None:
                                    key="act_public_note")
         measure = st.text_area(t("act_measure"), value=snap.measure, max_chars=2000,
                                key="act_measure")
-        deadline = st.date_input(t("act_deadline"), value=snap.deadline, key="act_deadline")
+        deadline = st.date_input(t("act_deadline"), value=snap.deadline, key="act_deadline",
+                                 format=DATE_FORMAT)
         note = st.text_input(t("act_note"), max_chars=500, key="act_note",
                              help=t("act_note_help"))
         submitted = st.form_submit_button(t("act_save"), type="primary", key="act_submit")

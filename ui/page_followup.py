@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -39,7 +40,8 @@ from promises.report import (
 from ui.common import load_or_stop, show_demo_notice
 from ui.html_tables import cards_table_html
 from ui.st_cache import InputsKey, inputs_key, profile_path, st_layers
-from ui.state import public_mode, t
+from ui.state import DATE_FORMAT, lang, public_mode, t
+from ui.translate import category_text, label_text, report_text
 
 
 def _mtime_key(*paths: Path) -> tuple[tuple[int, int], ...]:
@@ -120,10 +122,35 @@ def _show_chart(data: ReportData, key: str) -> None:
         c = data.chart(key)
     except KeyError:
         return
-    st.image(c.png, caption=c.alt, alt=c.alt)
+    alt = _r(c.alt)
+    st.image(c.png, caption=alt, alt=alt)
     if c.rows:
-        with st.expander(f"{t('fu_figures')}: {c.title.lower()}"):
-            st.dataframe(_table(c.head, c.rows), hide_index=True)
+        title = _r(c.title)
+        with st.expander(f"{t('fu_figures')}: {title[:1].lower() + title[1:]}"):
+            st.dataframe(_table(tuple(map(_r, c.head)),
+                                tuple(tuple(map(_r, row)) for row in c.rows)),
+                         hide_index=True)
+
+
+def _r(text: str) -> str:
+    """A text of the report in the UI language (:func:`ui.translate.report_text`)."""
+    return report_text(text, lang())
+
+
+def _responsible(promise: Any) -> str:
+    """Owner and partners of a promise (:attr:`promises.register.Promise.
+    responsible_label`) in the UI language; partner names stay as they are."""
+    if lang() != "en":
+        return str(promise.responsible_label)
+    from ui.translate import OWNER_EN
+
+    owner = OWNER_EN.get(promise.owner, promise.owner_label)
+    partners = tuple(promise.partners)
+    if not partners:
+        return owner
+    joined = partners[0] if len(partners) == 1 else (
+        f"{', '.join(partners[:-1])} {t('and')} {partners[-1]}")
+    return f"{owner}, with {joined}"
 
 
 def _status_text(label: str) -> str:
@@ -136,18 +163,20 @@ def _status_text(label: str) -> str:
 
 def _show_report(data: ReportData) -> None:
     st.subheader(t("fu_promises"))
-    cols = st.columns(max(1, len(data.status_counts)))
-    for col, (label, n) in zip(cols, data.status_counts.items(), strict=False):
-        col.metric(_status_text(label), n)
+    # A row that wraps (three or so per line on a phone) instead of one metric per line.
+    with st.container(horizontal=True, gap="large"):
+        for label, n in data.status_counts.items():
+            st.metric(_status_text(label), n, width="content")
     promises = pd.DataFrame({
         t("fu_col_promise"): [p.promise.text for p in data.progress],
         t("fu_col_area"): [p.promise.area for p in data.progress],
-        t("fu_col_owner"): [p.promise.responsible_label for p in data.progress],
-        t("fu_col_target"): [p.target_text for p in data.progress],
-        f"{t('fu_col_outcome')} {data.year}": [p.outcome_text for p in data.progress],
+        t("fu_col_owner"): [_responsible(p.promise) for p in data.progress],
+        t("fu_col_target"): [_r(p.target_text) for p in data.progress],
+        f"{t('fu_col_outcome')} {data.year}": [_r(p.outcome_text) for p in data.progress],
         t("status"): [_status_text(p.status.label) for p in data.progress],
-        t("fu_col_details"): ["; ".join([*p.details, *(f"{d} {s}: {n}" if n else f"{d} {s}"
-                                                       for d, s, n in p.milestones),
+        t("fu_col_details"): ["; ".join([*map(_r, p.details),
+                                         *(f"{d} {_r(s)}: {n}" if n else f"{d} {_r(s)}"
+                                           for d, s, n in p.milestones),
                                          *([f"{t('fu_places')}: {', '.join(p.places)}"]
                                            if p.places else [])])
                               for p in data.progress],
@@ -156,10 +185,11 @@ def _show_report(data: ReportData) -> None:
     st.markdown(cards_table_html(promises, t("fu_promises"), "trygga-promises"),
                 unsafe_allow_html=True)
     if data.joint:
-        st.subheader(f"{t('fu_joint')}: {' och '.join(data.joint_municipalities)}")
+        and_ = f" {t('and')} "
+        st.subheader(f"{t('fu_joint')}: {and_.join(data.joint_municipalities)}")
         joint = pd.DataFrame({
             t("fu_col_promise"): [p.promise.text for p in data.joint],
-            f"{t('fu_col_outcome')} {data.year}": [p.outcome_text for p in data.joint],
+            f"{t('fu_col_outcome')} {data.year}": [_r(p.outcome_text) for p in data.joint],
             t("status"): [_status_text(p.status.label) for p in data.joint]})
         st.markdown(cards_table_html(joint, t("fu_joint"), "trygga-joint"),
                     unsafe_allow_html=True)
@@ -168,8 +198,10 @@ def _show_report(data: ReportData) -> None:
     if data.walks:
         st.dataframe(pd.DataFrame({
             t("date"): [w.date for w in data.walks], t("fu_col_walk"): [w.title for w in data.walks],
-            t("fu_col_place"): [w.place for w in data.walks], t("fu_col_light"): [w.light for w in data.walks],
-            t("fu_col_groups"): [", ".join(f"{g} {n}" for g, n in w.participants)
+            t("fu_col_place"): [w.place for w in data.walks],
+            t("fu_col_light"): [label_text(w.light, lang()) for w in data.walks],
+            t("fu_col_groups"): [", ".join(f"{label_text(g, lang())} {n}"
+                                           for g, n in w.participants)
                                     for w in data.walks],
             t("walk_participants"): [w.participants_total for w in data.walks],
             t("findings"): [w.findings for w in data.walks]}), hide_index=True)
@@ -191,13 +223,16 @@ def _show_report(data: ReportData) -> None:
                                           n=d.fixed_in_time, total=d.fixed,
                                           late=d.overdue_open))
     if f.by_category:
-        table = pd.DataFrame([[cat, *counts, total] for cat, counts, total in f.by_category],
-                             columns=[t("category"), *f.states, t("fu_total")])
+        table = pd.DataFrame([[category_text(cat, lang()), *counts, total]
+                              for cat, counts, total in f.by_category],
+                             columns=[t("category"),
+                                      *(label_text(s, lang()) for s in f.states),
+                                      t("fu_total")])
         st.dataframe(table, hide_index=True)
     if f.closed:
         st.markdown(f"**{t('fu_closed')}**")
         closed = {t("date"): [c.date for c in f.closed],
-                  t("category"): [c.category for c in f.closed]}
+                  t("category"): [category_text(c.category, lang()) for c in f.closed]}
         if data.show_closed_reasons:
             closed[t("fu_reason")] = [c.reason for c in f.closed]
         st.dataframe(pd.DataFrame(closed), hide_index=True)
@@ -211,7 +246,7 @@ def _show_report(data: ReportData) -> None:
     if data.snapshot_labels is None:
         st.info(t("fu_no_lighting"))
     else:
-        st.caption(f"{data.snapshot_labels[0]} → {data.snapshot_labels[1]}")
+        st.caption(f"{_r(data.snapshot_labels[0])} → {_r(data.snapshot_labels[1])}")
         m = st.columns(4)
         if data.lighting is not None:
             m[0].metric(t("fu_km_improved"), fmt_number(data.lighting.km_improved, 1))
@@ -231,20 +266,19 @@ def _show_report(data: ReportData) -> None:
                 columns=[t("fu_col_where"), "km"]), hide_index=True)
         if data.maps:
             for col, c in zip(st.columns(len(data.maps)), data.maps, strict=True):
-                col.image(c.png, caption=c.alt, alt=c.alt)
+                col.image(c.png, caption=_r(c.alt), alt=_r(c.alt))
         _show_chart(data, "led_conversions")
 
     st.subheader(t("fu_darkness"))
     _show_chart(data, "commute_darkness")
     if data.school_darkness:
-        months = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov",
-                  "dec"]
+        months = t("months_short").split()
         st.markdown(f"**{t('school_darkness')}**")
         st.dataframe(pd.DataFrame(
-            [[r.school, r.school_day, *(round(h, 2) for h in r.hours)]
+            [[r.school, _r(r.school_day), *(round(h, 2) for h in r.hours)]
              for r in data.school_darkness],
             columns=[t("school_col"), t("school_day_col"), *months]), hide_index=True)
-    st.caption(" · ".join(data.sources))
+    st.caption(" · ".join(map(_r, data.sources)))
     if data.note:
         st.caption(data.note)
 
@@ -274,7 +308,7 @@ def _staff_forms(profile: Profile, reg: Register, year: int) -> None:
         default = dt.date(year, 12, 31) if year < dt.date.today().year else dt.date.today()
         when = st.date_input(t("fu_log_date"), value=default,
                              min_value=dt.date(reg.period_start, 1, 1),
-                             max_value=dt.date(reg.period_end, 12, 31))
+                             max_value=dt.date(reg.period_end, 12, 31), format=DATE_FORMAT)
         count = st.number_input(t("fu_log_count"), min_value=1, value=1, step=1)
         place = st.text_input(t("fu_log_place"))
         note = st.text_input(t("fu_log_note"))
@@ -292,12 +326,13 @@ def _staff_forms(profile: Profile, reg: Register, year: int) -> None:
         mlog = open_milestone_log(profile, reg)
         with st.expander(t("fu_milestone")), st.form("log_milestone", clear_on_submit=True):
             promise = st.selectbox(t("fu_log_promise"), steps, format_func=lambda p: p.text)
-            step = st.radio(t("fu_milestone_step"), STEPS, horizontal=True)
+            step = st.radio(t("fu_milestone_step"), STEPS, horizontal=True,
+                            format_func=lambda v: label_text(v, lang()))
             default = dt.date(year, 12, 31) if year < dt.date.today().year else dt.date.today()
             when = st.date_input(t("fu_log_date"), value=default,
                                  min_value=dt.date(reg.period_start, 1, 1),
                                  max_value=dt.date(reg.period_end, 12, 31),
-                                 key="milestone_date")
+                                 key="milestone_date", format=DATE_FORMAT)
             note = st.text_input(t("fu_milestone_note"), max_chars=200)
             if st.form_submit_button(t("fu_log_save")):
                 try:

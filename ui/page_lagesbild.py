@@ -22,13 +22,13 @@ from promises.lagesbild import (
     LagesbildData,
     build_lagesbild,
     lagesbild_bytes,
-    month_label,
 )
 from promises.milestones import open_milestone_log
 from promises.register import load_register_for_profile
 from ui.common import show_error, staff_store_page
 from ui.page_followup import pdf_problem
-from ui.state import t
+from ui.state import lang, t
+from ui.translate import category_text, month_text, report_text
 from walks.feed import FeedInfo, atom_feed, finding_areas, kommun_name
 from walks.open311 import georeport_requests, georeport_services
 from walks.public import public_view
@@ -54,27 +54,35 @@ def _show(data: LagesbildData) -> None:
     for key, rows in (("lb_new_by_area", data.made), ("lb_fixed_by_area", data.fixed)):
         st.markdown(f"**{t(key)}**")
         if rows:
-            st.dataframe(pd.DataFrame([[cat, *counts, n] for cat, counts, n in rows],
-                                      columns=["Kategori", *data.areas, "Totalt"]),
+            st.dataframe(pd.DataFrame([[category_text(cat, lang()), *counts, n]
+                                       for cat, counts, n in rows],
+                                      columns=[t("category"), *data.areas, t("fu_total")]),
                          hide_index=True)
         else:
             st.caption(t("lb_none"))
     st.markdown(f"**{t('lb_activity_log')}**")
     if data.activities:
         st.dataframe(pd.DataFrame({
-            "Område": [a.area for a in data.activities],
-            "Löfte": [a.text for a in data.activities],
-            "Antal": [a.count for a in data.activities],
-            "Platser": [", ".join(a.places) for a in data.activities]}), hide_index=True)
+            t("fu_col_area"): [a.area for a in data.activities],
+            t("fu_col_promise"): [a.text for a in data.activities],
+            t("fu_log_count"): [a.count for a in data.activities],
+            t("fu_places"): [", ".join(a.places) for a in data.activities]}), hide_index=True)
     else:
         st.caption(t("lb_none"))
     st.markdown(f"**{t('lb_trend')}**")
     st.dataframe(pd.DataFrame({
-        "Månad": [r.month for r in data.trend],
-        "Nya fynd": [r.findings for r in data.trend],
-        "Åtgärdade": [r.fixed for r in data.trend],
-        "Aktiviteter": [r.activities for r in data.trend]}), hide_index=True)
-    st.caption(" · ".join(f"{t('lb_' + k)}: {v}" for k, v in data.changes.items()))
+        t("lb_month"): [_month(r.month) for r in data.trend],
+        t("lb_new"): [r.findings for r in data.trend],
+        t("lb_fixed"): [r.fixed for r in data.trend],
+        t("lb_activities"): [r.activities for r in data.trend]}), hide_index=True)
+    st.caption(" · ".join(f"{t('lb_' + k)}: {report_text(v, lang())}"
+                          for k, v in data.changes.items()))
+
+
+def _month(label: str) -> str:
+    """A month label of :mod:`promises.lagesbild` (``"november 2024"``) in the UI
+    language."""
+    return report_text(label, lang())
 
 
 def _feeds(layers: Layers, store: FindingStore) -> None:
@@ -106,8 +114,8 @@ def render() -> None:
         current = load_register_for_profile(prof)
         first_year = min(today.year - 1, current.period_start if current else today.year)
         months = _months(today, first_year)
-        month = st.selectbox(t("lb_month"), months, format_func=month_label,
-                             key="lb_month")
+        month = st.selectbox(t("lb_month"), months, key="lb_month",
+                             format_func=lambda m: month_text(m, lang()))
         try:
             register = load_register_for_profile(prof, month.year)
             pa = prof.sources.priority_areas

@@ -59,26 +59,29 @@ def _sidebar(layers: Layers) -> tuple[tuple[tuple[str, float], ...], str, str, s
                               float(getattr(prof.weights, f.name)), 0.25, key=f"w_{f.name}")
             weights.append((f.name, float(value)))
         classes = list(P_CLASSES)
-        school_class = st.selectbox(t("school_class"), classes,
+        school_class = st.selectbox(t("school_class"), classes, key="map_school_class",
                                     index=classes.index(prof.lighting.school_class))
         colour_by = st.radio(t("color_by"), ["status", "score"], horizontal=True,
+                             key="map_colour_by",
                              format_func=lambda v: t("by_status") if v == "status"
                              else t("by_score"))
         basemap = st.selectbox(t("basemap"), BASEMAP_CHOICES, key="basemap",
                                format_func=lambda v: t(f"basemap_{v}"))
-        show_lum = st.checkbox(t("luminaires"), value=False)
-        show_lux = st.checkbox(t("show_raster"), value=False)
+        show_lum = st.checkbox(t("luminaires"), value=False, key="map_show_lum")
+        show_lux = st.checkbox(t("show_raster"), value=False, key="map_show_lux")
     return tuple(weights), school_class, colour_by, basemap, show_lum, show_lux
 
 
 def _filters(seg: gpd.GeoDataFrame, areas: list[str]) -> gpd.GeoDataFrame:
     c1, c2, c3, c4 = st.columns(4)
+    # Keyed, so a filter keeps its value when the language (and with it the label) changes.
     status = c1.multiselect(t("status"), STATUSES, default=["unlit", "underlit"],
-                            format_func=t)
-    max_school = c2.slider(t("max_school_distance"), 0, 2000, 2000, 50)
-    area = c3.selectbox(t("priority_area"), ["", *areas],
+                            format_func=t, key="map_status", placeholder=t("all"))
+    max_school = c2.slider(t("max_school_distance"), 0, 2000, 2000, 50, key="map_max_school")
+    area = c3.selectbox(t("priority_area"), ["", *areas], key="map_area",
                         format_func=lambda a: a or t("all"))
-    min_score = c4.slider(t("min_score"), 0.0, float(max(1.0, seg["score"].max())), 0.0, 0.1)
+    min_score = c4.slider(t("min_score"), 0.0, float(max(1.0, seg["score"].max())), 0.0, 0.1,
+                          key="map_min_score")
     keep = seg["lighting_status"].isin(status) & seg["score"].ge(min_score)
     if max_school < 2000:
         keep &= seg["school_distance_m"].le(max_school)

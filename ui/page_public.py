@@ -200,7 +200,8 @@ def public_nav() -> None:
 
 
 def _where(view: gpd.GeoDataFrame, key: tuple[tuple[int, int], ...]) -> pd.Series:
-    """Street or place name of each public finding (nearest named street within 80 m)."""
+    """Street or place name of each public finding: the nearest named street within 80 m,
+    else the nearest place name within 2 km."""
     from ui.st_cache import st_places
 
     if view.empty:
@@ -212,21 +213,38 @@ def _where(view: gpd.GeoDataFrame, key: tuple[tuple[int, int], ...]) -> pd.Serie
     near = places["distance_m"].gt(15.0) & places["name"].ne("")
     out = places["name"].astype(str).copy()
     out[near] = t("near_place").format(name="") + out[near]
+    # No named street within 80 m: the nearest place name (town, district, village,
+    # hamlet, lake) within 2 km, so that every finding says where it is.
+    missing = out.eq("")
+    if missing.any():
+        from gis.context import nearest_name
+        from ui.st_cache import st_basemap
+
+        bm = st_basemap(str(path), inputs_key(path))
+        if bm is not None and len(bm.places):
+            named = bm.places[bm.places["rank"].le(3)]
+            pts = view.loc[missing.index[missing.to_numpy()], ["geometry"]].to_crs(crs)
+            found = nearest_name(pts, named, max_distance_m=2000.0)["name"].astype(str)
+            has = found.ne("")
+            out.update(found[has].map(lambda n: t("near_place").format(name=n)))
     return out
 
 
 def _filters(view: gpd.GeoDataFrame) -> PublicFilter:
     years = sorted({str(d)[:4] for d in view["date"].dropna()}, reverse=True)
     c1, c2, c3 = st.columns([1, 2, 2])
-    year = c1.selectbox(t("public_filter_year"), [None, *years], key="pub_year",
+    # "" (not None) for every year: a text value the language switch can write back
+    # (ui.state.refresh_widget_labels).
+    year = c1.selectbox(t("public_filter_year"), ["", *years], key="pub_year",
                         format_func=lambda y: y or t("public_all_years"))
     # Category labels come from the category table; shown as plain text by the widget.
     cats = sorted(view["category"].unique())
-    chosen = c2.multiselect(t("category"), cats, key="pub_cats", format_func=html.unescape,
+    chosen = c2.multiselect(t("category"), cats, key="pub_cats",
+                            format_func=lambda c: category_text(html.unescape(c), lang()),
                             placeholder=t("public_all_categories"))
     state = c3.radio(t("public_filter_state"), STATE_FILTERS, key="pub_state",
                      horizontal=True, format_func=_state_text)
-    return PublicFilter(year, tuple(chosen), str(state))
+    return PublicFilter(year or None, tuple(chosen), str(state))
 
 
 def _bounds(layers: Layers) -> tuple[float, float, float, float]:
@@ -289,7 +307,8 @@ def render() -> None:
     if shown.empty:
         st.write(t("public_none"))
     else:
-        st.markdown(findings_table_html(shown, _where(shown, skey)), unsafe_allow_html=True)
+        # Names of every public finding (cached per store version), aligned by id.
+        st.markdown(findings_table_html(shown, _where(view, skey)), unsafe_allow_html=True)
         _not_fixed_form(layers, shown)
     _lighting_work(layers)
 
@@ -307,7 +326,9 @@ def _not_fixed_form(layers: Layers, shown: gpd.GeoDataFrame) -> None:
     with st.expander(t("nf_public_title")):
         st.caption(t("nf_public_intro"))
         ids = [html.unescape(str(i)) for i in fixed["id"]]
-        labels = {html.unescape(str(i)): html.unescape(f"{d} · {c} · {str(s)[:60]}")
+        labels = {html.unescape(str(i)):
+                  html.unescape(f"{d} · {category_text(html.unescape(str(c)), lang())} · "
+                                f"{str(s)[:60]}")
                   for i, d, c, s in zip(fixed["id"], fixed["date"], fixed["category"],
                                         fixed["description"], strict=True)}
         with st.form("pub_not_fixed"):

@@ -47,8 +47,8 @@ from ui.st_cache import (
     st_layers,
     st_ranking,
 )
-from ui.state import lang, t
-from ui.translate import category_text
+from ui.state import DATE_FORMAT, lang, t
+from ui.translate import category_text, label_text
 from walks.categories import category_labels, staff_only_labels
 from walks.duplicates import duplicate_candidates
 from walks.importers import (
@@ -341,7 +341,7 @@ def _add_findings(m: folium.Map, findings: gpd.GeoDataFrame) -> None:
         part = findings[findings["state_type"].astype(str).eq(state_type)]
         if part.empty:
             continue
-        maps.add_points(m, part, STATE_COLOURS[state_type],
+        maps.add_points(m, shown_labels(part), STATE_COLOURS[state_type],
                         {"category": t("category"), "description": t("description"),
                          "state_label": t("status")},
                         f"{t('findings')}: {t('state_' + state_type)}", radius=5,
@@ -356,7 +356,8 @@ def _walk_label(walks: gpd.GeoDataFrame, walk_id: str) -> str:
     if not walk_id:
         return t("walk_none")
     row = walks.loc[walk_id]
-    return f"{row['title']} ({str(row['start'])[:10]}, {row['state_label']})"
+    return (f"{row['title']} ({str(row['start'])[:10]}, "
+            f"{label_text(row['state_label'], lang())})")
 
 
 def _current_walk(store: FindingStore, walks: gpd.GeoDataFrame) -> Walk | None:
@@ -488,16 +489,18 @@ def _save_walk_form(layers: Layers, store: FindingStore, role: str, plan: WalkPl
                               max_chars=200, key="plan_title")
         c1, c2, c3 = st.columns(3)
         day = c1.date_input(t("date"), value=date.today() + timedelta(days=14),
-                            key="plan_day")
+                            key="plan_day", format=DATE_FORMAT)
         start = c2.time_input(t("walk_time"), value=time(18, 0) if plan.dark else time(10, 0),
                               key="plan_time")
         light = c3.selectbox(t("walk_light_condition"), LIGHT_CONDITIONS,
-                             index=LIGHT_CONDITIONS.index(plan.light), key="plan_light_cond")
+                             index=LIGHT_CONDITIONS.index(plan.light), key="plan_light_cond",
+                             format_func=lambda v: label_text(v, lang()))
         organiser = st.text_input(t("walk_organiser"), help=t("walk_organiser_help"),
                                   max_chars=120, key="plan_organiser")
         st.caption(t("walk_participants_help"))
         counts = st.data_editor(
-            pd.DataFrame({"group": list(PARTICIPANT_GROUPS), "count": 0}),
+            pd.DataFrame({"group": [label_text(g, lang()) for g in PARTICIPANT_GROUPS],
+                          "count": 0}),
             hide_index=True, num_rows="fixed", disabled=["group"], key="plan_participants",
             column_config={"group": st.column_config.TextColumn(t("walk_group")),
                            "count": st.column_config.NumberColumn(t("walk_count"),
@@ -509,7 +512,8 @@ def _save_walk_form(layers: Layers, store: FindingStore, role: str, plan: WalkPl
         st.error(t("walk_need_date"))
         return
     when = datetime.combine(day, start, tzinfo=ZoneInfo(prof.timezone))
-    participants = {str(g): int(c) for g, c in zip(counts["group"], counts["count"],
+    # Rows keep the order of PARTICIPANT_GROUPS (fixed rows); the shown name may be English.
+    participants = {str(g): int(c) for g, c in zip(PARTICIPANT_GROUPS, counts["count"],
                                                    strict=True)
                     if pd.notna(c) and int(c) > 0}
     try:
@@ -886,6 +890,16 @@ def _import_section(layers: Layers, store: FindingStore, current: Walk | None) -
 # Section 4: the walk's findings
 # --------------------------------------------------------------------------------------
 
+def shown_labels(findings: pd.DataFrame) -> pd.DataFrame:
+    """A copy of *findings* with ``category`` and ``state_label`` in the UI language (for
+    map tooltips; the stored values stay Swedish)."""
+    if lang() != "en" or findings.empty:
+        return findings
+    return findings.assign(
+        category=findings["category"].astype(str).map(lambda c: category_text(c, "en")),
+        state_label=findings["state_label"].astype(str).map(lambda s: label_text(s, "en")))
+
+
 def findings_table(findings: gpd.GeoDataFrame, tz: str = "Europe/Stockholm") -> pd.DataFrame:
     """Staff table of findings (translated headers; internal note included)."""
     if findings.empty:
@@ -896,10 +910,11 @@ def findings_table(findings: gpd.GeoDataFrame, tz: str = "Europe/Stockholm") -> 
         t("category"): findings["category"].astype(str).map(
             lambda c: category_text(c, lang())).to_numpy(),
         t("rec_severity"): findings["severity"].astype(int).to_numpy(),
-        t("status"): findings["state_label"].astype(str).to_numpy(),
+        t("status"): [label_text(v, lang()) for v in findings["state_label"].astype(str)],
         t("description"): findings["description"].astype(str).to_numpy(),
         t("rec_note"): findings["internal_note"].astype(str).to_numpy(),
-        t("act_responsible"): findings["responsible"].fillna("").astype(str).to_numpy(),
+        t("act_responsible"): [label_text(v, lang()) if v else ""
+                               for v in findings["responsible"].fillna("").astype(str)],
         t("act_deadline"): [str(d) if d else "" for d in findings["deadline"]],
     }, index=findings.index)
 
@@ -922,14 +937,14 @@ def _list_section(store: FindingStore, findings: gpd.GeoDataFrame, walk: Walk | 
         return
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(t("date"), walk.start.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"))
-    c2.metric(t("walk_light_condition"), walk.light)
+    c2.metric(t("walk_light_condition"), label_text(walk.light, lang()))
     c3.metric(t("walk_stops"), len(walk.stops))
-    c4.metric(t("status"), walk.state.label)
+    c4.metric(t("status"), label_text(walk.state.label, lang()))
     if walk.participants:
         st.caption(t("walk_participants") + ": " + ", ".join(
             f"{g} {n}" for g, n in walk.participants.items()))
     nxt = WALK_STATES[walk.state.step + 1] if walk.state.step + 1 < len(WALK_STATES) else None
-    if nxt is not None and st.button(t("list_advance").format(state=nxt.label),
+    if nxt is not None and st.button(t("list_advance").format(state=label_text(nxt.label, lang())),
                                      key="list_advance"):
         try:
             store.set_walk_state(walk.id, walk.version, nxt)
@@ -938,7 +953,7 @@ def _list_section(store: FindingStore, findings: gpd.GeoDataFrame, walk: Walk | 
         except ValidationError as exc:
             show_error(t("walk_save_failed"), exc)
         else:
-            st.session_state["walk_message"] = t("list_advanced").format(state=nxt.label)
+            st.session_state["walk_message"] = t("list_advanced").format(state=label_text(nxt.label, lang()))
             st.rerun()
     _walk_findings_table(findings, walk, tz)
 
@@ -1012,11 +1027,15 @@ def _cycle_section(store: FindingStore, walks: gpd.GeoDataFrame, findings: gpd.G
         st.markdown(f"**{md(current.title)}**")
         c1, c2 = st.columns(2)
         pre = c1.date_input(t("cyc_premeeting"), value=current.premeeting_at.astimezone(zone)
-                            .date() if current.premeeting_at else None, key="cyc_pre")
+                            .date() if current.premeeting_at else None, key="cyc_pre",
+                            format=DATE_FORMAT)
         fb = c2.date_input(t("cyc_feedback"), value=current.feedback_at.astimezone(zone)
-                           .date() if current.feedback_at else None, key="cyc_fb")
+                           .date() if current.feedback_at else None, key="cyc_fb",
+                           format=DATE_FORMAT)
         invited = st.multiselect(t("cyc_invited"), list(PARTICIPANT_GROUPS),
-                                 default=list(current.invited), key="cyc_invited")
+                                 default=list(current.invited), key="cyc_invited",
+                                 format_func=lambda g: label_text(g, lang()),
+                                 placeholder=t("choose"))
         focus = st.text_input(t("cyc_focus"), value=current.focus, max_chars=300,
                               key="cyc_focus")
         saved = st.form_submit_button(t("act_save"), type="primary", key="cyc_save")
@@ -1038,7 +1057,8 @@ def _cycle_section(store: FindingStore, walks: gpd.GeoDataFrame, findings: gpd.G
         st.info(t("cyc_compare").format(fixed=c.fixed, total=c.total, closed=c.closed,
                                          remaining=c.remaining, new=c.new))
     with st.form("cyc_follow"):
-        when = st.date_input(t("cyc_follow_date"), value=None, key="cyc_follow_date")
+        when = st.date_input(t("cyc_follow_date"), value=None, key="cyc_follow_date",
+                             format=DATE_FORMAT)
         follow = st.form_submit_button(t("cyc_follow"), key="cyc_follow_btn")
     if follow:
         if not isinstance(when, date):

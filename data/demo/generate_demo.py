@@ -75,6 +75,9 @@ SEED_MILESTONES = SEED + 9
 #: Seed of the demo fix dates: their own random stream, so that adding them changed no
 #: other value.
 SEED_FIXES = SEED + 11
+#: Seed of the basemap features (sea, lakes, land use, place names): their own random
+#: stream, written after everything else, so that adding them changed no other value.
+SEED_BASEMAP = SEED + 13
 #: A fixed demo finding was fixed this many days after the walk, at the least and at most.
 FIX_DAYS = (21, 56)
 #: Metric CRS of the local frame and of the lighting inventory.
@@ -799,6 +802,10 @@ class Town:
         (k, 2) traffic-signal junctions, local metres.
     homes : list of (ndarray, dict)
         Buildings as (4, 2) corners in local metres and their tags.
+    basemap : list of (str, ndarray, dict)
+        Background features for the basemap (:func:`basemap_features`): ``("area",
+        corners, tags)`` closed ways, ``("line", coords, tags)`` open ways and
+        ``("node", xy, tags)`` place nodes, in local metres.
     """
 
     frame: Frame
@@ -808,6 +815,7 @@ class Town:
     schools: list[dict]
     signals: np.ndarray
     homes: list[tuple[np.ndarray, dict[str, str]]] = field(default_factory=list)
+    basemap: list[tuple[str, np.ndarray, dict[str, str]]] = field(default_factory=list)
 
 
 def run_edges(g: GridTown) -> list[tuple[str, list[tuple[int, int]]]]:
@@ -1813,13 +1821,27 @@ def write_osm(path: Path, town: Town, lamps: Sequence[tuple[np.ndarray, dict[str
         add_node(xy, tags)
     for corners, tags in town.homes:  # last: the ids of everything else stay as they were
         add_ring(corners, tags)
+    n_town = len(node_xy)
+    for kind, xy, tags in town.basemap:  # after the homes, for the same reason
+        if kind == "node":
+            add_node(xy, tags)
+        elif kind == "area":
+            add_ring(xy, tags)
+        else:
+            ways.append(([add_node(p, {}) for p in xy], tags))
     lonlat = town.frame.lonlat(np.array(node_xy))
     lat_s = [f"{v:.7f}" for v in lonlat[:, 1]]
     lon_s = [f"{v:.7f}" for v in lonlat[:, 0]]
+    # The bounds are those of the town: the basemap features lie inside them.
+    lat_lo, lat_hi = min(lat_s[:n_town], key=float), max(lat_s[:n_town], key=float)
+    lon_lo, lon_hi = min(lon_s[:n_town], key=float), max(lon_s[:n_town], key=float)
+    assert all(float(lat_lo) <= float(v) <= float(lat_hi) for v in lat_s[n_town:]) and all(
+        float(lon_lo) <= float(v) <= float(lon_hi) for v in lon_s[n_town:]), \
+        "a basemap feature lies outside the town's bounds"
     out = ['<?xml version="1.0" encoding="UTF-8"?>', f"<!-- {comment} -->",
            f'<osm version="0.6" generator={attr(GENERATOR)}>',
-           f'  <bounds minlat="{min(lat_s, key=float)}" minlon="{min(lon_s, key=float)}" '
-           f'maxlat="{max(lat_s, key=float)}" maxlon="{max(lon_s, key=float)}"/>']
+           f'  <bounds minlat="{lat_lo}" minlon="{lon_lo}" '
+           f'maxlat="{lat_hi}" maxlon="{lon_hi}"/>']
     for k in range(len(node_xy)):
         head = f'  <node id="{k + 1}" lat="{lat_s[k]}" lon="{lon_s[k]}" version="1"'
         if node_tags[k]:
@@ -2249,6 +2271,180 @@ def milestones_demo(out_dir: Path) -> int:
     return len(rows)
 
 
+# --------------------------------------------------------------------------- basemap
+
+#: Invented names of the basemap features (plausible for the coast of Bohuslän).
+SEA_NAME = "Strömsfjorden"
+LAKE_NAMES = ("Lillsjön", "Kärrtjärnet", "Långevattnet")
+PARK_NAMES = ("Stadsparken", "Ekparken", "Skolparken", "Tallparken")
+#: (place, name, local x/y in metres): the town, its districts, a village and hamlets.
+PLACES: tuple[tuple[str, str, tuple[float, float]], ...] = (
+    ("town", "Strömstad", (-850.0, 700.0)),  # beside the centre, clear of the top-10 marks
+    ("suburb", "Strömsdalen", (1000.0, 1250.0)),
+    ("suburb", "Valemyr", (-1050.0, -1050.0)),
+    ("suburb", "Odelsberg", (1450.0, -800.0)),
+    ("village", "Skee", (2150.0, 650.0)),
+    ("hamlet", "Mellegården", (-1500.0, 1900.0)),
+    ("hamlet", "Vik", (700.0, -2150.0)),
+    ("hamlet", "Blomsholm", (2000.0, 2050.0)),
+)
+
+
+def _ring(geom: BaseGeometry) -> list[np.ndarray]:
+    """Exterior rings (open, counter-clockwise, 2 m simplified) of a (multi)polygon's parts
+    of at least 2 000 m²."""
+    parts = getattr(geom, "geoms", [geom])
+    out = []
+    for part in parts:
+        if part.geom_type != "Polygon" or part.area < 2000.0:
+            continue
+        ring = orient(Polygon(part.exterior), 1.0).simplify(2.0).exterior.coords
+        out.append(np.asarray(ring, dtype=float)[:-1])
+    return out
+
+
+def basemap_features(town: Town, lamps: Sequence[tuple[np.ndarray, dict[str, str]]],
+                     rng: np.random.Generator) -> list[tuple[str, np.ndarray, dict[str, str]]]:
+    """Background features of the synthetic town for the basemap: a sea along the west
+    (``natural=bay`` and its ``natural=coastline``), lakes, land use (residential, forest,
+    farmland, parks) and place nodes, all invented.
+
+    Everything keeps clear of the town's roads, paths, buildings and schools and lies
+    inside the bounds of the town's own nodes (so the file's ``<bounds>`` stay as they
+    were). *rng* is the basemap's own stream (:data:`SEED_BASEMAP`).
+    """
+    note = town.note
+    reg_xy = np.array(town.network.reg.xy)
+    used = sorted({k for seq, _, _ in town.network.ways for k in seq})
+    pts = [reg_xy[used]] + [c for c, _ in town.homes]
+    pts += [np.atleast_2d(xy) for xy, _ in lamps]
+    for school in town.schools:
+        pts += ([np.atleast_2d(school["point"])] if school["kind"] == "node"
+                else [ring for _, ring in school["rings"]])
+    occupied = np.vstack(pts)
+    # The town's bounds are in degrees: their outline in local metres, 3 m inside.
+    ll = town.frame.lonlat(occupied)
+    (lo_x, lo_y), (hi_x, hi_y) = ll.min(axis=0), ll.max(axis=0)
+    t = np.linspace(0.0, 1.0, 101)
+    edge = np.vstack([np.column_stack([lo_x + (hi_x - lo_x) * t, np.full_like(t, lo_y)]),
+                      np.column_stack([np.full_like(t, hi_x), lo_y + (hi_y - lo_y) * t]),
+                      np.column_stack([hi_x - (hi_x - lo_x) * t, np.full_like(t, hi_y)]),
+                      np.column_stack([np.full_like(t, lo_x), hi_y - (hi_y - lo_y) * t])])
+    fwd = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
+    ex, ey = fwd.transform(edge[:, 0], edge[:, 1])
+    box = Polygon(np.column_stack([np.asarray(ex) - town.frame.e0,
+                                   np.asarray(ey) - town.frame.n0])).buffer(-3.0)
+    xmin, ymin, xmax, ymax = box.bounds
+    built = shapely.union_all([LineString(ln.coords).buffer(25.0) for ln in town.lines]
+                              + [Polygon(c).buffer(20.0) for c, _ in town.homes])
+    out: list[tuple[str, np.ndarray, dict[str, str]]] = []
+
+    # Sea: west of the westernmost feature in each 60 m band, 90 m off it.
+    ys = np.arange(ymin, ymax + 60.0, 60.0)
+    ys[-1] = ymax
+    west = np.array([occupied[np.abs(occupied[:, 1] - y) < 90.0, 0].min(initial=xmax)
+                     for y in ys])
+    coast = np.convolve(np.pad(west - 90.0, 2, mode="edge"), np.ones(5) / 5, mode="valid")
+    coast = np.minimum(coast, west - 60.0) + rng.normal(0.0, 8.0, len(ys))
+    coast = np.clip(coast, xmin, xmax)
+    sea = Polygon(np.vstack([[xmin, ymax], np.column_stack([coast, ys])[::-1],
+                             [xmin, ymin]])).buffer(0).difference(built).intersection(box)
+    edge_zone = box.exterior.buffer(1.0)
+    for k, ring in enumerate(sorted(_ring(sea), key=lambda r: -Polygon(r).area)):
+        out.append(("area", ring, {"natural": "bay", **({"name": SEA_NAME} if k == 0 else {}),
+                                   "note": note}))
+        # Its shore is coastline: clockwise, so the land is on the left (OSM's rule); the
+        # parts on the edge of the map are not shore.
+        shore = LineString(ring[::-1].tolist() + [ring[-1].tolist()]).difference(edge_zone)
+        for part in getattr(shore, "geoms", [shore]):
+            if part.geom_type == "LineString" and part.length >= 30.0:
+                out.append(("line", np.asarray(part.coords, dtype=float),
+                            {"natural": "coastline", "note": note}))
+    sea_area = shapely.union_all([Polygon(r) for _, r, t in out if t.get("natural") == "bay"]
+                                 or [Polygon()])
+
+    # Lakes and parks: in the largest gaps between the town's features.
+    free = box.difference(built.buffer(40.0)).difference(sea_area.buffer(60.0))
+    grid = np.array([(x, y) for x in np.arange(xmin + 200.0, xmax - 200.0, 100.0)
+                     for y in np.arange(ymin + 200.0, ymax - 200.0, 100.0)])
+    depth = shapely.distance(shapely.points(grid), free.boundary)
+    inside = shapely.contains_xy(free, grid[:, 0], grid[:, 1])
+    order = np.argsort(-np.where(inside, depth, -1.0), kind="stable")
+    lakes: list[BaseGeometry] = []
+    for i in order:
+        if len(lakes) == len(LAKE_NAMES) or not inside[i] or depth[i] < 90.0:
+            break
+        centre = grid[i]
+        if any(lake.distance(Point(centre)) < 400.0 for lake in lakes):
+            continue
+        shape = Polygon(blob(rng, (float(centre[0]), float(centre[1])),
+                             min(260.0, 0.75 * float(depth[i])), 13)).buffer(0)
+        lake = shape.intersection(free)
+        if lake.area > 8000.0:
+            lakes.append(lake)
+    for lake, name in zip(lakes, LAKE_NAMES, strict=False):
+        for ring in _ring(lake)[:1]:
+            out.append(("area", ring, {"natural": "water", "water": "lake", "name": name,
+                                       "note": note}))
+    water = shapely.union_all([sea_area, *lakes])
+
+    # Land use: residential around the homes; parks in gaps inside the town; forest and
+    # farmland outside it.
+    homes = shapely.union_all([Polygon(c).buffer(45.0) for c, _ in town.homes])
+    residential = homes.buffer(30.0).buffer(-40.0).difference(water).intersection(box)
+    for ring in sorted(_ring(residential), key=lambda r: -Polygon(r).area):
+        if Polygon(ring).area >= 40_000.0:
+            out.append(("area", ring, {"landuse": "residential", "note": note}))
+    # Parks: in blocks without homes, within 1.6 km of the centre.
+    tight = shapely.union_all([LineString(ln.coords).buffer(7.0) for ln in town.lines]
+                              + [Polygon(c).buffer(8.0) for c, _ in town.homes])
+    inner = box.difference(tight).difference(water.buffer(30.0)) \
+        .intersection(Point(0.0, 0.0).buffer(1600.0))
+    fine = np.array([(x, y) for x in np.arange(-1600.0, 1601.0, 40.0)
+                     for y in np.arange(-1600.0, 1601.0, 40.0)])
+    ok = shapely.contains_xy(inner, fine[:, 0], fine[:, 1])
+    fine = fine[ok]
+    room = shapely.distance(shapely.points(fine), inner.boundary)
+    taken: list[Point] = []
+    for i in np.argsort(-room, kind="stable"):
+        if len(taken) == len(PARK_NAMES) or room[i] < 25.0:
+            break
+        centre = Point(fine[i])
+        if any(p.distance(centre) < 500.0 for p in taken):
+            continue
+        shape = Polygon(blob(rng, (centre.x, centre.y), min(120.0, 1.3 * float(room[i])), 9))
+        rings = sorted(_ring(shape.buffer(0).intersection(inner)),
+                       key=lambda r: -Polygon(r).area)
+        if rings and Polygon(rings[0]).area > 4000.0:
+            out.append(("area", rings[0], {"leisure": "park", "name": PARK_NAMES[len(taken)],
+                                           "note": note}))
+            taken.append(centre)
+    outside = box.difference(homes.buffer(120.0)).difference(water.buffer(20.0)) \
+        .difference(built.buffer(5.0))
+    centre_dist = np.hypot(grid[:, 0], grid[:, 1])
+    for kind, lo, hi, n in (("forest", 900.0, 4000.0, 14), ("farmland", 1500.0, 4000.0, 6)):
+        cand = np.flatnonzero((centre_dist > lo) & (centre_dist < hi)
+                              & shapely.contains_xy(outside, grid[:, 0], grid[:, 1]))
+        if not len(cand):
+            continue
+        for i in rng.choice(cand, size=min(n, len(cand)), replace=False):
+            radius = float(rng.uniform(180.0, 380.0))
+            shape = Polygon(blob(rng, (float(grid[i, 0]), float(grid[i, 1])), radius, 12))
+            piece = shape.buffer(0).intersection(outside)
+            for ring in _ring(piece)[:2]:
+                if Polygon(ring).area >= 15_000.0:
+                    out.append(("area", ring, {"landuse": kind, "note": note}))
+            outside = outside.difference(shape.buffer(10.0))
+
+    # Place names (in the town's bounds, never in the water).
+    for place, name, (x, y) in PLACES:
+        xy = np.array([x, y]) + rng.normal(0.0, 15.0, 2)
+        if not box.contains(Point(xy)) or water.contains(Point(xy)):
+            continue
+        out.append(("node", xy, {"place": place, "name": name, "note": note}))
+    return out
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -2277,6 +2473,7 @@ def generate(out_dir: Path) -> dict:
     comment = ("SYNTHETIC DEMO DATA generated by data/demo/generate_demo.py. Not real "
                "Strömstad data and not OpenStreetMap data: streets, names, paths, lighting "
                "and schools are invented. Licence: EUPL-1.2 / CC0, see data/README.md.")
+    town.basemap = basemap_features(town, lamps, np.random.default_rng(SEED_BASEMAP))
     km = write_osm(out_dir / "stromstad_demo.osm", town, lamps, comment)
     walk_km = sum(v for k, v in km.items() if k in WALK_HIGHWAYS)
     assert walk_km >= 150.0, f"only {walk_km:.1f} km of walking/cycling ways"
