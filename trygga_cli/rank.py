@@ -251,6 +251,15 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
             typer.echo(t("Fel i indata:", "Invalid input:") + "\n" + no_paths_message(layers),
                        err=True)
             return 2
+        # The GeoTIFF needs only the paths and the luminaires: it is written by a forked
+        # process while this one computes the routes and the ranking (both cores busy).
+        background: dict[str, Any] = {}
+        if raster:
+            from gis.outputs import start_illuminance_geotiff
+
+            tif_job = start_illuminance_geotiff(out, layers.paths, luminaires, prof)
+            if tif_job is not None:
+                background["tif"] = tif_job
         progress("school_routes")
         with step("school_routes"):
             routes = cached_route_counts(layers, prof.lighting.segment_length_m,
@@ -268,7 +277,7 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
             files = write_ranking_outputs(
                 result, luminaires, out, prof, paths=layers.paths,
                 what=("gpkg", "csv", "xlsx", "tif", "json") if raster
-                else ("gpkg", "csv", "xlsx", "json"), stages=stages)
+                else ("gpkg", "csv", "xlsx", "json"), stages=stages, background=background)
         summary = result.summary(prof)
     typer.echo(format_rank_summary(summary, out))
     if "xlsx" not in files:
