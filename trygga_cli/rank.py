@@ -90,26 +90,32 @@ def cached_layers(prof: Profile) -> Layers:
     """:func:`layers.loader.load_layers`, cached on disk per input (see
     :func:`layers_cache_key`), in :func:`cache_folder`.
 
-    The warnings the funnels gave (repairs, fallbacks) are stored with the layers and
-    given again on a cache hit, so the user sees the same messages every run.
+    The cache is a folder ``layers-<key>/`` of GeoParquet files, one per normalised layer
+    (:mod:`layers.cache`); nothing else is cached here. The warnings the funnels gave
+    (repairs, fallbacks) are stored with the layers and given again on a cache hit, so the
+    user sees the same messages every run.
     """
-    import pickle
+    import contextlib
+    import shutil
     import warnings
 
     from layers import LayerWarning
+    from layers.cache import read_layers, write_layers
     from layers.loader import load_layers
 
     key = layers_cache_key(prof)
-    path = cache_folder() / f"layers-{key}.pickle" if key else None
-    if path is not None and path.exists():
+    folder = cache_folder() / f"layers-{key}" if key else None
+    if folder is not None and folder.exists():
         try:
-            with path.open("rb") as fh:
-                cached, caught = pickle.load(fh)
+            got = read_layers(folder, prof)
+        except Exception:  # a broken or foreign cache folder is only a miss
+            got = None
+        if got is not None:
+            cached, caught = got
             for category, message in caught:
                 warnings.warn(message, category, stacklevel=2)
-            return cached  # type: ignore[no-any-return]
-        except Exception:  # a broken or foreign cache file is only a miss
-            path.unlink(missing_ok=True)
+            return cached
+        shutil.rmtree(folder, ignore_errors=True)
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         loaded = load_layers(prof)
@@ -117,8 +123,10 @@ def cached_layers(prof: Profile) -> Layers:
         warnings.warn_explicit(r.message, r.category, r.filename, r.lineno)
     caught = [(r.category, str(r.message)) for r in records
               if issubclass(r.category, LayerWarning)]
-    if path is not None:
-        _store(path, pickle.dumps((loaded, caught), protocol=pickle.HIGHEST_PROTOCOL))
+    if folder is not None:
+        # a read-only home or a column parquet cannot hold: just no cache
+        with contextlib.suppress(Exception):
+            write_layers(folder, loaded, caught)
     return loaded
 
 
