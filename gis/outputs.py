@@ -56,23 +56,36 @@ def _csv_field(text: str) -> str:
     return text
 
 
+def _reprs(values: list[Any], decimal: str = ".") -> list[str]:
+    """``[repr(v).replace(".", decimal) for v in values]`` for floats or ints, in one C
+    call (``repr`` of the list), split at the list's ``", "`` (no float or int repr holds
+    one, nor a space after a decimal comma)."""
+    if not values:
+        return []
+    text = repr(values)[1:-1]
+    return (text.replace(".", decimal) if decimal != "." else text).split(", ")
+
+
 def _csv_texts(col: pd.Series) -> list[str]:
     """One column as Swedish CSV fields: decimal comma, quoted where needed, NaN empty.
 
     Each distinct value is formatted once (columns repeat values a lot: statuses, classes,
-    counts, zero components).
+    counts, zero components); floats and plain integers in bulk (:func:`_reprs`: the very
+    text of ``repr``).
     """
     if pd.api.types.is_float_dtype(col):
         values = col.to_numpy(dtype="float64", na_value=np.nan)
         # factorize the bit patterns, so that 0.0 and -0.0 stay apart ("0,0" / "-0,0")
         raw_codes, uniques = pd.factorize(values.view(np.int64))
         codes = np.where(np.isnan(values), -1, raw_codes)
-        texts = [repr(v).replace(".", ",")
-                 for v in np.asarray(uniques).view(np.float64).tolist()]
-    else:
-        col_codes, col_uniques = pd.factorize(col, use_na_sentinel=True)
-        codes = np.asarray(col_codes)
-        texts = [_csv_field(str(v)) for v in np.asarray(col_uniques, dtype=object).tolist()]
+        texts = _reprs(np.asarray(uniques).view(np.float64).tolist(), decimal=",")
+        table = np.array(texts + [""], dtype=object)
+        return table[codes].tolist()  # code -1 (missing) picks the trailing ""
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu":
+        return _reprs(col.to_numpy().tolist())
+    col_codes, col_uniques = pd.factorize(col, use_na_sentinel=True)
+    codes = np.asarray(col_codes)
+    texts = [_csv_field(str(v)) for v in np.asarray(col_uniques, dtype=object).tolist()]
     table = np.array(texts + [""], dtype=object)
     return table[codes].tolist()  # code -1 (missing) picks the trailing ""
 
@@ -94,7 +107,7 @@ def write_csv_sv(df: pd.DataFrame, path: str | Path) -> Path:
         for start in range(0, len(df), CSV_CHUNK_ROWS):  # bounded memory: rows in chunks
             part = df.iloc[start:start + CSV_CHUNK_ROWS]
             columns = [_csv_texts(part.iloc[:, j]) for j in range(part.shape[1])]
-            fh.write("".join(";".join(row) + "\r\n" for row in zip(*columns, strict=True)))
+            fh.write("\r\n".join(map(";".join, zip(*columns, strict=True))) + "\r\n")
     return path
 
 
