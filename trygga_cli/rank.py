@@ -146,9 +146,11 @@ def cached_route_counts(layers: Layers, segment_length_m: float,
 
     The counts depend only on the path network, the school grounds and where routes start
     (the homes, :meth:`layers.loader.Layers.route_origins`, else a grid), so they are kept
-    in ``$XDG_CACHE_HOME/trygga`` (default ``~/.cache/trygga``) under a key made of
-    :func:`gis.school_routes.network_key` and hashes of the schools and the homes. Any
-    change to one of them gives a new key.
+    in ``$XDG_CACHE_HOME/trygga`` (default ``~/.cache/trygga``) under a key made of the
+    paths (index, every column, exact geometry), the segment length, the source of
+    :mod:`gis.segments` and :mod:`gis.school_routes`, and hashes of the schools, the homes
+    and the roads. Any change to one of them gives a new key. The key needs no segments,
+    so a cache hit does not cut the paths into segments (the ranking does that once).
     """
     import hashlib
     import json
@@ -156,13 +158,23 @@ def cached_route_counts(layers: Layers, segment_length_m: float,
     import pandas as pd
     import shapely
 
-    from gis.school_routes import layer_route_counts, network_key
+    import gis.school_routes
+    import gis.segments
+    from gis.school_routes import layer_route_counts
     from gis.segments import segment_paths
 
     paths = layers.paths
     schools = layers.schools
-    segs = segment_paths(paths, segment_length_m)
-    h = hashlib.blake2b(network_key(segs).encode(), digest_size=16)
+    h = hashlib.blake2b(f"{segment_length_m!r}|{paths.crs}|{len(paths)}".encode(),
+                        digest_size=16)
+    for module in (gis.segments, gis.school_routes):
+        h.update(Path(str(module.__file__)).read_bytes())
+    h.update("\x1f".join(map(str, paths.index.tolist())).encode())
+    attrs = pd.DataFrame(paths.drop(columns=paths.geometry.name))
+    h.update("\x1f".join(map(str, attrs.columns)).encode())
+    h.update(pd.util.hash_pandas_object(attrs.astype("string"), index=False)
+             .to_numpy().tobytes())
+    h.update(b"".join(shapely.to_wkb(paths.geometry.values).tolist()))
     h.update(b"".join(shapely.to_wkb(schools.geometry.values).tolist()))
     origins = layers.route_origins()
     h.update(b"homes:" + (shapely.get_coordinates(origins.geometry.values).tobytes()
@@ -182,6 +194,7 @@ def cached_route_counts(layers: Layers, segment_length_m: float,
             return cached
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)
+    segs = segment_paths(paths, segment_length_m)
     if map_tiles is None:
         counts = layer_route_counts(layers, segs)
     else:
