@@ -604,8 +604,8 @@ def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame
     count = np.zeros(m, dtype=np.int64)
     nearest = np.full(m, np.inf)
     n_src = len(LIGHT_SOURCES)
-    e_sample = np.zeros(m * n)
-    by_source = np.zeros(m * n_src)
+    e_flat = np.zeros(m * n)
+    src_flat = np.zeros(m * n_src)
     from_defaults = np.zeros(m)
     if m and len(lum.x):
         lum_xy = np.column_stack([lum.x, lum.y])
@@ -644,16 +644,16 @@ def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame
             d2 = (sx[qi + s0 * n] - lum.x[li]) ** 2 + (sy[qi + s0 * n] - lum.y[li]) ** 2
             e = lux_at(d2, terms, li)
             del d2
-            e_sample[s0 * n:s1 * n] = np.bincount(qi, weights=e, minlength=(s1 - s0) * n)
+            e_flat[s0 * n:s1 * n] = np.bincount(qi, weights=e, minlength=(s1 - s0) * n)
             seg_i = qi // n
-            by_source[s0 * n_src:s1 * n_src] = np.bincount(
+            src_flat[s0 * n_src:s1 * n_src] = np.bincount(
                 seg_i * n_src + lum.code[li], weights=e, minlength=(s1 - s0) * n_src)
             from_defaults[s0:s1] = np.bincount(seg_i, weights=e * lum.defaulted[li],
                                                minlength=s1 - s0)
     nearest = np.where(nearest <= NEAREST_MAX_M, nearest, np.nan)
 
-    e_sample = e_sample.reshape(m, n)
-    by_source = by_source.reshape(m, n_src)
+    e_sample = e_flat.reshape(m, n)
+    by_source = src_flat.reshape(m, n_src)
     total = by_source.sum(axis=1)
     old = by_source[:, _OLD_MASK].sum(axis=1)
     share_old = np.divide(old, total, out=np.zeros(m), where=total > 0)
