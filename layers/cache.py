@@ -29,7 +29,7 @@ from layers.profile import Profile
 #: Written last: its presence marks a complete cache folder.
 META = "meta.json"
 #: Bumped when the folder layout changes (an old folder is then a miss).
-FORMAT = 1
+FORMAT = 2
 
 
 def _frame_fields() -> list[str]:
@@ -50,6 +50,7 @@ def write_layers(folder: Path, layers: Layers,
     tmp.mkdir(parents=True)
     try:
         frames: dict[str, str | None] = {}
+        crs: dict[str, str | None] = {}
         for name in _frame_fields():
             gdf = getattr(layers, name)
             if gdf is None:
@@ -57,9 +58,13 @@ def write_layers(folder: Path, layers: Layers,
                 continue
             gdf.to_parquet(tmp / f"{name}.parquet", compression="zstd")
             frames[name] = f"{name}.parquet"
+            crs[name] = gdf.crs.srs if gdf.crs is not None else None
         meta = {
             "format": FORMAT,
             "frames": frames,
+            # the CRS as the funnels set it ("EPSG:3007"), not GeoParquet's PROJJSON: the
+            # same CRS, and the same text where a key or a file takes it as text
+            "crs": crs,
             "boundary_wkb": shapely.to_wkb(layers.boundary, hex=True),
             "reports": {k: dataclasses.asdict(r) for k, r in layers.reports.items()},
             "warnings": [[f"{c.__module__}:{c.__qualname__}", m] for c, m in warned],
@@ -99,7 +104,12 @@ def read_layers(folder: Path, profile: Profile,
     frames: dict[str, gpd.GeoDataFrame | None] = {}
     for name in _frame_fields():
         file = meta["frames"].get(name)
-        frames[name] = None if file is None else gpd.read_parquet(folder / file)
+        if file is None:
+            frames[name] = None
+            continue
+        gdf = gpd.read_parquet(folder / file)
+        srs = meta["crs"].get(name)
+        frames[name] = gdf.set_crs(srs, allow_override=True) if srs else gdf
     reports = {k: LayerReport(**r) for k, r in meta["reports"].items()}
     boundary = shapely.from_wkb(bytes.fromhex(meta["boundary_wkb"]))
     warned = [(_category(c), m) for c, m in meta["warnings"]]

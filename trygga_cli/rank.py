@@ -165,7 +165,8 @@ def cached_route_counts(layers: Layers, segment_length_m: float,
 
     paths = layers.paths
     schools = layers.schools
-    h = hashlib.blake2b(f"{segment_length_m!r}|{paths.crs}|{len(paths)}".encode(),
+    crs_wkt = paths.crs.to_wkt() if paths.crs is not None else ""
+    h = hashlib.blake2b(f"{segment_length_m!r}|{crs_wkt}|{len(paths)}".encode(),
                         digest_size=16)
     for module in (gis.segments, gis.school_routes):
         h.update(Path(str(module.__file__)).read_bytes())
