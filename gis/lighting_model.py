@@ -144,6 +144,8 @@ NEAREST_MAX_M = 200.0
 #: (segment, luminaire) pairs per chunk of :func:`segment_illuminance`'s sample sums
 #: (bounds its temporary memory; the numbers do not depend on it).
 SAMPLE_CHUNK_PAIRS = 200_000
+#: Segment lines per chunk of the (line, luminaire) pair search (bounds its candidates).
+PAIR_CHUNK_LINES = 100_000
 
 #: Categories of :func:`lighting_status`, worst first.
 STATUS_CATEGORIES = ("unlit", "underlit", "lit_old_technology", "ok", "unknown")
@@ -523,13 +525,24 @@ def _line_luminaire_pairs(lines: npt.NDArray[np.object_], lum: _Lums, radius: fl
     query and GEOS distances. Both give the same pairs and distances (to ~1e-12 m).
     """
     if arrays is not None and tree is not None:
-        si, lj, _ = pairs_within(tree, arrays.mid, radius + float(arrays.ext.max()))
-        dist = point_line_distance(arrays.verts, si, lum.x[lj], lum.y[lj])
-        keep = dist <= radius
-        si, lj, dist = si[keep], lj[keep], dist[keep]
-        # by line, then luminaire: one int64 key (much faster than lexsort)
-        order = np.argsort(si.astype(np.int64) * max(len(lum.x), 1) + lj, kind="stable")
-        return si[order], lj[order], dist[order]
+        # In chunks of lines: the candidate pairs of the widened search are several times
+        # the pairs kept, so only one chunk's candidates exist at a time. Chunks follow the
+        # line order and each is sorted by (line, luminaire): the same arrays as at once.
+        widened = radius + float(arrays.ext.max())
+        parts: list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], FloatArray]] = []
+        for a in range(0, max(len(lines), 1), PAIR_CHUNK_LINES):
+            si, lj, _ = pairs_within(tree, arrays.mid[a:a + PAIR_CHUNK_LINES], widened)
+            si += a
+            dist = point_line_distance(arrays.verts, si, lum.x[lj], lum.y[lj])
+            keep = dist <= radius
+            si, lj, dist = si[keep], lj[keep], dist[keep]
+            # by line, then luminaire: one int64 key (much faster than lexsort)
+            order = np.argsort(si.astype(np.int64) * max(len(lum.x), 1) + lj, kind="stable")
+            parts.append((si[order], lj[order], dist[order]))
+        if len(parts) == 1:
+            return parts[0]
+        return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                np.concatenate([p[2] for p in parts]))
     lum_pts = _points(lum.x, lum.y)
     si, lj = shapely.STRtree(lum_pts).query(lines, predicate="dwithin", distance=radius)
     return si, lj, shapely.distance(lines[si], lum_pts[lj])

@@ -347,9 +347,9 @@ def test_segment_illuminance_fast_path_matches_geos(monkeypatch):
 
 @pytest.mark.parametrize("fast", [True, False], ids=["arrays", "geos"])
 def test_segment_illuminance_in_chunks_gives_the_same_numbers(monkeypatch, fast):
-    """The sample sums in chunks of whole segments (bounded memory) are exactly the sums of
-    all pairs at once, on the fast path (pairs by segment) and on GEOS's (pairs sorted
-    first)."""
+    """The pair search in chunks of lines and the sample sums in chunks of whole segments
+    (bounded memory) give exactly the numbers of all pairs at once, on the fast path
+    (pairs by segment) and on GEOS's (pairs sorted first)."""
     import gis.lighting_model as lm
 
     rng = np.random.default_rng(11)
@@ -365,6 +365,7 @@ def test_segment_illuminance_in_chunks_gives_the_same_numbers(monkeypatch, fast)
         monkeypatch.setattr(lm.SegmentArrays, "of", staticmethod(lambda lines: None))
     whole = _segment_illuminance(s, lu)
     monkeypatch.setattr(lm, "SAMPLE_CHUNK_PAIRS", 7)
+    monkeypatch.setattr(lm, "PAIR_CHUNK_LINES", 13)
     chunked = _segment_illuminance(s, lu)
     assert (whole["avg_lux"] > 0).sum() > 40 and (whole["share_default_light"] > 0).any()
     pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
