@@ -48,6 +48,11 @@ BAND_DESCRIPTION = "maintained horizontal illuminance (lx)"
 #: Upper bound of (luminaire, cell) pairs evaluated at once; bounds temporary memory
 #: (about 60 bytes per pair).
 CHUNK_PAIRS = 1_000_000
+#: The process that imported this module. GDAL's worker threads (``NUM_THREADS``) do not
+#: survive a ``fork``: a forked child whose parent had started them waits for them for
+#: ever. So only this process compresses on GDAL's threads; a forked writer compresses on
+#: its own thread (ZSTD level 1 is cheap).
+_IMPORT_PID = os.getpid()
 #: GeoTIFF compression and its options (float predictor 3 is set with it).
 COMPRESS = "zstd"
 COMPRESS_OPTIONS: dict[str, Any] = {"zstd_level": 1}
@@ -308,7 +313,8 @@ def write_illuminance_geotiff(path: str | Path,
     with rasterio.open(out, "w", driver="GTiff", width=width, height=height, count=1,
                        dtype="float32", crs=rio_crs, transform=plan.transform, nodata=NODATA,
                        compress=COMPRESS, predictor=3, tiled=True, blockxsize=256,
-                       blockysize=256, sparse_ok=True, num_threads="ALL_CPUS",
+                       blockysize=256, sparse_ok=True,
+                       num_threads="ALL_CPUS" if os.getpid() == _IMPORT_PID else 1,
                        **COMPRESS_OPTIONS) as ds:
         for (r0, r1), windows in _strips_in_order(plan):
             for c0, lux in windows:

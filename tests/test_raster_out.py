@@ -172,3 +172,25 @@ def test_sparse_file_skips_empty_blocks_and_equals_the_grid(tmp_path, luminaires
     np.testing.assert_array_equal(small.lux, whole.lux)
     with rasterio.open(write_illuminance_geotiff(tmp_path / "small.tif", far, lums)) as ds:
         np.testing.assert_array_equal(ds.read(1), whole.lux)
+
+
+def test_a_forked_writer_after_gdal_threads_in_the_parent_finishes(tmp_path, paths, luminaires):
+    """GDAL's compression threads do not survive a fork: a GeoTIFF written by a forked
+    process (``trygga rank`` writes it beside the ranking) after this process used them
+    must not wait for them (it did, for ever)."""
+    import multiprocessing as mp
+
+    from gis.outputs import _start_forked
+
+    write_illuminance_geotiff(tmp_path / "here.tif", paths, luminaires)  # GDAL threads up
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    job = _start_forked(write_illuminance_geotiff, tmp_path / "forked.tif", paths, luminaires)
+    if job is None:
+        pytest.skip("one core or parallel writers off")
+    pool, future = job
+    try:
+        path, _seconds = future.result(timeout=120)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    np.testing.assert_array_equal(read(path)[0], read(tmp_path / "here.tif")[0])
