@@ -4,6 +4,7 @@ Usage (from the repo root)::
 
     .venv/bin/python bench/run_scale.py --sizes 1 5 25 [--data /tmp/trygga-scale]
     .venv/bin/python bench/run_scale.py --sizes 121          # once, ≈ minutes
+    .venv/bin/python bench/run_scale.py --sizes 121 --warm   # cold, then warm (issue 15)
 
 For each N the input is written by :mod:`bench.scale_data` (not timed, kept in
 ``--data/xN`` for the next run). Then one child process runs
@@ -13,6 +14,13 @@ extract is parsed, the routes computed and every output written (GeoPackage, Geo
 XLSX, JSON). The child prints its stages (wall seconds and the peak RSS so far, from
 ``ru_maxrss``); ``/usr/bin/time`` gives the whole run's wall time, CPU % and peak RSS. The
 load average (1 min) is read before and after each run: the machine is shared.
+
+With ``--warm`` each size runs a second time right after the first, on the same caches
+(``XDG_CACHE_HOME``: the normalised layers as GeoParquet and the school-route counts) and
+the same findings store; every output is computed and written again. ``/usr/bin/time``'s
+peak RSS is that of the largest single process; the forked writers (GeoTIFF, GeoPackage)
+are separate processes, so the script also samples the whole process tree's PSS (shared
+pages counted once) once a second and reports its peak.
 
 Writes ``bench/results/scale.json`` (``--out``) and prints a Markdown table.
 """
@@ -102,51 +110,124 @@ def _time_v(stderr: str) -> dict:
             "peak_rss_mb": int(grab("Maximum resident set size (kbytes)") or 0) / 1024}
 
 
-def run_size(n: int, data: Path, extra: list[str]) -> dict:
+def _descendants(root: int) -> list[int]:
+    """*root* and every process below it (from ``/proc/*/stat``)."""
+    parent: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        parent[int(text.split(" ", 1)[0])] = int(text.rsplit(")", 1)[1].split()[1])
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(p for p, pp in parent.items() if pp == pid)
+    return out
+
+
+def _tree_pss_mb(root: int) -> float:
+    """Proportional set size (MB) of *root* and its descendants: shared pages (the forked
+    writers share the parent's frames copy-on-write) count once in the sum."""
+    total = 0
+    for pid in _descendants(root):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+        except OSError:
+            continue
+    return total / 1024
+
+
+def _run_child(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str],
+                                                             float]:
+    """Run *cmd*; also sample the whole process tree's PSS once a second (its peak, MB;
+    reading /proc costs the sampler a few per cent of a core)."""
+    import threading
+
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    peak = [0.0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(1.0):
+            peak[0] = max(peak[0], _tree_pss_mb(proc.pid))
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    out, err = proc.communicate()
+    done.set()
+    thread.join()
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err), peak[0]
+
+
+def run_size(n: int, data: Path, extra: list[str], warm: bool = False) -> list[dict]:
+    """One cold run at ×n (empty caches, a fresh findings store); with *warm* a second run
+    right after it on the same caches and store. One result per run."""
     from bench.scale_data import write_scale_input
 
     t0 = time.perf_counter()
     profile = write_scale_input(n, data / f"x{n}")
     gen_s = time.perf_counter() - t0
+    results = []
     with tempfile.TemporaryDirectory(prefix="trygga-scale-") as tmp:
         env = dict(os.environ, XDG_CACHE_HOME=str(Path(tmp) / "cache"),
                    PYTHONPATH=str(ROOT))
+        env.pop("TRYGGA_CACHE_DIR", None)
         store = profile.parent / "walks.gpkg"  # a fresh store, seeded from the findings
         store.unlink(missing_ok=True)
-        load0 = os.getloadavg()[0]
-        proc = subprocess.run(
-            ["/usr/bin/time", "-v", sys.executable, str(Path(__file__).resolve()), "--child",
-             str(profile), str(Path(tmp) / "out"), *extra],
-            cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-        load1 = os.getloadavg()[0]
-        outputs = {p.name: p.stat().st_size for p in (Path(tmp) / "out").glob("*")} \
-            if (Path(tmp) / "out").exists() else {}
-    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("STAGES ")), None)
-    if proc.returncode != 0 or line is None:
-        raise SystemExit(f"×{n} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
-                         f"{proc.stderr[-3000:]}")
-    staged = json.loads(line[len("STAGES "):])
-    return {"n": n, "generate_s": gen_s, "load_before": load0, "load_after": load1,
-            **_time_v(proc.stderr), "stages": staged["stages"], "outputs_bytes": outputs}
+        for kind in ("cold", "warm") if warm else ("cold",):
+            out_dir = Path(tmp) / f"out-{kind}"
+            load0 = os.getloadavg()[0]
+            proc, tree_pss = _run_child(
+                ["/usr/bin/time", "-v", sys.executable, str(Path(__file__).resolve()),
+                 "--child", str(profile), str(out_dir), *extra], env)
+            load1 = os.getloadavg()[0]
+            outputs = {p.name: p.stat().st_size for p in out_dir.glob("*")} \
+                if out_dir.exists() else {}
+            line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("STAGES ")),
+                        None)
+            if proc.returncode != 0 or line is None:
+                raise SystemExit(f"×{n} {kind} failed ({proc.returncode}):\n"
+                                 f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+            staged = json.loads(line[len("STAGES "):])
+            results.append({"n": n, "run": kind, "generate_s": gen_s, "load_before": load0,
+                            "load_after": load1, **_time_v(proc.stderr),
+                            "tree_pss_peak_mb": tree_pss, "stages": staged["stages"],
+                            "outputs_bytes": outputs})
+    return results
 
 
 def table(results: list[dict]) -> str:
+    """Markdown: wall seconds and the peak RSS so far per stage and run; a writer that ran
+    in a forked process beside the others shows the wait for it, and its own time in
+    brackets."""
     names: list[str] = []
     for r in results:
         for s in r["stages"]:
             if s["stage"] not in names:
                 names.append(s["stage"])
-    head = "| stage | " + " | ".join(f"×{r['n']} s | ×{r['n']} peak MB"
-                                        for r in results) + " |"
+    label = [f"×{r['n']}" + (f" {r['run']}" if r.get("run") else "") for r in results]
+    head = "| stage | " + " | ".join(f"{c} s | {c} peak MB" for c in label) + " |"
     lines = [head, "|" + "---|" * (1 + 2 * len(results))]
     for name in names:
         cells = []
         for r in results:
             s = next((x for x in r["stages"] if x["stage"] == name), None)
-            cells += [f"{s['seconds']:.2f}", f"{s['peak_rss_mb']:.0f}"] if s else ["", ""]
+            if s is None:
+                cells += ["", ""]
+                continue
+            own = f" ({s['own_seconds']:.1f} own)" if "own_seconds" in s else ""
+            cells += [f"{s['seconds']:.2f}{own}", f"{s['peak_rss_mb']:.0f}"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines.append("| **total (`/usr/bin/time -v`)** | " + " | ".join(
+    lines.append("| **total (`/usr/bin/time -v`: wall, max RSS of one process)** | " + " | ".join(
         f"**{r['wall_s']:.1f}** | **{r['peak_rss_mb']:.0f}**" for r in results) + " |")
+    lines.append("| peak PSS of the whole process tree (MB, sampled 1/s) | " + " | ".join(
+        f" | {r.get('tree_pss_peak_mb', 0):.0f}" for r in results) + " |")
     lines.append("| CPU time, user + system (s) | " + " | ".join(
         f"{r['user_s'] + r['system_s']:.1f} | " for r in results) + " |")
     lines.append("| CPU % / load before→after | " + " | ".join(
@@ -161,6 +242,8 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "trygga-scale")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scale.json")
     ap.add_argument("--no-raster", action="store_true")
+    ap.add_argument("--warm", action="store_true",
+                    help="run each size twice on the same caches: cold, then warm")
     ap.add_argument("--child", nargs=2, type=Path, metavar=("PROFILE", "OUT"))
     ap.add_argument("--dask-routes", type=int, metavar="N",
                     help="time the school routes at ×N on 1 and 2 dask workers instead")
@@ -175,10 +258,12 @@ def main() -> None:
         return
     results = []
     for n in args.sizes:
-        r = run_size(n, args.data, extra)
-        print(f"×{n}: {r['wall_s']:.1f} s, {r['peak_rss_mb']:.0f} MB, CPU {r['cpu_percent']}, "
-              f"load {r['load_before']:.1f}→{r['load_after']:.1f}", flush=True)
-        results.append(r)
+        for r in run_size(n, args.data, extra, warm=args.warm):
+            print(f"×{n} {r['run']}: {r['wall_s']:.1f} s, CPU "
+                  f"{r['user_s'] + r['system_s']:.1f} s ({r['cpu_percent']}), "
+                  f"{r['peak_rss_mb']:.0f} MB (tree PSS {r['tree_pss_peak_mb']:.0f} MB), "
+                  f"load {r['load_before']:.1f}→{r['load_after']:.1f}", flush=True)
+            results.append(r)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(args.out.read_text()) if args.out.exists() else []
     args.out.write_text(json.dumps([*old, {"date": time.strftime("%Y-%m-%d %H:%M UTC",

@@ -175,8 +175,25 @@ def point_line_distance(verts: FloatArray, seg: IntArray, px: FloatArray,
     ``seg``, ``px`` and ``py`` may have any (common) shape.
     """
     shape = np.shape(seg)
-    v = verts[np.ravel(seg)]  # (p, nv, 2): one gather
-    x, y = np.ravel(px), np.ravel(py)
+    seg, x, y = np.ravel(seg), np.ravel(px), np.ravel(py)
+    if len(seg) <= DISTANCE_CHUNK:
+        return _point_line_distance(verts, seg, x, y).reshape(shape)
+    # in chunks of pairs: the gathered vertices of all pairs at once would be
+    # pairs × vertices × 16 bytes; every pair's number is the same either way
+    out = np.empty(len(seg))
+    for a in range(0, len(seg), DISTANCE_CHUNK):
+        b = a + DISTANCE_CHUNK
+        out[a:b] = _point_line_distance(verts, seg[a:b], x[a:b], y[a:b])
+    return out.reshape(shape)
+
+
+#: Pairs per chunk of :func:`point_line_distance` (bounds its temporary memory).
+DISTANCE_CHUNK = 262_144
+
+
+def _point_line_distance(verts: FloatArray, seg: IntArray, x: FloatArray,
+                         y: FloatArray) -> FloatArray:
+    v = verts[seg]  # (p, nv, 2): one gather
     best = np.full(len(v), np.inf)
     tiny = np.finfo(float).tiny
     for k in range(verts.shape[1] - 1):  # loop over vertex positions, not geometries
@@ -193,7 +210,7 @@ def point_line_distance(verts: FloatArray, seg: IntArray, px: FloatArray,
         wy *= wy
         wx += wy
         np.minimum(best, wx, out=best)
-    return np.sqrt(best).reshape(shape)
+    return np.sqrt(best)
 
 
 def linestrings_sorted(xy: FloatArray, index: npt.ArrayLike) -> npt.NDArray[np.object_]:

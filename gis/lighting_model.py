@@ -141,6 +141,11 @@ OLD_TECH_SHARE = 0.5
 COUNT_RADIUS_M = 30.0
 #: Nearest-luminaire search is capped at this distance (m); farther gives NaN.
 NEAREST_MAX_M = 200.0
+#: (segment, luminaire) pairs per chunk of :func:`segment_illuminance`'s sample sums
+#: (bounds its temporary memory; the numbers do not depend on it).
+SAMPLE_CHUNK_PAIRS = 200_000
+#: Segment lines per chunk of the (line, luminaire) pair search (bounds its candidates).
+PAIR_CHUNK_LINES = 100_000
 
 #: Categories of :func:`lighting_status`, worst first.
 STATUS_CATEGORIES = ("unlit", "underlit", "lit_old_technology", "ok", "unknown")
@@ -520,13 +525,24 @@ def _line_luminaire_pairs(lines: npt.NDArray[np.object_], lum: _Lums, radius: fl
     query and GEOS distances. Both give the same pairs and distances (to ~1e-12 m).
     """
     if arrays is not None and tree is not None:
-        si, lj, _ = pairs_within(tree, arrays.mid, radius + float(arrays.ext.max()))
-        dist = point_line_distance(arrays.verts, si, lum.x[lj], lum.y[lj])
-        keep = dist <= radius
-        si, lj, dist = si[keep], lj[keep], dist[keep]
-        # by line, then luminaire: one int64 key (much faster than lexsort)
-        order = np.argsort(si.astype(np.int64) * max(len(lum.x), 1) + lj, kind="stable")
-        return si[order], lj[order], dist[order]
+        # In chunks of lines: the candidate pairs of the widened search are several times
+        # the pairs kept, so only one chunk's candidates exist at a time. Chunks follow the
+        # line order and each is sorted by (line, luminaire): the same arrays as at once.
+        widened = radius + float(arrays.ext.max())
+        parts: list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], FloatArray]] = []
+        for a in range(0, max(len(lines), 1), PAIR_CHUNK_LINES):
+            si, lj, _ = pairs_within(tree, arrays.mid[a:a + PAIR_CHUNK_LINES], widened)
+            si += a
+            dist = point_line_distance(arrays.verts, si, lum.x[lj], lum.y[lj])
+            keep = dist <= radius
+            si, lj, dist = si[keep], lj[keep], dist[keep]
+            # by line, then luminaire: one int64 key (much faster than lexsort)
+            order = np.argsort(si.astype(np.int64) * max(len(lum.x), 1) + lj, kind="stable")
+            parts.append((si[order], lj[order], dist[order]))
+        if len(parts) == 1:
+            return parts[0]
+        return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                np.concatenate([p[2] for p in parts]))
     lum_pts = _points(lum.x, lum.y)
     si, lj = shapely.STRtree(lum_pts).query(lines, predicate="dwithin", distance=radius)
     return si, lj, shapely.distance(lines[si], lum_pts[lj])
@@ -600,8 +616,10 @@ def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame
     radius = max(reach, COUNT_RADIUS_M)
     count = np.zeros(m, dtype=np.int64)
     nearest = np.full(m, np.inf)
-    qi = li = np.empty(0, dtype=np.intp)
-    e = np.empty(0)
+    n_src = len(LIGHT_SOURCES)
+    e_flat = np.zeros(m * n)
+    src_flat = np.zeros(m * n_src)
+    from_defaults = np.zeros(m)
     if m and len(lum.x):
         lum_xy = np.column_stack([lum.x, lum.y])
         tree = cKDTree(lum_xy) if arrays is not None else None
@@ -618,20 +636,40 @@ def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame
             found = ~np.isnan(md)
             nearest[missing[found]] = md[found]
         near = dist <= reach
-        qi = (si[near][:, None] * n + np.arange(n)).ravel()
-        li = np.repeat(lj[near], n)
-        d2 = (sx[qi] - lum.x[li]) ** 2 + (sy[qi] - lum.y[li]) ** 2
-        e = lux_at(d2, lux_terms(lum.intensity, lum.height, cutoff_m, model), li)
+        sn, ln = si[near], lj[near]
+        del si, lj, dist, near
+        if len(sn) > 1 and not bool(np.all(sn[:-1] <= sn[1:])):
+            # by segment, stable: each segment's pairs keep their order
+            order = np.argsort(sn, kind="stable")
+            sn, ln = sn[order], ln[order]
+        terms = lux_terms(lum.intensity, lum.height, cutoff_m, model)
+        # The (sample, luminaire) pairs in chunks of whole segments, so the temporary
+        # arrays stay bounded (≈ n × SAMPLE_CHUNK_PAIRS × 8 bytes each): every sum below
+        # gets its terms in the same order, from 0.0, as with all pairs at once.
+        # chunk starts: every SAMPLE_CHUNK_PAIRS-th pair, moved back to its segment's first
+        cuts = np.unique(np.searchsorted(sn, sn[::max(1, SAMPLE_CHUNK_PAIRS)]))
+        for a, b in zip(cuts.tolist(), [*cuts[1:].tolist(), len(sn)], strict=True):
+            if a == b:
+                continue
+            s0, s1 = int(sn[a]), int(sn[b - 1]) + 1
+            qi = ((sn[a:b] - s0)[:, None] * n + np.arange(n)).ravel()
+            li = np.repeat(ln[a:b], n)
+            d2 = (sx[qi + s0 * n] - lum.x[li]) ** 2 + (sy[qi + s0 * n] - lum.y[li]) ** 2
+            e = lux_at(d2, terms, li)
+            del d2
+            e_flat[s0 * n:s1 * n] = np.bincount(qi, weights=e, minlength=(s1 - s0) * n)
+            seg_i = qi // n
+            src_flat[s0 * n_src:s1 * n_src] = np.bincount(
+                seg_i * n_src + lum.code[li], weights=e, minlength=(s1 - s0) * n_src)
+            from_defaults[s0:s1] = np.bincount(seg_i, weights=e * lum.defaulted[li],
+                                               minlength=s1 - s0)
     nearest = np.where(nearest <= NEAREST_MAX_M, nearest, np.nan)
 
-    e_sample = np.bincount(qi, weights=e, minlength=m * n).reshape(m, n)
-    n_src = len(LIGHT_SOURCES)
-    by_source = np.bincount((qi // n) * n_src + lum.code[li], weights=e,
-                            minlength=m * n_src).reshape(m, n_src)
+    e_sample = e_flat.reshape(m, n)
+    by_source = src_flat.reshape(m, n_src)
     total = by_source.sum(axis=1)
     old = by_source[:, _OLD_MASK].sum(axis=1)
     share_old = np.divide(old, total, out=np.zeros(m), where=total > 0)
-    from_defaults = np.bincount(qi // n, weights=e * lum.defaulted[li], minlength=m)
     share_default = np.divide(from_defaults, total, out=np.zeros(m), where=total > 0)
     faults = _faults_near(lines, luminaires, COUNT_RADIUS_M)
     names = np.asarray(LIGHT_SOURCES, dtype=object)

@@ -56,23 +56,36 @@ def _csv_field(text: str) -> str:
     return text
 
 
+def _reprs(values: list[Any], decimal: str = ".") -> list[str]:
+    """``[repr(v).replace(".", decimal) for v in values]`` for floats or ints, in one C
+    call (``repr`` of the list), split at the list's ``", "`` (no float or int repr holds
+    one, nor a space after a decimal comma)."""
+    if not values:
+        return []
+    text = repr(values)[1:-1]
+    return (text.replace(".", decimal) if decimal != "." else text).split(", ")
+
+
 def _csv_texts(col: pd.Series) -> list[str]:
     """One column as Swedish CSV fields: decimal comma, quoted where needed, NaN empty.
 
     Each distinct value is formatted once (columns repeat values a lot: statuses, classes,
-    counts, zero components).
+    counts, zero components); floats and plain integers in bulk (:func:`_reprs`: the very
+    text of ``repr``).
     """
     if pd.api.types.is_float_dtype(col):
         values = col.to_numpy(dtype="float64", na_value=np.nan)
         # factorize the bit patterns, so that 0.0 and -0.0 stay apart ("0,0" / "-0,0")
         raw_codes, uniques = pd.factorize(values.view(np.int64))
         codes = np.where(np.isnan(values), -1, raw_codes)
-        texts = [repr(v).replace(".", ",")
-                 for v in np.asarray(uniques).view(np.float64).tolist()]
-    else:
-        col_codes, col_uniques = pd.factorize(col, use_na_sentinel=True)
-        codes = np.asarray(col_codes)
-        texts = [_csv_field(str(v)) for v in np.asarray(col_uniques, dtype=object).tolist()]
+        texts = _reprs(np.asarray(uniques).view(np.float64).tolist(), decimal=",")
+        table = np.array(texts + [""], dtype=object)
+        return table[codes].tolist()  # code -1 (missing) picks the trailing ""
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu":
+        return _reprs(col.to_numpy().tolist())
+    col_codes, col_uniques = pd.factorize(col, use_na_sentinel=True)
+    codes = np.asarray(col_codes)
+    texts = [_csv_field(str(v)) for v in np.asarray(col_uniques, dtype=object).tolist()]
     table = np.array(texts + [""], dtype=object)
     return table[codes].tolist()  # code -1 (missing) picks the trailing ""
 
@@ -94,7 +107,7 @@ def write_csv_sv(df: pd.DataFrame, path: str | Path) -> Path:
         for start in range(0, len(df), CSV_CHUNK_ROWS):  # bounded memory: rows in chunks
             part = df.iloc[start:start + CSV_CHUNK_ROWS]
             columns = [_csv_texts(part.iloc[:, j]) for j in range(part.shape[1])]
-            fh.write("".join(";".join(row) + "\r\n" for row in zip(*columns, strict=True)))
+            fh.write("\r\n".join(map(";".join, zip(*columns, strict=True))) + "\r\n")
     return path
 
 
@@ -279,41 +292,71 @@ def write_ranking_gpkg(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) ->
     return path
 
 
-#: The layers the forked GeoPackage writer writes (set just before it forks).
-_GPKG_JOB: tuple[Path, dict[str, gpd.GeoDataFrame]] | None = None
+#: The call a forked writer makes (set just before it forks, read in the child).
+_FORK_JOB: tuple[Any, tuple[Any, ...]] | None = None
 
 
-def _gpkg_child() -> Path:
-    assert _GPKG_JOB is not None
-    return write_ranking_gpkg(*_GPKG_JOB)
+def _fork_child() -> tuple[Path, float]:
+    import time
+
+    assert _FORK_JOB is not None
+    fn, args = _FORK_JOB
+    t0 = time.perf_counter()
+    return Path(fn(*args)), time.perf_counter() - t0
 
 
-def _start_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> Any:
-    """Write the GeoPackage in a forked process (the frames are inherited, not pickled);
-    None when there is one core only, no ``fork``, or ``TRYGGA_PARALLEL_WRITE=0``."""
+def _start_forked(fn: Any, *args: Any) -> Any:
+    """Run ``fn(*args)`` (a writer returning a path) in a forked process (the frames are
+    inherited, not pickled); None when there is one core only, no ``fork``, or
+    ``TRYGGA_PARALLEL_WRITE=0``. Finish with :func:`_finish_forked`."""
     import multiprocessing as mp
     import os
     from concurrent.futures import ProcessPoolExecutor
 
-    global _GPKG_JOB
+    global _FORK_JOB
     if (os.environ.get("TRYGGA_PARALLEL_WRITE", "1") == "0"
             or len(os.sched_getaffinity(0)) < 2 or "fork" not in mp.get_all_start_methods()):
         return None
-    _GPKG_JOB = (path, layers)
+    _FORK_JOB = (fn, args)
     pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
     try:
-        future = pool.submit(_gpkg_child)  # forks here, with _GPKG_JOB set
+        future = pool.submit(_fork_child)  # forks here, with _FORK_JOB set
     finally:
-        _GPKG_JOB = None
+        _FORK_JOB = None
     return pool, future
 
 
-def _finish_gpkg(job: Any) -> Path:
+def _finish_forked(job: Any) -> tuple[Path, float]:
+    """Wait for a :func:`_start_forked` writer: its path and its own wall seconds."""
     pool, future = job
     try:
-        return Path(future.result())
+        path, seconds = future.result()
+        return Path(path), float(seconds)
     finally:
         pool.shutdown()
+
+
+def _start_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> Any:
+    """Write the GeoPackage in a forked process (see :func:`_start_forked`)."""
+    return _start_forked(write_ranking_gpkg, path, layers)
+
+
+def start_illuminance_geotiff(out: str | Path, paths: gpd.GeoDataFrame,
+                              luminaires: gpd.GeoDataFrame, profile: Any) -> Any:
+    """Start writing ``out/illuminance.tif`` in a forked process, to run beside the
+    ranking (the raster needs only the paths and the luminaires); None when it cannot
+    fork (then :func:`write_ranking_outputs` writes it in turn). Pass the result to
+    :func:`write_ranking_outputs` as ``background={"tif": job}``: it waits for it at the
+    end. The file is the same either way."""
+    import functools
+
+    from gis.raster_out import write_illuminance_geotiff
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    writer = functools.partial(write_illuminance_geotiff,
+                               default_height_m=profile.lighting.default_mounting_height_m)
+    return _start_forked(writer, out / "illuminance.tif", paths, luminaires)
 
 
 def write_json(data: dict[str, Any], path: str | Path) -> Path:
@@ -352,7 +395,8 @@ def xlsx_too_large(tables: dict[str, pd.DataFrame]) -> str | None:
 def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | Path,
                           profile: Any, paths: gpd.GeoDataFrame | None = None,
                           what: tuple[str, ...] = ("gpkg", "csv", "xlsx", "tif", "json"),
-                          stages: Any = None) -> dict[str, Path]:
+                          stages: Any = None,
+                          background: dict[str, Any] | None = None) -> dict[str, Path]:
     """Write the ranking's files into *out*; returns name -> path of what was written.
 
     Parameters
@@ -373,6 +417,10 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
     stages : callable, optional
         ``stages(name)`` returns a context manager timing one file kind (the benchmark's
         :class:`trygga_cli.rank.Stages`); None: not timed.
+    background : dict, optional
+        File kind -> a writer already running in a forked process
+        (:func:`start_illuminance_geotiff` for ``"tif"``): waited for at the end (timed as
+        that kind) instead of written here.
     """
     import contextlib
 
@@ -396,7 +444,8 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
         if gpkg_job is None:
             with step("gpkg"):
                 files["gpkg"] = write_ranking_gpkg(out / "ranking.gpkg", gpkg_layers)
-    if "tif" in what and paths is not None:
+    background = dict(background or {})
+    if "tif" in what and paths is not None and "tif" not in background:
         with step("tif"):
             files["tif"] = write_illuminance_geotiff(
                 out / "illuminance.tif", paths, luminaires,
@@ -420,6 +469,11 @@ def write_ranking_outputs(result: Any, luminaires: gpd.GeoDataFrame, out: str | 
     if "json" in what:
         files["json"] = write_json(result.summary(profile), out / "summary.json")
     if gpkg_job is not None:
-        with step("gpkg"):  # the wait for the forked writer
-            files["gpkg"] = _finish_gpkg(gpkg_job)
+        background["gpkg"] = gpkg_job
+    for kind, job in background.items():
+        with step(kind):  # the wait for the forked writer
+            files[kind], own_s = _finish_forked(job)
+        records = getattr(stages, "records", None)
+        if isinstance(records, list) and records:  # the writer's own time, for the bench
+            records[-1]["own_seconds"] = own_s
     return files

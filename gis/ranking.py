@@ -284,6 +284,12 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     by_rank = np.argsort(scored["rank"].to_numpy(), kind="stable")
     ranked = scored.take(by_rank)
     ranked_arrays = arrays.take(by_rank) if arrays is not None else None
+    # The unsorted frames are not needed any more: let them go before the packages and the
+    # LED plan (at a region's size they are a few hundred MB). Rebound rather than deleted:
+    # the step closures above name them.
+    scored = segs = ranked
+    arrays = ranked_arrays
+    ctx = illum = pd.DataFrame()
     packages = _timed(t, "packages", lambda: work_packages(ranked, lighting, profile.costs),
                       progress)
     led = _timed(t, "led", lambda: led_replacements(

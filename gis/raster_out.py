@@ -35,7 +35,6 @@ from gis.lighting_model import (
     DEFAULT_MODEL,
     Model,
     _prepare_luminaires,
-    lux_at,
     lux_terms,
     reach_m,
 )
@@ -49,6 +48,14 @@ BAND_DESCRIPTION = "maintained horizontal illuminance (lx)"
 #: Upper bound of (luminaire, cell) pairs evaluated at once; bounds temporary memory
 #: (about 60 bytes per pair).
 CHUNK_PAIRS = 1_000_000
+#: The process that imported this module. GDAL's worker threads (``NUM_THREADS``) do not
+#: survive a ``fork``: a forked child whose parent had started them waits for them for
+#: ever. So only this process compresses on GDAL's threads; a forked writer compresses on
+#: its own thread (ZSTD level 1 is cheap).
+_IMPORT_PID = os.getpid()
+#: GeoTIFF compression and its options (float predictor 3 is set with it).
+COMPRESS = "zstd"
+COMPRESS_OPTIONS: dict[str, Any] = {"zstd_level": 1}
 
 
 @dataclass(frozen=True)
@@ -110,9 +117,13 @@ def illuminance_grid(paths_or_segments: gpd.GeoDataFrame | gpd.GeoSeries,
     return IlluminanceGrid(grid, plan.transform, plan.crs)
 
 
-#: Rows per strip of the streamed grid (a multiple of the GeoTIFF's 256-row blocks). A strip
-#: of 512 rows × 30 000 columns (60 km at 2 m) holds ≈ 140 MB while it is computed.
+#: Rows per strip of the streamed grid (a multiple of the GeoTIFF's 256-row blocks). A
+#: strip's mask is rasterised at once (512 rows × 30 000 columns: 15 MB as bytes).
 STRIP_ROWS = 512
+#: Columns per window within a strip (a multiple of the 256-column blocks): the light is
+#: computed only for windows with a cell inside the buffer; the rest is never computed or
+#: written (a sparse GeoTIFF).
+WINDOW_COLS = 512
 
 
 class _GridPlan:
@@ -140,8 +151,10 @@ class _GridPlan:
         self.width = max(1, math.ceil((maxx + buffer_m - self.x0) / cell_m))
         self.height = max(1, math.ceil((self.y1 - (miny - buffer_m)) / cell_m))
         self.transform = Affine(cell_m, 0.0, self.x0, 0.0, -cell_m, self.y1)
-        self.zone = shapely.buffer(lines, buffer_m, quad_segs=4) if buffer_m > 0 else lines
-        self.zone_tree = shapely.STRtree(self.zone)
+        # The lines, not their buffers: each strip buffers only the lines near it (in the
+        # worker that computes it), so the parent does not buffer the whole network first.
+        self.lines = lines
+        self.line_tree = shapely.STRtree(lines)
         lum = _prepare_luminaires(luminaires, default_height_m, model)
         self.lum = lum
         # Luminaires grouped by their own reach (in whole cells): a 6 m pole lights a disc
@@ -152,36 +165,88 @@ class _GridPlan:
                                     for h in heights.tolist()])[which]
         self.cells = np.ceil(self.reach_each / cell_m).astype(np.int64)
         self.pad = 2 * (int(self.cells.max(initial=0)) + 1) + 1
+        self.groups = [(k, np.flatnonzero(self.cells == k)) for k in np.unique(self.cells)]
 
-    def strips(self, rows: int = STRIP_ROWS) -> list[tuple[int, int]]:
-        """Row ranges ``(r0, r1)`` covering the grid, *rows* high (the last one less)."""
+    def strips(self, rows: int | None = None) -> list[tuple[int, int]]:
+        """Row ranges ``(r0, r1)`` covering the grid, *rows* high (default
+        :data:`STRIP_ROWS`; the last one less)."""
+        rows = rows or STRIP_ROWS
         return [(r0, min(r0 + rows, self.height)) for r0 in range(0, self.height, rows)]
 
     def strip(self, r0: int, r1: int) -> npt.NDArray[np.float32]:
         """Lux of grid rows ``r0:r1`` (float32, :data:`NODATA` outside the buffer)."""
-        c, width, height = self.cell_m, self.width, r1 - r0
+        out = np.full((r1 - r0, self.width), NODATA, dtype="float32")
+        for c0, lux in self.strip_windows(r0, r1):
+            out[:, c0:c0 + lux.shape[1]] = lux
+        return out
+
+    def strip_windows(self, r0: int, r1: int, cols: int | None = None,
+                      ) -> list[tuple[int, npt.NDArray[np.float32]]]:
+        """The windows of rows ``r0:r1`` that hold a cell inside the buffer.
+
+        The strip's mask is rasterised at once (the very mask of the whole grid's rows);
+        the light is then added window by window, *cols* columns wide (default
+        :data:`WINDOW_COLS`), only for windows with a masked cell. Returns ``(c0, lux)`` per
+        such window, left to right (``lux``: float32, :data:`NODATA` outside the buffer).
+        Windows not returned are nodata throughout.
+        """
+        cols = cols or WINDOW_COLS
+        mask = self.strip_mask(r0, r1)
+        if mask is None:
+            return []
+        busy = np.flatnonzero(np.add.reduceat(mask.any(axis=0), np.arange(0, self.width,
+                                                                          cols)) > 0)
+        return [(c0, self.window_lux(mask[:, c0:c0 + cols], r0, c0))
+                for c0 in (busy * cols).tolist()]
+
+    def strip_mask(self, r0: int, r1: int) -> npt.NDArray[np.bool_] | None:
+        """Cells of rows ``r0:r1`` within ``buffer_m`` of a line (None: none is)."""
+        c, width, height, b = self.cell_m, self.width, r1 - r0, self.buffer_m
         top = self.y1 - r0 * c
         transform = Affine(c, 0.0, self.x0, 0.0, -c, top)
-        box = shapely.box(self.x0, top - height * c, self.x0 + width * c, top)
-        hit = np.sort(self.zone_tree.query(box))
+        # Lines whose buffer may touch the strip (their envelope grown by the buffer); a
+        # few more than touch it only burn nothing: the mask is the union of the shapes.
+        near = shapely.box(self.x0 - b, top - height * c - b, self.x0 + width * c + b, top + b)
+        hit = np.sort(self.line_tree.query(near))
         if len(hit) == 0:
-            return np.full((height, width), NODATA, dtype="float32")
-        shapes = [(shape, 1) for shape in _geojson_like(self.zone[hit])]
+            return None
+        zone = (shapely.buffer(self.lines[hit], b, quad_segs=4) if b > 0
+                else self.lines[hit])
+        shapes = [(shape, 1) for shape in _geojson_like(zone)]
         mask = rasterio.features.rasterize(shapes, out_shape=(height, width),
                                            transform=transform, fill=0, dtype="uint8",
-                                           all_touched=self.buffer_m == 0).astype(bool)
-        if not mask.any():
-            return np.full((height, width), NODATA, dtype="float32")
-        pad, lum = self.pad, self.lum
+                                           all_touched=b == 0).astype(bool)
+        return mask if mask.any() else None
+
+    def window_lux(self, mask: npt.NDArray[np.bool_], r0: int, c0: int,
+                   ) -> npt.NDArray[np.float32]:
+        """Lux of the window with top-left cell ``(r0, c0)`` and *mask* (its shape) as the
+        cells inside the buffer: float32, :data:`NODATA` elsewhere.
+
+        Every cell gets the same sum in the same order as on the whole grid (luminaire
+        groups by reach, then luminaires in input order), so windows give the same bytes.
+        """
+        pad, lum, c = self.pad, self.lum, self.cell_m
+        height, width = mask.shape
         inside = np.pad(mask, pad).ravel()
-        lux = np.zeros(len(inside), dtype=np.float64)
-        for k in np.unique(self.cells):
-            sel = np.flatnonzero(self.cells == k)
+        flats: list[npt.NDArray[np.intp]] = []
+        values: list[npt.NDArray[np.float64]] = []
+        for _k, sel in self.groups:
             reach = float(self.reach_each[sel].max())
             if reach > 0:
-                _add_light(lux, inside, pad, self.x0, self.y1, c, width, height, lum.x[sel],
-                           lum.y[sel], lum.intensity[sel], lum.height[sel], reach,
-                           self.cutoff_m, self.model, row0=r0)
+                for flat, val in _light_pairs(inside, pad, self.x0, self.y1, c, width,
+                                              height, lum.x[sel], lum.y[sel],
+                                              lum.intensity[sel], lum.height[sel], reach,
+                                              self.cutoff_m, self.model, row0=r0, col0=c0):
+                    flats.append(flat)
+                    values.append(val)
+        if flats:
+            # one ordered pass: bincount adds each cell's terms in input order from 0.0,
+            # exactly as repeated ``lux[flat] += v`` (np.add.at) would, only faster
+            lux = np.bincount(np.concatenate(flats), weights=np.concatenate(values),
+                              minlength=len(inside))
+        else:
+            lux = np.zeros(len(inside), dtype=np.float64)
         lux_grid = lux.reshape(height + 2 * pad, width + 2 * pad)[pad:pad + height,
                                                                   pad:pad + width]
         return np.where(mask, lux_grid, NODATA).astype("float32")
@@ -232,8 +297,10 @@ def write_illuminance_geotiff(path: str | Path,
     Returns
     -------
     Path
-        The written file: single band float32 lux, nodata -1, LZW, 256×256 tiles, CRS of the
-        inputs, band description :data:`BAND_DESCRIPTION`, unit ``lx``.
+        The written file: single band float32 lux, nodata -1, ZSTD (level 1) with the
+        floating-point predictor, 256×256 tiles, sparse (blocks with no cell inside the
+        buffer are not stored; GDAL reads them as nodata), CRS of the inputs, band
+        description :data:`BAND_DESCRIPTION`, unit ``lx``.
     """
     plan = _GridPlan(paths_or_segments, luminaires, cell_m, buffer_m, cutoff_m,
                      default_height_m, model)
@@ -245,11 +312,14 @@ def write_illuminance_geotiff(path: str | Path,
     inside = 0
     with rasterio.open(out, "w", driver="GTiff", width=width, height=height, count=1,
                        dtype="float32", crs=rio_crs, transform=plan.transform, nodata=NODATA,
-                       compress="lzw", predictor=3, tiled=True, blockxsize=256,
-                       blockysize=256, num_threads="ALL_CPUS") as ds:
-        for (r0, r1), lux in _strips_in_order(plan):
-            ds.write(lux, 1, window=Window(0, r0, width, r1 - r0))
-            inside += int((lux != NODATA).sum())
+                       compress=COMPRESS, predictor=3, tiled=True, blockxsize=256,
+                       blockysize=256, sparse_ok=True,
+                       num_threads="ALL_CPUS" if os.getpid() == _IMPORT_PID else 1,
+                       **COMPRESS_OPTIONS) as ds:
+        for (r0, r1), windows in _strips_in_order(plan):
+            for c0, lux in windows:
+                ds.write(lux, 1, window=Window(c0, r0, lux.shape[1], r1 - r0))
+                inside += int((lux != NODATA).sum())
         ds.set_band_description(1, BAND_DESCRIPTION)
         ds.set_band_unit(1, "lx")
         ds.update_tags(model=model, cutoff_m=str(cutoff_m), buffer_m=str(buffer_m),
@@ -259,64 +329,85 @@ def write_illuminance_geotiff(path: str | Path,
     return out
 
 
-def _add_light(lux: npt.NDArray[np.float64], inside: npt.NDArray[np.bool_], pad: int,
-               x0: float, y1: float, cell_m: float, width: int, height: int,
-               lx: npt.NDArray[np.float64], ly: npt.NDArray[np.float64],
-               intensity: npt.NDArray[np.float64], lh: npt.NDArray[np.float64], reach: float,
-               cutoff_m: float, model: Model, row0: int = 0) -> None:
-    """Add every luminaire's light to the flat ``lux`` grid at cells where ``inside``.
+def _light_pairs(inside: npt.NDArray[np.bool_], pad: int, x0: float, y1: float,
+                 cell_m: float, width: int, height: int, lx: npt.NDArray[np.float64],
+                 ly: npt.NDArray[np.float64], intensity: npt.NDArray[np.float64],
+                 lh: npt.NDArray[np.float64], reach: float, cutoff_m: float, model: Model,
+                 row0: int = 0, col0: int = 0,
+                 ) -> Iterator[tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]]:
+    """Every luminaire's light at the cells of a window where ``inside``, as
+    ``(flat cell index, lux)`` pairs in luminaire order, in chunks of at most
+    :data:`CHUNK_PAIRS` (luminaire, stencil cell) pairs.
 
-    ``lux`` and ``inside`` are rows ``row0 : row0 + height`` of the grid whose top edge is
-    at ``y1``, padded by ``pad`` cells on every side (row-major, ``width + 2·pad``
-    columns), so that no stencil cell of a luminaire that can reach them falls off the
-    array and no bounds test is needed. Cell positions and offsets are computed on the
-    whole grid, so a strip gets the very same numbers as the whole grid.
+    ``inside`` covers rows ``row0 : row0 + height`` and columns ``col0 : col0 + width`` of
+    the grid whose top-left corner is ``(x0, y1)``, padded by ``pad`` cells on every side
+    (row-major, ``width + 2·pad`` columns), so that no stencil cell of a luminaire that can
+    reach the window falls off the array and no bounds test is needed. Cell positions and
+    offsets are computed on the whole grid, so a window gets the very same numbers as the
+    whole grid.
     """
     top = y1 - row0 * cell_m
-    # Luminaires that can reach these rows at all.
-    keep = ((lx >= x0 - reach) & (lx <= x0 + width * cell_m + reach)
+    left = x0 + col0 * cell_m
+    # Luminaires that can reach this window at all.
+    keep = ((lx >= left - reach) & (lx <= left + width * cell_m + reach)
             & (ly <= top + reach) & (ly >= top - height * cell_m - reach))
+    if not keep.any():
+        return
     lx, ly, intensity, lh = lx[keep], ly[keep], intensity[keep], lh[keep]
-    col_l = np.floor((lx - x0) / cell_m).astype(np.int64)
+    col_g = np.floor((lx - x0) / cell_m).astype(np.int64)
     row_g = np.floor((y1 - ly) / cell_m).astype(np.int64)
     # Offsets (m) of the luminaire from the centre of its own cell.
-    fx = x0 + (col_l + 0.5) * cell_m - lx
+    fx = x0 + (col_g + 0.5) * cell_m - lx
     fy = y1 - (row_g + 0.5) * cell_m - ly
     row_l = row_g - row0
-    # Disc stencil of cell offsets whose centre may lie within `reach` of a point anywhere in
-    # the luminaire's own cell.
+    col_l = col_g - col0
+    # Square stencil of cell offsets (rows di, columns dj in -k..k), of which only the disc
+    # of cells whose centre may lie within `reach` of a point anywhere in the luminaire's
+    # own cell is used.
     k = math.ceil(reach / cell_m) + 1
     if 2 * k + 1 > pad:
         raise ValueError(f"pad {pad} too small for a reach of {reach} m")
-    di, dj = np.meshgrid(np.arange(-k, k + 1), np.arange(-k, k + 1), indexing="ij")
-    near = (np.maximum(np.abs(di) - 0.5, 0) ** 2 + np.maximum(np.abs(dj) - 0.5, 0) ** 2
-            ) * cell_m ** 2 <= reach ** 2
-    di, dj = di[near], dj[near]
+    off = np.arange(-k, k + 1)
+    di, dj = np.meshgrid(off, off, indexing="ij")
+    near = ((np.maximum(np.abs(di) - 0.5, 0) ** 2 + np.maximum(np.abs(dj) - 0.5, 0) ** 2
+             ) * cell_m ** 2 <= reach ** 2)
     terms = lux_terms(intensity, lh, cutoff_m, model)
     wp = width + 2 * pad
     stencil = di * wp + dj
-    n_st = len(stencil)
+    n_sq = stencil.size
     base = (row_l + pad) * wp + (col_l + pad)
-    per_chunk = max(1, CHUNK_PAIRS // n_st)
+    per_chunk = max(1, CHUNK_PAIRS // n_sq)
+    step = off * cell_m
     for start in range(0, len(lx), per_chunk):
         sl = slice(start, start + per_chunk)
-        flat = (base[sl, None] + stencil[None, :]).ravel()
-        hit = np.flatnonzero(inside[flat])
-        flat = flat[hit]
-        lum, st = np.divmod(hit, n_st)
+        flat = (base[sl, None] + stencil.ravel()[None, :])
+        # The offset of a pair is ``fx + dj·cell`` across and ``fy − di·cell`` up, the
+        # same floats as one pair at a time; its square splits by row and column, so
+        # d² = dx² + dy² is one broadcast add per pair.
+        dx = fx[sl, None] + step[None, :]
+        dy = fy[sl, None] - step[None, :]
+        d2 = ((dy * dy)[:, :, None] + (dx * dx)[:, None, :]).reshape(len(flat), n_sq)
+        # Pairs beyond a luminaire's own reach add 0.0 (they are left out: x + 0.0 == x)
+        hit = inside[flat] & near.ravel()[None, :] & (d2 <= terms.limit2[sl, None])
+        lum, st = np.nonzero(hit)
+        if len(lum) == 0:
+            continue
+        d2h = d2[lum, st]
         lum += start
-        dx = fx[lum] + dj[st] * cell_m
-        dy = fy[lum] - di[st] * cell_m
-        np.add.at(lux, flat, lux_at(dx * dx + dy * dy, terms, lum))
+        # :func:`gis.lighting_model.lux_at` for the pairs within reach, same arithmetic
+        r2 = terms.h2[lum] + d2h
+        den = r2 * r2 if terms.quartic else r2 * np.sqrt(r2)
+        # row-major order of (luminaire, stencil cell), as on the whole grid
+        yield flat[lum - start, st], terms.numerator[lum] / den
 
 
 #: The plan the forked strip workers compute from (set just before the pool starts).
 _PLAN: _GridPlan | None = None
 
 
-def _strip_job(rows: tuple[int, int]) -> npt.NDArray[np.float32]:
+def _strip_job(rows: tuple[int, int]) -> list[tuple[int, npt.NDArray[np.float32]]]:
     assert _PLAN is not None
-    return _PLAN.strip(*rows)
+    return _PLAN.strip_windows(*rows)
 
 
 def strip_workers() -> int:
@@ -328,8 +419,10 @@ def strip_workers() -> int:
     return max(1, min(2, len(os.sched_getaffinity(0))))
 
 
-def _strips_in_order(plan: _GridPlan) -> Iterator[tuple[tuple[int, int], npt.NDArray[np.float32]]]:
-    """The plan's strips, top to bottom (the order the GeoTIFF's blocks are written in).
+def _strips_in_order(plan: _GridPlan) -> Iterator[
+        tuple[tuple[int, int], list[tuple[int, npt.NDArray[np.float32]]]]]:
+    """The plan's strips, top to bottom (the order the GeoTIFF's blocks are written in), each
+    as its windows with a cell inside the buffer (:meth:`_GridPlan.strip_windows`).
 
     With more than one worker (:func:`strip_workers`) and more than two strips, strips are
     computed in forked processes (numpy's ``add.at`` and the stencil arithmetic hold the
@@ -341,12 +434,12 @@ def _strips_in_order(plan: _GridPlan) -> Iterator[tuple[tuple[int, int], npt.NDA
     workers = strip_workers()
     if workers < 2 or len(rows) <= 2 or "fork" not in mp.get_all_start_methods():
         for r0, r1 in rows:
-            yield (r0, r1), plan.strip(r0, r1)
+            yield (r0, r1), plan.strip_windows(r0, r1)
         return
     _PLAN = plan
     try:
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-            pending: deque[tuple[tuple[int, int], Future[npt.NDArray[np.float32]]]] = deque()
+            pending: deque[tuple[tuple[int, int], Future[Any]]] = deque()
             todo = iter(rows)
             for r in itertools.islice(todo, 2 * workers):
                 pending.append((r, pool.submit(_strip_job, r)))

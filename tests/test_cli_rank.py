@@ -116,13 +116,33 @@ def test_layers_disk_cache_hits_replays_warnings_and_follows_the_inputs(tmp_path
     with warnings.catch_warnings(record=True) as first:
         warnings.simplefilter("always")
         loaded = cached_layers(prof)
-    files = list((tmp_path / "cache" / "trygga").glob("layers-*.pickle"))
-    assert len(files) == 1
+    folders = list((tmp_path / "cache" / "trygga").glob("layers-*"))
+    assert len(folders) == 1 and folders[0].is_dir()
+    assert {p.name for p in folders[0].iterdir()} == {
+        "meta.json", *(f"{n}.parquet" for n in ("paths", "luminaires", "schools", "crossings",
+                                                "priority_areas", "residences", "walkable"))}
     with warnings.catch_warnings(record=True) as second:
         warnings.simplefilter("always")
         hit = cached_layers(prof)
-    pd.testing.assert_frame_equal(hit.paths, loaded.paths)
-    pd.testing.assert_frame_equal(hit.luminaires, loaded.luminaires)
+    for name, frame in loaded.frames().items():  # every layer: values, dtypes, index, CRS
+        pd.testing.assert_frame_equal(hit.frames()[name], frame, check_exact=True)
+        assert hit.frames()[name].crs == frame.crs
+        assert str(hit.frames()[name].crs) == str(frame.crs)  # as text too (keys, files)
+    assert hit.boundary.equals_exact(loaded.boundary, 0.0)
+    assert hit.reports == loaded.reports
+    # a warm run's layers give the cold run's route-cache key: the counts are not redone
+    from trygga_cli.rank import cached_route_counts
+
+    cold = cached_route_counts(loaded, prof.lighting.segment_length_m)
+    warm = cached_route_counts(hit, prof.lighting.segment_length_m)
+    assert len(list((tmp_path / "cache" / "trygga").glob("routes-*.parquet"))) == 1
+    pd.testing.assert_series_equal(warm, cold)
+    # a damaged cache is a miss: loaded again, and the cache written anew
+    (folders[0] / "paths.parquet").write_bytes(b"not parquet")
+    again = cached_layers(prof)
+    pd.testing.assert_frame_equal(again.paths, loaded.paths)
+    assert (folders[0] / "meta.json").exists()
+    assert not list((tmp_path / "cache" / "trygga").glob("*.tmp-*"))
     layer_warnings = sorted(str(w.message) for w in first if w.category is LayerWarning)
     assert layer_warnings  # the demo's point-only school
     assert sorted(str(w.message) for w in second if w.category is LayerWarning) == \

@@ -252,3 +252,22 @@ def test_segment_arrays_points_match_geos() -> None:
 ], ids=["multi", "empty", "many-vertices", "long", "none"])
 def test_segment_arrays_refuse_what_they_cannot_hold(lines: list) -> None:
     assert SegmentArrays.of(np.array(lines, dtype=object)) is None
+
+
+def test_point_line_distance_in_chunks_is_the_same_and_exact(monkeypatch):
+    """Pairs in chunks (bounded memory) give the very numbers of one pass, and GEOS's."""
+    import gis.fastquery as fq
+
+    rng = np.random.default_rng(5)
+    lines = [shapely.LineString(rng.uniform(0, 100, (int(k), 2)))
+             for k in rng.integers(2, 6, 40)]
+    arrays = fq.SegmentArrays.of(np.array(lines, dtype=object))
+    assert arrays is not None
+    seg = rng.integers(0, 40, 1000)
+    px, py = rng.uniform(-20, 120, 1000), rng.uniform(-20, 120, 1000)
+    whole = fq.point_line_distance(arrays.verts, seg, px, py)
+    monkeypatch.setattr(fq, "DISTANCE_CHUNK", 37)
+    chunked = fq.point_line_distance(arrays.verts, seg, px, py)
+    np.testing.assert_array_equal(chunked, whole)
+    geos = shapely.distance(np.array(lines, dtype=object)[seg], shapely.points(px, py))
+    np.testing.assert_allclose(whole, geos, rtol=0, atol=1e-9)

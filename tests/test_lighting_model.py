@@ -345,6 +345,32 @@ def test_segment_illuminance_fast_path_matches_geos(monkeypatch):
     pd.testing.assert_frame_equal(fast, geos, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["arrays", "geos"])
+def test_segment_illuminance_in_chunks_gives_the_same_numbers(monkeypatch, fast):
+    """The pair search in chunks of lines and the sample sums in chunks of whole segments
+    (bounded memory) give exactly the numbers of all pairs at once, on the fast path
+    (pairs by segment) and on GEOS's (pairs sorted first)."""
+    import gis.lighting_model as lm
+
+    rng = np.random.default_rng(11)
+    starts = rng.uniform(0, 400, (120, 2))
+    ends = starts + rng.uniform(-15, 15, (120, 2))
+    s = segs([[tuple(a), tuple(b)] for a, b in zip(starts, ends, strict=True)])
+    lu = pd.concat([lums([tuple(p) for p in rng.uniform(0, 400, (60, 2))], source="HPS",
+                         i0=300.0, h=6.0),
+                    lums([tuple(p) for p in rng.uniform(0, 400, (30, 2))], i0=200.0, h=8.0,
+                         origin="osm")])
+    lu.index = pd.Index([f"L{k}" for k in range(len(lu))], name="luminaire_id")
+    if not fast:
+        monkeypatch.setattr(lm.SegmentArrays, "of", staticmethod(lambda lines: None))
+    whole = _segment_illuminance(s, lu)
+    monkeypatch.setattr(lm, "SAMPLE_CHUNK_PAIRS", 7)
+    monkeypatch.setattr(lm, "PAIR_CHUNK_LINES", 13)
+    chunked = _segment_illuminance(s, lu)
+    assert (whole["avg_lux"] > 0).sum() > 40 and (whole["share_default_light"] > 0).any()
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+
+
 @pytest.mark.parametrize("model", ["downward", "cosine", "isotropic"])
 def test_lux_terms_give_the_same_numbers_as_lux_from_distance(model):
     from gis.lighting_model import lux_at, lux_from_distance, lux_terms

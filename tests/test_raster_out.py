@@ -64,7 +64,7 @@ def test_grid_crs_and_metadata(tmp_path, paths, luminaires):
     assert data.shape == (76, 76)       # (100 + 2·25 + snapping) / 2 m
     assert data.dtype == np.float32
     assert profile["nodata"] == -1
-    assert profile["compress"] == "lzw"
+    assert profile["compress"] == "zstd"
     assert profile["tiled"] is True
     assert desc == (BAND_DESCRIPTION,)
     assert units == ("lx",)
@@ -136,3 +136,61 @@ def test_geojson_like_round_trips(geoms):
         assert got.equals(want)
         np.testing.assert_array_equal(shapely.get_coordinates(got),
                                       shapely.get_coordinates(want))
+
+
+def test_sparse_file_skips_empty_blocks_and_equals_the_grid(tmp_path, luminaires, monkeypatch):
+    """Two paths 2 km apart: the blocks between them are never computed nor written (a
+    sparse GeoTIFF); GDAL reads them as nodata, and every value GDAL reads equals the
+    in-memory grid, also when the grid is cut into many small strips and windows."""
+    far = gpd.GeoDataFrame(
+        {"path_type": ["footway", "footway"], "lit": ["yes", "yes"]},
+        geometry=[LineString([(X, Y), (X + 100, Y)]),
+                  LineString([(X + 2000, Y), (X + 2100, Y + 30)])],
+        index=pd.Index(["w1", "w2"], name="path_id"), crs=CRS)
+    lums = pd.concat([luminaires, luminaires.set_geometry(
+        luminaires.geometry.translate(2000, 0)).rename(index=lambda i: i + "2")])
+    whole = raster_out.illuminance_grid(far, lums, model="cosine")
+    out = write_illuminance_geotiff(tmp_path / "lux.tif", far, lums)
+    with rasterio.open(out) as ds:
+        data = ds.read(1)
+        assert (ds.block_shapes[0]) == (256, 256)
+        # GDAL's TIFF domain: the file offset of block (column j, row 0); none when the
+        # block is not in the file
+        stored = [int(ds.get_tag_item(f"BLOCK_OFFSET_{j}_0", "TIFF", bidx=1) or 0)
+                  for j in range(math.ceil(ds.width / 256))]
+    assert data.shape == whole.lux.shape == (41, 1076)
+    np.testing.assert_array_equal(data, whole.lux)
+    # columns 256-767 lie between the paths' buffers: those blocks are not in the file
+    assert stored[1] == stored[2] == 0
+    assert min(stored[0], stored[3], stored[4]) > 0
+    assert (data[:, 300:900] == raster_out.NODATA).all()
+    assert (data >= 0).sum() > 2000 and (data > 0).sum() > 500
+    monkeypatch.setattr(raster_out, "STRIP_ROWS", 16)
+    monkeypatch.setattr(raster_out, "WINDOW_COLS", 32)
+    monkeypatch.setattr(raster_out, "CHUNK_PAIRS", 500)
+    small = raster_out.illuminance_grid(far, lums, model="cosine")
+    np.testing.assert_array_equal(small.lux, whole.lux)
+    with rasterio.open(write_illuminance_geotiff(tmp_path / "small.tif", far, lums)) as ds:
+        np.testing.assert_array_equal(ds.read(1), whole.lux)
+
+
+def test_a_forked_writer_after_gdal_threads_in_the_parent_finishes(tmp_path, paths, luminaires):
+    """GDAL's compression threads do not survive a fork: a GeoTIFF written by a forked
+    process (``trygga rank`` writes it beside the ranking) after this process used them
+    must not wait for them (it did, for ever)."""
+    import multiprocessing as mp
+
+    from gis.outputs import _start_forked
+
+    write_illuminance_geotiff(tmp_path / "here.tif", paths, luminaires)  # GDAL threads up
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    job = _start_forked(write_illuminance_geotiff, tmp_path / "forked.tif", paths, luminaires)
+    if job is None:
+        pytest.skip("one core or parallel writers off")
+    pool, future = job
+    try:
+        path, _seconds = future.result(timeout=120)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    np.testing.assert_array_equal(read(path)[0], read(tmp_path / "here.tif")[0])

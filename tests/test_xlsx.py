@@ -62,6 +62,10 @@ def test_swedish_csv_is_byte_identical_to_pandas(tmp_path):
         "zero": [0.0, -0.0, 0.0],
         "status": pd.Categorical(["unlit", None, "unlit"]),
         "mixed": [1.5, "x;y", None],
+        # floats and ints are formatted in bulk: exponents, infinities, negatives
+        "big": [1e16, -np.inf, 1.5e-05],
+        "neg": np.array([-3, 0, 2**40], dtype="int64"),
+        "small": np.array([0, 7, 255], dtype="uint8"),
     })
     ours = write_csv_sv(df, tmp_path / "a.csv").read_bytes()
     df.to_csv(tmp_path / "b.csv", sep=";", decimal=",", index=False, encoding="utf-8-sig",

@@ -90,26 +90,32 @@ def cached_layers(prof: Profile) -> Layers:
     """:func:`layers.loader.load_layers`, cached on disk per input (see
     :func:`layers_cache_key`), in :func:`cache_folder`.
 
-    The warnings the funnels gave (repairs, fallbacks) are stored with the layers and
-    given again on a cache hit, so the user sees the same messages every run.
+    The cache is a folder ``layers-<key>/`` of GeoParquet files, one per normalised layer
+    (:mod:`layers.cache`); nothing else is cached here. The warnings the funnels gave
+    (repairs, fallbacks) are stored with the layers and given again on a cache hit, so the
+    user sees the same messages every run.
     """
-    import pickle
+    import contextlib
+    import shutil
     import warnings
 
     from layers import LayerWarning
+    from layers.cache import read_layers, write_layers
     from layers.loader import load_layers
 
     key = layers_cache_key(prof)
-    path = cache_folder() / f"layers-{key}.pickle" if key else None
-    if path is not None and path.exists():
+    folder = cache_folder() / f"layers-{key}" if key else None
+    if folder is not None and folder.exists():
         try:
-            with path.open("rb") as fh:
-                cached, caught = pickle.load(fh)
+            got = read_layers(folder, prof)
+        except Exception:  # a broken or foreign cache folder is only a miss
+            got = None
+        if got is not None:
+            cached, caught = got
             for category, message in caught:
                 warnings.warn(message, category, stacklevel=2)
-            return cached  # type: ignore[no-any-return]
-        except Exception:  # a broken or foreign cache file is only a miss
-            path.unlink(missing_ok=True)
+            return cached
+        shutil.rmtree(folder, ignore_errors=True)
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         loaded = load_layers(prof)
@@ -117,8 +123,10 @@ def cached_layers(prof: Profile) -> Layers:
         warnings.warn_explicit(r.message, r.category, r.filename, r.lineno)
     caught = [(r.category, str(r.message)) for r in records
               if issubclass(r.category, LayerWarning)]
-    if path is not None:
-        _store(path, pickle.dumps((loaded, caught), protocol=pickle.HIGHEST_PROTOCOL))
+    if folder is not None:
+        # a read-only home or a column parquet cannot hold: just no cache
+        with contextlib.suppress(Exception):
+            write_layers(folder, loaded, caught)
     return loaded
 
 
@@ -138,9 +146,11 @@ def cached_route_counts(layers: Layers, segment_length_m: float,
 
     The counts depend only on the path network, the school grounds and where routes start
     (the homes, :meth:`layers.loader.Layers.route_origins`, else a grid), so they are kept
-    in ``$XDG_CACHE_HOME/trygga`` (default ``~/.cache/trygga``) under a key made of
-    :func:`gis.school_routes.network_key` and hashes of the schools and the homes. Any
-    change to one of them gives a new key.
+    in ``$XDG_CACHE_HOME/trygga`` (default ``~/.cache/trygga``) under a key made of the
+    paths (index, every column, exact geometry), the segment length, the source of
+    :mod:`gis.segments` and :mod:`gis.school_routes`, and hashes of the schools, the homes
+    and the roads. Any change to one of them gives a new key. The key needs no segments,
+    so a cache hit does not cut the paths into segments (the ranking does that once).
     """
     import hashlib
     import json
@@ -148,13 +158,24 @@ def cached_route_counts(layers: Layers, segment_length_m: float,
     import pandas as pd
     import shapely
 
-    from gis.school_routes import layer_route_counts, network_key
+    import gis.school_routes
+    import gis.segments
+    from gis.school_routes import layer_route_counts
     from gis.segments import segment_paths
 
     paths = layers.paths
     schools = layers.schools
-    segs = segment_paths(paths, segment_length_m)
-    h = hashlib.blake2b(network_key(segs).encode(), digest_size=16)
+    crs_wkt = paths.crs.to_wkt() if paths.crs is not None else ""
+    h = hashlib.blake2b(f"{segment_length_m!r}|{crs_wkt}|{len(paths)}".encode(),
+                        digest_size=16)
+    for module in (gis.segments, gis.school_routes):
+        h.update(Path(str(module.__file__)).read_bytes())
+    h.update("\x1f".join(map(str, paths.index.tolist())).encode())
+    attrs = pd.DataFrame(paths.drop(columns=paths.geometry.name))
+    h.update("\x1f".join(map(str, attrs.columns)).encode())
+    h.update(pd.util.hash_pandas_object(attrs.astype("string"), index=False)
+             .to_numpy().tobytes())
+    h.update(b"".join(shapely.to_wkb(paths.geometry.values).tolist()))
     h.update(b"".join(shapely.to_wkb(schools.geometry.values).tolist()))
     origins = layers.route_origins()
     h.update(b"homes:" + (shapely.get_coordinates(origins.geometry.values).tobytes()
@@ -174,6 +195,7 @@ def cached_route_counts(layers: Layers, segment_length_m: float,
             return cached
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)
+    segs = segment_paths(paths, segment_length_m)
     if map_tiles is None:
         counts = layer_route_counts(layers, segs)
     else:
@@ -251,6 +273,15 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
             typer.echo(t("Fel i indata:", "Invalid input:") + "\n" + no_paths_message(layers),
                        err=True)
             return 2
+        # The GeoTIFF needs only the paths and the luminaires: it is written by a forked
+        # process while this one computes the routes and the ranking (both cores busy).
+        background: dict[str, Any] = {}
+        if raster:
+            from gis.outputs import start_illuminance_geotiff
+
+            tif_job = start_illuminance_geotiff(out, layers.paths, luminaires, prof)
+            if tif_job is not None:
+                background["tif"] = tif_job
         progress("school_routes")
         with step("school_routes"):
             routes = cached_route_counts(layers, prof.lighting.segment_length_m,
@@ -268,7 +299,7 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
             files = write_ranking_outputs(
                 result, luminaires, out, prof, paths=layers.paths,
                 what=("gpkg", "csv", "xlsx", "tif", "json") if raster
-                else ("gpkg", "csv", "xlsx", "json"), stages=stages)
+                else ("gpkg", "csv", "xlsx", "json"), stages=stages, background=background)
         summary = result.summary(prof)
     typer.echo(format_rank_summary(summary, out))
     if "xlsx" not in files:
