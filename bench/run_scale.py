@@ -4,6 +4,11 @@ Usage (from the repo root)::
 
     .venv/bin/python bench/run_scale.py --sizes 1 5 25 [--data /tmp/trygga-scale]
     .venv/bin/python bench/run_scale.py --sizes 121          # once, ≈ minutes
+    .venv/bin/python bench/run_scale.py --sizes 289 --dask-workers 1 2 --no-raster
+
+``--dask-workers`` runs the whole ``trygga rank --dask`` (:mod:`gis.tiled`) on a
+LocalCluster of that many worker processes (4 GB each) and also reports each
+``map_tiles`` call and each worker's peak RSS and CPU time.
 
 For each N the input is written by :mod:`bench.scale_data` (not timed, kept in
 ``--data/xN`` for the next run). Then one child process runs
@@ -47,8 +52,44 @@ def child(profile: Path, out: Path, extra: list[str]) -> None:
     kwargs: dict = {}
     if "--no-raster" in extra:
         kwargs["raster"] = False
+    if "--dask-workers" in extra:
+        dask_child(profile, out, stages, int(extra[extra.index("--dask-workers") + 1]),
+                   kwargs)
+        return
     code = run_rank(profile, out, stages=stages, **kwargs)
     print("STAGES " + json.dumps({"code": code, "stages": stages.records}), flush=True)
+
+
+def dask_child(profile: Path, out: Path, stages: object, workers: int, kwargs: dict) -> None:
+    """``trygga rank --dask`` in this process on a LocalCluster of *workers* worker
+    processes (4 GB each): the stages, each ``map_tiles`` call (tasks, wall s) and, per
+    worker, its peak RSS (``ru_maxrss``) and CPU time (user + system), read from the
+    workers before the cluster closes."""
+    import time as _time
+
+    from trygga_cli.rank import dask_map, run_rank
+
+    maps: list[dict] = []
+    with dask_map(workers=workers) as map_tiles:
+        def timed(fn, tasks):  # type: ignore[no-untyped-def]
+            t0 = _time.perf_counter()
+            got = map_tiles(fn, tasks)
+            maps.append({"fn": fn.__name__, "tasks": len(got),
+                         "seconds": _time.perf_counter() - t0})
+            return got
+
+        code = run_rank(profile, out, stages=stages, map_tiles=timed, **kwargs)
+        per_worker = map_tiles.client.run(_worker_usage)
+    print("STAGES " + json.dumps({"code": code, "stages": stages.records,  # type: ignore
+                                  "maps": maps, "workers": list(per_worker.values())}),
+          flush=True)
+
+
+def _worker_usage() -> dict:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return {"peak_rss_mb": r.ru_maxrss / 1024, "cpu_s": r.ru_utime + r.ru_stime}
 
 
 def dask_routes(n: int, data: Path, tile_m: float) -> dict:
@@ -127,7 +168,8 @@ def run_size(n: int, data: Path, extra: list[str]) -> dict:
                          f"{proc.stderr[-3000:]}")
     staged = json.loads(line[len("STAGES "):])
     return {"n": n, "generate_s": gen_s, "load_before": load0, "load_after": load1,
-            **_time_v(proc.stderr), "stages": staged["stages"], "outputs_bytes": outputs}
+            **_time_v(proc.stderr), "stages": staged["stages"], "outputs_bytes": outputs,
+            **{k: staged[k] for k in ("maps", "workers") if k in staged}}
 
 
 def table(results: list[dict]) -> str:
@@ -165,20 +207,32 @@ def main() -> None:
     ap.add_argument("--dask-routes", type=int, metavar="N",
                     help="time the school routes at ×N on 1 and 2 dask workers instead")
     ap.add_argument("--tile-m", type=float, default=20_000.0)
+    ap.add_argument("--dask-workers", type=int, nargs="+", metavar="W",
+                    help="run the whole `trygga rank --dask` (gis.tiled) on a LocalCluster "
+                         "of W worker processes, once per W, at each size")
     args = ap.parse_args()
     if args.dask_routes:
         print(json.dumps(dask_routes(args.dask_routes, args.data, args.tile_m), indent=1))
         return
     extra = ["--no-raster"] if args.no_raster else []
+    if args.child and args.dask_workers:  # the child of a --dask-workers run
+        extra += ["--dask-workers", str(args.dask_workers[0])]
     if args.child:
         child(args.child[0], args.child[1], extra)
         return
     results = []
     for n in args.sizes:
-        r = run_size(n, args.data, extra)
-        print(f"×{n}: {r['wall_s']:.1f} s, {r['peak_rss_mb']:.0f} MB, CPU {r['cpu_percent']}, "
-              f"load {r['load_before']:.1f}→{r['load_after']:.1f}", flush=True)
-        results.append(r)
+        for workers in args.dask_workers or [None]:
+            more = ["--dask-workers", str(workers)] if workers else []
+            r = run_size(n, args.data, extra + more)
+            if workers:
+                r["dask_workers"] = workers
+            print(f"×{n}{f' dask {workers} workers' if workers else ''}: {r['wall_s']:.1f} s, "
+                  f"{r['peak_rss_mb']:.0f} MB, CPU {r['cpu_percent']}, "
+                  f"load {r['load_before']:.1f}→{r['load_after']:.1f}"
+                  + (f", maps {r.get('maps')}, workers {r.get('workers')}" if workers else ""),
+                  flush=True)
+            results.append(r)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(args.out.read_text()) if args.out.exists() else []
     args.out.write_text(json.dumps([*old, {"date": time.strftime("%Y-%m-%d %H:%M UTC",
