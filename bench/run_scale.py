@@ -5,6 +5,7 @@ Usage (from the repo root)::
     .venv/bin/python bench/run_scale.py --sizes 1 5 25 [--data /tmp/trygga-scale]
     .venv/bin/python bench/run_scale.py --sizes 121          # once, ≈ minutes
     .venv/bin/python bench/run_scale.py --sizes 289 --dask-workers 1 2 --no-raster
+    .venv/bin/python bench/run_scale.py --dask-agree 25    # dask == single process at ×25
 
 ``--dask-workers`` runs the whole ``trygga rank --dask`` (:mod:`gis.tiled`) on a
 LocalCluster of that many worker processes (4 GB each) and also reports each
@@ -129,6 +130,55 @@ def dask_routes(n: int, data: Path, tile_m: float) -> dict:
     return out
 
 
+def dask_agreement(n: int, data: Path, workers: int = 2) -> dict:
+    """At ×n: :func:`gis.ranking.rank` with the single-network routes against
+    :func:`gis.tiled.rank_tiled` with the tiled routes on a LocalCluster of *workers*
+    processes; every table compared exactly (values, dtypes, order) and the summary."""
+    import warnings
+
+    import pandas as pd
+
+    from bench.scale_data import write_scale_input
+    from gis.ranking import rank
+    from gis.school_routes import layer_route_counts, school_route_counts_tiled
+    from gis.segments import segment_paths
+    from gis.tiled import rank_tiled
+    from layers import load_profile
+    from layers.loader import load_layers
+    from trygga_cli.rank import dask_map
+    from walks.seed import read_open_findings
+
+    prof = load_profile(write_scale_input(n, data / f"x{n}"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        layers = load_layers(prof)
+    findings = read_open_findings(data / f"x{n}" / "fynd.geojson", prof.crs)
+    segs = segment_paths(layers.paths, prof.lighting.segment_length_m)
+    args = (layers.paths, layers.luminaires, layers.schools, layers.crossings,
+            layers.priority_areas, prof)
+    kw = {"findings": findings, "origins": layers.route_origins(),
+          "walkable": layers.walkable}
+    out: dict = {"n": n, "segments": len(segs), "workers": workers,
+                 "load": os.getloadavg()[0]}
+    t0 = time.perf_counter()
+    one = rank(*args, route_counts=layer_route_counts(layers, segs), **kw)
+    out["single_process_s"] = time.perf_counter() - t0
+    with dask_map(workers=workers) as map_tiles:
+        t0 = time.perf_counter()
+        routes = school_route_counts_tiled(segs, layers.schools, layers.route_origins(),
+                                           walkable=layers.walkable, map_tiles=map_tiles)
+        two = rank_tiled(*args, route_counts=routes, map_tiles=map_tiles, **kw)
+        out["dask_s"] = time.perf_counter() - t0
+    for name in ("segments", "packages", "led", "darkness"):
+        pd.testing.assert_frame_equal(getattr(two, name), getattr(one, name),
+                                      check_exact=True)
+    assert two.summary(prof) == one.summary(prof)
+    out["identical"] = True
+    out["tiles_s"] = two.timings.get("tiles")
+    out["load_after"] = os.getloadavg()[0]
+    return out
+
+
 def _time_v(stderr: str) -> dict:
     def grab(label: str) -> str:
         m = re.search(rf"{re.escape(label)}: (.+)", stderr)
@@ -210,7 +260,12 @@ def main() -> None:
     ap.add_argument("--dask-workers", type=int, nargs="+", metavar="W",
                     help="run the whole `trygga rank --dask` (gis.tiled) on a LocalCluster "
                          "of W worker processes, once per W, at each size")
+    ap.add_argument("--dask-agree", type=int, metavar="N",
+                    help="check at ×N that the dask ranking equals the single process")
     args = ap.parse_args()
+    if args.dask_agree:
+        print(json.dumps(dask_agreement(args.dask_agree, args.data), indent=1))
+        return
     if args.dask_routes:
         print(json.dumps(dask_routes(args.dask_routes, args.data, args.tile_m), indent=1))
         return

@@ -36,10 +36,11 @@ All coordinates are metres in the profile's projected CRS.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -330,22 +331,11 @@ def rank_tiled(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame,
     if len(paths) == 0:
         raise ValueError("paths is empty: nothing to rank. Fix: load an OSM extract (or a "
                          "paths file) that overlaps the municipality's boundary")
-    t: dict[str, float] = {}
-    lighting = profile.lighting
-
-    def timed(name: str, fn: Callable[[], Any]) -> Any:
-        if progress is not None:
-            progress(name)
-        t0 = time.perf_counter()
-        out = fn()
-        t[name] = time.perf_counter() - t0
-        logger.info("%s: %.3f s", name, t[name])
-        return out
-
-    segs = timed("segments", lambda: segment_paths(paths, lighting.segment_length_m))
+    step = _Steps(progress)
+    with step("segments"):
+        segs = segment_paths(paths, profile.lighting.segment_length_m)
     arrays = SegmentArrays.of(segs.geometry.values)
-
-    def per_tile() -> tuple[pd.DataFrame, pd.DataFrame]:
+    with step("tiles"):
         tiles = tile_inputs(segs, arrays, luminaires, schools, crossings, priority_areas,
                             findings, profile, tile_m=tile_m, origin=origin,
                             max_tile_segments=max_tile_segments)
@@ -353,31 +343,53 @@ def rank_tiled(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame,
             parts = [tile_steps(tile) for tile in tiles]
         else:
             parts = list(map_tiles(tile_steps, ((tile,) for tile in tiles)))
-        return _assemble(segs.index, parts)
-
-    ctx, illum = timed("tiles", per_tile)
+        ctx, illum = _assemble(segs.index, parts)
+        del parts
     if route_counts is None:
-        route_counts = timed("school_routes", lambda: school_route_counts(
-            segs, schools, origins=origins, walkable=walkable))
-    return _finish(segs, arrays, ctx, illum, luminaires, profile, route_counts, darkness,
-                   origins, walkable, t, timed)
+        with step("school_routes"):
+            route_counts = school_route_counts(segs, schools, origins=origins,
+                                               walkable=walkable)
+    columns = [arrays, ctx, illum]  # handed over: _finish frees them when done
+    del arrays, ctx, illum
+    return _finish(segs, columns, luminaires, profile, route_counts, darkness,
+                   origins, walkable, step)
 
 
-def _finish(segs: gpd.GeoDataFrame, arrays: SegmentArrays | None, ctx: pd.DataFrame,
-            illum: pd.DataFrame, luminaires: gpd.GeoDataFrame, profile: Profile,
-            route_counts: pd.Series, darkness: pd.DataFrame | None,
+class _Steps:
+    """``with steps("name"):`` times a step into ``steps.timings`` (s) and reports its
+    start to *progress*, as :func:`gis.ranking.rank` does."""
+
+    def __init__(self, progress: Callable[[str], None] | None) -> None:
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        if self.progress is not None:
+            self.progress(name)
+        t0 = time.perf_counter()
+        yield
+        self.timings[name] = time.perf_counter() - t0
+        logger.info("%s: %.3f s", name, self.timings[name])
+
+
+def _finish(segs: gpd.GeoDataFrame, columns: list[Any], luminaires: gpd.GeoDataFrame,
+            profile: Profile, route_counts: pd.Series, darkness: pd.DataFrame | None,
             origins: gpd.GeoDataFrame | None, walkable: gpd.GeoDataFrame | None,
-            t: dict[str, float], timed: Callable[[str, Callable[[], Any]], Any],
-            ) -> RankingResult:
+            step: _Steps) -> RankingResult:
     """The global steps of :func:`gis.ranking.rank` on the assembled per-segment columns,
-    in the same order and with the same step functions (the tests pin the equality)."""
+    in the same order and with the same step functions (the tests pin the equality).
+    ``columns`` is ``[arrays, context, illuminance]``; emptied here, so these are freed
+    once the ranked table exists."""
+    arrays, ctx, illum = columns
+    columns.clear()
     lighting = profile.lighting
     routes = route_counts.reindex(segs.index).fillna(0).astype(int)
     photometric = None
     if profile.sources.photometry is not None:  # issue 17: whole, in the driver
         from gis.photometry import apply_photometric, photometric_for_profile
-        photometric = timed("photometry", lambda: photometric_for_profile(
-            segs, luminaires, profile))
+        with step("photometry"):
+            photometric = photometric_for_profile(segs, luminaires, profile)
         illum = apply_photometric(illum, photometric)
     near_school = ctx["school_distance_m"].le(lighting.school_distance_m)
     targets = target_class(segs, lighting, near_school=near_school,
@@ -387,11 +399,11 @@ def _finish(segs: gpd.GeoDataFrame, arrays: SegmentArrays | None, ctx: pd.DataFr
                              has_inventory=has_inventory).astype(str)
     basis = lux_basis(segs, illum, has_inventory=has_inventory)
     if darkness is None:
-        darkness = timed("darkness", lambda: commute_darkness_by_month(
-            profile.latitude, profile.longitude, profile.timezone))
+        with step("darkness"):
+            darkness = commute_darkness_by_month(profile.latitude, profile.longitude,
+                                                 profile.timezone)
     share_dark = float(darkness["share_dark"].mean())
-
-    def score_step() -> gpd.GeoDataFrame:
+    with step("score"):
         t_codes, t_uniques = pd.factorize(targets.to_numpy(dtype=object))
         target_avg = np.array([P_CLASSES[c][0] for c in t_uniques] + [np.nan])[t_codes]
         target_min = np.array([P_CLASSES[c][1] for c in t_uniques] + [np.nan])[t_codes]
@@ -413,21 +425,24 @@ def _finish(segs: gpd.GeoDataFrame, arrays: SegmentArrays | None, ctx: pd.DataFr
         feats["score"] = score
         feats["rank"] = rank_by_score(score)
         feats["reason"] = reasons(feats)
-        out = gpd.GeoDataFrame({c: feats[c].array for c in SEGMENT_COLUMNS},
-                               geometry=segs.geometry.values, crs=segs.crs, index=segs.index)
-        out.index.name = "segment_id"
-        return out
-
-    scored = timed("score", score_step)
+        scored = gpd.GeoDataFrame({c: feats[c].array for c in SEGMENT_COLUMNS},
+                                  geometry=segs.geometry.values, crs=segs.crs,
+                                  index=segs.index)
+        scored.index.name = "segment_id"
+        del cols, feats, comps, ctx, illum
     if photometric is not None:
         from gis.photometry import add_photometric_columns
         scored = add_photometric_columns(scored, photometric)
     by_rank = np.argsort(scored["rank"].to_numpy(), kind="stable")
     ranked = scored.take(by_rank)
+    del scored  # the driver holds one copy of the table from here on
     ranked_arrays = arrays.take(by_rank) if arrays is not None else None
-    packages = timed("packages", lambda: work_packages(ranked, lighting, profile.costs))
-    led = timed("led", lambda: led_replacements(
-        luminaires, ranked, profile.costs, lighting.school_distance_m, arrays=ranked_arrays))
+    del arrays
+    with step("packages"):
+        packages = work_packages(ranked, lighting, profile.costs)
+    with step("led"):
+        led = led_replacements(luminaires, ranked, profile.costs, lighting.school_distance_m,
+                               arrays=ranked_arrays)
     route_origins: dict[str, Any] = (
         {"kind": "homes", "count": len(origins)} if origins is not None
         else {"kind": "grid", "spacing_m": ROUTE_GRID_SPACING_M})
@@ -437,4 +452,5 @@ def _finish(segs: gpd.GeoDataFrame, arrays: SegmentArrays | None, ctx: pd.DataFr
     faulty = (luminaires.index[luminaires["operating"].astype("str").eq("out_of_service")
                                .to_numpy(dtype=bool, na_value=False)].astype(str).tolist()
               if "operating" in luminaires.columns else [])
-    return RankingResult(ranked, packages, led, darkness, t, route_origins, faulty)
+    return RankingResult(ranked, packages, led, darkness, step.timings, route_origins,
+                         faulty)
