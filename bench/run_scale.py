@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -61,7 +62,7 @@ def child(profile: Path, out: Path, extra: list[str]) -> None:
     print("STAGES " + json.dumps({"code": code, "stages": stages.records}), flush=True)
 
 
-def dask_child(profile: Path, out: Path, stages: object, workers: int, kwargs: dict) -> None:
+def dask_child(profile: Path, out: Path, stages: Any, workers: int, kwargs: dict) -> None:
     """``trygga rank --dask`` in this process on a LocalCluster of *workers* worker
     processes (4 GB each): the stages, each ``map_tiles`` call (tasks, wall s) and, per
     worker, its peak RSS (``ru_maxrss``) and CPU time (user + system), read from the
@@ -80,8 +81,8 @@ def dask_child(profile: Path, out: Path, stages: object, workers: int, kwargs: d
             return got
 
         code = run_rank(profile, out, stages=stages, map_tiles=timed, **kwargs)
-        per_worker = map_tiles.client.run(_worker_usage)
-    print("STAGES " + json.dumps({"code": code, "stages": stages.records,  # type: ignore
+        per_worker = map_tiles.client.run(_worker_usage)  # type: ignore[attr-defined]
+    print("STAGES " + json.dumps({"code": code, "stages": stages.records,
                                   "maps": maps, "workers": list(per_worker.values())}),
           flush=True)
 
@@ -175,6 +176,14 @@ def dask_agreement(n: int, data: Path, workers: int = 2) -> dict:
     assert two.summary(prof) == one.summary(prof)
     out["identical"] = True
     out["tiles_s"] = two.timings.get("tiles")
+    for n_workers in (1, 2):  # the ranking's tiles alone (routes given), 1 vs 2 workers
+        with dask_map(workers=n_workers) as map_tiles:
+            map_tiles(len, [("warm up",)] * 2 * n_workers)  # workers import first
+            got = rank_tiled(*args, route_counts=routes, map_tiles=map_tiles, **kw)
+            usage = map_tiles.client.run(_worker_usage)  # type: ignore[attr-defined]
+        pd.testing.assert_frame_equal(got.segments, one.segments, check_exact=True)
+        out[f"tiles_{n_workers}_workers_s"] = got.timings["tiles"]
+        out[f"workers_{n_workers}"] = list(usage.values())
     out["load_after"] = os.getloadavg()[0]
     return out
 

@@ -277,12 +277,12 @@ def _assemble(index: pd.Index, parts: list[tuple[np.ndarray, pd.DataFrame, pd.Da
     order = np.argsort(pos, kind="stable")
     if not np.array_equal(pos[order], np.arange(len(index))):
         raise RuntimeError("the tiles do not partition the segments (a bug)")
-    out = []
-    for k in (1, 2):
-        frame = pd.concat([p[k] for p in parts], ignore_index=True).take(order)
+    def column(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        frame = pd.concat(frames, ignore_index=True).take(order)
         frame.index = index
-        out.append(frame)
-    return out[0], out[1]
+        return frame
+
+    return column([p[1] for p in parts]), column([p[2] for p in parts])
 
 
 def rank_tiled(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame,

@@ -84,7 +84,9 @@ def test_tiled_rank_equals_rank(demo, tile_m):
 def test_grid_origin_on_segment_midpoints_and_split_tiles(demo):
     """The grid lines pass exactly through segment midpoints, and dense squares split."""
     prof, args, kwargs, want, segs = demo
-    mid = SegmentArrays.of(segs.geometry.values).mid
+    arrays = SegmentArrays.of(segs.geometry.values)
+    assert arrays is not None
+    mid = arrays.mid
     origin = (float(mid[100, 0]), float(mid[2000, 1]))
     got = rank_tiled(*args, **kwargs, tile_m=900.0, origin=origin, max_tile_segments=400)
     assert_same(got, want, prof)
@@ -126,6 +128,6 @@ def test_two_worker_process_cluster_equals_rank(demo):
             return map_tiles(fn, tasks)
 
         got = rank_tiled(*args, **kwargs, tile_m=3000.0, map_tiles=counting)
-        workers = map_tiles.client.scheduler_info()["workers"]
+        workers = map_tiles.client.scheduler_info()["workers"]  # type: ignore[attr-defined]
     assert len(workers) == 2 and calls[0] >= 4
     assert_same(got, want, prof)
