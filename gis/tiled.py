@@ -52,7 +52,7 @@ import shapely
 from gis._crs import require_projected
 from gis.context import CROSSING_COUNT_RADIUS_M, geometry_array, segment_context
 from gis.darkness import commute_darkness_by_month
-from gis.fastquery import SegmentArrays
+from gis.fastquery import SegmentArrays, line_vertices, midpoints_and_extent
 from gis.led import led_replacements
 from gis.lighting_model import (
     COUNT_RADIUS_M,
@@ -235,12 +235,7 @@ def tile_inputs(segments: gpd.GeoDataFrame, arrays: SegmentArrays | None,
     else:
         mid = shapely.get_coordinates(shapely.line_interpolate_point(geoms, 0.5,
                                                                      normalized=True))
-    sentinel = np.empty(0, dtype=np.intp)
-    if arrays is None:
-        for k in range(len(geoms)):
-            if SegmentArrays.of(geoms[k:k + 1]) is None:
-                sentinel = np.array([k], dtype=np.intp)
-                break
+    sentinel = np.empty(0, dtype=np.intp) if arrays is not None else _one_not_plain(geoms)
     halo = ranking_halo_m()
     none = np.empty(0, dtype=np.intp)
     layers = {
@@ -268,6 +263,22 @@ def tile_inputs(segments: gpd.GeoDataFrame, arrays: SegmentArrays | None,
             priority_areas=near["priority_areas"], findings=near.get("findings"),
             luminaires=near["luminaires"],
             default_height_m=profile.lighting.default_mounting_height_m)
+
+
+def _one_not_plain(geoms: np.ndarray) -> np.ndarray:
+    """Position (as a 1-array) of one segment :meth:`SegmentArrays.of` refuses on its own
+    (the first not a LineString or with fewer than 2 or more than ``MAX_VERTICES``
+    vertices, else the first with a half extent over ``MAX_EXTENT_M``); empty when there
+    is none. Vectorised."""
+    if len(geoms) == 0:
+        return np.empty(0, dtype=np.intp)
+    n_coords = shapely.get_num_coordinates(geoms)
+    bad = ((shapely.get_type_id(geoms) != shapely.GeometryType.LINESTRING) | (n_coords < 2)
+           | (n_coords > SegmentArrays.MAX_VERTICES))
+    if not bad.any():
+        _, ext = midpoints_and_extent(line_vertices(geoms))
+        bad = ext > SegmentArrays.MAX_EXTENT_M
+    return np.flatnonzero(bad)[:1].astype(np.intp)
 
 
 def _assemble(index: pd.Index, parts: list[tuple[np.ndarray, pd.DataFrame, pd.DataFrame]]

@@ -12,7 +12,7 @@ from gis.fastquery import SegmentArrays
 from gis.ranking import rank
 from gis.school_routes import layer_route_counts
 from gis.segments import segment_paths
-from gis.tiled import rank_tiled, ranking_halo_m, tile_owners
+from gis.tiled import _one_not_plain, rank_tiled, ranking_halo_m, tile_owners
 from layers import load_profile
 from layers.loader import load_layers
 from trygga_cli.rank import dask_map
@@ -100,6 +100,8 @@ def test_tiled_rank_with_long_segments_takes_the_geos_path(demo):
         prof.lighting, segment_length_m=400.0))
     segs = segment_paths(args[0], 400.0)
     assert SegmentArrays.of(segs.geometry.values) is None
+    first = _one_not_plain(np.asarray(segs.geometry.values))
+    assert len(first) == 1 and SegmentArrays.of(segs.geometry.values[first]) is None
     args = (*args[:5], long)
     kwargs = dict(kwargs, route_counts=pd.Series(0, index=segs.index))
     want = rank(*args, **kwargs)
