@@ -5,6 +5,12 @@ Usage (from the repo root)::
     .venv/bin/python bench/run_scale.py --sizes 1 5 25 [--data /tmp/trygga-scale]
     .venv/bin/python bench/run_scale.py --sizes 121          # once, ≈ minutes
     .venv/bin/python bench/run_scale.py --sizes 121 --warm   # cold, then warm (issue 15)
+    .venv/bin/python bench/run_scale.py --sizes 289 --dask-workers 1 2 --no-raster
+    .venv/bin/python bench/run_scale.py --dask-agree 25    # dask == single process at ×25
+
+``--dask-workers`` runs the whole ``trygga rank --dask`` (:mod:`gis.tiled`) on a
+LocalCluster of that many worker processes (4 GB each) and also reports each
+``map_tiles`` call and each worker's peak RSS and CPU time.
 
 For each N the input is written by :mod:`bench.scale_data` (not timed, kept in
 ``--data/xN`` for the next run). Then one child process runs
@@ -36,6 +42,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -55,8 +62,44 @@ def child(profile: Path, out: Path, extra: list[str]) -> None:
     kwargs: dict = {}
     if "--no-raster" in extra:
         kwargs["raster"] = False
+    if "--dask-workers" in extra:
+        dask_child(profile, out, stages, int(extra[extra.index("--dask-workers") + 1]),
+                   kwargs)
+        return
     code = run_rank(profile, out, stages=stages, **kwargs)
     print("STAGES " + json.dumps({"code": code, "stages": stages.records}), flush=True)
+
+
+def dask_child(profile: Path, out: Path, stages: Any, workers: int, kwargs: dict) -> None:
+    """``trygga rank --dask`` in this process on a LocalCluster of *workers* worker
+    processes (4 GB each): the stages, each ``map_tiles`` call (tasks, wall s) and, per
+    worker, its peak RSS (``ru_maxrss``) and CPU time (user + system), read from the
+    workers before the cluster closes."""
+    import time as _time
+
+    from trygga_cli.rank import dask_map, run_rank
+
+    maps: list[dict] = []
+    with dask_map(workers=workers) as map_tiles:
+        def timed(fn, tasks):  # type: ignore[no-untyped-def]
+            t0 = _time.perf_counter()
+            got = map_tiles(fn, tasks)
+            maps.append({"fn": fn.__name__, "tasks": len(got),
+                         "seconds": _time.perf_counter() - t0})
+            return got
+
+        code = run_rank(profile, out, stages=stages, map_tiles=timed, **kwargs)
+        per_worker = map_tiles.client.run(_worker_usage)  # type: ignore[attr-defined]
+    print("STAGES " + json.dumps({"code": code, "stages": stages.records,
+                                  "maps": maps, "workers": list(per_worker.values())}),
+          flush=True)
+
+
+def _worker_usage() -> dict:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return {"peak_rss_mb": r.ru_maxrss / 1024, "cpu_s": r.ru_utime + r.ru_stime}
 
 
 def dask_routes(n: int, data: Path, tile_m: float) -> dict:
@@ -92,6 +135,63 @@ def dask_routes(n: int, data: Path, tile_m: float) -> dict:
             out[f"dask_{workers}_workers_s"] = time.perf_counter() - t0
         pd.testing.assert_series_equal(got, one)
         out[f"dask_{workers}_equal"] = got.attrs == one.attrs
+    out["load_after"] = os.getloadavg()[0]
+    return out
+
+
+def dask_agreement(n: int, data: Path, workers: int = 2) -> dict:
+    """At ×n: :func:`gis.ranking.rank` with the single-network routes against
+    :func:`gis.tiled.rank_tiled` with the tiled routes on a LocalCluster of *workers*
+    processes; every table compared exactly (values, dtypes, order) and the summary."""
+    import warnings
+
+    import pandas as pd
+
+    from bench.scale_data import write_scale_input
+    from gis.ranking import rank
+    from gis.school_routes import layer_route_counts, school_route_counts_tiled
+    from gis.segments import segment_paths
+    from gis.tiled import rank_tiled
+    from layers import load_profile
+    from layers.loader import load_layers
+    from trygga_cli.rank import dask_map
+    from walks.seed import read_open_findings
+
+    prof = load_profile(write_scale_input(n, data / f"x{n}"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        layers = load_layers(prof)
+    findings = read_open_findings(data / f"x{n}" / "fynd.geojson", prof.crs)
+    segs = segment_paths(layers.paths, prof.lighting.segment_length_m)
+    args = (layers.paths, layers.luminaires, layers.schools, layers.crossings,
+            layers.priority_areas, prof)
+    kw = {"findings": findings, "origins": layers.route_origins(),
+          "walkable": layers.walkable}
+    out: dict = {"n": n, "segments": len(segs), "workers": workers,
+                 "load": os.getloadavg()[0]}
+    t0 = time.perf_counter()
+    one = rank(*args, route_counts=layer_route_counts(layers, segs), **kw)
+    out["single_process_s"] = time.perf_counter() - t0
+    with dask_map(workers=workers) as map_tiles:
+        t0 = time.perf_counter()
+        routes = school_route_counts_tiled(segs, layers.schools, layers.route_origins(),
+                                           walkable=layers.walkable, map_tiles=map_tiles)
+        two = rank_tiled(*args, route_counts=routes, map_tiles=map_tiles, **kw)
+        out["dask_s"] = time.perf_counter() - t0
+    for name in ("segments", "packages", "led", "darkness"):
+        pd.testing.assert_frame_equal(getattr(two, name), getattr(one, name),
+                                      check_exact=True)
+    assert two.summary(prof) == one.summary(prof)
+    out["identical"] = True
+    out["tiles_s"] = two.timings.get("tiles")
+    for n_workers in (1, 2):  # the ranking's tiles alone (routes given), 1 vs 2 workers
+        with dask_map(workers=n_workers) as map_tiles:
+            map_tiles(len, [("warm up",)] * 2 * n_workers)  # workers import first
+            got = rank_tiled(*args, route_counts=routes, map_tiles=map_tiles, **kw)
+            usage = map_tiles.client.run(_worker_usage)  # type: ignore[attr-defined]
+        pd.testing.assert_frame_equal(got.segments, one.segments, check_exact=True)
+        out[f"tiles_{n_workers}_workers_s"] = got.timings["tiles"]
+        out[f"workers_{n_workers}"] = list(usage.values())
     out["load_after"] = os.getloadavg()[0]
     return out
 
@@ -198,7 +298,8 @@ def run_size(n: int, data: Path, extra: list[str], warm: bool = False) -> list[d
             results.append({"n": n, "run": kind, "generate_s": gen_s, "load_before": load0,
                             "load_after": load1, **_time_v(proc.stderr),
                             "tree_pss_peak_mb": tree_pss, "stages": staged["stages"],
-                            "outputs_bytes": outputs})
+                            "outputs_bytes": outputs,
+                            **{k: staged[k] for k in ("maps", "workers") if k in staged}})
     return results
 
 
@@ -248,22 +349,39 @@ def main() -> None:
     ap.add_argument("--dask-routes", type=int, metavar="N",
                     help="time the school routes at ×N on 1 and 2 dask workers instead")
     ap.add_argument("--tile-m", type=float, default=20_000.0)
+    ap.add_argument("--dask-workers", type=int, nargs="+", metavar="W",
+                    help="run the whole `trygga rank --dask` (gis.tiled) on a LocalCluster "
+                         "of W worker processes, once per W, at each size")
+    ap.add_argument("--dask-agree", type=int, metavar="N",
+                    help="check at ×N that the dask ranking equals the single process")
     args = ap.parse_args()
+    if args.dask_agree:
+        print(json.dumps(dask_agreement(args.dask_agree, args.data), indent=1))
+        return
     if args.dask_routes:
         print(json.dumps(dask_routes(args.dask_routes, args.data, args.tile_m), indent=1))
         return
     extra = ["--no-raster"] if args.no_raster else []
+    if args.child and args.dask_workers:  # the child of a --dask-workers run
+        extra += ["--dask-workers", str(args.dask_workers[0])]
     if args.child:
         child(args.child[0], args.child[1], extra)
         return
     results = []
     for n in args.sizes:
-        for r in run_size(n, args.data, extra, warm=args.warm):
-            print(f"×{n} {r['run']}: {r['wall_s']:.1f} s, CPU "
-                  f"{r['user_s'] + r['system_s']:.1f} s ({r['cpu_percent']}), "
-                  f"{r['peak_rss_mb']:.0f} MB (tree PSS {r['tree_pss_peak_mb']:.0f} MB), "
-                  f"load {r['load_before']:.1f}→{r['load_after']:.1f}", flush=True)
-            results.append(r)
+        for workers in args.dask_workers or [None]:
+            more = ["--dask-workers", str(workers)] if workers else []
+            for r in run_size(n, args.data, extra + more, warm=args.warm):
+                if workers:
+                    r["dask_workers"] = workers
+                print(f"×{n}{f' dask {workers} workers' if workers else ''} {r['run']}: "
+                      f"{r['wall_s']:.1f} s, CPU {r['user_s'] + r['system_s']:.1f} s "
+                      f"({r['cpu_percent']}), {r['peak_rss_mb']:.0f} MB (tree PSS "
+                      f"{r['tree_pss_peak_mb']:.0f} MB), "
+                      f"load {r['load_before']:.1f}→{r['load_after']:.1f}"
+                      + (f", maps {r.get('maps')}, workers {r.get('workers')}" if workers
+                         else ""), flush=True)
+                results.append(r)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(args.out.read_text()) if args.out.exists() else []
     args.out.write_text(json.dumps([*old, {"date": time.strftime("%Y-%m-%d %H:%M UTC",

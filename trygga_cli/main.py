@@ -119,8 +119,12 @@ def rank_command(
     more_profiles: Annotated[list[Path] | None, typer.Argument(
         hidden=True, help="the rest of a shell glob after --profiles")] = None,
     dask: Annotated[bool, typer.Option("--dask", help=t(
-        "Skolvägarna på ett dask-kluster (lokalt 2 arbetare om inte --scheduler ges).",
-        "School routes on a dask cluster (2 local workers unless --scheduler is given)."))
+        "Hela rangordningen rutvis på ett dask-kluster: skolvägar, belysningsmodell och "
+        "omgivning per ruta, poäng och paket samlat (lokalt 2 arbetare om inte --scheduler "
+        "ges). Samma resultat.",
+        "The whole ranking tile by tile on a dask cluster: school routes, lighting model and "
+        "context per tile, score and packages together (2 local workers unless --scheduler "
+        "is given). The same results."))
     ] = False,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help=t(
         "Adress till en dask-scheduler (tcp://värd:8786); innebär --dask.",

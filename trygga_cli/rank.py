@@ -216,8 +216,9 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
     """Run the ranking end to end; returns the exit code (0 ok, 2 bad input).
 
     ``stages`` (a :class:`Stages`) times the layers, routes, rank and each output file.
-    ``map_tiles`` (from :func:`dask_map`) runs the school routes on a dask cluster, tile by
-    tile; the outputs are the same.
+    ``map_tiles`` (from :func:`dask_map`) runs the school routes and the per-segment steps
+    of the ranking on a dask cluster, tile by tile (:func:`gis.tiled.rank_tiled`); the
+    outputs are the same.
     """
     from gis.outputs import write_ranking_outputs
     from gis.ranking import rank
@@ -287,10 +288,11 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
             routes = cached_route_counts(layers, prof.lighting.segment_length_m,
                                          map_tiles=map_tiles)
         with step("rank"):
-            result = rank(layers.paths, luminaires, layers.schools, layers.crossings,
-                          layers.priority_areas, prof, findings=open_findings,
-                          route_counts=routes, progress=progress,
-                          origins=layers.route_origins(), walkable=layers.walkable)
+            result = (rank if map_tiles is None else _rank_on_tiles(map_tiles))(
+                layers.paths, luminaires, layers.schools, layers.crossings,
+                layers.priority_areas, prof, findings=open_findings,
+                route_counts=routes, progress=progress,
+                origins=layers.route_origins(), walkable=layers.walkable)
         progress("outputs")
         import warnings
 
@@ -312,6 +314,26 @@ def run_rank(profile_path: Path, out: Path, osm: Path | None = None, place: str 
     return 0
 
 
+@dataclasses.dataclass(frozen=True)
+class _Args:
+    """A task's arguments as one object, scattered to a worker in one piece."""
+
+    items: tuple[Any, ...]
+
+
+def _call(fn: Callable[..., Any], args: _Args) -> Any:
+    return fn(*args.items)
+
+
+def _rank_on_tiles(map_tiles: Callable[..., Any]) -> Callable[..., Any]:
+    """:func:`gis.tiled.rank_tiled` on *map_tiles*, called as :func:`gis.ranking.rank`."""
+    import functools
+
+    from gis.tiled import rank_tiled
+
+    return functools.partial(rank_tiled, map_tiles=map_tiles)
+
+
 @contextlib.contextmanager
 def dask_map(scheduler: str | None = None, workers: int = 2, processes: bool = True,
              memory_limit: str = "4GB") -> Iterator[Callable[..., list[Any]]]:
@@ -327,8 +349,9 @@ def dask_map(scheduler: str | None = None, workers: int = 2, processes: bool = T
         for tests), memory limit per worker (issue 15: ≤ 4 GB).
 
     The tasks are submitted a few at a time (at most 2 per worker in flight beyond the
-    running ones), so the tiles' data never all wait on the scheduler at once; results come
-    back in task order.
+    running ones), so the tiles' data never all wait on the scheduler at once; each task's
+    arguments are scattered to a worker as one object (not put in the task graph); results
+    come back in task order. ``map_tiles.client`` is the ``distributed.Client``.
     """
     import logging
 
@@ -356,9 +379,13 @@ def dask_map(scheduler: str | None = None, workers: int = 2, processes: bool = T
             live = [f for f in futures if not f.done()]
             if len(live) >= 3 * n:
                 wait(live, return_when="FIRST_COMPLETED")
-            futures.append(client.submit(fn, *task, pure=False))
+            # the task's data goes to a worker on its own (not inside the task graph)
+            [data] = client.scatter([_Args(tuple(task))], hash=False)
+            futures.append(client.submit(_call, fn, data, pure=False))
+            del data
         return list(client.gather(futures))
 
+    map_tiles.client = client  # type: ignore[attr-defined]  # for bench/run_scale.py
     try:
         yield map_tiles
     finally:
