@@ -648,7 +648,8 @@ def segment_illuminance(segments: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame
         # gets its terms in the same order, from 0.0, as with all pairs at once.
         # chunk starts: every SAMPLE_CHUNK_PAIRS-th pair, moved back to its segment's first
         cuts = np.unique(np.searchsorted(sn, sn[::max(1, SAMPLE_CHUNK_PAIRS)]))
-        for a, b in zip(cuts.tolist(), [*cuts[1:].tolist(), len(sn)], strict=True):
+        ends = [*cuts[1:].tolist(), len(sn)] if len(cuts) else []  # no pairs: no chunk
+        for a, b in zip(cuts.tolist(), ends, strict=True):
             if a == b:
                 continue
             s0, s1 = int(sn[a]), int(sn[b - 1]) + 1
