@@ -221,16 +221,37 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     if route_counts is None:
         route_counts = _timed(t, "school_routes", lambda: school_route_counts(
             segs, schools, origins=origins, walkable=walkable), progress)
-    routes = route_counts.reindex(segs.index).fillna(0).astype(int)
     illum = _timed(t, "lighting_model", lambda: segment_illuminance(
         segs, luminaires, default_height_m=lighting.default_mounting_height_m, arrays=arrays),
         progress)
+    return finish_ranking(segs, [arrays, ctx, illum], luminaires, profile, route_counts,
+                          darkness, origins, walkable,
+                          lambda name, fn: _timed(t, name, fn, progress), t)
+
+
+def finish_ranking(segs: gpd.GeoDataFrame, columns: list[Any], luminaires: gpd.GeoDataFrame,
+                   profile: Profile, route_counts: pd.Series, darkness: pd.DataFrame | None,
+                   origins: gpd.GeoDataFrame | None, walkable: gpd.GeoDataFrame | None,
+                   timed: Callable[[str, Callable[[], Any]], Any],
+                   timings: dict[str, float]) -> RankingResult:
+    """The steps of :func:`rank` after the per-segment context and lighting model: the
+    photometric model, status, score, rank, packages and LED plan, shared by :func:`rank`
+    and the tiled run (:func:`gis.tiled.rank_tiled`), so both give the same result.
+
+    ``columns`` is ``[arrays, context, illuminance]`` (aligned to *segs*, metric CRS); it
+    is emptied here so the caller holds no reference and they are freed once the ranked
+    table exists. *timed* runs and times one step; *timings* is the dict it fills.
+    """
+    arrays, ctx, illum = columns
+    columns.clear()
+    lighting = profile.lighting
+    routes = route_counts.reindex(segs.index).fillna(0).astype(int)
     # -- issue 17: photometric EN 13201-3 model, only with sources.photometry ----------
     photometric = None
     if profile.sources.photometry is not None:
         from gis.photometry import apply_photometric, photometric_for_profile
-        photometric = _timed(t, "photometry", lambda: photometric_for_profile(
-            segs, luminaires, profile), progress)
+        photometric = timed("photometry", lambda: photometric_for_profile(
+            segs, luminaires, profile))
         illum = apply_photometric(illum, photometric)
     # ------------------------------------------------------------------------------------
     near_school = ctx["school_distance_m"].le(lighting.school_distance_m)
@@ -244,8 +265,8 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
         status = photometric_status(status, photometric, targets)
     basis = lux_basis(segs, illum, has_inventory=has_inventory)
     if darkness is None:
-        darkness = _timed(t, "darkness", lambda: commute_darkness_by_month(
-            profile.latitude, profile.longitude, profile.timezone), progress)
+        darkness = timed("darkness", lambda: commute_darkness_by_month(
+            profile.latitude, profile.longitude, profile.timezone))
     share_dark = float(darkness["share_dark"].mean())
 
     def score_step() -> gpd.GeoDataFrame:
@@ -277,7 +298,7 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
         out.index.name = "segment_id"
         return out
 
-    scored = _timed(t, "score", score_step, progress)
+    scored = timed("score", score_step)
     if photometric is not None:  # issue 17: the EN 13201-3 values and model per segment
         from gis.photometry import add_photometric_columns
         scored = add_photometric_columns(scored, photometric)
@@ -290,12 +311,10 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     scored = segs = ranked
     arrays = ranked_arrays
     ctx = illum = pd.DataFrame()
-    packages = _timed(t, "packages", lambda: work_packages(ranked, lighting, profile.costs),
-                      progress)
-    led = _timed(t, "led", lambda: led_replacements(
+    packages = timed("packages", lambda: work_packages(ranked, lighting, profile.costs))
+    led = timed("led", lambda: led_replacements(
         luminaires, ranked, profile.costs, lighting.school_distance_m, arrays=ranked_arrays,
-        energy_factor=photometric.energy_factor if photometric is not None else None),
-        progress)
+        energy_factor=photometric.energy_factor if photometric is not None else None))
     route_origins: dict[str, Any] = (
         {"kind": "homes", "count": len(origins)} if origins is not None
         else {"kind": "grid", "spacing_m": ROUTE_GRID_SPACING_M})
@@ -305,7 +324,8 @@ def rank(paths: gpd.GeoDataFrame, luminaires: gpd.GeoDataFrame, schools: gpd.Geo
     faulty = (luminaires.index[luminaires["operating"].astype("str").eq("out_of_service")
                                .to_numpy(dtype=bool, na_value=False)].astype(str).tolist()
               if "operating" in luminaires.columns else [])
-    return RankingResult(ranked, packages, led, darkness, t, route_origins, faulty)
+    return RankingResult(ranked, packages, led, darkness, timings, route_origins,
+                         faulty)
 
 
 def lux_basis(segments: pd.DataFrame, illum: pd.DataFrame, *, has_inventory: bool,

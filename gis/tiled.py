@@ -51,23 +51,16 @@ import shapely
 
 from gis._crs import require_projected
 from gis.context import CROSSING_COUNT_RADIUS_M, geometry_array, segment_context
-from gis.darkness import commute_darkness_by_month
 from gis.fastquery import SegmentArrays, line_vertices, midpoints_and_extent
-from gis.led import led_replacements
 from gis.lighting_model import (
     COUNT_RADIUS_M,
     NEAREST_MAX_M,
-    inventory_present,
-    lighting_status,
     segment_illuminance,
-    target_class,
 )
-from gis.packages import work_packages
-from gis.ranking import SEGMENT_COLUMNS, RankingResult, lux_basis
-from gis.school_routes import ROUTE_GRID_SPACING_M, school_route_counts
-from gis.score import need_component, rank_by_score, reasons, score_components, score_segments
+from gis.ranking import RankingResult, finish_ranking
+from gis.school_routes import school_route_counts
 from gis.segments import segment_paths
-from layers.profile import P_CLASSES, Profile
+from layers.profile import Profile
 
 logger = logging.getLogger(__name__)
 
@@ -388,80 +381,14 @@ def _finish(segs: gpd.GeoDataFrame, columns: list[Any], luminaires: gpd.GeoDataF
             profile: Profile, route_counts: pd.Series, darkness: pd.DataFrame | None,
             origins: gpd.GeoDataFrame | None, walkable: gpd.GeoDataFrame | None,
             step: _Steps) -> RankingResult:
-    """The global steps of :func:`gis.ranking.rank` on the assembled per-segment columns,
-    in the same order and with the same step functions (the tests pin the equality).
-    ``columns`` is ``[arrays, context, illuminance]``; emptied here, so these are freed
+    """The global steps of :func:`gis.ranking.rank` on the assembled per-segment columns:
+    the very same code (:func:`gis.ranking.finish_ranking`), timed by *step*.
+    ``columns`` is ``[arrays, context, illuminance]``; emptied there, so these are freed
     once the ranked table exists."""
-    arrays, ctx, illum = columns
-    columns.clear()
-    lighting = profile.lighting
-    routes = route_counts.reindex(segs.index).fillna(0).astype(int)
-    photometric = None
-    if profile.sources.photometry is not None:  # issue 17: whole, in the driver
-        from gis.photometry import apply_photometric, photometric_for_profile
-        with step("photometry"):
-            photometric = photometric_for_profile(segs, luminaires, profile)
-        illum = apply_photometric(illum, photometric)
-    near_school = ctx["school_distance_m"].le(lighting.school_distance_m)
-    targets = target_class(segs, lighting, near_school=near_school,
-                           in_priority_area=ctx["in_priority_area"])
-    has_inventory = inventory_present(luminaires)
-    status = lighting_status(segs, illum, targets, ctx["lighting_findings"],
-                             has_inventory=has_inventory).astype(str)
-    basis = lux_basis(segs, illum, has_inventory=has_inventory)
-    if darkness is None:
-        with step("darkness"):
-            darkness = commute_darkness_by_month(profile.latitude, profile.longitude,
-                                                 profile.timezone)
-    share_dark = float(darkness["share_dark"].mean())
-    with step("score"):
-        t_codes, t_uniques = pd.factorize(targets.to_numpy(dtype=object))
-        target_avg = np.array([P_CLASSES[c][0] for c in t_uniques] + [np.nan])[t_codes]
-        target_min = np.array([P_CLASSES[c][1] for c in t_uniques] + [np.nan])[t_codes]
-        cols: dict[str, Any] = {c: segs[c].array for c in segs.columns if c != "geometry"}
-        cols.update({c: ctx[c].array for c in ctx.columns})
-        cols.update({c: illum[c].array for c in illum.columns})
-        cols.update(lighting_status=status.array, lux_basis=basis.array,
-                    target_class=targets.array,
-                    school_route_count=routes.to_numpy(), mean_lux=illum["avg_lux"].array)
-        feats = pd.DataFrame(cols, index=segs.index, copy=False)
-        need = need_component(status, illum["avg_lux"], illum["min_lux"],
-                              pd.Series(target_avg, index=segs.index),
-                              pd.Series(target_min, index=segs.index))
-        comps = score_components(feats, lighting.school_distance_m, share_dark)
-        score = score_segments(need, comps, profile.weights).round(6)
-        feats["need"] = need.round(4)
-        for c in comps.columns:
-            feats[c] = comps[c].round(4)
-        feats["score"] = score
-        feats["rank"] = rank_by_score(score)
-        feats["reason"] = reasons(feats)
-        scored = gpd.GeoDataFrame({c: feats[c].array for c in SEGMENT_COLUMNS},
-                                  geometry=segs.geometry.values, crs=segs.crs,
-                                  index=segs.index)
-        scored.index.name = "segment_id"
-        del cols, feats, comps, ctx, illum
-    if photometric is not None:
-        from gis.photometry import add_photometric_columns
-        scored = add_photometric_columns(scored, photometric)
-    by_rank = np.argsort(scored["rank"].to_numpy(), kind="stable")
-    ranked = scored.take(by_rank)
-    del scored  # the driver holds one copy of the table from here on
-    ranked_arrays = arrays.take(by_rank) if arrays is not None else None
-    del arrays
-    with step("packages"):
-        packages = work_packages(ranked, lighting, profile.costs)
-    with step("led"):
-        led = led_replacements(luminaires, ranked, profile.costs, lighting.school_distance_m,
-                               arrays=ranked_arrays)
-    route_origins: dict[str, Any] = (
-        {"kind": "homes", "count": len(origins)} if origins is not None
-        else {"kind": "grid", "spacing_m": ROUTE_GRID_SPACING_M})
-    route_origins["network"] = ("paths_and_roads" if walkable is not None and len(walkable)
-                                else "paths")
-    route_origins["reached_per_school"] = dict(route_counts.attrs.get("homes_reached", {}))
-    faulty = (luminaires.index[luminaires["operating"].astype("str").eq("out_of_service")
-                               .to_numpy(dtype=bool, na_value=False)].astype(str).tolist()
-              if "operating" in luminaires.columns else [])
-    return RankingResult(ranked, packages, led, darkness, step.timings, route_origins,
-                         faulty)
+
+    def timed(name: str, fn: Callable[[], Any]) -> Any:
+        with step(name):
+            return fn()
+
+    return finish_ranking(segs, columns, luminaires, profile, route_counts, darkness,
+                          origins, walkable, timed, step.timings)
